@@ -1,0 +1,117 @@
+using Microsoft.Extensions.Options;
+
+namespace Idempotency.Hosting;
+
+/// <summary>Validates <see cref="IdempotencyOptions"/> at start-up, with messages that name the option.</summary>
+internal sealed class IdempotencyOptionsValidator : IValidateOptions<IdempotencyOptions>
+{
+    public ValidateOptionsResult Validate(string? name, IdempotencyOptions options)
+    {
+        List<string>? failures = null;
+
+        void Fail(string message) => (failures ??= []).Add(message);
+
+        ValidateHeaderName(options.KeyHeaderName, nameof(IdempotencyOptions.KeyHeaderName), Fail);
+        ValidateHeaderName(options.ReplayedHeaderName, nameof(IdempotencyOptions.ReplayedHeaderName), Fail);
+
+        if (options.MaxKeyLength is < 1 or > 4096)
+        {
+            Fail($"{nameof(IdempotencyOptions.MaxKeyLength)} must be between 1 and 4096; it is {options.MaxKeyLength}.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.ProblemTypeBaseUri))
+        {
+            Fail($"{nameof(IdempotencyOptions.ProblemTypeBaseUri)} must not be empty.");
+        }
+
+        if (options.InFlightRetryAfter <= TimeSpan.Zero)
+        {
+            Fail($"{nameof(IdempotencyOptions.InFlightRetryAfter)} must be positive; it is {options.InFlightRetryAfter}.");
+        }
+
+        if (options.StoreUnavailableRetryAfter <= TimeSpan.Zero)
+        {
+            Fail($"{nameof(IdempotencyOptions.StoreUnavailableRetryAfter)} must be positive; it is {options.StoreUnavailableRetryAfter}.");
+        }
+
+        if (options.StoreTimeout <= TimeSpan.Zero)
+        {
+            Fail($"{nameof(IdempotencyOptions.StoreTimeout)} must be positive; it is {options.StoreTimeout}.");
+        }
+
+        if (options.ScopeResolver is null)
+        {
+            Fail($"{nameof(IdempotencyOptions.ScopeResolver)} must not be null.");
+        }
+
+        ValidatePolicy(options.DefaultPolicy, $"{nameof(IdempotencyOptions.DefaultPolicy)}", Fail);
+        foreach (var (policyName, policy) in options.Policies)
+        {
+            ValidatePolicy(policy, $"Policy '{policyName}'", Fail);
+        }
+
+        return failures is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void ValidatePolicy(IdempotencyPolicy policy, string owner, Action<string> fail)
+    {
+        if (!Enum.IsDefined(policy.KeyRequirement))
+        {
+            fail($"{owner}: {nameof(IdempotencyPolicy.KeyRequirement)} has an unknown value {policy.KeyRequirement}.");
+        }
+
+        if (!Enum.IsDefined(policy.ConcurrentRequests))
+        {
+            fail($"{owner}: {nameof(IdempotencyPolicy.ConcurrentRequests)} has an unknown value {policy.ConcurrentRequests}.");
+        }
+
+        if (policy.Lease < TimeSpan.FromMilliseconds(100))
+        {
+            fail($"{owner}: {nameof(IdempotencyPolicy.Lease)} must be at least 100 ms; it is {policy.Lease}.");
+        }
+
+        if (policy.Retention <= TimeSpan.Zero)
+        {
+            fail($"{owner}: {nameof(IdempotencyPolicy.Retention)} must be positive; it is {policy.Retention}.");
+        }
+
+        if (policy.Retention < policy.Lease)
+        {
+            fail($"{owner}: {nameof(IdempotencyPolicy.Retention)} ({policy.Retention}) must not be shorter than {nameof(IdempotencyPolicy.Lease)} ({policy.Lease}).");
+        }
+
+        if (policy.MaxSnapshotBytes < 0)
+        {
+            fail($"{owner}: {nameof(IdempotencyPolicy.MaxSnapshotBytes)} must not be negative; it is {policy.MaxSnapshotBytes}.");
+        }
+
+        if (policy.ConcurrentWaitTimeout <= TimeSpan.Zero)
+        {
+            fail($"{owner}: {nameof(IdempotencyPolicy.ConcurrentWaitTimeout)} must be positive; it is {policy.ConcurrentWaitTimeout}.");
+        }
+
+        if ((policy.FingerprintComponents & ~FingerprintComponents.All) != 0)
+        {
+            fail($"{owner}: {nameof(IdempotencyPolicy.FingerprintComponents)} has unknown flags {policy.FingerprintComponents}.");
+        }
+    }
+
+    private static void ValidateHeaderName(string? value, string optionName, Action<string> fail)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            fail($"{optionName} must not be empty.");
+            return;
+        }
+
+        foreach (var c in value)
+        {
+            // RFC 9110 token characters.
+            if (!(char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c)))
+            {
+                fail($"{optionName} '{value}' is not a valid header name.");
+                return;
+            }
+        }
+    }
+}

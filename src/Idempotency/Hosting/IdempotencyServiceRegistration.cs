@@ -1,0 +1,23 @@
+using Idempotency.Middleware;
+using Idempotency.Storage;
+using Idempotency.Storage.InMemory;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Idempotency.Hosting;
+
+internal static class IdempotencyServiceRegistration
+{
+    public static void AddCore(IServiceCollection services)
+    {
+        services.AddOptions<IdempotencyOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<IdempotencyOptions>, IdempotencyOptionsValidator>());
+        services.AddOptions<InMemoryIdempotencyStoreOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InMemoryIdempotencyStoreOptions>, InMemoryIdempotencyStoreOptionsValidator>());
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IdempotencyMiddlewareMarker>();
+        services.TryAddSingleton<IIdempotencyStore, InMemoryIdempotencyStore>();
+    }
+}

@@ -1,0 +1,96 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http;
+
+namespace Idempotency;
+
+/// <summary>Options for the idempotency middleware: header names, policies and how errors are reported.</summary>
+public sealed class IdempotencyOptions
+{
+    /// <summary>The name of the default policy, used by <see cref="IdempotentAttribute"/> without a policy name.</summary>
+    public const string DefaultPolicyName = "__Default";
+
+    private readonly Dictionary<string, IdempotencyPolicy> _policies = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The request header that carries the idempotency key.</summary>
+    /// <value>Defaults to <c>Idempotency-Key</c>.</value>
+    public string KeyHeaderName { get; set; } = "Idempotency-Key";
+
+    /// <summary>The longest accepted key, in characters after unquoting.</summary>
+    /// <value>Defaults to 255.</value>
+    public int MaxKeyLength { get; set; } = 255;
+
+    /// <summary>The response header set on replayed responses.</summary>
+    /// <value>Defaults to <c>Idempotent-Replayed</c> (with the value <c>true</c>).</value>
+    public string ReplayedHeaderName { get; set; } = "Idempotent-Replayed";
+
+    /// <summary>The prefix of the <c>type</c> of every problem response; the problem name follows it.</summary>
+    /// <value>Defaults to <c>urn:idempotency:</c>, e.g. <c>urn:idempotency:idempotency-key-reused</c>.</value>
+    public string ProblemTypeBaseUri { get; set; } = "urn:idempotency:";
+
+    /// <summary>The <c>Retry-After</c> sent with <c>409 idempotency-request-in-flight</c>.</summary>
+    /// <value>Defaults to 1 second. Sent in whole seconds, at least 1.</value>
+    public TimeSpan InFlightRetryAfter { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The <c>Retry-After</c> sent with <c>503 idempotency-store-unavailable</c>.</summary>
+    /// <value>Defaults to 2 seconds. Sent in whole seconds, at least 1.</value>
+    public TimeSpan StoreUnavailableRetryAfter { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long the middleware waits for a store operation before it treats the store as unavailable.</summary>
+    /// <value>Defaults to 5 seconds.</value>
+    public TimeSpan StoreTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The policy used by endpoints that opt in without naming a policy.</summary>
+    public IdempotencyPolicy DefaultPolicy { get; } = new();
+
+    /// <summary>
+    /// Whether <see cref="DefaultPolicy"/> applies to every POST and PATCH endpoint that has no idempotency metadata.
+    /// Endpoints marked with <see cref="DisableIdempotencyAttribute"/> stay excluded.
+    /// </summary>
+    /// <value>Defaults to <see langword="false"/>: only endpoints that opt in take part.</value>
+    public bool ApplyDefaultPolicyToUnsafeMethods { get; set; }
+
+    /// <summary>
+    /// Resolves the scope records are kept under. The default uses the authenticated principal's <c>sub</c> claim,
+    /// else its <see cref="ClaimTypes.NameIdentifier"/>, else <c>anonymous</c>. A policy can override it.
+    /// </summary>
+    public Func<HttpContext, string> ScopeResolver { get; set; } = DefaultScopeResolver;
+
+    /// <summary>The named policies added with <see cref="AddPolicy(string, Action{IdempotencyPolicy})"/>.</summary>
+    internal IReadOnlyDictionary<string, IdempotencyPolicy> Policies => _policies;
+
+    /// <summary>Adds a named policy, configured from the built-in defaults (not from <see cref="DefaultPolicy"/>).</summary>
+    /// <param name="name">The policy name endpoints refer to; compared case-insensitively.</param>
+    /// <param name="configure">Configures the policy.</param>
+    /// <exception cref="ArgumentException">A policy with that name exists already.</exception>
+    public void AddPolicy(string name, Action<IdempotencyPolicy> configure)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(configure);
+        if (_policies.ContainsKey(name) || string.Equals(name, DefaultPolicyName, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ArgumentException($"An idempotency policy named '{name}' has already been added.", nameof(name));
+        }
+
+        var policy = new IdempotencyPolicy();
+        configure(policy);
+        _policies.Add(name, policy);
+    }
+
+    /// <summary>The scope of an anonymous caller.</summary>
+    internal const string AnonymousScope = "anonymous";
+
+    private static string DefaultScopeResolver(HttpContext context)
+    {
+        var user = context.User;
+        if (user.Identity?.IsAuthenticated == true)
+        {
+            var subject = user.FindFirst("sub")?.Value ?? user.FindFirst(ClaimTypes.NameIdentifier)?.Value;
+            if (!string.IsNullOrEmpty(subject))
+            {
+                return subject;
+            }
+        }
+
+        return AnonymousScope;
+    }
+}

@@ -1,0 +1,77 @@
+using Microsoft.AspNetCore.Http;
+
+namespace Idempotency;
+
+/// <summary>
+/// How one group of endpoints takes part in idempotency: whether a key is required, how long records live, which
+/// responses are stored and how conflicts are answered. Configure the default policy with
+/// <see cref="IdempotencyOptions.DefaultPolicy"/> and named ones with <see cref="IdempotencyOptions.AddPolicy(string, Action{IdempotencyPolicy})"/>.
+/// </summary>
+public sealed class IdempotencyPolicy
+{
+    /// <summary>Whether requests must carry an idempotency key.</summary>
+    /// <value>Defaults to <see cref="KeyRequirement.Required"/>. With <see cref="KeyRequirement.Optional"/>, requests without a key run unprotected and are never recorded.</value>
+    public KeyRequirement KeyRequirement { get; set; } = KeyRequirement.Required;
+
+    /// <summary>How long an in-flight record stays owned by the executing request before another request may take over.</summary>
+    /// <value>Defaults to 30 seconds. The lease is renewed every third of this time while the handler runs.</value>
+    public TimeSpan Lease { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a completed response is kept for replay.</summary>
+    /// <value>Defaults to 24 hours.</value>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>The largest response body that is stored for replay, in bytes.</summary>
+    /// <value>
+    /// Defaults to 1 MiB. A larger response is streamed to the client untouched and recorded without its body: a
+    /// retry gets <c>409 idempotency-response-not-replayable</c> and the operation is never run twice.
+    /// </value>
+    public int MaxSnapshotBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Whether 5xx responses are stored and replayed (as Stripe does) instead of releasing the record.</summary>
+    /// <value>Defaults to <see langword="false"/>: a server error releases the record and a retry executes again.</value>
+    public bool StoreServerErrors { get; set; }
+
+    /// <summary>
+    /// Decides whether a response status is stored. When <see langword="null"/>, 2xx and 4xx are stored except
+    /// 408, 409, 425 and 429 (and 5xx when <see cref="StoreServerErrors"/> is set); everything else releases the record.
+    /// </summary>
+    public Func<int, bool>? IsStatusCodeStorable { get; set; }
+
+    /// <summary>What a request gets while another request with the same key is still executing.</summary>
+    /// <value>Defaults to <see cref="ConcurrentRequestHandling.Reject"/>: <c>409 idempotency-request-in-flight</c> with <c>Retry-After</c>.</value>
+    public ConcurrentRequestHandling ConcurrentRequests { get; set; } = ConcurrentRequestHandling.Reject;
+
+    /// <summary>With <see cref="ConcurrentRequestHandling.Wait"/>, how long a duplicate waits for the original to complete before it is rejected.</summary>
+    /// <value>Defaults to 10 seconds.</value>
+    public TimeSpan ConcurrentWaitTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Whether the handler runs unprotected when the store is unreachable. Off by default (fail closed:
+    /// <c>503 idempotency-store-unavailable</c>); when on, every such request is logged and counted.
+    /// </summary>
+    public bool FailOpen { get; set; }
+
+    /// <summary>Which parts of the request make up its fingerprint.</summary>
+    /// <value>Defaults to <see cref="FingerprintComponents.All"/>.</value>
+    public FingerprintComponents FingerprintComponents { get; set; } = FingerprintComponents.All;
+
+    /// <summary>
+    /// Whether JSON request bodies are fingerprinted in canonical form, so that property order and whitespace do
+    /// not change the fingerprint. Applies to bodies whose <c>Content-Type</c> is JSON; others are hashed as bytes.
+    /// </summary>
+    /// <value>Defaults to <see langword="false"/>: bodies are hashed byte for byte, streamed.</value>
+    public bool CanonicalJsonFingerprint { get; set; }
+
+    /// <summary>
+    /// Response headers that are never stored or replayed, in addition to <c>Set-Cookie</c>, hop-by-hop headers and
+    /// <c>Date</c>, which never are. Compared case-insensitively.
+    /// </summary>
+    public ISet<string> ExcludedResponseHeaders { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Resolves the scope that records are kept under, so two principals never see each other's records. When
+    /// <see langword="null"/>, <see cref="IdempotencyOptions.ScopeResolver"/> applies.
+    /// </summary>
+    public Func<HttpContext, string>? ScopeResolver { get; set; }
+}
