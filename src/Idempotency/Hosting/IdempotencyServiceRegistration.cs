@@ -1,4 +1,5 @@
 using Idempotency.Middleware;
+using Idempotency.Policies;
 using Idempotency.Storage;
 using Idempotency.Storage.InMemory;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,6 +19,7 @@ internal static class IdempotencyServiceRegistration
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IdempotencyMiddlewareMarker>();
+        services.TryAddSingleton<IdempotencyPolicyResolver>();
         services.TryAddSingleton<IIdempotencyStore, InMemoryIdempotencyStore>();
     }
 }

@@ -1,0 +1,147 @@
+namespace Idempotency.Capture;
+
+/// <summary>
+/// Writes the response through to the client and keeps a bounded copy for the record. The client never waits for
+/// the copy: bytes go out as the handler writes them.
+/// </summary>
+/// <remarks>
+/// Once the client has gone away, failed writes to it are swallowed and capture continues, so the handler runs to
+/// its end and its response is recorded. Otherwise a disconnect after the operation took effect would surface as a
+/// handler exception, release the record, and let the retry run the operation a second time.
+/// </remarks>
+internal sealed class ResponseCaptureStream : Stream
+{
+    private readonly Stream _inner;
+    private readonly SnapshotBuffer _snapshot;
+    private readonly CancellationToken _requestAborted;
+
+    public ResponseCaptureStream(Stream inner, SnapshotBuffer snapshot, CancellationToken requestAborted)
+    {
+        _inner = inner;
+        _snapshot = snapshot;
+        _requestAborted = requestAborted;
+    }
+
+    public bool ClientDisconnected { get; private set; }
+
+    public override bool CanRead => false;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => true;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        _snapshot.Append(buffer);
+        if (ClientDisconnected)
+        {
+            return;
+        }
+
+        try
+        {
+            _inner.Write(buffer);
+        }
+        catch (Exception ex) when (IsClientGone(ex))
+        {
+            ClientDisconnected = true;
+        }
+    }
+
+    public override void WriteByte(byte value) => Write([value]);
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        => WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        _snapshot.Append(buffer.Span);
+        if (ClientDisconnected)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        ValueTask write;
+        try
+        {
+            write = _inner.WriteAsync(buffer, cancellationToken);
+        }
+        catch (Exception ex) when (IsClientGone(ex))
+        {
+            ClientDisconnected = true;
+            return ValueTask.CompletedTask;
+        }
+
+        return write.IsCompletedSuccessfully ? ValueTask.CompletedTask : AwaitWriteAsync(write);
+    }
+
+    public override IAsyncResult BeginWrite(byte[] buffer, int offset, int count, AsyncCallback? callback, object? state)
+        => TaskToAsyncResult.Begin(WriteAsync(buffer, offset, count, CancellationToken.None), callback, state);
+
+    public override void EndWrite(IAsyncResult asyncResult) => TaskToAsyncResult.End(asyncResult);
+
+    public override void Flush()
+    {
+        if (ClientDisconnected)
+        {
+            return;
+        }
+
+        try
+        {
+            _inner.Flush();
+        }
+        catch (Exception ex) when (IsClientGone(ex))
+        {
+            ClientDisconnected = true;
+        }
+    }
+
+    public override async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        if (ClientDisconnected)
+        {
+            return;
+        }
+
+        try
+        {
+            await _inner.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsClientGone(ex))
+        {
+            ClientDisconnected = true;
+        }
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    private async ValueTask AwaitWriteAsync(ValueTask write)
+    {
+        try
+        {
+            await write.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsClientGone(ex))
+        {
+            ClientDisconnected = true;
+        }
+    }
+
+    private bool IsClientGone(Exception ex)
+        => _requestAborted.IsCancellationRequested && ex is IOException or OperationCanceledException or ObjectDisposedException;
+}

@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Logging;
+
+namespace Idempotency.Diagnostics;
+
+/// <summary>
+/// The middleware's log events. Keys are never logged: a record is named by its store key, a SHA-256 of scope and
+/// key, which correlates log lines without revealing a client's key or a principal's identity.
+/// </summary>
+internal static partial class IdempotencyLog
+{
+    [LoggerMessage(1, LogLevel.Debug, "Idempotency key missing on an endpoint with policy '{Policy}'.", EventName = "KeyMissing")]
+    public static partial void KeyMissing(ILogger logger, string policy);
+
+    [LoggerMessage(2, LogLevel.Debug, "Idempotency key malformed on an endpoint with policy '{Policy}'.", EventName = "KeyInvalid")]
+    public static partial void KeyInvalid(ILogger logger, string policy);
+
+    [LoggerMessage(3, LogLevel.Debug, "Executing request for record {Record} (policy '{Policy}').", EventName = "Executing")]
+    public static partial void Executing(ILogger logger, string record, string policy);
+
+    [LoggerMessage(4, LogLevel.Debug, "Replaying stored response {StatusCode} for record {Record}.", EventName = "Replayed")]
+    public static partial void Replayed(ILogger logger, int statusCode, string record);
+
+    [LoggerMessage(5, LogLevel.Information, "Idempotency key reused with a different request for record {Record}.", EventName = "FingerprintMismatch")]
+    public static partial void FingerprintMismatch(ILogger logger, string record);
+
+    [LoggerMessage(6, LogLevel.Debug, "Request for record {Record} rejected: another request with the same key is in flight.", EventName = "InFlight")]
+    public static partial void InFlight(ILogger logger, string record);
+
+    [LoggerMessage(7, LogLevel.Warning, "Idempotency store unavailable; answering 503 (policy '{Policy}').", EventName = "StoreUnavailable")]
+    public static partial void StoreUnavailable(ILogger logger, string policy, Exception exception);
+
+    [LoggerMessage(8, LogLevel.Warning, "Idempotency store unavailable; running the handler unprotected because policy '{Policy}' fails open.", EventName = "FailOpen")]
+    public static partial void FailOpen(ILogger logger, string policy, Exception exception);
+
+    [LoggerMessage(9, LogLevel.Warning, "Lease of record {Record} was lost while its handler ran; another request may have taken over.", EventName = "LeaseLost")]
+    public static partial void LeaseLost(ILogger logger, string record);
+
+    [LoggerMessage(10, LogLevel.Warning, "Response for record {Record} not stored: the record is owned by a newer request (fenced).", EventName = "CompletionFenced")]
+    public static partial void CompletionFenced(ILogger logger, string record);
+
+    [LoggerMessage(11, LogLevel.Error, "Storing the response for record {Record} failed; a retry after the lease expires will execute again.", EventName = "CompletionFailed")]
+    public static partial void CompletionFailed(ILogger logger, string record, Exception exception);
+
+    [LoggerMessage(12, LogLevel.Error, "Releasing record {Record} failed; a retry waits until the lease expires.", EventName = "ReleaseFailed")]
+    public static partial void ReleaseFailed(ILogger logger, string record, Exception exception);
+
+    [LoggerMessage(13, LogLevel.Debug, "Record {Record} released ({Reason}); a retry will execute again.", EventName = "Released")]
+    public static partial void Released(ILogger logger, string record, string reason);
+
+    [LoggerMessage(14, LogLevel.Information, "Response for record {Record} ({StatusCode}, {Length} bytes) exceeds the snapshot limit; stored without its body.", EventName = "SnapshotTooLarge")]
+    public static partial void SnapshotTooLarge(ILogger logger, string record, int statusCode, long length);
+
+    [LoggerMessage(15, LogLevel.Warning, "Renewing the lease of record {Record} failed.", EventName = "LeaseRenewalFailed")]
+    public static partial void LeaseRenewalFailed(ILogger logger, string record, Exception exception);
+}

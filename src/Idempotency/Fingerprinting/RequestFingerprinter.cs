@@ -1,0 +1,189 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.ObjectPool;
+
+namespace Idempotency.Fingerprinting;
+
+/// <summary>
+/// SHA-256 over the parts of a request a retry must repeat exactly. The body is streamed through the hash from a
+/// buffered request stream (which spills to disk past 30 KB), so large bodies are never held whole in memory, and
+/// is rewound for the handler.
+/// </summary>
+internal static class RequestFingerprinter
+{
+    public const int Size = SHA256.HashSizeInBytes;
+
+    private const int ReadBufferSize = 16 * 1024;
+
+    private static readonly ObjectPool<IncrementalHash> HashPool =
+        new DefaultObjectPool<IncrementalHash>(new IncrementalHashPolicy(), Environment.ProcessorCount * 4);
+
+    // Each part is tagged and length-prefixed so that moving bytes between parts changes the fingerprint.
+    private const byte MethodTag = (byte)'M';
+    private const byte PathTag = (byte)'P';
+    private const byte QueryTag = (byte)'Q';
+    private const byte ContentTypeTag = (byte)'C';
+    private const byte BodyTag = (byte)'B';
+    private const byte ExtraTag = (byte)'X';
+
+    /// <summary>Computes the fingerprint. <paramref name="extra"/> (may be null) is mixed in as its own part.</summary>
+    public static async ValueTask<byte[]> ComputeAsync(HttpRequest request, FingerprintComponents components, bool canonicalJson, string? extra, CancellationToken cancellationToken)
+    {
+        var hash = HashPool.Get();
+        var returnToPool = false;
+        try
+        {
+            if ((components & FingerprintComponents.Method) != 0)
+            {
+                AppendPart(hash, MethodTag, request.Method);
+            }
+
+            if ((components & FingerprintComponents.Path) != 0)
+            {
+                AppendPart(hash, PathTag, request.PathBase.HasValue ? string.Concat(request.PathBase.Value, request.Path.Value) : request.Path.Value);
+            }
+
+            if ((components & FingerprintComponents.Query) != 0)
+            {
+                AppendPart(hash, QueryTag, request.QueryString.Value);
+            }
+
+            var contentType = request.ContentType;
+            if ((components & FingerprintComponents.ContentType) != 0)
+            {
+                AppendPart(hash, ContentTypeTag, contentType);
+            }
+
+            if (extra is not null)
+            {
+                AppendPart(hash, ExtraTag, extra);
+            }
+
+            if ((components & FingerprintComponents.Body) != 0 && MayHaveBody(request))
+            {
+                request.EnableBuffering();
+                if (canonicalJson && IsJson(contentType))
+                {
+                    await CanonicalJson.AppendBodyAsync(hash, request.Body, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await AppendBodyAsync(hash, request.Body, cancellationToken).ConfigureAwait(false);
+                }
+
+                request.Body.Position = 0;
+            }
+
+            var fingerprint = new byte[Size];
+            hash.GetHashAndReset(fingerprint);
+            returnToPool = true;
+            return fingerprint;
+        }
+        finally
+        {
+            if (returnToPool)
+            {
+                HashPool.Return(hash);
+            }
+            else
+            {
+                // A hash abandoned half-way holds partial state; dropping it is simpler than resetting it.
+                hash.Dispose();
+            }
+        }
+    }
+
+    internal static async ValueTask AppendBodyAsync(IncrementalHash hash, Stream body, CancellationToken cancellationToken)
+    {
+        hash.AppendData([BodyTag]);
+        var buffer = ArrayPool<byte>.Shared.Rent(ReadBufferSize);
+        long total = 0;
+        try
+        {
+            int read;
+            while ((read = await body.ReadAsync(buffer.AsMemory(0, ReadBufferSize), cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                hash.AppendData(buffer, 0, read);
+                total += read;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        AppendLength(hash, total);
+    }
+
+    internal static void AppendLength(IncrementalHash hash, long length)
+    {
+        Span<byte> bytes = stackalloc byte[8];
+        BinaryPrimitives.WriteInt64LittleEndian(bytes, length);
+        hash.AppendData(bytes);
+    }
+
+    private static void AppendPart(IncrementalHash hash, byte tag, string? value)
+    {
+        value ??= string.Empty;
+        var byteCount = Encoding.UTF8.GetByteCount(value);
+        byte[]? rented = null;
+        var buffer = byteCount <= 256 ? stackalloc byte[256] : (rented = ArrayPool<byte>.Shared.Rent(byteCount));
+        try
+        {
+            Span<byte> header = stackalloc byte[5];
+            header[0] = tag;
+            BinaryPrimitives.WriteInt32LittleEndian(header[1..], byteCount);
+            hash.AppendData(header);
+            var written = Encoding.UTF8.GetBytes(value, buffer);
+            hash.AppendData(buffer[..written]);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private static bool MayHaveBody(HttpRequest request)
+    {
+        if (request.ContentLength == 0)
+        {
+            return false;
+        }
+
+        return request.HttpContext.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? true;
+    }
+
+    internal static bool IsJson(string? contentType)
+    {
+        if (string.IsNullOrEmpty(contentType))
+        {
+            return false;
+        }
+
+        var mediaType = contentType.AsSpan();
+        var semicolon = mediaType.IndexOf(';');
+        if (semicolon >= 0)
+        {
+            mediaType = mediaType[..semicolon];
+        }
+
+        mediaType = mediaType.Trim();
+        return mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase);
+    }
+
+    private sealed class IncrementalHashPolicy : PooledObjectPolicy<IncrementalHash>
+    {
+        public override IncrementalHash Create() => IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+        // Returned only after GetHashAndReset, so the instance is clean.
+        public override bool Return(IncrementalHash obj) => true;
+    }
+}

@@ -1,0 +1,8 @@
+namespace Idempotency.Headers;
+
+internal enum KeyParseStatus
+{
+    Missing,
+    Invalid,
+    Valid,
+}

@@ -1,0 +1,83 @@
+using Idempotency.Diagnostics;
+using Idempotency.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Idempotency.Middleware;
+
+/// <summary>
+/// Keeps an in-flight record owned while its handler runs by renewing the lease every third of its length. Handlers
+/// faster than that never touch the store again; a renewal the store refuses means another request took over, which
+/// is logged, and the late completion is then fenced off by the store.
+/// </summary>
+internal sealed class LeaseRenewal : IAsyncDisposable
+{
+    private readonly IIdempotencyStore _store;
+    private readonly string _recordKey;
+    private readonly long _fencingToken;
+    private readonly TimeSpan _lease;
+    private readonly TimeSpan _timeout;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly ITimer _timer;
+    private int _renewing;
+    private Task? _pending;
+
+    public LeaseRenewal(IIdempotencyStore store, string recordKey, long fencingToken, TimeSpan lease, TimeSpan interval, TimeSpan timeout, TimeProvider timeProvider, ILogger logger)
+    {
+        _store = store;
+        _recordKey = recordKey;
+        _fencingToken = fencingToken;
+        _lease = lease;
+        _timeout = timeout;
+        _timeProvider = timeProvider;
+        _logger = logger;
+        _timer = timeProvider.CreateTimer(static state => ((LeaseRenewal)state!).OnTick(), this, interval, interval);
+    }
+
+    /// <summary>Whether the store refused a renewal: the record is no longer this request's.</summary>
+    public bool Lost { get; private set; }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _timer.DisposeAsync().ConfigureAwait(false);
+        if (Volatile.Read(ref _pending) is { } pending)
+        {
+            await pending.ConfigureAwait(false);
+        }
+    }
+
+    private void OnTick()
+    {
+        // A slow store must not pile up renewals: skip a tick while the previous renewal is still running.
+        if (Lost || Interlocked.Exchange(ref _renewing, 1) == 1)
+        {
+            return;
+        }
+
+        Volatile.Write(ref _pending, RenewAsync());
+    }
+
+    private async Task RenewAsync()
+    {
+        try
+        {
+            var renewed = await _store.RenewLeaseAsync(_recordKey, _fencingToken, _lease, CancellationToken.None)
+                .AsTask().WaitAsync(_timeout, _timeProvider).ConfigureAwait(false);
+            if (!renewed)
+            {
+                Lost = true;
+                _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                IdempotencyLog.LeaseLost(_logger, _recordKey);
+            }
+        }
+        catch (Exception ex)
+        {
+            // The next tick tries again; if the store stays down the lease expires and completion is fenced.
+            IdempotencyLog.LeaseRenewalFailed(_logger, _recordKey, ex);
+        }
+        finally
+        {
+            Volatile.Write(ref _renewing, 0);
+        }
+    }
+}

@@ -1,0 +1,60 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+
+namespace Idempotency.Policies;
+
+/// <summary>Finds the policy that governs a request from its endpoint's metadata, as rate limiting does.</summary>
+internal sealed class IdempotencyPolicyResolver
+{
+    private readonly ResolvedPolicy _defaultPolicy;
+    private readonly Dictionary<string, ResolvedPolicy> _policies;
+    private readonly bool _applyToUnsafeMethods;
+
+    public IdempotencyPolicyResolver(IOptions<IdempotencyOptions> options)
+    {
+        var value = options.Value;
+        _defaultPolicy = new ResolvedPolicy(IdempotencyOptions.DefaultPolicyName, value.DefaultPolicy, value);
+        _policies = new Dictionary<string, ResolvedPolicy>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, policy) in value.Policies)
+        {
+            _policies.Add(name, new ResolvedPolicy(name, policy, value));
+        }
+
+        _applyToUnsafeMethods = value.ApplyDefaultPolicyToUnsafeMethods;
+    }
+
+    /// <returns>The policy, or <see langword="null"/> when the request passes through untouched.</returns>
+    /// <exception cref="InvalidOperationException">The endpoint names a policy that was never added: a configuration error.</exception>
+    public ResolvedPolicy? Resolve(HttpContext context)
+    {
+        var endpoint = context.GetEndpoint();
+        if (endpoint is null)
+        {
+            return null;
+        }
+
+        var metadata = endpoint.Metadata;
+        if (metadata.GetMetadata<DisableIdempotencyAttribute>() is not null)
+        {
+            return null;
+        }
+
+        var idempotent = metadata.GetMetadata<IdempotentAttribute>();
+        if (idempotent is null)
+        {
+            return _applyToUnsafeMethods && (HttpMethods.IsPost(context.Request.Method) || HttpMethods.IsPatch(context.Request.Method))
+                ? _defaultPolicy
+                : null;
+        }
+
+        if (idempotent.PolicyName is null)
+        {
+            return _defaultPolicy;
+        }
+
+        return _policies.TryGetValue(idempotent.PolicyName, out var policy)
+            ? policy
+            : throw new InvalidOperationException(
+                $"The endpoint '{endpoint.DisplayName}' requires the idempotency policy '{idempotent.PolicyName}', but no such policy was added. Add it with options.AddPolicy(\"{idempotent.PolicyName}\", ...) in AddIdempotency.");
+    }
+}

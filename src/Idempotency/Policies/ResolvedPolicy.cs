@@ -1,0 +1,78 @@
+namespace Idempotency.Policies;
+
+/// <summary>
+/// An <see cref="IdempotencyPolicy"/> frozen at start-up with its derived values, so the request path reads fields
+/// instead of re-deriving defaults.
+/// </summary>
+internal sealed class ResolvedPolicy
+{
+    public ResolvedPolicy(string name, IdempotencyPolicy policy, IdempotencyOptions options)
+    {
+        Name = name;
+        KeyRequired = policy.KeyRequirement == KeyRequirement.Required;
+        Lease = policy.Lease;
+        RenewalInterval = policy.Lease / 3;
+        Retention = policy.Retention;
+        MaxSnapshotBytes = policy.MaxSnapshotBytes;
+        StoreServerErrors = policy.StoreServerErrors;
+        CustomStorable = policy.IsStatusCodeStorable;
+        WaitForConcurrent = policy.ConcurrentRequests == ConcurrentRequestHandling.Wait;
+        ConcurrentWaitTimeout = policy.ConcurrentWaitTimeout;
+        FailOpen = policy.FailOpen;
+        FingerprintComponents = policy.FingerprintComponents;
+        CanonicalJsonFingerprint = policy.CanonicalJsonFingerprint;
+        ExcludedResponseHeaders = new HashSet<string>(policy.ExcludedResponseHeaders, StringComparer.OrdinalIgnoreCase);
+        ScopeResolver = policy.ScopeResolver ?? options.ScopeResolver;
+    }
+
+    public string Name { get; }
+
+    public bool KeyRequired { get; }
+
+    public TimeSpan Lease { get; }
+
+    public TimeSpan RenewalInterval { get; }
+
+    public TimeSpan Retention { get; }
+
+    public int MaxSnapshotBytes { get; }
+
+    public bool StoreServerErrors { get; }
+
+    public Func<int, bool>? CustomStorable { get; }
+
+    public bool WaitForConcurrent { get; }
+
+    public TimeSpan ConcurrentWaitTimeout { get; }
+
+    public bool FailOpen { get; }
+
+    public FingerprintComponents FingerprintComponents { get; }
+
+    public bool CanonicalJsonFingerprint { get; }
+
+    public ISet<string> ExcludedResponseHeaders { get; }
+
+    public Func<Microsoft.AspNetCore.Http.HttpContext, string> ScopeResolver { get; }
+
+    /// <summary>
+    /// Whether a response with this status completes the record. Besides the 2xx and 4xx the contract names, 3xx are
+    /// stored: a redirect (such as 303 after a POST) is the outcome of an operation that ran.
+    /// </summary>
+    public bool IsStorable(int statusCode)
+    {
+        if (CustomStorable is not null)
+        {
+            return CustomStorable(statusCode);
+        }
+
+        return statusCode switch
+        {
+            >= 200 and < 400 => true,
+            408 or 409 or 425 or 429 => false,
+            >= 400 and < 500 => true,
+            >= 500 and < 600 => StoreServerErrors,
+            _ => false,
+        };
+    }
+}

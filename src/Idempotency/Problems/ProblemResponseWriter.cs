@@ -1,0 +1,87 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Net.Http.Headers;
+
+namespace Idempotency.Problems;
+
+/// <summary>
+/// Writes RFC 9457 problem responses, through <see cref="IProblemDetailsService"/> when the application registered one
+/// (so its customizations apply), otherwise directly as <c>application/problem+json</c>.
+/// </summary>
+internal sealed class ProblemResponseWriter
+{
+    private const string ProblemContentType = "application/problem+json";
+
+    private readonly string _typeBase;
+    private readonly IProblemDetailsService? _problemDetailsService;
+
+    public ProblemResponseWriter(IdempotencyOptions options, IProblemDetailsService? problemDetailsService)
+    {
+        _typeBase = options.ProblemTypeBaseUri;
+        _problemDetailsService = problemDetailsService;
+    }
+
+    public Task WriteAsync(HttpContext context, IdempotencyProblem problem, string detail, TimeSpan? retryAfter = null, string? extensionName = null, long extensionValue = 0)
+    {
+        var response = context.Response;
+        response.StatusCode = problem.Status;
+        if (retryAfter is { } delay)
+        {
+            response.Headers[HeaderNames.RetryAfter] = RetryAfterSeconds(delay).ToString(CultureInfo.InvariantCulture);
+        }
+
+        var type = string.Concat(_typeBase, problem.Name);
+        return _problemDetailsService is null
+            ? WriteJsonAsync(response, type, problem, detail, extensionName, extensionValue)
+            : WriteWithServiceAsync(context, type, problem, detail, extensionName, extensionValue);
+    }
+
+    private async Task WriteWithServiceAsync(HttpContext context, string type, IdempotencyProblem problem, string detail, string? extensionName, long extensionValue)
+    {
+        var details = new ProblemDetails
+        {
+            Type = type,
+            Title = problem.Title,
+            Status = problem.Status,
+            Detail = detail,
+        };
+        if (extensionName is not null)
+        {
+            details.Extensions[extensionName] = extensionValue;
+        }
+
+        var written = await _problemDetailsService!.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = details }).ConfigureAwait(false);
+        if (!written)
+        {
+            // The service declined (e.g. the client's Accept excludes JSON); the client still gets a problem body.
+            await WriteJsonAsync(context.Response, type, problem, detail, extensionName, extensionValue).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task WriteJsonAsync(HttpResponse response, string type, IdempotencyProblem problem, string detail, string? extensionName, long extensionValue)
+    {
+        response.ContentType = ProblemContentType;
+        var writer = new Utf8JsonWriter(response.BodyWriter);
+        await using (writer.ConfigureAwait(false))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("type", type);
+            writer.WriteString("title", problem.Title);
+            writer.WriteNumber("status", problem.Status);
+            writer.WriteString("detail", detail);
+            if (extensionName is not null)
+            {
+                writer.WriteNumber(extensionName, extensionValue);
+            }
+
+            writer.WriteEndObject();
+            await writer.FlushAsync().ConfigureAwait(false);
+        }
+
+        await response.BodyWriter.FlushAsync().ConfigureAwait(false);
+    }
+
+    internal static long RetryAfterSeconds(TimeSpan delay) => Math.Max(1, (long)Math.Ceiling(delay.TotalSeconds));
+}
