@@ -1,0 +1,60 @@
+using System.Text.Json.Serialization;
+using Idempotency;
+using PaymentApi.Auth;
+using PaymentApi.Payments;
+
+var builder = WebApplication.CreateBuilder(args);
+
+// Every error is an RFC 9457 problem: validation, 401, 404, bad JSON, and the idempotency middleware's own answers.
+builder.Services.AddProblemDetails();
+
+// A malformed body is the client's mistake: answer 400 (made a problem by UseStatusCodePages) instead of throwing,
+// in Development too, so it is never a 500 and is answered alike in every environment.
+builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = false);
+
+builder.Services.ConfigureHttpJsonOptions(options =>
+{
+    options.SerializerOptions.TypeInfoResolverChain.Insert(0, PaymentJsonContext.Default);
+
+    // Money is a JSON integer: "amount": "1250" is a malformed request, not an amount.
+    options.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
+});
+
+builder.Services.AddAuthentication(DemoApiKeyHandler.SchemeName)
+    .AddScheme<DemoApiKeyOptions, DemoApiKeyHandler>(
+        DemoApiKeyHandler.SchemeName,
+        options => builder.Configuration.GetSection("DemoApiKeys").Bind(options.Keys));
+builder.Services.AddAuthorization();
+
+// The in-memory store: records live in this process. Every POST /payments needs an Idempotency-Key.
+builder.Services.AddIdempotency(options => options.AddPolicy(PaymentEndpoints.IdempotencyPolicy, policy =>
+{
+    policy.KeyRequirement = KeyRequirement.Required;
+
+    // Clients re-serialize the body when they retry: property order and whitespace must not make a retry a 422.
+    policy.CanonicalJsonFingerprint = true;
+}));
+
+builder.Services.AddSingleton(services => new PaymentLedger(
+    services.GetRequiredService<IConfiguration>().GetConnectionString("Ledger")
+        ?? PaymentLedger.DefaultConnectionString(services.GetRequiredService<IHostEnvironment>().ContentRootPath),
+    services.GetRequiredService<TimeProvider>()));
+builder.Services.AddHealthChecks().AddCheck<LedgerHealthCheck>("ledger");
+
+var app = builder.Build();
+
+await app.Services.GetRequiredService<PaymentLedger>().InitializeAsync();
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+
+// Authentication and authorization run before idempotency: a request without a valid key is turned away before the
+// store is touched, and records are kept per caller (the "sub" claim).
+app.UseAuthentication();
+app.UseAuthorization();
+app.UseIdempotency();
+
+app.MapHealthChecks("/health").AllowAnonymous();
+app.MapPayments();
+
+app.Run();

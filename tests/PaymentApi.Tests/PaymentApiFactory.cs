@@ -1,0 +1,86 @@
+using System.Net.Http.Headers;
+using Idempotency.Storage;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace PaymentApi.Tests;
+
+/// <summary>
+/// The sample in memory, in Development (so the demo keys from appsettings.Development.json apply), with a ledger
+/// file of its own in the temp folder that is deleted with the factory. One factory per test class.
+/// </summary>
+public class PaymentApiFactory : WebApplicationFactory<Program>
+{
+    public const string AliceKey = "sk_test_alice";
+    public const string BobKey = "sk_test_bob";
+
+    public string DatabasePath { get; } = Path.Combine(Path.GetTempPath(), $"paymentapi-tests-{Guid.NewGuid():N}.db");
+
+    public HttpClient CreateClient(string apiKey)
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        return client;
+    }
+
+    /// <summary>Rows in the ledger for this owner (and key, when given), read straight from the database.</summary>
+    public async Task<long> CountPaymentsAsync(string owner, string? idempotencyKey = null)
+    {
+        _ = Services; // Starts the app, which creates the schema.
+        await using var connection = new SqliteConnection($"Data Source={DatabasePath}");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = idempotencyKey is null
+            ? "SELECT count(*) FROM payments WHERE owner = $owner"
+            : "SELECT count(*) FROM payments WHERE owner = $owner AND idempotency_key = $key";
+        command.Parameters.AddWithValue("$owner", owner);
+        command.Parameters.AddWithValue("$key", (object?)idempotencyKey ?? DBNull.Value);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Development");
+        builder.UseSetting("ConnectionStrings:Ledger", $"Data Source={DatabasePath}");
+        builder.ConfigureTestServices(ConfigureTestServices);
+    }
+
+    protected virtual void ConfigureTestServices(IServiceCollection services)
+    {
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            TempDatabase.Delete(DatabasePath);
+        }
+    }
+}
+
+/// <summary>The sample with <see cref="ForgetfulIdempotencyStore"/> in place of the in-memory store.</summary>
+public sealed class ForgetfulStoreFactory : PaymentApiFactory
+{
+    public ForgetfulIdempotencyStore Store { get; } = new();
+
+    protected override void ConfigureTestServices(IServiceCollection services) =>
+        services.Replace(ServiceDescriptor.Singleton<IIdempotencyStore>(Store));
+}
+
+internal static class TempDatabase
+{
+    /// <summary>Deletes a SQLite file with its WAL and shared-memory files, after closing pooled connections to it.</summary>
+    public static void Delete(string path)
+    {
+        SqliteConnection.ClearAllPools();
+        foreach (var file in new[] { path, path + "-wal", path + "-shm" })
+        {
+            File.Delete(file);
+        }
+    }
+}

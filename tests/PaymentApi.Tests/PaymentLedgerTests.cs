@@ -1,0 +1,135 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Time.Testing;
+using PaymentApi.Payments;
+
+namespace PaymentApi.Tests;
+
+/// <summary>
+/// The ledger on its own, without the web host or the idempotency middleware: its UNIQUE (owner, idempotency_key)
+/// index is the defence in depth that still holds when an idempotency record is lost.
+/// </summary>
+public sealed class PaymentLedgerTests : IAsyncLifetime
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), $"paymentapi-tests-{Guid.NewGuid():N}");
+    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2025, 11, 23, 9, 30, 0, TimeSpan.Zero));
+    private readonly PaymentLedger _ledger;
+
+    public PaymentLedgerTests()
+    {
+        _ledger = new PaymentLedger($"Data Source={DatabasePath}", _clock);
+    }
+
+    // In a folder that does not exist yet: InitializeAsync creates it.
+    private string DatabasePath => Path.Combine(_folder, "data", "ledger.db");
+
+    public Task InitializeAsync() => _ledger.InitializeAsync();
+
+    public Task DisposeAsync()
+    {
+        TempDatabase.Delete(DatabasePath);
+        Directory.Delete(_folder, recursive: true);
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Same_owner_and_key_twice_returns_the_first_payment_and_keeps_one_row()
+    {
+        var first = await _ledger.CreateAsync("alice", "key-1", 1250, "EUR", "Coffee beans", CancellationToken.None);
+        _clock.Advance(TimeSpan.FromMinutes(5));
+
+        var second = await _ledger.CreateAsync("alice", "key-1", 1250, "EUR", "Coffee beans", CancellationToken.None);
+
+        Assert.Equal(first, second);
+        Assert.Equal(1, await CountRowsAsync());
+    }
+
+    [Fact]
+    public async Task Same_key_with_other_details_returns_the_payment_recorded_first()
+    {
+        var first = await _ledger.CreateAsync("alice", "key-1", 1250, "EUR", null, CancellationToken.None);
+
+        var second = await _ledger.CreateAsync("alice", "key-1", 9999, "USD", "Different", CancellationToken.None);
+
+        Assert.Equal(first, second);
+        Assert.Equal(1, await CountRowsAsync());
+    }
+
+    [Fact]
+    public async Task Concurrent_creates_with_one_key_make_one_payment()
+    {
+        var payments = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ =>
+            Task.Run(() => _ledger.CreateAsync("alice", "key-1", 1250, "EUR", null, CancellationToken.None))));
+
+        Assert.Single(payments.Distinct());
+        Assert.Equal(1, await CountRowsAsync());
+    }
+
+    [Fact]
+    public async Task The_same_key_from_two_owners_makes_two_payments()
+    {
+        var alices = await _ledger.CreateAsync("alice", "key-1", 1250, "EUR", null, CancellationToken.None);
+        var bobs = await _ledger.CreateAsync("bob", "key-1", 1250, "EUR", null, CancellationToken.None);
+
+        Assert.NotEqual(alices.Id, bobs.Id);
+        Assert.Equal(2, await CountRowsAsync());
+    }
+
+    [Fact]
+    public async Task Payments_without_a_key_are_not_deduplicated()
+    {
+        var first = await _ledger.CreateAsync("alice", null, 1250, "EUR", null, CancellationToken.None);
+        var second = await _ledger.CreateAsync("alice", null, 1250, "EUR", null, CancellationToken.None);
+
+        Assert.NotEqual(first.Id, second.Id);
+        Assert.Equal(2, await CountRowsAsync());
+    }
+
+    [Fact]
+    public async Task Payments_made_in_the_same_tick_list_newest_first()
+    {
+        // The clock does not move: created_at ties, and insertion order decides.
+        var first = await _ledger.CreateAsync("alice", "key-1", 1, "EUR", null, CancellationToken.None);
+        var second = await _ledger.CreateAsync("alice", "key-2", 2, "EUR", null, CancellationToken.None);
+        var third = await _ledger.CreateAsync("alice", "key-3", 3, "EUR", null, CancellationToken.None);
+
+        var payments = await _ledger.ListAsync("alice", 10, CancellationToken.None);
+
+        Assert.Equal([third, second, first], payments);
+    }
+
+    [Fact]
+    public async Task Find_returns_only_the_owners_payment()
+    {
+        var payment = await _ledger.CreateAsync("alice", "key-1", 1250, "EUR", "Coffee beans", CancellationToken.None);
+
+        Assert.Equal(payment, await _ledger.FindAsync("alice", payment.Id, CancellationToken.None));
+        Assert.Null(await _ledger.FindAsync("bob", payment.Id, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Initialize_creates_the_folder_uses_WAL_and_can_run_again()
+    {
+        await _ledger.InitializeAsync();
+
+        Assert.True(File.Exists(DatabasePath));
+        await using var connection = await OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode";
+        Assert.Equal("wal", await command.ExecuteScalarAsync());
+    }
+
+    private async Task<SqliteConnection> OpenAsync()
+    {
+        var connection = new SqliteConnection($"Data Source={DatabasePath}");
+        await connection.OpenAsync();
+        return connection;
+    }
+
+    private async Task<long> CountRowsAsync()
+    {
+        await using var connection = await OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM payments";
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+}
