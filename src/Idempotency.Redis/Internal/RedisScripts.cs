@@ -6,10 +6,12 @@ namespace Idempotency.Redis.Internal;
 /// </summary>
 /// <remarks>
 /// <para>
-/// They are sent with <c>IDatabaseAsync.ScriptEvaluateAsync(string, ...)</c>: StackExchange.Redis sends EVALSHA when it
-/// knows the server has the script, otherwise SCRIPT LOAD pipelined with EVALSHA in the same write; on a NOSCRIPT reply
-/// (server restarted, failed over, SCRIPT FLUSH) it forgets the hashes of that server and re-issues the command once.
-/// The <c>byte[]</c> hash overload and <c>LoadedLuaScript</c> do neither, which is why they are not used.
+/// They are sent with <c>IDatabaseAsync.ScriptEvaluateAsync(string, ...)</c>, which StackExchange.Redis 2.13 turns into
+/// EVALSHA once it knows a server has the script; the first use per server is SCRIPT LOAD pipelined with EVAL (one
+/// round trip). On a NOSCRIPT reply (server restarted, failed over, SCRIPT FLUSH) it forgets that server's scripts and
+/// re-issues the command once, loading the script again; the script still runs exactly once. The <c>byte[]</c> hash
+/// overload and <c>LoadedLuaScript</c> send EVALSHA only and fail on NOSCRIPT, which is why they are not used.
+/// <c>RedisStoreRoundTripTests</c> pins all of this down against a real server.
 /// </para>
 /// <para>
 /// Hash fields: <c>s</c> state (<c>i</c> in flight, <c>c</c> completed), <c>f</c> fingerprint, <c>t</c> fencing token
