@@ -27,9 +27,8 @@ public static class IdempotencyRedisHealthChecksBuilderExtensions
         ArgumentException.ThrowIfNullOrEmpty(name);
         return builder.Add(new HealthCheckRegistration(
             name,
-            static services => new RedisIdempotencyHealthCheck(
-                services.GetService<RedisConnectionProvider>()
-                ?? throw new InvalidOperationException("AddIdempotencyRedis() checks the Redis idempotency store; register it with services.AddIdempotency().AddRedisStore(...).")),
+            // Resolved leniently: an exception thrown here would fail the whole health report, not just this entry.
+            static services => new RedisIdempotencyHealthCheck(services.GetService<RedisConnectionProvider>()),
             failureStatus,
             tags,
             timeout));

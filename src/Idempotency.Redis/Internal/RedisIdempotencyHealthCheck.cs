@@ -7,11 +7,19 @@ namespace Idempotency.Redis.Internal;
 /// PINGs every primary through the store's own connection. A cluster is healthy only when all primaries answer: any one
 /// of them owns some of the records.
 /// </summary>
-internal sealed class RedisIdempotencyHealthCheck(RedisConnectionProvider connections) : IHealthCheck
+/// <param name="connections">The store's connection; <see langword="null"/> when the Redis store is not registered.</param>
+internal sealed class RedisIdempotencyHealthCheck(RedisConnectionProvider? connections) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(context);
+        if (connections is null)
+        {
+            return new HealthCheckResult(
+                context.Registration.FailureStatus,
+                "AddIdempotencyRedis() checks the Redis idempotency store, which is not registered: call services.AddIdempotency().AddRedisStore(...).");
+        }
+
         try
         {
             var connection = await connections.GetConnectionAsync(cancellationToken).ConfigureAwait(false);
