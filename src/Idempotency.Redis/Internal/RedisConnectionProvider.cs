@@ -11,7 +11,7 @@ internal sealed class RedisConnectionProvider : IAsyncDisposable, IDisposable
 {
     private readonly RedisIdempotencyStoreOptions _options;
     private readonly SemaphoreSlim _connectLock = new(1, 1);
-    private volatile IConnectionMultiplexer? _connection;
+    private IConnectionMultiplexer? _connection;
     private volatile IDatabase? _database;
     private bool _ownsConnection;
     private bool _disposed;
@@ -29,16 +29,7 @@ internal sealed class RedisConnectionProvider : IAsyncDisposable, IDisposable
     }
 
     public async ValueTask<IConnectionMultiplexer> GetConnectionAsync(CancellationToken cancellationToken)
-    {
-        var connection = _connection;
-        if (connection is not null)
-        {
-            return connection;
-        }
-
-        await ConnectAndGetDatabaseAsync(cancellationToken).ConfigureAwait(false);
-        return _connection!;
-    }
+        => (await GetDatabaseAsync(cancellationToken).ConfigureAwait(false)).Multiplexer;
 
     /// <summary>
     /// The options the store applies to a connection it creates from <see cref="RedisIdempotencyStoreOptions.Configuration"/>.
