@@ -1,0 +1,124 @@
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Idempotency.Redis.Internal;
+
+/// <summary>
+/// Owns the one connection the store and its health check share. Connects lazily so that building the service
+/// provider never blocks on the network, and keeps nothing from a failed attempt so the next call tries again.
+/// </summary>
+internal sealed class RedisConnectionProvider : IAsyncDisposable, IDisposable
+{
+    private readonly RedisIdempotencyStoreOptions _options;
+    private readonly SemaphoreSlim _connectLock = new(1, 1);
+    private IConnectionMultiplexer? _connection;
+    private volatile IDatabase? _database;
+    private bool _ownsConnection;
+    private bool _disposed;
+
+    public RedisConnectionProvider(IOptions<RedisIdempotencyStoreOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options.Value;
+    }
+
+    public ValueTask<IDatabase> GetDatabaseAsync(CancellationToken cancellationToken)
+    {
+        var database = _database;
+        return database is not null ? new(database) : ConnectAndGetDatabaseAsync(cancellationToken);
+    }
+
+    public async ValueTask<IConnectionMultiplexer> GetConnectionAsync(CancellationToken cancellationToken)
+        => (await GetDatabaseAsync(cancellationToken).ConfigureAwait(false)).Multiplexer;
+
+    /// <summary>
+    /// The options the store applies to a connection it creates from <see cref="RedisIdempotencyStoreOptions.Configuration"/>.
+    /// </summary>
+    internal static ConfigurationOptions CreateConfiguration(string configuration)
+    {
+        var options = ConfigurationOptions.Parse(configuration);
+
+        // Complete and release must never wait in a client-side backlog while disconnected: written late, they would act
+        // on a record that may by then belong to someone else (fencing still protects it, but the caller has long given
+        // up). Failing at once lets the middleware answer 503 and the lease expire on its own.
+        options.BacklogPolicy = BacklogPolicy.FailFast;
+
+        // The application must start while Redis is down, and the multiplexer must keep reconnecting afterwards
+        // instead of leaving the store with a connection that failed once.
+        options.AbortOnConnectFail = false;
+        return options;
+    }
+
+    private async ValueTask<IDatabase> ConnectAndGetDatabaseAsync(CancellationToken cancellationToken)
+    {
+        await _connectLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_database is { } database)
+            {
+                return database;
+            }
+
+            IConnectionMultiplexer connection;
+            bool owns;
+            if (_options.ConnectionMultiplexerFactory is { } factory)
+            {
+                // Not abandoned on cancellation: a connection that arrives after its caller gave up would leak.
+                connection = await factory().ConfigureAwait(false)
+                    ?? throw new InvalidOperationException($"{nameof(RedisIdempotencyStoreOptions)}.{nameof(RedisIdempotencyStoreOptions.ConnectionMultiplexerFactory)} returned null.");
+                owns = false;
+            }
+            else
+            {
+                var configuration = _options.Configuration
+                    ?? throw new InvalidOperationException($"{nameof(RedisIdempotencyStoreOptions)}.{nameof(RedisIdempotencyStoreOptions.Configuration)} is not set.");
+                connection = await ConnectionMultiplexer.ConnectAsync(CreateConfiguration(configuration)).ConfigureAwait(false);
+                owns = true;
+            }
+
+            _ownsConnection = owns;
+            _connection = connection;
+            database = connection.GetDatabase();
+            _database = database;
+            return database;
+        }
+        finally
+        {
+            _connectLock.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (TakeOwnedConnectionForDisposal() is { } connection)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    public void Dispose() => TakeOwnedConnectionForDisposal()?.Dispose();
+
+    private IConnectionMultiplexer? TakeOwnedConnectionForDisposal()
+    {
+        // A connect in progress holds the lock; waiting for it keeps its connection from escaping disposal.
+        _connectLock.Wait();
+        try
+        {
+            if (_disposed)
+            {
+                return null;
+            }
+
+            _disposed = true;
+            var connection = _connection;
+            _database = null;
+            _connection = null;
+            return _ownsConnection ? connection : null;
+        }
+        finally
+        {
+            _connectLock.Release();
+        }
+    }
+}

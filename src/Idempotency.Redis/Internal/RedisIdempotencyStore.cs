@@ -1,0 +1,126 @@
+using System.Buffers;
+using System.Text;
+using Idempotency.Storage;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Idempotency.Redis.Internal;
+
+/// <summary>
+/// <see cref="IIdempotencyStore"/> on Redis: one hash per record, each operation one Lua script (see <see cref="RedisScripts"/>).
+/// </summary>
+/// <remarks>
+/// Failures of Redis (timeouts, lost connections, server errors) propagate as exceptions: the middleware turns them
+/// into <c>503 idempotency-store-unavailable</c>. Every script writes, so every call demands the primary.
+/// </remarks>
+internal sealed class RedisIdempotencyStore : IIdempotencyStore
+{
+    private const CommandFlags Flags = CommandFlags.DemandMaster;
+
+    private readonly RedisConnectionProvider _connections;
+    private readonly byte[] _keyPrefix;
+
+    public RedisIdempotencyStore(RedisConnectionProvider connections, IOptions<RedisIdempotencyStoreOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(connections);
+        ArgumentNullException.ThrowIfNull(options);
+        _connections = connections;
+        _keyPrefix = Encoding.UTF8.GetBytes(options.Value.KeyPrefix ?? string.Empty);
+    }
+
+    public async ValueTask<IdempotencyBeginResult> TryBeginAsync(string key, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        var recordKey = RecordKey(key);
+        var leaseMilliseconds = ToMilliseconds(lease, nameof(lease));
+        var database = await _connections.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
+
+        var token = FencingTokens.Next();
+        var result = await EvaluateAsync(database, RedisScripts.Begin, recordKey, [fingerprint, token, leaseMilliseconds], cancellationToken).ConfigureAwait(false);
+
+        if (result.Resp2Type == ResultType.BulkString)
+        {
+            var snapshot = (byte[]?)result ?? throw new InvalidDataException("A completed idempotency record has no stored response.");
+            return IdempotencyBeginResult.Completed(StoredResponseFormat.Read(snapshot));
+        }
+
+        return (long)result switch
+        {
+            RedisScripts.Acquired => IdempotencyBeginResult.Acquired(token),
+            RedisScripts.InFlight => IdempotencyBeginResult.InFlight(),
+            RedisScripts.FingerprintMismatch => IdempotencyBeginResult.FingerprintMismatch(),
+            var other => throw new InvalidDataException($"The begin script answered {other}."),
+        };
+    }
+
+    public async ValueTask<bool> RenewLeaseAsync(string key, long fencingToken, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        var recordKey = RecordKey(key);
+        var leaseMilliseconds = ToMilliseconds(lease, nameof(lease));
+        var database = await _connections.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
+        var result = await EvaluateAsync(database, RedisScripts.Renew, recordKey, [fencingToken, leaseMilliseconds], cancellationToken).ConfigureAwait(false);
+        return (long)result == 1;
+    }
+
+    public async ValueTask<bool> CompleteAsync(string key, long fencingToken, StoredResponse response, TimeSpan retention, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        var recordKey = RecordKey(key);
+        var retentionMilliseconds = ToMilliseconds(retention, nameof(retention));
+        var database = await _connections.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
+
+        var size = StoredResponseFormat.GetSize(response);
+        var buffer = ArrayPool<byte>.Shared.Rent(size);
+        var written = StoredResponseFormat.Write(response, buffer);
+
+        var result = await EvaluateAsync(database, RedisScripts.Complete, recordKey, [fencingToken, buffer.AsMemory(0, written), retentionMilliseconds], cancellationToken).ConfigureAwait(false);
+
+        // Returned only once Redis has answered, which proves the command was written. After a failure or a
+        // cancellation the command may still sit in the connection's write queue referring to this array; handing it
+        // to the pool then could let another request's snapshot be written under this key, so it is left to the GC.
+        ArrayPool<byte>.Shared.Return(buffer);
+        return (long)result == 1;
+    }
+
+    public async ValueTask<bool> ReleaseAsync(string key, long fencingToken, CancellationToken cancellationToken)
+    {
+        var recordKey = RecordKey(key);
+        var database = await _connections.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
+        var result = await EvaluateAsync(database, RedisScripts.Release, recordKey, [fencingToken], cancellationToken).ConfigureAwait(false);
+        return (long)result == 1;
+    }
+
+    /// <summary>The Redis key of a record: the prefix, then the record key as the Redis Cluster hash tag.</summary>
+    internal RedisKey RecordKey(string key)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        var keyLength = Encoding.UTF8.GetByteCount(key);
+        var buffer = new byte[_keyPrefix.Length + keyLength + 2];
+        _keyPrefix.CopyTo(buffer, 0);
+        var position = _keyPrefix.Length;
+        buffer[position++] = (byte)'{';
+        position += Encoding.UTF8.GetBytes(key, buffer.AsSpan(position));
+        buffer[position] = (byte)'}';
+        return buffer;
+    }
+
+    private static Task<RedisResult> EvaluateAsync(IDatabase database, string script, RedisKey key, RedisValue[] arguments, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var evaluation = database.ScriptEvaluateAsync(script, [key], arguments, Flags);
+
+        // StackExchange.Redis takes no cancellation token: a cancelled caller stops waiting, the command runs anyway.
+        // That is safe because every script either creates a record the lease will expire or is fenced by the token.
+        return cancellationToken.CanBeCanceled ? evaluation.WaitAsync(cancellationToken) : evaluation;
+    }
+
+    private static long ToMilliseconds(TimeSpan duration, string parameterName)
+    {
+        if (duration <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(parameterName, duration, "The duration must be positive.");
+        }
+
+        // Rounded up so that a sub-millisecond duration never becomes PEXPIRE 0, which would delete the record.
+        return (long)Math.Ceiling(duration.TotalMilliseconds);
+    }
+}

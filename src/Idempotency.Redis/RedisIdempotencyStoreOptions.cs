@@ -1,0 +1,39 @@
+using StackExchange.Redis;
+
+namespace Idempotency.Redis;
+
+/// <summary>Options for the Redis idempotency store. Set either <see cref="Configuration"/> or <see cref="ConnectionMultiplexerFactory"/>.</summary>
+public sealed class RedisIdempotencyStoreOptions
+{
+    /// <summary>
+    /// A StackExchange.Redis configuration string, for example <c>localhost:6379</c> or
+    /// <c>redis-a:6379,redis-b:6379,password=...,ssl=true</c>. The store creates and owns one connection from it.
+    /// </summary>
+    /// <remarks>
+    /// On that connection the store sets <see cref="BacklogPolicy.FailFast"/>, so a command issued while Redis is
+    /// unreachable fails at once (the middleware answers <c>503</c>, the lease expires on its own) instead of waiting in a
+    /// client-side queue and being written minutes later; and <c>abortConnect=false</c>, so the application starts even
+    /// when Redis is briefly down and the connection heals itself afterwards.
+    /// </remarks>
+    /// <value>Defaults to <see langword="null"/>.</value>
+    public string? Configuration { get; set; }
+
+    /// <summary>
+    /// Supplies the connection instead of <see cref="Configuration"/>, for example one shared with the rest of the
+    /// application. It is called once (again only after it failed) and the connection it returns is not disposed by the store.
+    /// </summary>
+    /// <remarks>
+    /// Give such a connection <see cref="ConfigurationOptions.BacklogPolicy"/> = <see cref="BacklogPolicy.FailFast"/>;
+    /// with the default policy, completions issued during an outage wait in a client-side backlog until their timeout.
+    /// </remarks>
+    /// <value>Defaults to <see langword="null"/>.</value>
+    public Func<Task<IConnectionMultiplexer>>? ConnectionMultiplexerFactory { get; set; }
+
+    /// <summary>
+    /// Prepended to every Redis key the store writes, so that several applications can share a database. Each record
+    /// lives at <c>{KeyPrefix}{{recordKey}}</c>: the record key is the Redis Cluster hash tag, so the prefix must not
+    /// contain <c>{</c> or <c>}</c>.
+    /// </summary>
+    /// <value>Defaults to <c>idempotency:</c>.</value>
+    public string KeyPrefix { get; set; } = "idempotency:";
+}

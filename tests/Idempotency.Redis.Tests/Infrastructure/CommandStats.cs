@@ -1,0 +1,53 @@
+using System.Globalization;
+
+namespace Idempotency.Redis.Tests.Infrastructure;
+
+/// <summary>Reads how often each command ran since the last CONFIG RESETSTAT, from INFO commandstats.</summary>
+internal static class CommandStats
+{
+    /// <summary>Commands the store's scripts run inside Redis; commandstats counts them like client commands.</summary>
+    public static readonly IReadOnlySet<string> ScriptInternal = new HashSet<string>(StringComparer.Ordinal) { "hmget", "hset", "hdel", "pexpire", "del" };
+
+    private static readonly HashSet<string> Housekeeping = new(StringComparer.Ordinal) { "info", "config", "ping", "echo", "cluster", "client" };
+
+    /// <summary>
+    /// Whether a test or the client library's housekeeping may have sent <paramref name="command"/> while a measurement
+    /// ran. Redis 7 reports subcommands as <c>config|resetstat</c>.
+    /// </summary>
+    public static bool IsHousekeeping(string command)
+    {
+        var bar = command.IndexOf('|', StringComparison.Ordinal);
+        return Housekeeping.Contains(bar < 0 ? command : command[..bar]);
+    }
+
+    public static Task ResetAsync(int port) => Resp.ExecuteAsync(port, "CONFIG", "RESETSTAT");
+
+    public static async Task<IReadOnlyDictionary<string, long>> ReadAsync(int port)
+    {
+        var info = await Resp.ExecuteStringAsync(port, "INFO", "commandstats");
+        var calls = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var line in info.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            // cmdstat_evalsha:calls=1,usec=12,usec_per_call=12.00,rejected_calls=0,failed_calls=0
+            if (!line.StartsWith("cmdstat_", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var colon = line.IndexOf(':', StringComparison.Ordinal);
+            var name = line["cmdstat_".Length..colon];
+            foreach (var field in line[(colon + 1)..].Split(','))
+            {
+                if (field.StartsWith("calls=", StringComparison.Ordinal))
+                {
+                    calls[name] = long.Parse(field["calls=".Length..], CultureInfo.InvariantCulture);
+                }
+            }
+        }
+
+        return calls;
+    }
+
+    public static string Format(IReadOnlyDictionary<string, long> calls)
+        => string.Join(", ", calls.OrderBy(pair => pair.Key, StringComparer.Ordinal).Select(pair => $"{pair.Key}={pair.Value}"));
+}

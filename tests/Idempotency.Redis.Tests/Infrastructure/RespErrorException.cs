@@ -1,0 +1,4 @@
+namespace Idempotency.Redis.Tests.Infrastructure;
+
+/// <summary>An error reply from a test server.</summary>
+internal sealed class RespErrorException(string message) : Exception(message);
