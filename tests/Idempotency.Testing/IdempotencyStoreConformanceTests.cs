@@ -670,22 +670,33 @@ public abstract class IdempotencyStoreConformanceTests
 
     private static async Task<IdempotencyBeginResult[]> BeginInParallelAsync(IIdempotencyStore store, Func<int, string> keyOf, int count)
     {
-        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Dedicated threads rather than the thread pool: on a small machine the pool may have a single free thread,
+        // which would run the begins one after another and hide any race.
+        using var start = new ManualResetEventSlim();
+        var allWaiting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var notYetWaiting = count;
         var tasks = new Task<IdempotencyBeginResult>[count];
         for (var i = 0; i < count; i++)
         {
-            // Each call parks on the signal before returning, so all of them are waiting when it fires.
-            tasks[i] = BeginAfterAsync(start.Task, store, keyOf(i));
+            var key = keyOf(i);
+            tasks[i] = Task.Factory.StartNew(
+                () =>
+                {
+                    if (Interlocked.Decrement(ref notYetWaiting) == 0)
+                    {
+                        allWaiting.SetResult();
+                    }
+
+                    start.Wait();
+                    return store.TryBeginAsync(key, Fingerprint(1), LongLease, CancellationToken.None).AsTask();
+                },
+                CancellationToken.None,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default).Unwrap();
         }
 
-        start.SetResult();
+        await allWaiting.Task;
+        start.Set();
         return await Task.WhenAll(tasks);
-
-        static async Task<IdempotencyBeginResult> BeginAfterAsync(Task start, IIdempotencyStore store, string key)
-        {
-            // Off the test's synchronization context (which may run one thing at a time), onto the thread pool.
-            await start.ConfigureAwait(false);
-            return await store.TryBeginAsync(key, Fingerprint(1), LongLease, CancellationToken.None);
-        }
     }
 }

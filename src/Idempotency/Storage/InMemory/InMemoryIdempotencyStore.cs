@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
 
 namespace Idempotency.Storage.InMemory;
@@ -216,7 +218,7 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
 
     public void Dispose() => _sweepTimer.Dispose();
 
-    private bool TryGetOwned(string key, long fencingToken, long now, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out InMemoryRecord? record)
+    private bool TryGetOwned(string key, long fencingToken, long now, [NotNullWhen(true)] out InMemoryRecord? record)
     {
         // An expired lease is lost even when nobody has taken the key over yet: the same answer a store that deletes
         // expired keys (Redis) gives, so the middleware sees one behaviour whichever store runs.
@@ -284,7 +286,7 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
         return deadline > long.MaxValue ? long.MaxValue : (long)deadline;
     }
 
-    private static void ThrowIfNotPositive(TimeSpan duration, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(duration))] string? name = null)
+    private static void ThrowIfNotPositive(TimeSpan duration, [CallerArgumentExpression(nameof(duration))] string? name = null)
     {
         if (duration <= TimeSpan.Zero)
         {
