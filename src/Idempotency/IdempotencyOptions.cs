@@ -15,6 +15,18 @@ public sealed class IdempotencyOptions
     /// <value>Defaults to <c>Idempotency-Key</c>.</value>
     public string KeyHeaderName { get; set; } = "Idempotency-Key";
 
+    /// <summary>The request header that carries the sequence number.</summary>
+    /// <value>Defaults to <c>Sequence-Number</c>.</value>
+    public string SequenceNumberHeaderName { get; set; } = "Sequence-Number";
+
+    /// <summary>The request header that names the stream a sequence number belongs to.</summary>
+    /// <value>Defaults to <c>Sequence-Stream</c>.</value>
+    public string SequenceStreamHeaderName { get; set; } = "Sequence-Stream";
+
+    /// <summary>The request header that carries the client's epoch (incarnation).</summary>
+    /// <value>Defaults to <c>Sequence-Epoch</c>.</value>
+    public string SequenceEpochHeaderName { get; set; } = "Sequence-Epoch";
+
     /// <summary>The longest accepted key, in characters after unquoting.</summary>
     /// <value>Defaults to 255.</value>
     public int MaxKeyLength { get; set; } = 255;

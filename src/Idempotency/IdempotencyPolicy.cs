@@ -74,4 +74,34 @@ public sealed class IdempotencyPolicy
     /// <see langword="null"/>, <see cref="IdempotencyOptions.ScopeResolver"/> applies.
     /// </summary>
     public Func<HttpContext, string>? ScopeResolver { get; set; }
+
+    /// <summary>Whether requests carry per-stream sequence numbers that must be applied in order, exactly once.</summary>
+    /// <value>
+    /// Defaults to <see cref="SequenceRequirement.Off"/>. When a request carries both a sequence number and an
+    /// idempotency key, the sequence number governs deduplication and the key becomes part of the fingerprint; a
+    /// request with a sequence number needs no key even when <see cref="KeyRequirement"/> is required.
+    /// </value>
+    public SequenceRequirement SequenceRequirement { get; set; } = SequenceRequirement.Off;
+
+    /// <summary>
+    /// Names the stream a numbered request belongs to, within the caller's scope. Returning <see langword="null"/>
+    /// falls back to the default: the <c>Sequence-Stream</c> header, or <c>default</c> when it is absent.
+    /// </summary>
+    /// <value>Defaults to <see langword="null"/>. An application whose streams are resources (an account) resolves them from the route.</value>
+    public Func<HttpContext, string?>? SequenceStreamResolver { get; set; }
+
+    /// <summary>How many of the most recently applied numbers keep their response for replay.</summary>
+    /// <value>Defaults to 16. A retry of an older number gets <c>409 sequence-already-applied</c>; it is never run again.</value>
+    public int SequenceWindow { get; set; } = 16;
+
+    /// <summary>
+    /// How long a request whose number arrives early (a gap before it) is held for the missing numbers to arrive
+    /// before it is answered <c>409 sequence-gap</c>.
+    /// </summary>
+    /// <value>Defaults to <see cref="TimeSpan.Zero"/>: a gap is answered at once.</value>
+    public TimeSpan ReorderWait { get; set; } = TimeSpan.Zero;
+
+    /// <summary>How long a stream's state (epoch, last applied number, window) is kept after its last applied request.</summary>
+    /// <value>Defaults to 30 days. A stream idle for longer starts over at number 1.</value>
+    public TimeSpan StreamRetention { get; set; } = TimeSpan.FromDays(30);
 }

@@ -26,6 +26,18 @@ public sealed class ForgetfulIdempotencyStore : IIdempotencyStore
 
     public ValueTask<bool> ReleaseAsync(string key, long fencingToken, CancellationToken cancellationToken) => Owned();
 
+    public ValueTask<SequenceBeginResult> TryBeginSequenceAsync(string streamKey, long epoch, long sequenceNumber, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _calls);
+        return ValueTask.FromResult(SequenceBeginResult.Acquired(Interlocked.Increment(ref _lastToken)));
+    }
+
+    public ValueTask<bool> RenewSequenceLeaseAsync(string streamKey, long fencingToken, TimeSpan lease, CancellationToken cancellationToken) => Owned();
+
+    public ValueTask<bool> CompleteSequenceAsync(string streamKey, long fencingToken, StoredResponse response, int window, TimeSpan retention, CancellationToken cancellationToken) => Owned();
+
+    public ValueTask<bool> ReleaseSequenceAsync(string streamKey, long fencingToken, CancellationToken cancellationToken) => Owned();
+
     private ValueTask<bool> Owned()
     {
         Interlocked.Increment(ref _calls);

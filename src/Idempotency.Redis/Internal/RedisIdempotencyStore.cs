@@ -123,4 +123,12 @@ internal sealed class RedisIdempotencyStore : IIdempotencyStore
         // Rounded up so that a sub-millisecond duration never becomes PEXPIRE 0, which would delete the record.
         return (long)Math.Ceiling(duration.TotalMilliseconds);
     }
+
+    public ValueTask<SequenceBeginResult> TryBeginSequenceAsync(string streamKey, long epoch, long sequenceNumber, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, CancellationToken cancellationToken) => throw new NotImplementedException();
+
+    public ValueTask<bool> RenewSequenceLeaseAsync(string streamKey, long fencingToken, TimeSpan lease, CancellationToken cancellationToken) => throw new NotImplementedException();
+
+    public ValueTask<bool> CompleteSequenceAsync(string streamKey, long fencingToken, StoredResponse response, int window, TimeSpan retention, CancellationToken cancellationToken) => throw new NotImplementedException();
+
+    public ValueTask<bool> ReleaseSequenceAsync(string streamKey, long fencingToken, CancellationToken cancellationToken) => throw new NotImplementedException();
 }

@@ -23,6 +23,8 @@ public sealed class FaultyStore(IIdempotencyStore inner) : IIdempotencyStore
     /// <summary>When set, begin calls this instead of the inner store (throw to simulate an outage).</summary>
     public Func<ValueTask<IdempotencyBeginResult>>? BeginOverride { get; set; }
 
+    public Func<ValueTask<SequenceBeginResult>>? SequenceBeginOverride { get; set; }
+
     public Func<ValueTask<bool>>? RenewOverride { get; set; }
 
     public Func<ValueTask<bool>>? CompleteOverride { get; set; }
@@ -49,5 +51,29 @@ public sealed class FaultyStore(IIdempotencyStore inner) : IIdempotencyStore
     {
         Interlocked.Increment(ref _releases);
         return inner.ReleaseAsync(key, fencingToken, cancellationToken);
+    }
+
+    public ValueTask<SequenceBeginResult> TryBeginSequenceAsync(string streamKey, long epoch, long sequenceNumber, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _begins);
+        return SequenceBeginOverride is { } fault ? fault() : inner.TryBeginSequenceAsync(streamKey, epoch, sequenceNumber, fingerprint, lease, cancellationToken);
+    }
+
+    public ValueTask<bool> RenewSequenceLeaseAsync(string streamKey, long fencingToken, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _renewals);
+        return RenewOverride is { } fault ? fault() : inner.RenewSequenceLeaseAsync(streamKey, fencingToken, lease, cancellationToken);
+    }
+
+    public ValueTask<bool> CompleteSequenceAsync(string streamKey, long fencingToken, StoredResponse response, int window, TimeSpan retention, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _completions);
+        return CompleteOverride is { } fault ? fault() : inner.CompleteSequenceAsync(streamKey, fencingToken, response, window, retention, cancellationToken);
+    }
+
+    public ValueTask<bool> ReleaseSequenceAsync(string streamKey, long fencingToken, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _releases);
+        return inner.ReleaseSequenceAsync(streamKey, fencingToken, cancellationToken);
     }
 }

@@ -305,4 +305,12 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
             return order != 0 ? order : x.FencingToken.CompareTo(y.FencingToken);
         }
     }
+
+    public ValueTask<SequenceBeginResult> TryBeginSequenceAsync(string streamKey, long epoch, long sequenceNumber, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, CancellationToken cancellationToken) => throw new NotImplementedException();
+
+    public ValueTask<bool> RenewSequenceLeaseAsync(string streamKey, long fencingToken, TimeSpan lease, CancellationToken cancellationToken) => throw new NotImplementedException();
+
+    public ValueTask<bool> CompleteSequenceAsync(string streamKey, long fencingToken, StoredResponse response, int window, TimeSpan retention, CancellationToken cancellationToken) => throw new NotImplementedException();
+
+    public ValueTask<bool> ReleaseSequenceAsync(string streamKey, long fencingToken, CancellationToken cancellationToken) => throw new NotImplementedException();
 }
