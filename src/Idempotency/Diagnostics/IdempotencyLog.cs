@@ -52,4 +52,19 @@ internal static partial class IdempotencyLog
 
     [LoggerMessage(15, LogLevel.Warning, "Renewing the lease of record {Record} failed.", EventName = "LeaseRenewalFailed")]
     public static partial void LeaseRenewalFailed(ILogger logger, string record, Exception exception);
+
+    [LoggerMessage(16, LogLevel.Debug, "Sequence number missing on an endpoint with policy '{Policy}'.", EventName = "SequenceMissing")]
+    public static partial void SequenceMissing(ILogger logger, string policy);
+
+    [LoggerMessage(17, LogLevel.Debug, "Sequence headers malformed on an endpoint with policy '{Policy}'.", EventName = "SequenceInvalid")]
+    public static partial void SequenceInvalid(ILogger logger, string policy);
+
+    [LoggerMessage(18, LogLevel.Debug, "Sequence number {Number} of stream {Stream} arrived early; last applied is {LastSequence}.", EventName = "SequenceGap")]
+    public static partial void SequenceGap(ILogger logger, string stream, long number, long lastSequence);
+
+    [LoggerMessage(19, LogLevel.Information, "Sequence number {Number} of stream {Stream} was applied and has left the window (last applied {LastSequence}).", EventName = "SequenceAlreadyApplied")]
+    public static partial void SequenceAlreadyApplied(ILogger logger, string stream, long number, long lastSequence);
+
+    [LoggerMessage(20, LogLevel.Information, "Request of epoch {Epoch} on stream {Stream} fenced by epoch {CurrentEpoch}.", EventName = "SequenceEpochFenced")]
+    public static partial void SequenceEpochFenced(ILogger logger, string stream, long epoch, long currentEpoch);
 }

@@ -13,6 +13,9 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
 
         ValidateHeaderName(options.KeyHeaderName, nameof(IdempotencyOptions.KeyHeaderName), Fail);
         ValidateHeaderName(options.ReplayedHeaderName, nameof(IdempotencyOptions.ReplayedHeaderName), Fail);
+        ValidateHeaderName(options.SequenceNumberHeaderName, nameof(IdempotencyOptions.SequenceNumberHeaderName), Fail);
+        ValidateHeaderName(options.SequenceStreamHeaderName, nameof(IdempotencyOptions.SequenceStreamHeaderName), Fail);
+        ValidateHeaderName(options.SequenceEpochHeaderName, nameof(IdempotencyOptions.SequenceEpochHeaderName), Fail);
 
         if (options.MaxKeyLength is < 1 or > 4096)
         {
@@ -88,6 +91,26 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
         if (policy.ConcurrentWaitTimeout <= TimeSpan.Zero)
         {
             fail($"{owner}: {nameof(IdempotencyPolicy.ConcurrentWaitTimeout)} must be positive; it is {policy.ConcurrentWaitTimeout}.");
+        }
+
+        if (!Enum.IsDefined(policy.SequenceRequirement))
+        {
+            fail($"{owner}: {nameof(IdempotencyPolicy.SequenceRequirement)} has an unknown value {policy.SequenceRequirement}.");
+        }
+
+        if (policy.SequenceWindow is < 1 or > 1024)
+        {
+            fail($"{owner}: {nameof(IdempotencyPolicy.SequenceWindow)} must be between 1 and 1024; it is {policy.SequenceWindow}.");
+        }
+
+        if (policy.ReorderWait < TimeSpan.Zero || policy.ReorderWait > TimeSpan.FromMinutes(1))
+        {
+            fail($"{owner}: {nameof(IdempotencyPolicy.ReorderWait)} must be between 0 and 1 minute; it is {policy.ReorderWait}.");
+        }
+
+        if (policy.StreamRetention < policy.Lease)
+        {
+            fail($"{owner}: {nameof(IdempotencyPolicy.StreamRetention)} ({policy.StreamRetention}) must not be shorter than {nameof(IdempotencyPolicy.Lease)} ({policy.Lease}).");
         }
 
         if ((policy.FingerprintComponents & ~FingerprintComponents.All) != 0)

@@ -16,11 +16,13 @@ using Microsoft.Extensions.Primitives;
 namespace Idempotency.Middleware;
 
 /// <summary>
-/// Deduplicates requests by idempotency key: the first request with a key runs and its response is recorded;
-/// retries get the recorded response; conflicting and concurrent duplicates get problem responses (SPEC §3).
+/// Deduplicates requests by idempotency key (SPEC §3) or orders them by sequence number (SPEC §4): the first request
+/// runs and its response is recorded; retries get the recorded response; conflicting, concurrent, early and stale
+/// requests get problem responses.
 /// </summary>
 internal sealed class IdempotencyMiddleware
 {
+    private const string DefaultStream = "default";
     private static readonly StringValues TrueValue = new("true");
 
     private readonly RequestDelegate _next;
@@ -32,6 +34,8 @@ internal sealed class IdempotencyMiddleware
     private readonly ProblemResponseWriter _problems;
     private readonly string _keyMissingDetail;
     private readonly string _keyInvalidDetail;
+    private readonly string _sequenceMissingDetail;
+    private readonly string _sequenceInvalidDetail;
 
     public IdempotencyMiddleware(
         RequestDelegate next,
@@ -51,16 +55,34 @@ internal sealed class IdempotencyMiddleware
         _problems = new ProblemResponseWriter(_options, services.GetService<IProblemDetailsService>());
         _keyMissingDetail = string.Format(CultureInfo.InvariantCulture, IdempotencyProblem.KeyMissing.Detail, _options.KeyHeaderName);
         _keyInvalidDetail = string.Format(CultureInfo.InvariantCulture, IdempotencyProblem.KeyInvalid.Detail, _options.KeyHeaderName, _options.MaxKeyLength);
+        _sequenceMissingDetail = string.Format(CultureInfo.InvariantCulture, IdempotencyProblem.SequenceNumberMissing.Detail, _options.SequenceNumberHeaderName);
+        _sequenceInvalidDetail = string.Format(
+            CultureInfo.InvariantCulture, IdempotencyProblem.SequenceNumberInvalid.Detail,
+            _options.SequenceNumberHeaderName, _options.SequenceEpochHeaderName, _options.SequenceStreamHeaderName);
     }
 
     public Task InvokeAsync(HttpContext context)
     {
         var policy = _policies.Resolve(context);
-        return policy is null ? _next(context) : InvokeIdempotentAsync(context, policy);
+        if (policy is null)
+        {
+            return _next(context);
+        }
+
+        return policy.Sequence != SequenceRequirement.Off && context.Request.Headers.ContainsKey(_options.SequenceNumberHeaderName)
+            ? InvokeSequencedAsync(context, policy)
+            : InvokeKeyedAsync(context, policy);
     }
 
-    private async Task InvokeIdempotentAsync(HttpContext context, ResolvedPolicy policy)
+    private async Task InvokeKeyedAsync(HttpContext context, ResolvedPolicy policy)
     {
+        if (policy.Sequence == SequenceRequirement.Required)
+        {
+            IdempotencyLog.SequenceMissing(_logger, policy.Name);
+            await _problems.WriteAsync(context, IdempotencyProblem.SequenceNumberMissing, _sequenceMissingDetail).ConfigureAwait(false);
+            return;
+        }
+
         var keyStatus = IdempotencyKeyParser.Parse(context.Request.Headers[_options.KeyHeaderName], _options.MaxKeyLength, out var key);
         if (keyStatus == KeyParseStatus.Missing)
         {
@@ -89,55 +111,138 @@ internal sealed class IdempotencyMiddleware
         IdempotencyBeginResult begin;
         try
         {
-            begin = await BeginAsync(recordKey, fingerprint, policy.Lease).ConfigureAwait(false);
+            begin = await WithTimeout(_store.TryBeginAsync(recordKey, fingerprint, policy.Lease, CancellationToken.None)).ConfigureAwait(false);
             if (begin.Status == IdempotencyBeginStatus.InFlight && policy.WaitForConcurrent)
             {
-                begin = await WaitForOriginalAsync(recordKey, fingerprint, policy, context.RequestAborted).ConfigureAwait(false);
+                var backoff = new PollingBackoff(_timeProvider, policy.ConcurrentWaitTimeout);
+                while (begin.Status == IdempotencyBeginStatus.InFlight && await backoff.DelayAsync(context.RequestAborted).ConfigureAwait(false))
+                {
+                    begin = await WithTimeout(_store.TryBeginAsync(recordKey, fingerprint, policy.Lease, CancellationToken.None)).ConfigureAwait(false);
+                }
             }
         }
         catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
         {
-            if (policy.FailOpen)
-            {
-                IdempotencyLog.FailOpen(_logger, policy.Name, ex);
-                await _next(context).ConfigureAwait(false);
-                return;
-            }
-
-            IdempotencyLog.StoreUnavailable(_logger, policy.Name, ex);
-            await _problems.WriteAsync(
-                context, IdempotencyProblem.StoreUnavailable, IdempotencyProblem.StoreUnavailable.Detail, _options.StoreUnavailableRetryAfter).ConfigureAwait(false);
+            await StoreUnavailableAsync(context, policy, ex).ConfigureAwait(false);
             return;
         }
 
         switch (begin.Status)
         {
             case IdempotencyBeginStatus.Acquired:
-                IdempotencyLog.Executing(_logger, recordKey, policy.Name);
-                await ExecuteAsync(context, policy, recordKey, begin.FencingToken).ConfigureAwait(false);
+                await ExecuteAsync(context, policy, new Ownership(_store, policy, recordKey, begin.FencingToken, isStream: false)).ConfigureAwait(false);
                 break;
             case IdempotencyBeginStatus.Completed:
                 await ReplayAsync(context, begin.Response!, recordKey).ConfigureAwait(false);
                 break;
             case IdempotencyBeginStatus.FingerprintMismatch:
-                IdempotencyLog.FingerprintMismatch(_logger, recordKey);
-                await _problems.WriteAsync(context, IdempotencyProblem.KeyReused, IdempotencyProblem.KeyReused.Detail).ConfigureAwait(false);
+                await KeyReusedAsync(context, recordKey).ConfigureAwait(false);
                 break;
             default:
-                IdempotencyLog.InFlight(_logger, recordKey);
-                await _problems.WriteAsync(
-                    context, IdempotencyProblem.RequestInFlight, IdempotencyProblem.RequestInFlight.Detail, _options.InFlightRetryAfter).ConfigureAwait(false);
+                await InFlightAsync(context, recordKey).ConfigureAwait(false);
                 break;
         }
     }
 
-    private async Task ExecuteAsync(HttpContext context, ResolvedPolicy policy, string recordKey, long fencingToken)
+    private async Task InvokeSequencedAsync(HttpContext context, ResolvedPolicy policy)
     {
+        var headers = context.Request.Headers;
+        var numberStatus = SequenceHeaderParser.ParseNumber(headers[_options.SequenceNumberHeaderName], minimum: 1, out var number);
+        var epochStatus = SequenceHeaderParser.ParseNumber(headers[_options.SequenceEpochHeaderName], minimum: 0, out var epoch);
+        var stream = policy.SequenceStreamResolver?.Invoke(context);
+        var streamValid = stream is null
+            ? SequenceHeaderParser.ParseStream(headers[_options.SequenceStreamHeaderName], out stream) != KeyParseStatus.Invalid
+            : SequenceHeaderParser.IsValidStream(stream);
+        if (numberStatus != KeyParseStatus.Valid || epochStatus == KeyParseStatus.Invalid || !streamValid)
+        {
+            IdempotencyLog.SequenceInvalid(_logger, policy.Name);
+            await _problems.WriteAsync(context, IdempotencyProblem.SequenceNumberInvalid, _sequenceInvalidDetail).ConfigureAwait(false);
+            return;
+        }
+
+        // With a sequence number the key no longer identifies the operation, but a retry must still carry the same
+        // key, so it joins the fingerprint.
+        var keyStatus = IdempotencyKeyParser.Parse(headers[_options.KeyHeaderName], _options.MaxKeyLength, out var key);
+        if (keyStatus == KeyParseStatus.Invalid)
+        {
+            IdempotencyLog.KeyInvalid(_logger, policy.Name);
+            await _problems.WriteAsync(context, IdempotencyProblem.KeyInvalid, _keyInvalidDetail).ConfigureAwait(false);
+            return;
+        }
+
+        var streamKey = RecordKey.CreateStream(policy.ScopeResolver(context), stream ?? DefaultStream);
+        var fingerprint = await RequestFingerprinter.ComputeAsync(
+            context.Request, policy.FingerprintComponents, policy.CanonicalJsonFingerprint, extra: key, context.RequestAborted).ConfigureAwait(false);
+
+        SequenceBeginResult begin;
+        try
+        {
+            begin = await WithTimeout(_store.TryBeginSequenceAsync(streamKey, epoch, number, fingerprint, policy.Lease, CancellationToken.None)).ConfigureAwait(false);
+            if (ShouldHold(begin.Status, policy))
+            {
+                // One budget for both kinds of holding: a request held for its gap that then finds its number in
+                // flight keeps waiting only if the policy also waits for concurrent duplicates.
+                var limit = policy.ReorderWait > policy.ConcurrentWaitTimeout ? policy.ReorderWait : policy.ConcurrentWaitTimeout;
+                var backoff = new PollingBackoff(_timeProvider, limit);
+                while (ShouldHold(begin.Status, policy) && await backoff.DelayAsync(context.RequestAborted).ConfigureAwait(false))
+                {
+                    begin = await WithTimeout(_store.TryBeginSequenceAsync(streamKey, epoch, number, fingerprint, policy.Lease, CancellationToken.None)).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            await StoreUnavailableAsync(context, policy, ex).ConfigureAwait(false);
+            return;
+        }
+
+        switch (begin.Status)
+        {
+            case SequenceBeginStatus.Acquired:
+                await ExecuteAsync(context, policy, new Ownership(_store, policy, streamKey, begin.FencingToken, isStream: true)).ConfigureAwait(false);
+                break;
+            case SequenceBeginStatus.Completed:
+                await ReplayAsync(context, begin.Response!, streamKey).ConfigureAwait(false);
+                break;
+            case SequenceBeginStatus.FingerprintMismatch:
+                await KeyReusedAsync(context, streamKey).ConfigureAwait(false);
+                break;
+            case SequenceBeginStatus.InFlight:
+                await InFlightAsync(context, streamKey).ConfigureAwait(false);
+                break;
+            case SequenceBeginStatus.Gap:
+                IdempotencyLog.SequenceGap(_logger, streamKey, number, begin.LastSequence);
+                await _problems.WriteAsync(
+                    context, IdempotencyProblem.SequenceGap, IdempotencyProblem.SequenceGap.Detail,
+                    extensions: new ProblemExtensions("expectedSequence", begin.LastSequence + 1, "lastSequence", begin.LastSequence)).ConfigureAwait(false);
+                break;
+            case SequenceBeginStatus.AlreadyApplied:
+                IdempotencyLog.SequenceAlreadyApplied(_logger, streamKey, number, begin.LastSequence);
+                await _problems.WriteAsync(
+                    context, IdempotencyProblem.SequenceAlreadyApplied, IdempotencyProblem.SequenceAlreadyApplied.Detail,
+                    extensions: new ProblemExtensions("lastSequence", begin.LastSequence)).ConfigureAwait(false);
+                break;
+            default:
+                IdempotencyLog.SequenceEpochFenced(_logger, streamKey, epoch, begin.CurrentEpoch);
+                await _problems.WriteAsync(
+                    context, IdempotencyProblem.SequenceEpochFenced, IdempotencyProblem.SequenceEpochFenced.Detail,
+                    extensions: new ProblemExtensions("currentEpoch", begin.CurrentEpoch)).ConfigureAwait(false);
+                break;
+        }
+    }
+
+    private static bool ShouldHold(SequenceBeginStatus status, ResolvedPolicy policy)
+        => (status == SequenceBeginStatus.Gap && policy.ReorderWait > TimeSpan.Zero)
+            || (status == SequenceBeginStatus.InFlight && policy.WaitForConcurrent);
+
+    private async Task ExecuteAsync(HttpContext context, ResolvedPolicy policy, Ownership ownership)
+    {
+        IdempotencyLog.Executing(_logger, ownership.Key, policy.Name);
         var originalBody = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
         using var snapshot = new SnapshotBuffer(policy.MaxSnapshotBytes);
         var captureStream = new ResponseCaptureStream(originalBody.Stream, snapshot, context.RequestAborted);
         var captureBody = new CaptureResponseBodyFeature(originalBody, captureStream);
-        var renewal = new LeaseRenewal(_store, recordKey, fencingToken, policy.Lease, policy.RenewalInterval, _options.StoreTimeout, _timeProvider, _logger);
+        var renewal = new LeaseRenewal(ownership, policy.RenewalInterval, _options.StoreTimeout, _timeProvider, _logger);
 
         var handlerCompleted = false;
         context.Features.Set<IHttpResponseBodyFeature>(captureBody);
@@ -153,7 +258,7 @@ internal sealed class IdempotencyMiddleware
             await renewal.DisposeAsync().ConfigureAwait(false);
             if (!handlerCompleted)
             {
-                await ReleaseAsync(recordKey, fencingToken, "the handler threw").ConfigureAwait(false);
+                await ReleaseAsync(ownership, "the handler threw").ConfigureAwait(false);
             }
         }
 
@@ -161,7 +266,7 @@ internal sealed class IdempotencyMiddleware
         var statusCode = response.StatusCode;
         if (!policy.IsStorable(statusCode))
         {
-            await ReleaseAsync(recordKey, fencingToken, "status not storable").ConfigureAwait(false);
+            await ReleaseAsync(ownership, "status not storable").ConfigureAwait(false);
             return;
         }
 
@@ -169,7 +274,7 @@ internal sealed class IdempotencyMiddleware
         StoredResponse stored;
         if (snapshot.Overflowed)
         {
-            IdempotencyLog.SnapshotTooLarge(_logger, recordKey, statusCode, snapshot.TotalLength);
+            IdempotencyLog.SnapshotTooLarge(_logger, ownership.Key, statusCode, snapshot.TotalLength);
             stored = new StoredResponse(statusCode, headers, ReadOnlyMemory<byte>.Empty, isBodyStored: false);
         }
         else
@@ -179,29 +284,28 @@ internal sealed class IdempotencyMiddleware
 
         try
         {
-            var completed = await WithTimeout(_store.CompleteAsync(recordKey, fencingToken, stored, policy.Retention, CancellationToken.None)).ConfigureAwait(false);
-            if (!completed)
+            if (!await WithTimeout(ownership.CompleteAsync(stored)).ConfigureAwait(false))
             {
-                IdempotencyLog.CompletionFenced(_logger, recordKey);
+                IdempotencyLog.CompletionFenced(_logger, ownership.Key);
             }
         }
         catch (Exception ex)
         {
             // The response has reached the client already; all that is lost is the record, which expires with its lease.
-            IdempotencyLog.CompletionFailed(_logger, recordKey, ex);
+            IdempotencyLog.CompletionFailed(_logger, ownership.Key, ex);
         }
     }
 
-    private Task ReplayAsync(HttpContext context, StoredResponse stored, string recordKey)
+    private Task ReplayAsync(HttpContext context, StoredResponse stored, string storeKey)
     {
         if (!stored.IsBodyStored)
         {
             return _problems.WriteAsync(
                 context, IdempotencyProblem.ResponseNotReplayable, IdempotencyProblem.ResponseNotReplayable.Detail,
-                extensionName: "originalStatus", extensionValue: stored.StatusCode);
+                extensions: new ProblemExtensions("originalStatus", stored.StatusCode));
         }
 
-        IdempotencyLog.Replayed(_logger, stored.StatusCode, recordKey);
+        IdempotencyLog.Replayed(_logger, stored.StatusCode, storeKey);
         var response = context.Response;
         response.StatusCode = stored.StatusCode;
         var headers = response.Headers;
@@ -224,49 +328,48 @@ internal sealed class IdempotencyMiddleware
             : response.Body.WriteAsync(stored.Body, context.RequestAborted).AsTask();
     }
 
-    private async Task<IdempotencyBeginResult> WaitForOriginalAsync(string recordKey, byte[] fingerprint, ResolvedPolicy policy, CancellationToken cancellationToken)
+    private Task KeyReusedAsync(HttpContext context, string storeKey)
     {
-        // Polling through the store works the same for every store and every instance; the back-off keeps a long
-        // handler from costing more than a few store calls per second per waiting request.
-        var started = _timeProvider.GetTimestamp();
-        var delay = TimeSpan.FromMilliseconds(10);
-        var maxDelay = TimeSpan.FromMilliseconds(250);
-        while (true)
-        {
-            var remaining = policy.ConcurrentWaitTimeout - _timeProvider.GetElapsedTime(started);
-            if (remaining <= TimeSpan.Zero)
-            {
-                return IdempotencyBeginResult.InFlight();
-            }
-
-            await Task.Delay(delay < remaining ? delay : remaining, _timeProvider, cancellationToken).ConfigureAwait(false);
-            delay = delay * 2 < maxDelay ? delay * 2 : maxDelay;
-            var result = await BeginAsync(recordKey, fingerprint, policy.Lease).ConfigureAwait(false);
-            if (result.Status != IdempotencyBeginStatus.InFlight)
-            {
-                return result;
-            }
-        }
+        IdempotencyLog.FingerprintMismatch(_logger, storeKey);
+        return _problems.WriteAsync(context, IdempotencyProblem.KeyReused, IdempotencyProblem.KeyReused.Detail);
     }
 
-    // The begin call is not tied to the request's cancellation: an abort half-way through a store operation could
-    // leave a record acquired by nobody until its lease ran out. StoreTimeout bounds it instead.
-    private ValueTask<IdempotencyBeginResult> BeginAsync(string recordKey, byte[] fingerprint, TimeSpan lease)
-        => WithTimeout(_store.TryBeginAsync(recordKey, fingerprint, lease, CancellationToken.None));
+    private Task InFlightAsync(HttpContext context, string storeKey)
+    {
+        IdempotencyLog.InFlight(_logger, storeKey);
+        return _problems.WriteAsync(
+            context, IdempotencyProblem.RequestInFlight, IdempotencyProblem.RequestInFlight.Detail, _options.InFlightRetryAfter);
+    }
 
-    private async Task ReleaseAsync(string recordKey, long fencingToken, string reason)
+    private async Task StoreUnavailableAsync(HttpContext context, ResolvedPolicy policy, Exception exception)
+    {
+        if (policy.FailOpen)
+        {
+            IdempotencyLog.FailOpen(_logger, policy.Name, exception);
+            await _next(context).ConfigureAwait(false);
+            return;
+        }
+
+        IdempotencyLog.StoreUnavailable(_logger, policy.Name, exception);
+        await _problems.WriteAsync(
+            context, IdempotencyProblem.StoreUnavailable, IdempotencyProblem.StoreUnavailable.Detail, _options.StoreUnavailableRetryAfter).ConfigureAwait(false);
+    }
+
+    private async Task ReleaseAsync(Ownership ownership, string reason)
     {
         try
         {
-            await WithTimeout(_store.ReleaseAsync(recordKey, fencingToken, CancellationToken.None)).ConfigureAwait(false);
-            IdempotencyLog.Released(_logger, recordKey, reason);
+            await WithTimeout(ownership.ReleaseAsync()).ConfigureAwait(false);
+            IdempotencyLog.Released(_logger, ownership.Key, reason);
         }
         catch (Exception ex)
         {
-            IdempotencyLog.ReleaseFailed(_logger, recordKey, ex);
+            IdempotencyLog.ReleaseFailed(_logger, ownership.Key, ex);
         }
     }
 
+    // Store calls are not tied to the request's cancellation (an abort half-way through begin could leave a record
+    // acquired by nobody until its lease ran out); StoreTimeout bounds them instead.
     private ValueTask<T> WithTimeout<T>(ValueTask<T> operation)
         => operation.IsCompleted
             ? operation

@@ -1,5 +1,4 @@
 using Idempotency.Diagnostics;
-using Idempotency.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace Idempotency.Middleware;
@@ -11,10 +10,7 @@ namespace Idempotency.Middleware;
 /// </summary>
 internal sealed class LeaseRenewal : IAsyncDisposable
 {
-    private readonly IIdempotencyStore _store;
-    private readonly string _recordKey;
-    private readonly long _fencingToken;
-    private readonly TimeSpan _lease;
+    private readonly Ownership _ownership;
     private readonly TimeSpan _timeout;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
@@ -22,12 +18,9 @@ internal sealed class LeaseRenewal : IAsyncDisposable
     private int _renewing;
     private Task? _pending;
 
-    public LeaseRenewal(IIdempotencyStore store, string recordKey, long fencingToken, TimeSpan lease, TimeSpan interval, TimeSpan timeout, TimeProvider timeProvider, ILogger logger)
+    public LeaseRenewal(Ownership ownership, TimeSpan interval, TimeSpan timeout, TimeProvider timeProvider, ILogger logger)
     {
-        _store = store;
-        _recordKey = recordKey;
-        _fencingToken = fencingToken;
-        _lease = lease;
+        _ownership = ownership;
         _timeout = timeout;
         _timeProvider = timeProvider;
         _logger = logger;
@@ -61,19 +54,18 @@ internal sealed class LeaseRenewal : IAsyncDisposable
     {
         try
         {
-            var renewed = await _store.RenewLeaseAsync(_recordKey, _fencingToken, _lease, CancellationToken.None)
-                .AsTask().WaitAsync(_timeout, _timeProvider).ConfigureAwait(false);
+            var renewed = await _ownership.RenewAsync().AsTask().WaitAsync(_timeout, _timeProvider).ConfigureAwait(false);
             if (!renewed)
             {
                 Lost = true;
                 _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-                IdempotencyLog.LeaseLost(_logger, _recordKey);
+                IdempotencyLog.LeaseLost(_logger, _ownership.Key);
             }
         }
         catch (Exception ex)
         {
             // The next tick tries again; if the store stays down the lease expires and completion is fenced.
-            IdempotencyLog.LeaseRenewalFailed(_logger, _recordKey, ex);
+            IdempotencyLog.LeaseRenewalFailed(_logger, _ownership.Key, ex);
         }
         finally
         {

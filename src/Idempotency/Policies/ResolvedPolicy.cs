@@ -23,7 +23,22 @@ internal sealed class ResolvedPolicy
         CanonicalJsonFingerprint = policy.CanonicalJsonFingerprint;
         ExcludedResponseHeaders = new HashSet<string>(policy.ExcludedResponseHeaders, StringComparer.OrdinalIgnoreCase);
         ScopeResolver = policy.ScopeResolver ?? options.ScopeResolver;
+        Sequence = policy.SequenceRequirement;
+        SequenceStreamResolver = policy.SequenceStreamResolver;
+        SequenceWindow = policy.SequenceWindow;
+        ReorderWait = policy.ReorderWait;
+        StreamRetention = policy.StreamRetention;
     }
+
+    public SequenceRequirement Sequence { get; }
+
+    public Func<Microsoft.AspNetCore.Http.HttpContext, string?>? SequenceStreamResolver { get; }
+
+    public int SequenceWindow { get; }
+
+    public TimeSpan ReorderWait { get; }
+
+    public TimeSpan StreamRetention { get; }
 
     public string Name { get; }
 

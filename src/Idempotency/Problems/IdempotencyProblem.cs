@@ -29,6 +29,26 @@ internal sealed class IdempotencyProblem
         "idempotency-store-unavailable", StatusCodes.Status503ServiceUnavailable, "Idempotency store unavailable",
         "The request was not processed because idempotency records cannot be checked right now. Retry with the same key after the time given in Retry-After.");
 
+    public static readonly IdempotencyProblem SequenceNumberMissing = new(
+        "sequence-number-missing", StatusCodes.Status428PreconditionRequired, "Sequence number missing",
+        "This endpoint requires a sequence number; send the request's position in its stream in the {0} header.");
+
+    public static readonly IdempotencyProblem SequenceNumberInvalid = new(
+        "sequence-number-invalid", StatusCodes.Status400BadRequest, "Sequence header invalid",
+        "{0} must be a decimal integer from 1 to 9223372036854775807, {1} one from 0, and {2} 1 to 128 visible ASCII characters; each header at most once.");
+
+    public static readonly IdempotencyProblem SequenceEpochFenced = new(
+        "sequence-epoch-fenced", StatusCodes.Status409Conflict, "Sequence epoch fenced",
+        "A newer incarnation of this client has taken over the stream; requests of an older epoch are refused. See currentEpoch.");
+
+    public static readonly IdempotencyProblem SequenceAlreadyApplied = new(
+        "sequence-already-applied", StatusCodes.Status409Conflict, "Sequence number already applied",
+        "This sequence number was applied long enough ago that its response is no longer kept. It will not be applied again.");
+
+    public static readonly IdempotencyProblem SequenceGap = new(
+        "sequence-gap", StatusCodes.Status409Conflict, "Sequence gap",
+        "Earlier sequence numbers of this stream have not been applied yet. Send expectedSequence first, then retry this request.");
+
     private IdempotencyProblem(string name, int status, string title, string detail)
     {
         Name = name;

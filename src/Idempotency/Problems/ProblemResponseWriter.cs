@@ -23,7 +23,7 @@ internal sealed class ProblemResponseWriter
         _problemDetailsService = problemDetailsService;
     }
 
-    public Task WriteAsync(HttpContext context, IdempotencyProblem problem, string detail, TimeSpan? retryAfter = null, string? extensionName = null, long extensionValue = 0)
+    public Task WriteAsync(HttpContext context, IdempotencyProblem problem, string detail, TimeSpan? retryAfter = null, ProblemExtensions extensions = default)
     {
         var response = context.Response;
         response.StatusCode = problem.Status;
@@ -34,11 +34,11 @@ internal sealed class ProblemResponseWriter
 
         var type = string.Concat(_typeBase, problem.Name);
         return _problemDetailsService is null
-            ? WriteJsonAsync(response, type, problem, detail, extensionName, extensionValue)
-            : WriteWithServiceAsync(context, type, problem, detail, extensionName, extensionValue);
+            ? WriteJsonAsync(response, type, problem, detail, extensions)
+            : WriteWithServiceAsync(context, type, problem, detail, extensions);
     }
 
-    private async Task WriteWithServiceAsync(HttpContext context, string type, IdempotencyProblem problem, string detail, string? extensionName, long extensionValue)
+    private async Task WriteWithServiceAsync(HttpContext context, string type, IdempotencyProblem problem, string detail, ProblemExtensions extensions)
     {
         var details = new ProblemDetails
         {
@@ -47,20 +47,25 @@ internal sealed class ProblemResponseWriter
             Status = problem.Status,
             Detail = detail,
         };
-        if (extensionName is not null)
+        if (extensions.FirstName is { } first)
         {
-            details.Extensions[extensionName] = extensionValue;
+            details.Extensions[first] = extensions.FirstValue;
+        }
+
+        if (extensions.SecondName is { } second)
+        {
+            details.Extensions[second] = extensions.SecondValue;
         }
 
         var written = await _problemDetailsService!.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = details }).ConfigureAwait(false);
         if (!written)
         {
             // The service declined (e.g. the client's Accept excludes JSON); the client still gets a problem body.
-            await WriteJsonAsync(context.Response, type, problem, detail, extensionName, extensionValue).ConfigureAwait(false);
+            await WriteJsonAsync(context.Response, type, problem, detail, extensions).ConfigureAwait(false);
         }
     }
 
-    private static async Task WriteJsonAsync(HttpResponse response, string type, IdempotencyProblem problem, string detail, string? extensionName, long extensionValue)
+    private static async Task WriteJsonAsync(HttpResponse response, string type, IdempotencyProblem problem, string detail, ProblemExtensions extensions)
     {
         response.ContentType = ProblemContentType;
         var writer = new Utf8JsonWriter(response.BodyWriter);
@@ -71,9 +76,14 @@ internal sealed class ProblemResponseWriter
             writer.WriteString("title", problem.Title);
             writer.WriteNumber("status", problem.Status);
             writer.WriteString("detail", detail);
-            if (extensionName is not null)
+            if (extensions.FirstName is { } first)
             {
-                writer.WriteNumber(extensionName, extensionValue);
+                writer.WriteNumber(first, extensions.FirstValue);
+            }
+
+            if (extensions.SecondName is { } second)
+            {
+                writer.WriteNumber(second, extensions.SecondValue);
             }
 
             writer.WriteEndObject();

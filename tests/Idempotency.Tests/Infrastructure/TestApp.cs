@@ -71,6 +71,22 @@ public sealed class TestApp : IAsyncDisposable
             options.AddPolicy("server-errors", p => p.StoreServerErrors = true);
             options.AddPolicy("fail-open", p => p.FailOpen = true);
             options.AddPolicy("short-lease", p => p.Lease = TimeSpan.FromSeconds(3));
+            options.AddPolicy("sequence", p =>
+            {
+                p.SequenceRequirement = SequenceRequirement.Required;
+                p.SequenceWindow = 3;
+            });
+            options.AddPolicy("sequence-optional", p => p.SequenceRequirement = SequenceRequirement.Optional);
+            options.AddPolicy("sequence-reorder", p =>
+            {
+                p.SequenceRequirement = SequenceRequirement.Required;
+                p.ReorderWait = TimeSpan.FromSeconds(5);
+            });
+            options.AddPolicy("sequence-route", p =>
+            {
+                p.SequenceRequirement = SequenceRequirement.Required;
+                p.SequenceStreamResolver = static context => context.Request.RouteValues["account"] as string;
+            });
             configure?.Invoke(options);
         });
         builder.Services.AddSingleton(sp => new FaultyStore(ActivatorUtilities.CreateInstance<InMemoryIdempotencyStore>(sp)));
@@ -114,6 +130,27 @@ public sealed class TestApp : IAsyncDisposable
         return request;
     }
 
+    public static HttpRequestMessage Sequenced(string path, long? number, long? epoch = null, string? stream = null, string body = "{\"amount\":100}", string? key = null, string? user = null)
+    {
+        var request = Post(path, key, body, user: user);
+        if (number is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Sequence-Number", number.Value.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (epoch is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Sequence-Epoch", epoch.Value.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (stream is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Sequence-Stream", stream);
+        }
+
+        return request;
+    }
+
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
@@ -130,6 +167,9 @@ public sealed class TestApp : IAsyncDisposable
 
         /// <summary>Completed when a <c>/gate</c> handler has started.</summary>
         public TaskCompletionSource GateEntered { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Sequence numbers in the order their handlers ran.</summary>
+        public ConcurrentQueue<string> Applied { get; } = new();
 
         public int Executions(string name) => _executions.TryGetValue(name, out var count) ? count : 0;
 
@@ -205,6 +245,36 @@ public sealed class TestApp : IAsyncDisposable
                 context.Response.ContentType = "application/octet-stream";
                 await context.Response.Body.WriteAsync(payload);
             }).RequireIdempotency("small");
+
+            app.MapPost("/seq", async (HttpContext context) =>
+            {
+                var n = Count("seq");
+                var body = await new StreamReader(context.Request.Body).ReadToEndAsync();
+                Applied.Enqueue(context.Request.Headers["Sequence-Number"].ToString());
+                return Results.Text($"seq {context.Request.Headers["Sequence-Number"]} execution {n} body {body}", statusCode: 201);
+            }).RequireIdempotency("sequence");
+
+            app.MapPost("/seq-status/{code:int}", (HttpContext context, int code) =>
+            {
+                var n = Count("seq-status");
+                return Results.Text($"seq {context.Request.Headers["Sequence-Number"]} status {code} execution {n}", statusCode: code);
+            }).RequireIdempotency("sequence");
+
+            app.MapPost("/seq-gate", async (HttpContext context) =>
+            {
+                var n = Count("seq-gate");
+                GateEntered.TrySetResult();
+                await Gate.Task;
+                return Results.Text($"seq-gate execution {n}");
+            }).RequireIdempotency("sequence");
+
+            app.MapPost("/seq-optional", () => Results.Text($"seq-optional execution {Count("seq-optional")}")).RequireIdempotency("sequence-optional");
+            app.MapPost("/seq-reorder", (HttpContext context) =>
+            {
+                Applied.Enqueue(context.Request.Headers["Sequence-Number"].ToString());
+                return Results.Text($"seq-reorder execution {Count("seq-reorder")}");
+            }).RequireIdempotency("sequence-reorder");
+            app.MapPost("/accounts/{account}/seq", (string account) => Results.Text($"{account} execution {Count("account-" + account)}")).RequireIdempotency("sequence-route");
 
             app.MapPost("/optional", () => Results.Text($"optional execution {Count("optional")}")).RequireIdempotency("optional");
             app.MapPost("/canonical", () => Results.Text($"canonical execution {Count("canonical")}")).RequireIdempotency("canonical");

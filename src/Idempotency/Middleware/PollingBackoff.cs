@@ -1,0 +1,40 @@
+namespace Idempotency.Middleware;
+
+/// <summary>
+/// Paces a request that polls the store for another request to finish (concurrent duplicates in wait mode, early
+/// sequence numbers in reorder-wait). Polling through the store works the same for every store and every instance;
+/// the doubling delay keeps a long wait to a few store calls per second. A class, not a struct: its async method
+/// advances the delay, which a struct would only do on a copy.
+/// </summary>
+internal sealed class PollingBackoff
+{
+    private static readonly TimeSpan FirstDelay = TimeSpan.FromMilliseconds(10);
+    private static readonly TimeSpan MaxDelay = TimeSpan.FromMilliseconds(250);
+
+    private readonly TimeProvider _timeProvider;
+    private readonly long _started;
+    private readonly TimeSpan _limit;
+    private TimeSpan _delay;
+
+    public PollingBackoff(TimeProvider timeProvider, TimeSpan limit)
+    {
+        _timeProvider = timeProvider;
+        _started = timeProvider.GetTimestamp();
+        _limit = limit;
+        _delay = FirstDelay;
+    }
+
+    /// <summary>Waits before the next poll; <see langword="false"/> when the time allowed is used up.</summary>
+    public async ValueTask<bool> DelayAsync(CancellationToken cancellationToken)
+    {
+        var remaining = _limit - _timeProvider.GetElapsedTime(_started);
+        if (remaining <= TimeSpan.Zero)
+        {
+            return false;
+        }
+
+        await Task.Delay(_delay < remaining ? _delay : remaining, _timeProvider, cancellationToken).ConfigureAwait(false);
+        _delay = _delay * 2 < MaxDelay ? _delay * 2 : MaxDelay;
+        return true;
+    }
+}
