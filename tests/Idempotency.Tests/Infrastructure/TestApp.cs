@@ -175,6 +175,19 @@ public sealed class TestApp : IAsyncDisposable
 
         public int Count(string name) => _executions.AddOrUpdate(name, 1, static (_, count) => count + 1);
 
+        /// <summary>An endpoint that signals <see cref="GateEntered"/> and then waits for <see cref="Gate"/>.</summary>
+        private RouteHandlerBuilder MapGate(WebApplication app, string path, string label)
+        {
+            var name = path.TrimStart('/');
+            return app.MapPost(path, async () =>
+            {
+                var n = Count(name);
+                GateEntered.TrySetResult();
+                await Gate.Task;
+                return Results.Text($"{label} execution {n}");
+            });
+        }
+
         internal void Map(WebApplication app)
         {
             app.MapPost("/items", async (HttpContext context) =>
@@ -213,29 +226,11 @@ public sealed class TestApp : IAsyncDisposable
                 throw new InvalidOperationException("handler failed");
             }).RequireIdempotency();
 
-            app.MapPost("/gate", async (HttpContext context) =>
-            {
-                var n = Count("gate");
-                GateEntered.TrySetResult();
-                await Gate.Task;
-                return Results.Text($"gate execution {n}");
-            }).RequireIdempotency();
+            MapGate(app, "/gate", "gate").RequireIdempotency();
 
-            app.MapPost("/gate-wait", async (HttpContext context) =>
-            {
-                var n = Count("gate-wait");
-                GateEntered.TrySetResult();
-                await Gate.Task;
-                return Results.Text($"gate execution {n}");
-            }).RequireIdempotency("wait");
+            MapGate(app, "/gate-wait", "gate").RequireIdempotency("wait");
 
-            app.MapPost("/gate-short", async (HttpContext context) =>
-            {
-                var n = Count("gate-short");
-                GateEntered.TrySetResult();
-                await Gate.Task;
-                return Results.Text($"gate execution {n}");
-            }).RequireIdempotency("short-lease");
+            MapGate(app, "/gate-short", "gate").RequireIdempotency("short-lease");
 
             app.MapPost("/large/{size:int}", async (HttpContext context, int size) =>
             {
@@ -260,13 +255,7 @@ public sealed class TestApp : IAsyncDisposable
                 return Results.Text($"seq {context.Request.Headers["Sequence-Number"]} status {code} execution {n}", statusCode: code);
             }).RequireIdempotency("sequence");
 
-            app.MapPost("/seq-gate", async (HttpContext context) =>
-            {
-                var n = Count("seq-gate");
-                GateEntered.TrySetResult();
-                await Gate.Task;
-                return Results.Text($"seq-gate execution {n}");
-            }).RequireIdempotency("sequence");
+            MapGate(app, "/seq-gate", "seq-gate").RequireIdempotency("sequence");
 
             app.MapPost("/seq-optional", () => Results.Text($"seq-optional execution {Count("seq-optional")}")).RequireIdempotency("sequence-optional");
             app.MapPost("/seq-reorder", (HttpContext context) =>
