@@ -1,3 +1,5 @@
+using System.Diagnostics.Metrics;
+using Idempotency.Diagnostics;
 using Idempotency.Middleware;
 using Idempotency.Policies;
 using Idempotency.Storage;
@@ -21,5 +23,8 @@ internal static class IdempotencyServiceRegistration
         services.TryAddSingleton<IdempotencyMiddlewareMarker>();
         services.TryAddSingleton<IdempotencyPolicyResolver>();
         services.TryAddSingleton<IIdempotencyStore, InMemoryIdempotencyStore>();
+        services.AddMetrics();
+        services.TryAddSingleton(static sp => new IdempotencyTelemetry(
+            sp.GetRequiredService<IMeterFactory>(), sp.GetRequiredService<IIdempotencyStore>().GetType().Name));
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Idempotency.Capture;
 using Idempotency.Diagnostics;
@@ -32,6 +33,7 @@ internal sealed class IdempotencyMiddleware
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly ProblemResponseWriter _problems;
+    private readonly IdempotencyTelemetry _telemetry;
     private readonly string _keyMissingDetail;
     private readonly string _keyInvalidDetail;
     private readonly string _sequenceMissingDetail;
@@ -44,8 +46,10 @@ internal sealed class IdempotencyMiddleware
         IOptions<IdempotencyOptions> options,
         TimeProvider timeProvider,
         ILogger<IdempotencyMiddleware> logger,
+        IdempotencyTelemetry telemetry,
         IServiceProvider services)
     {
+        _telemetry = telemetry;
         _next = next;
         _policies = policies;
         _store = store;
@@ -76,9 +80,11 @@ internal sealed class IdempotencyMiddleware
 
     private async Task InvokeKeyedAsync(HttpContext context, ResolvedPolicy policy)
     {
+        using var activity = IdempotencyTelemetry.StartRequest(policy.Name, sequenced: false);
         if (policy.Sequence == SequenceRequirement.Required)
         {
             IdempotencyLog.SequenceMissing(_logger, policy.Name);
+            _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.MissingSequence);
             await _problems.WriteAsync(context, IdempotencyProblem.SequenceNumberMissing, _sequenceMissingDetail).ConfigureAwait(false);
             return;
         }
@@ -88,11 +94,13 @@ internal sealed class IdempotencyMiddleware
         {
             if (!policy.KeyRequired)
             {
+                _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.PassThrough);
                 await _next(context).ConfigureAwait(false);
                 return;
             }
 
             IdempotencyLog.KeyMissing(_logger, policy.Name);
+            _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.MissingKey);
             await _problems.WriteAsync(context, IdempotencyProblem.KeyMissing, _keyMissingDetail).ConfigureAwait(false);
             return;
         }
@@ -100,6 +108,7 @@ internal sealed class IdempotencyMiddleware
         if (keyStatus == KeyParseStatus.Invalid)
         {
             IdempotencyLog.KeyInvalid(_logger, policy.Name);
+            _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Invalid);
             await _problems.WriteAsync(context, IdempotencyProblem.KeyInvalid, _keyInvalidDetail).ConfigureAwait(false);
             return;
         }
@@ -111,41 +120,43 @@ internal sealed class IdempotencyMiddleware
         IdempotencyBeginResult begin;
         try
         {
-            begin = await WithTimeout(_store.TryBeginAsync(recordKey, fingerprint, policy.Lease, CancellationToken.None)).ConfigureAwait(false);
+            begin = await BeginAsync(recordKey, fingerprint, policy).ConfigureAwait(false);
             if (begin.Status == IdempotencyBeginStatus.InFlight && policy.WaitForConcurrent)
             {
                 var backoff = new PollingBackoff(_timeProvider, policy.ConcurrentWaitTimeout);
                 while (begin.Status == IdempotencyBeginStatus.InFlight && await backoff.DelayAsync(context.RequestAborted).ConfigureAwait(false))
                 {
-                    begin = await WithTimeout(_store.TryBeginAsync(recordKey, fingerprint, policy.Lease, CancellationToken.None)).ConfigureAwait(false);
+                    begin = await BeginAsync(recordKey, fingerprint, policy).ConfigureAwait(false);
                 }
             }
         }
         catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
         {
-            await StoreUnavailableAsync(context, policy, ex).ConfigureAwait(false);
+            await StoreUnavailableAsync(context, policy, activity, ex).ConfigureAwait(false);
             return;
         }
 
         switch (begin.Status)
         {
             case IdempotencyBeginStatus.Acquired:
-                await ExecuteAsync(context, policy, new Ownership(_store, policy, recordKey, begin.FencingToken, isStream: false)).ConfigureAwait(false);
+                _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Executed);
+                await ExecuteAsync(context, policy, new Ownership(_store, _telemetry, policy, recordKey, begin.FencingToken, isStream: false)).ConfigureAwait(false);
                 break;
             case IdempotencyBeginStatus.Completed:
-                await ReplayAsync(context, begin.Response!, recordKey).ConfigureAwait(false);
+                await ReplayAsync(context, policy, activity, begin.Response!, recordKey).ConfigureAwait(false);
                 break;
             case IdempotencyBeginStatus.FingerprintMismatch:
-                await KeyReusedAsync(context, recordKey).ConfigureAwait(false);
+                await KeyReusedAsync(context, policy, activity, recordKey).ConfigureAwait(false);
                 break;
             default:
-                await InFlightAsync(context, recordKey).ConfigureAwait(false);
+                await InFlightAsync(context, policy, activity, recordKey).ConfigureAwait(false);
                 break;
         }
     }
 
     private async Task InvokeSequencedAsync(HttpContext context, ResolvedPolicy policy)
     {
+        using var activity = IdempotencyTelemetry.StartRequest(policy.Name, sequenced: true);
         var headers = context.Request.Headers;
         var numberStatus = SequenceHeaderParser.ParseNumber(headers[_options.SequenceNumberHeaderName], minimum: 1, out var number);
         var epochStatus = SequenceHeaderParser.ParseNumber(headers[_options.SequenceEpochHeaderName], minimum: 0, out var epoch);
@@ -156,6 +167,7 @@ internal sealed class IdempotencyMiddleware
         if (numberStatus != KeyParseStatus.Valid || epochStatus == KeyParseStatus.Invalid || !streamValid)
         {
             IdempotencyLog.SequenceInvalid(_logger, policy.Name);
+            _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Invalid);
             await _problems.WriteAsync(context, IdempotencyProblem.SequenceNumberInvalid, _sequenceInvalidDetail).ConfigureAwait(false);
             return;
         }
@@ -166,6 +178,7 @@ internal sealed class IdempotencyMiddleware
         if (keyStatus == KeyParseStatus.Invalid)
         {
             IdempotencyLog.KeyInvalid(_logger, policy.Name);
+            _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Invalid);
             await _problems.WriteAsync(context, IdempotencyProblem.KeyInvalid, _keyInvalidDetail).ConfigureAwait(false);
             return;
         }
@@ -177,7 +190,7 @@ internal sealed class IdempotencyMiddleware
         SequenceBeginResult begin;
         try
         {
-            begin = await WithTimeout(_store.TryBeginSequenceAsync(streamKey, epoch, number, fingerprint, policy.Lease, CancellationToken.None)).ConfigureAwait(false);
+            begin = await BeginSequenceAsync(streamKey, epoch, number, fingerprint, policy).ConfigureAwait(false);
             if (ShouldHold(begin.Status, policy))
             {
                 // One budget for both kinds of holding: a request held for its gap that then finds its number in
@@ -186,44 +199,48 @@ internal sealed class IdempotencyMiddleware
                 var backoff = new PollingBackoff(_timeProvider, limit);
                 while (ShouldHold(begin.Status, policy) && await backoff.DelayAsync(context.RequestAborted).ConfigureAwait(false))
                 {
-                    begin = await WithTimeout(_store.TryBeginSequenceAsync(streamKey, epoch, number, fingerprint, policy.Lease, CancellationToken.None)).ConfigureAwait(false);
+                    begin = await BeginSequenceAsync(streamKey, epoch, number, fingerprint, policy).ConfigureAwait(false);
                 }
             }
         }
         catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
         {
-            await StoreUnavailableAsync(context, policy, ex).ConfigureAwait(false);
+            await StoreUnavailableAsync(context, policy, activity, ex).ConfigureAwait(false);
             return;
         }
 
         switch (begin.Status)
         {
             case SequenceBeginStatus.Acquired:
-                await ExecuteAsync(context, policy, new Ownership(_store, policy, streamKey, begin.FencingToken, isStream: true)).ConfigureAwait(false);
+                _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Executed);
+                await ExecuteAsync(context, policy, new Ownership(_store, _telemetry, policy, streamKey, begin.FencingToken, isStream: true)).ConfigureAwait(false);
                 break;
             case SequenceBeginStatus.Completed:
-                await ReplayAsync(context, begin.Response!, streamKey).ConfigureAwait(false);
+                await ReplayAsync(context, policy, activity, begin.Response!, streamKey).ConfigureAwait(false);
                 break;
             case SequenceBeginStatus.FingerprintMismatch:
-                await KeyReusedAsync(context, streamKey).ConfigureAwait(false);
+                await KeyReusedAsync(context, policy, activity, streamKey).ConfigureAwait(false);
                 break;
             case SequenceBeginStatus.InFlight:
-                await InFlightAsync(context, streamKey).ConfigureAwait(false);
+                await InFlightAsync(context, policy, activity, streamKey).ConfigureAwait(false);
                 break;
             case SequenceBeginStatus.Gap:
                 IdempotencyLog.SequenceGap(_logger, streamKey, number, begin.LastSequence);
+                _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.SequenceGap);
                 await _problems.WriteAsync(
                     context, IdempotencyProblem.SequenceGap, IdempotencyProblem.SequenceGap.Detail,
                     extensions: new ProblemExtensions("expectedSequence", begin.LastSequence + 1, "lastSequence", begin.LastSequence)).ConfigureAwait(false);
                 break;
             case SequenceBeginStatus.AlreadyApplied:
                 IdempotencyLog.SequenceAlreadyApplied(_logger, streamKey, number, begin.LastSequence);
+                _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.AlreadyApplied);
                 await _problems.WriteAsync(
                     context, IdempotencyProblem.SequenceAlreadyApplied, IdempotencyProblem.SequenceAlreadyApplied.Detail,
                     extensions: new ProblemExtensions("lastSequence", begin.LastSequence)).ConfigureAwait(false);
                 break;
             default:
                 IdempotencyLog.SequenceEpochFenced(_logger, streamKey, epoch, begin.CurrentEpoch);
+                _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Fenced);
                 await _problems.WriteAsync(
                     context, IdempotencyProblem.SequenceEpochFenced, IdempotencyProblem.SequenceEpochFenced.Detail,
                     extensions: new ProblemExtensions("currentEpoch", begin.CurrentEpoch)).ConfigureAwait(false);
@@ -262,6 +279,7 @@ internal sealed class IdempotencyMiddleware
             }
         }
 
+        _telemetry.SnapshotCaptured(policy.Name, snapshot.TotalLength);
         var response = context.Response;
         var statusCode = response.StatusCode;
         if (!policy.IsStorable(statusCode))
@@ -287,6 +305,10 @@ internal sealed class IdempotencyMiddleware
             if (!await WithTimeout(ownership.CompleteAsync(stored)).ConfigureAwait(false))
             {
                 IdempotencyLog.CompletionFenced(_logger, ownership.Key);
+                if (!renewal.Lost)
+                {
+                    _telemetry.LeaseLost();
+                }
             }
         }
         catch (Exception ex)
@@ -296,16 +318,18 @@ internal sealed class IdempotencyMiddleware
         }
     }
 
-    private Task ReplayAsync(HttpContext context, StoredResponse stored, string storeKey)
+    private Task ReplayAsync(HttpContext context, ResolvedPolicy policy, Activity? activity, StoredResponse stored, string storeKey)
     {
         if (!stored.IsBodyStored)
         {
+            _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.NotReplayable);
             return _problems.WriteAsync(
                 context, IdempotencyProblem.ResponseNotReplayable, IdempotencyProblem.ResponseNotReplayable.Detail,
                 extensions: new ProblemExtensions("originalStatus", stored.StatusCode));
         }
 
         IdempotencyLog.Replayed(_logger, stored.StatusCode, storeKey);
+        _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Replayed);
         var response = context.Response;
         response.StatusCode = stored.StatusCode;
         var headers = response.Headers;
@@ -328,29 +352,33 @@ internal sealed class IdempotencyMiddleware
             : response.Body.WriteAsync(stored.Body, context.RequestAborted).AsTask();
     }
 
-    private Task KeyReusedAsync(HttpContext context, string storeKey)
+    private Task KeyReusedAsync(HttpContext context, ResolvedPolicy policy, Activity? activity, string storeKey)
     {
         IdempotencyLog.FingerprintMismatch(_logger, storeKey);
+        _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Mismatch);
         return _problems.WriteAsync(context, IdempotencyProblem.KeyReused, IdempotencyProblem.KeyReused.Detail);
     }
 
-    private Task InFlightAsync(HttpContext context, string storeKey)
+    private Task InFlightAsync(HttpContext context, ResolvedPolicy policy, Activity? activity, string storeKey)
     {
         IdempotencyLog.InFlight(_logger, storeKey);
+        _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.InFlight);
         return _problems.WriteAsync(
             context, IdempotencyProblem.RequestInFlight, IdempotencyProblem.RequestInFlight.Detail, _options.InFlightRetryAfter);
     }
 
-    private async Task StoreUnavailableAsync(HttpContext context, ResolvedPolicy policy, Exception exception)
+    private async Task StoreUnavailableAsync(HttpContext context, ResolvedPolicy policy, Activity? activity, Exception exception)
     {
         if (policy.FailOpen)
         {
             IdempotencyLog.FailOpen(_logger, policy.Name, exception);
+            _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.FailOpen);
             await _next(context).ConfigureAwait(false);
             return;
         }
 
         IdempotencyLog.StoreUnavailable(_logger, policy.Name, exception);
+        _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.StoreUnavailable);
         await _problems.WriteAsync(
             context, IdempotencyProblem.StoreUnavailable, IdempotencyProblem.StoreUnavailable.Detail, _options.StoreUnavailableRetryAfter).ConfigureAwait(false);
     }
@@ -367,6 +395,14 @@ internal sealed class IdempotencyMiddleware
             IdempotencyLog.ReleaseFailed(_logger, ownership.Key, ex);
         }
     }
+
+    private ValueTask<IdempotencyBeginResult> BeginAsync(string recordKey, byte[] fingerprint, ResolvedPolicy policy)
+        => WithTimeout(_telemetry.TimeStoreCall(
+            Stopwatch.GetTimestamp(), _store.TryBeginAsync(recordKey, fingerprint, policy.Lease, CancellationToken.None), "begin"));
+
+    private ValueTask<SequenceBeginResult> BeginSequenceAsync(string streamKey, long epoch, long number, byte[] fingerprint, ResolvedPolicy policy)
+        => WithTimeout(_telemetry.TimeStoreCall(
+            Stopwatch.GetTimestamp(), _store.TryBeginSequenceAsync(streamKey, epoch, number, fingerprint, policy.Lease, CancellationToken.None), "begin_sequence"));
 
     // Store calls are not tied to the request's cancellation (an abort half-way through begin could leave a record
     // acquired by nobody until its lease ran out); StoreTimeout bounds them instead.

@@ -59,6 +59,7 @@ internal sealed class LeaseRenewal : IAsyncDisposable
             {
                 Lost = true;
                 _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                _ownership.Telemetry.LeaseLost();
                 IdempotencyLog.LeaseLost(_logger, _ownership.Key);
             }
         }

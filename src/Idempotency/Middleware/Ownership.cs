@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using Idempotency.Diagnostics;
 using Idempotency.Policies;
 using Idempotency.Storage;
 
@@ -10,12 +12,14 @@ namespace Idempotency.Middleware;
 internal readonly struct Ownership
 {
     private readonly IIdempotencyStore _store;
+    private readonly IdempotencyTelemetry _telemetry;
     private readonly ResolvedPolicy _policy;
     private readonly bool _isStream;
 
-    public Ownership(IIdempotencyStore store, ResolvedPolicy policy, string key, long fencingToken, bool isStream)
+    public Ownership(IIdempotencyStore store, IdempotencyTelemetry telemetry, ResolvedPolicy policy, string key, long fencingToken, bool isStream)
     {
         _store = store;
+        _telemetry = telemetry;
         _policy = policy;
         _isStream = isStream;
         Key = key;
@@ -28,18 +32,20 @@ internal readonly struct Ownership
 
     // Store calls after acquisition are never tied to the request's cancellation: a client that went away must
     // not leave a record in flight whose operation already took effect.
+    public IdempotencyTelemetry Telemetry => _telemetry;
+
     public ValueTask<bool> RenewAsync()
         => _isStream
-            ? _store.RenewSequenceLeaseAsync(Key, FencingToken, _policy.Lease, CancellationToken.None)
-            : _store.RenewLeaseAsync(Key, FencingToken, _policy.Lease, CancellationToken.None);
+            ? _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), _store.RenewSequenceLeaseAsync(Key, FencingToken, _policy.Lease, CancellationToken.None), "renew_sequence")
+            : _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), _store.RenewLeaseAsync(Key, FencingToken, _policy.Lease, CancellationToken.None), "renew");
 
     public ValueTask<bool> CompleteAsync(StoredResponse response)
         => _isStream
-            ? _store.CompleteSequenceAsync(Key, FencingToken, response, _policy.SequenceWindow, _policy.StreamRetention, CancellationToken.None)
-            : _store.CompleteAsync(Key, FencingToken, response, _policy.Retention, CancellationToken.None);
+            ? _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), _store.CompleteSequenceAsync(Key, FencingToken, response, _policy.SequenceWindow, _policy.StreamRetention, CancellationToken.None), "complete_sequence")
+            : _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), _store.CompleteAsync(Key, FencingToken, response, _policy.Retention, CancellationToken.None), "complete");
 
     public ValueTask<bool> ReleaseAsync()
         => _isStream
-            ? _store.ReleaseSequenceAsync(Key, FencingToken, CancellationToken.None)
-            : _store.ReleaseAsync(Key, FencingToken, CancellationToken.None);
+            ? _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), _store.ReleaseSequenceAsync(Key, FencingToken, CancellationToken.None), "release_sequence")
+            : _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), _store.ReleaseAsync(Key, FencingToken, CancellationToken.None), "release");
 }

@@ -1,0 +1,47 @@
+namespace Idempotency.Diagnostics;
+
+/// <summary>What the middleware decided for one request; the <c>idempotency.outcome</c> tag of metrics and traces.</summary>
+internal enum IdempotencyOutcome
+{
+    /// <summary>The handler ran under a fresh record or stream slot.</summary>
+    Executed,
+
+    /// <summary>A stored response was replayed.</summary>
+    Replayed,
+
+    /// <summary>The key (or sequence number) was reused for a different request: 422.</summary>
+    Mismatch,
+
+    /// <summary>Another request with the same key or number was in flight: 409.</summary>
+    InFlight,
+
+    /// <summary>A required key was missing: 400.</summary>
+    MissingKey,
+
+    /// <summary>A key or sequence header was malformed: 400.</summary>
+    Invalid,
+
+    /// <summary>A required sequence number was missing: 428.</summary>
+    MissingSequence,
+
+    /// <summary>A sequence number arrived before earlier ones: 409.</summary>
+    SequenceGap,
+
+    /// <summary>A sequence number was applied and has left the window: 409.</summary>
+    AlreadyApplied,
+
+    /// <summary>A request of an older epoch was refused: 409.</summary>
+    Fenced,
+
+    /// <summary>The stored response was too large to keep: 409.</summary>
+    NotReplayable,
+
+    /// <summary>The store was unreachable: 503.</summary>
+    StoreUnavailable,
+
+    /// <summary>The store was unreachable and the handler ran unprotected.</summary>
+    FailOpen,
+
+    /// <summary>A request without a key on an optional-key policy ran unprotected.</summary>
+    PassThrough,
+}
