@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Idempotency;
+using PaymentApi.Accounts;
 using PaymentApi.Auth;
 using PaymentApi.Payments;
 
@@ -39,11 +40,13 @@ builder.Services.AddSingleton(services => new PaymentLedger(
     services.GetRequiredService<IConfiguration>().GetConnectionString("Ledger")
         ?? PaymentLedger.DefaultConnectionString(services.GetRequiredService<IHostEnvironment>().ContentRootPath),
     services.GetRequiredService<TimeProvider>()));
+builder.Services.AddAccounts();
 builder.Services.AddHealthChecks().AddCheck<LedgerHealthCheck>("ledger");
 
 var app = builder.Build();
 
 await app.Services.GetRequiredService<PaymentLedger>().InitializeAsync();
+await app.Services.GetRequiredService<AccountLedger>().InitializeAsync();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
@@ -56,5 +59,6 @@ app.UseIdempotency();
 
 app.MapHealthChecks("/health").AllowAnonymous();
 app.MapPayments();
+app.MapAccounts();
 
 app.Run();
