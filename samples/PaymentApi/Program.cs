@@ -1,7 +1,9 @@
 using System.Text.Json.Serialization;
 using Idempotency;
+using Microsoft.AspNetCore.OpenApi;
 using PaymentApi.Accounts;
 using PaymentApi.Auth;
+using PaymentApi.Observability;
 using PaymentApi.Payments;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -36,6 +38,12 @@ builder.Services.AddIdempotency(options => options.AddPolicy(PaymentEndpoints.Id
     policy.CanonicalJsonFingerprint = true;
 }));
 
+// /openapi/v1.json, with each idempotent endpoint's headers and problem responses documented.
+builder.Services.AddOpenApi(options => options.AddIdempotency());
+
+// Metrics and traces of the idempotency middleware and ASP.NET Core: console or OTLP when configured, else none.
+builder.AddPaymentApiTelemetry();
+
 builder.Services.AddSingleton(services => new PaymentLedger(
     services.GetRequiredService<IConfiguration>().GetConnectionString("Ledger")
         ?? PaymentLedger.DefaultConnectionString(services.GetRequiredService<IHostEnvironment>().ContentRootPath),
@@ -58,6 +66,7 @@ app.UseAuthorization();
 app.UseIdempotency();
 
 app.MapHealthChecks("/health").AllowAnonymous();
+app.MapOpenApi().AllowAnonymous();
 app.MapPayments();
 app.MapAccounts();
 
