@@ -172,9 +172,9 @@ internal static class RedisStreamScripts
     /// <remarks>
     /// The window held <c>(last - w, last]</c> with <c>last = n - 1</c>; after this call it holds <c>(n - window, n]</c>.
     /// When <c>w</c> equals the window (the steady state) exactly one number leaves, <c>n - window</c>: its two fields
-    /// go in the same HDEL that frees the slot, no scan. Only when the window size changed since the last complete (or a newer epoch clears the window)
-    /// are the fields listed with HKEYS, which is bounded by the old window. HDEL takes its fields in batches because
-    /// <c>unpack</c> of a very long list would overflow the Lua stack.
+    /// go in the same HDEL that frees the slot, no scan. Only when the window size changed since the last complete (or
+    /// a newer epoch clears the window) are the fields listed with HKEYS, which is bounded by the old window. HDEL takes
+    /// its fields in batches because <c>unpack</c> of a very long list would overflow the Lua stack.
     /// </remarks>
     public const string Complete = Numbers + """
         local stream = redis.call('HMGET', KEYS[1], 'st', 'sd', 'se', 'sn', 'sf', 'e', 'w')
