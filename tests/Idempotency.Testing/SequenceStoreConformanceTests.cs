@@ -811,6 +811,30 @@ public abstract class SequenceStoreConformanceTests
     }
 
     [Fact]
+    public async Task Rounds_of_simultaneous_begins_of_the_next_number_acquire_each_exactly_once()
+    {
+        var store = await CreateStoreAsync();
+        var stream = NewStream();
+
+        var failures = await RaceRoundsAsync(store, 200, round => (stream, round));
+
+        Assert.Empty(failures);
+        var gap = await BeginAsync(store, stream, 0, 202);
+        Assert.Equal(200, gap.LastSequence);
+    }
+
+    [Fact]
+    public async Task Rounds_of_simultaneous_first_begins_on_new_streams_acquire_each_exactly_once()
+    {
+        var store = await CreateStoreAsync();
+        var streams = Enumerable.Range(0, 200).Select(_ => NewStream()).ToArray();
+
+        var failures = await RaceRoundsAsync(store, 200, round => (streams[round - 1], 1));
+
+        Assert.Empty(failures);
+    }
+
+    [Fact]
     public async Task Parallel_begins_of_every_number_acquire_only_the_next_one()
     {
         var store = await CreateStoreAsync();
@@ -1070,6 +1094,85 @@ public abstract class SequenceStoreConformanceTests
                 Thread.Yield();
             }
         }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="rounds"/> races: in each, one client per core begins the same number at the same moment;
+    /// exactly one must acquire (and then completes), the others must see it in flight. Returns what went wrong.
+    /// </summary>
+    private static async Task<List<string>> RaceRoundsAsync(IIdempotencyStore store, int rounds, Func<int, (string Stream, long Number)> requestOf)
+    {
+        // One client per core, released by a barrier: a barrier spins before it blocks, so the clients leave it within
+        // microseconds of each other, far closer than threads woken one by one from an event. More clients than cores
+        // would block in the barrier and wake one after another, serializing the very calls that should race.
+        var clients = Math.Max(2, Environment.ProcessorCount);
+        var acquired = new int[rounds + 1];
+        var failures = new List<string>();
+        using var barrier = new Barrier(clients);
+        var threads = new Task[clients];
+        for (var c = 0; c < clients; c++)
+        {
+            threads[c] = Task.Factory.StartNew(
+                () =>
+                {
+                    try
+                    {
+                        for (var round = 1; round <= rounds; round++)
+                        {
+                            var (stream, number) = requestOf(round);
+                            barrier.SignalAndWait();
+                            var begin = BeginAsync(store, stream, 0, number).GetAwaiter().GetResult();
+
+                            // Everyone has begun before the winner completes, so every other client must see it in flight.
+                            barrier.SignalAndWait();
+                            string? failure = null;
+                            if (begin.Status == SequenceBeginStatus.Acquired)
+                            {
+                                if (Interlocked.Increment(ref acquired[round]) > 1)
+                                {
+                                    failure = $"Round {round}: {number} acquired twice.";
+                                }
+                                else if (!store.CompleteSequenceAsync(stream, begin.FencingToken, NumberedResponse(number), Window, LongLease, CancellationToken.None).AsTask().GetAwaiter().GetResult())
+                                {
+                                    failure = $"Round {round}: the winner could not complete {number}.";
+                                }
+                            }
+                            else if (begin.Status != SequenceBeginStatus.InFlight)
+                            {
+                                failure = $"Round {round}: {number} got {begin.Status}.";
+                            }
+
+                            if (failure is not null)
+                            {
+                                lock (failures)
+                                {
+                                    failures.Add(failure);
+                                }
+                            }
+                        }
+                    }
+                    catch
+                    {
+                        // The others must not wait for this client at the barrier forever.
+                        barrier.RemoveParticipant();
+                        throw;
+                    }
+                },
+                CancellationToken.None,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default);
+        }
+
+        await Task.WhenAll(threads);
+        for (var round = 1; round <= rounds; round++)
+        {
+            if (acquired[round] == 0)
+            {
+                failures.Add($"Round {round}: nobody acquired.");
+            }
+        }
+
+        return failures;
     }
 
     private static async Task<SequenceBeginResult[]> BeginInParallelAsync(IIdempotencyStore store, int count, Func<int, (string Stream, long Number)> requestOf)
