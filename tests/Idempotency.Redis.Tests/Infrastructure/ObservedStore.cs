@@ -1,0 +1,74 @@
+using System.Collections.Concurrent;
+using Idempotency.Storage;
+
+namespace Idempotency.Redis.Tests.Infrastructure;
+
+/// <summary>
+/// Wraps the Redis store the way an application would decorate <see cref="IIdempotencyStore"/>: it counts calls and
+/// their outcomes and can make renewals fail, while every other call reaches Redis unchanged.
+/// </summary>
+public sealed class ObservedStore(IIdempotencyStore inner) : IIdempotencyStore
+{
+    private readonly ConcurrentQueue<bool> _completionResults = new();
+    private int _begins;
+    private int _renewals;
+    private int _completions;
+    private int _completionFailures;
+    private int _releases;
+    private string? _lastBeginKey;
+
+    public int Begins => Volatile.Read(ref _begins);
+
+    public int Renewals => Volatile.Read(ref _renewals);
+
+    public int Completions => Volatile.Read(ref _completions);
+
+    /// <summary>Completions that threw (Redis unreachable) rather than answering.</summary>
+    public int CompletionFailures => Volatile.Read(ref _completionFailures);
+
+    public int Releases => Volatile.Read(ref _releases);
+
+    /// <summary>What each answered completion returned, in order: <see langword="false"/> means it was fenced off.</summary>
+    public IReadOnlyCollection<bool> CompletionResults => _completionResults;
+
+    /// <summary>The record key of the latest begin, to find the record in Redis.</summary>
+    public string? LastBeginKey => Volatile.Read(ref _lastBeginKey);
+
+    /// <summary>When set, renewals call this instead of Redis (throw to make them fail).</summary>
+    public Func<ValueTask<bool>>? RenewOverride { get; set; }
+
+    public ValueTask<IdempotencyBeginResult> TryBeginAsync(string key, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _begins);
+        Volatile.Write(ref _lastBeginKey, key);
+        return inner.TryBeginAsync(key, fingerprint, lease, cancellationToken);
+    }
+
+    public ValueTask<bool> RenewLeaseAsync(string key, long fencingToken, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _renewals);
+        return RenewOverride is { } fault ? fault() : inner.RenewLeaseAsync(key, fencingToken, lease, cancellationToken);
+    }
+
+    public async ValueTask<bool> CompleteAsync(string key, long fencingToken, StoredResponse response, TimeSpan retention, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _completions);
+        try
+        {
+            var completed = await inner.CompleteAsync(key, fencingToken, response, retention, cancellationToken);
+            _completionResults.Enqueue(completed);
+            return completed;
+        }
+        catch
+        {
+            Interlocked.Increment(ref _completionFailures);
+            throw;
+        }
+    }
+
+    public ValueTask<bool> ReleaseAsync(string key, long fencingToken, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _releases);
+        return inner.ReleaseAsync(key, fencingToken, cancellationToken);
+    }
+}
