@@ -250,9 +250,15 @@ internal sealed class IdempotencyMiddleware
     }
 
     // The begin call is not tied to the request's cancellation: an abort half-way through a store operation could
-    // leave a record acquired by nobody until its lease ran out. StoreTimeout bounds it instead.
-    private ValueTask<IdempotencyBeginResult> BeginAsync(string recordKey, byte[] fingerprint, TimeSpan lease)
-        => WithTimeout(_store.TryBeginAsync(recordKey, fingerprint, lease, CancellationToken.None));
+    // leave a record acquired by nobody until its lease ran out. StoreTimeout bounds it instead, and also cancels it:
+    // once the client has been told 503 ("not processed, retry"), a begin still waiting inside the store (for example
+    // for a connection to a Redis that was down) must not reach the store later, or it would create a record nobody
+    // owns and answer that retry with 409 until the lease ran out. WaitAsync still bounds stores that ignore the token.
+    private async ValueTask<IdempotencyBeginResult> BeginAsync(string recordKey, byte[] fingerprint, TimeSpan lease)
+    {
+        using var timeout = new CancellationTokenSource(_options.StoreTimeout, _timeProvider);
+        return await WithTimeout(_store.TryBeginAsync(recordKey, fingerprint, lease, timeout.Token)).ConfigureAwait(false);
+    }
 
     private async Task ReleaseAsync(string recordKey, long fencingToken, string reason)
     {

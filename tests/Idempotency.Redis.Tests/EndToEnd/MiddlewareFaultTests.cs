@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net;
+using Idempotency.Redis.Internal;
 using Idempotency.Redis.Tests.Infrastructure;
+using StackExchange.Redis;
 using Xunit.Abstractions;
 
 namespace Idempotency.Redis.Tests.EndToEnd;
@@ -101,6 +103,42 @@ public sealed class MiddlewareFaultTests(RedisServerFixture server, ITestOutputH
             Assert.Equal(HttpStatusCode.Created, served.StatusCode);
             Assert.Equal(1, app.Handlers.Executions($"items:{key}"));
         }
+    }
+
+    [Fact]
+    public async Task A_begin_that_outlived_StoreTimeout_is_never_sent_later_so_the_retry_after_the_503_runs()
+    {
+        // The store's first call waits for a connection that arrives only after the middleware has answered 503, as
+        // when an application starts while Redis is down and Redis comes back while the connect is still pending.
+        var connectionArrives = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(RedisConnectionProvider.CreateConfiguration(server.ConnectionString));
+        var prefix = TestStores.UniquePrefix("faults");
+        await using var app = await RedisTestApp.StartAsync(
+            server.ConnectionString,
+            prefix,
+            configure: options => options.StoreTimeout = TimeSpan.FromMilliseconds(300),
+            connectionFactory: async () =>
+            {
+                await connectionArrives.Task;
+                return connection;
+            });
+        var key = RedisTestApp.NewKey();
+
+        using (var timedOut = await app.Client.SendAsync(RedisTestApp.Post("/items", key)))
+        {
+            await ProblemAssert.IsProblemAsync(timedOut, HttpStatusCode.ServiceUnavailable, "idempotency-store-unavailable");
+        }
+
+        connectionArrives.SetResult();
+        var abandoned = Assert.Single(app.Store.BeginCalls);
+        await Record.ExceptionAsync(() => abandoned.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        // The 503 told the client nothing was done: no record may appear after it, or the retry would be a 409 for a
+        // whole lease although nothing runs.
+        Assert.Equal(0L, await server.ExecuteAsync("EXISTS", $"{prefix}{{{app.Store.LastBeginKey}}}"));
+        using var retry = await app.Client.SendAsync(RedisTestApp.Post("/items", key));
+        Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+        Assert.Equal(1, app.Handlers.Executions($"items:{key}"));
     }
 
     [Fact]

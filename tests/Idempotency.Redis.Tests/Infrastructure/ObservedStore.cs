@@ -10,6 +10,7 @@ namespace Idempotency.Redis.Tests.Infrastructure;
 public sealed class ObservedStore(IIdempotencyStore inner) : IIdempotencyStore
 {
     private readonly ConcurrentQueue<bool> _completionResults = new();
+    private readonly ConcurrentQueue<Task> _beginCalls = new();
     private int _begins;
     private int _renewals;
     private int _completions;
@@ -31,6 +32,12 @@ public sealed class ObservedStore(IIdempotencyStore inner) : IIdempotencyStore
     /// <summary>What each answered completion returned, in order: <see langword="false"/> means it was fenced off.</summary>
     public IReadOnlyCollection<bool> CompletionResults => _completionResults;
 
+    /// <summary>
+    /// Every begin the middleware started, finished or not, in order: a test awaits one to know that the store is done
+    /// with it, even when the middleware stopped waiting long before.
+    /// </summary>
+    public IReadOnlyCollection<Task> BeginCalls => _beginCalls;
+
     /// <summary>The record key of the latest begin, to find the record in Redis.</summary>
     public string? LastBeginKey => Volatile.Read(ref _lastBeginKey);
 
@@ -41,7 +48,9 @@ public sealed class ObservedStore(IIdempotencyStore inner) : IIdempotencyStore
     {
         Interlocked.Increment(ref _begins);
         Volatile.Write(ref _lastBeginKey, key);
-        return inner.TryBeginAsync(key, fingerprint, lease, cancellationToken);
+        var call = inner.TryBeginAsync(key, fingerprint, lease, cancellationToken).AsTask();
+        _beginCalls.Enqueue(call);
+        return new ValueTask<IdempotencyBeginResult>(call);
     }
 
     public ValueTask<bool> RenewLeaseAsync(string key, long fencingToken, TimeSpan lease, CancellationToken cancellationToken)

@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
+using StackExchange.Redis;
 
 namespace Idempotency.Redis.Tests.Infrastructure;
 
@@ -54,7 +55,8 @@ public sealed class RedisTestApp : IAsyncDisposable
         string keyPrefix,
         TestEndpoints? endpoints = null,
         string name = "A",
-        Action<IdempotencyOptions>? configure = null)
+        Action<IdempotencyOptions>? configure = null,
+        Func<Task<IConnectionMultiplexer>>? connectionFactory = null)
     {
         endpoints ??= new TestEndpoints();
         var builder = WebApplication.CreateSlimBuilder();
@@ -70,7 +72,16 @@ public sealed class RedisTestApp : IAsyncDisposable
             })
             .AddRedisStore(options =>
             {
-                options.Configuration = redisConfiguration;
+                // A factory stands in for a connection that takes its time; otherwise the store connects on its own.
+                if (connectionFactory is null)
+                {
+                    options.Configuration = redisConfiguration;
+                }
+                else
+                {
+                    options.ConnectionMultiplexerFactory = connectionFactory;
+                }
+
                 options.KeyPrefix = keyPrefix;
             });
         DecorateStore(builder.Services);
