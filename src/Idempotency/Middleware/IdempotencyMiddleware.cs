@@ -253,11 +253,26 @@ internal sealed class IdempotencyMiddleware
     // leave a record acquired by nobody until its lease ran out. StoreTimeout bounds it instead, and also cancels it:
     // once the client has been told 503 ("not processed, retry"), a begin still waiting inside the store (for example
     // for a connection to a Redis that was down) must not reach the store later, or it would create a record nobody
-    // owns and answer that retry with 409 until the lease ran out. WaitAsync still bounds stores that ignore the token.
+    // owns and answer that retry with 409 until the lease ran out. The wait uses the same token, so the middleware
+    // never stops waiting before the store's token is cancelled (a second timer could fire first, and disposing an
+    // uncancelled source would leave the store's token live); the wait also bounds stores that ignore the token.
     private async ValueTask<IdempotencyBeginResult> BeginAsync(string recordKey, byte[] fingerprint, TimeSpan lease)
     {
         using var timeout = new CancellationTokenSource(_options.StoreTimeout, _timeProvider);
-        return await WithTimeout(_store.TryBeginAsync(recordKey, fingerprint, lease, timeout.Token)).ConfigureAwait(false);
+        var operation = _store.TryBeginAsync(recordKey, fingerprint, lease, timeout.Token);
+        if (operation.IsCompleted)
+        {
+            return await operation.ConfigureAwait(false);
+        }
+
+        try
+        {
+            return await operation.AsTask().WaitAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (timeout.IsCancellationRequested)
+        {
+            throw new TimeoutException($"The idempotency store did not answer within {_options.StoreTimeout}.", ex);
+        }
     }
 
     private async Task ReleaseAsync(string recordKey, long fencingToken, string reason)

@@ -20,8 +20,13 @@ public sealed class MultiInstanceConcurrencyTests(RedisServerFixture server, ITe
     {
         var prefix = TestStores.UniquePrefix("two-instances");
         var endpoints = new RedisTestApp.TestEndpoints();
-        await using var a = await RedisTestApp.StartAsync(server.ConnectionString, prefix, endpoints, "A");
-        await using var b = await RedisTestApp.StartAsync(server.ConnectionString, prefix, endpoints, "B");
+
+        // This test is about deduplication, not timeouts: on a starved machine (the burst shares two cores with the
+        // test host and whatever else runs) a begin can wait past the default 5 s StoreTimeout in this process's own
+        // thread pool, and the middleware would rightly answer 503.
+        Action<IdempotencyOptions> patient = options => options.StoreTimeout = TimeSpan.FromSeconds(60);
+        await using var a = await RedisTestApp.StartAsync(server.ConnectionString, prefix, endpoints, "A", patient);
+        await using var b = await RedisTestApp.StartAsync(server.ConnectionString, prefix, endpoints, "B", patient);
         RedisTestApp[] instances = [a, b];
         await WarmUpAsync(instances);
         var executionsBefore = endpoints.Executions("items");
