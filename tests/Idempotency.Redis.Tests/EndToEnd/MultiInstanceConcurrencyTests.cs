@@ -21,12 +21,14 @@ public sealed class MultiInstanceConcurrencyTests(RedisServerFixture server, ITe
         var prefix = TestStores.UniquePrefix("two-instances");
         var endpoints = new RedisTestApp.TestEndpoints();
 
-        // This test is about deduplication, not timeouts: on a starved machine (the burst shares two cores with the
-        // test host and whatever else runs) a begin can wait past the default 5 s StoreTimeout in this process's own
-        // thread pool, and the middleware would rightly answer 503.
+        // This test is about deduplication, not timeouts. On a starved machine (the burst shares two cores with the
+        // test host and whatever else runs) a reply can wait past 5 s in this process's own thread pool; with the
+        // default StoreTimeout, or StackExchange.Redis's own asyncTimeout, the middleware would rightly answer 503, and
+        // a begin Redis had already applied would hold its key for a lease (docs/contract-notes.md, "Store timeouts").
         Action<IdempotencyOptions> patient = options => options.StoreTimeout = TimeSpan.FromSeconds(60);
-        await using var a = await RedisTestApp.StartAsync(server.ConnectionString, prefix, endpoints, "A", patient);
-        await using var b = await RedisTestApp.StartAsync(server.ConnectionString, prefix, endpoints, "B", patient);
+        var configuration = $"{server.ConnectionString},asyncTimeout=60000";
+        await using var a = await RedisTestApp.StartAsync(configuration, prefix, endpoints, "A", patient);
+        await using var b = await RedisTestApp.StartAsync(configuration, prefix, endpoints, "B", patient);
         RedisTestApp[] instances = [a, b];
         await WarmUpAsync(instances);
         var executionsBefore = endpoints.Executions("items");
@@ -53,7 +55,11 @@ public sealed class MultiInstanceConcurrencyTests(RedisServerFixture server, ITe
         var crossInstanceReplays = 0;
         foreach (var perKey in outcomes.GroupBy(outcome => outcome.Key))
         {
-            Assert.Equal(1, endpoints.Executions($"items:{perKey.Key}"));
+            var executions = endpoints.Executions($"items:{perKey.Key}");
+            Assert.True(
+                executions == 1,
+                $"{perKey.Key} ran {executions} times; its responses: " +
+                string.Join(", ", perKey.GroupBy(outcome => (int)outcome.Status).Select(group => $"{group.Count()} × {group.Key}")));
             var original = Assert.Single(perKey, outcome => outcome.Status == HttpStatusCode.Created && !outcome.Replayed);
             var executedOn = ExecutingInstance(original.Body);
             foreach (var outcome in perKey.Where(outcome => !ReferenceEquals(outcome, original)))

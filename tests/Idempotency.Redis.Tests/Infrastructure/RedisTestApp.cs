@@ -151,20 +151,8 @@ public sealed class RedisTestApp : IAsyncDisposable
         internal void Map(WebApplication app, string host)
         {
             // Counted per idempotency key too, so a test can prove "once per key" for many keys at the same time.
-            app.MapPost("/items", async (HttpContext context) =>
-            {
-                var key = context.Request.Headers["Idempotency-Key"].ToString();
-                Count("items");
-                var n = Count($"items:{key}");
-                var body = await new StreamReader(context.Request.Body).ReadToEndAsync();
-                context.Response.StatusCode = StatusCodes.Status201Created;
-                context.Response.Headers.Location = $"/items/{host}/{n}";
-                context.Response.Headers["X-Execution"] = n.ToString(CultureInfo.InvariantCulture);
-                context.Response.Headers.Append("X-Multi", new StringValues(["a", "b"]));
-                context.Response.Headers.SetCookie = "session=secret";
-                context.Response.ContentType = "application/json";
-                await context.Response.WriteAsync($"{{\"host\":\"{host}\",\"execution\":{n},\"echo\":{body}}}");
-            }).RequireIdempotency();
+            app.MapPost("/items", (HttpContext context) => ItemsAsync(context, host)).RequireIdempotency();
+            app.MapPost("/items-short-lease", (HttpContext context) => ItemsAsync(context, host)).RequireIdempotency("short-lease");
 
             app.MapPost("/gate", () => GatedAsync("gate", host)).RequireIdempotency();
             app.MapPost("/lease-gate", () => GatedAsync("lease-gate", host)).RequireIdempotency("short-lease");
@@ -186,6 +174,21 @@ public sealed class RedisTestApp : IAsyncDisposable
 
             app.MapPost("/optional", () => Results.Text($"optional execution {Count("optional")}")).RequireIdempotency("optional");
             app.MapPost("/plain", () => Results.Text($"plain execution {Count("plain")}"));
+        }
+
+        private async Task ItemsAsync(HttpContext context, string host)
+        {
+            var key = context.Request.Headers["Idempotency-Key"].ToString();
+            Count("items");
+            var n = Count($"items:{key}");
+            var body = await new StreamReader(context.Request.Body).ReadToEndAsync();
+            context.Response.StatusCode = StatusCodes.Status201Created;
+            context.Response.Headers.Location = $"/items/{host}/{n}";
+            context.Response.Headers["X-Execution"] = n.ToString(CultureInfo.InvariantCulture);
+            context.Response.Headers.Append("X-Multi", new StringValues(["a", "b"]));
+            context.Response.Headers.SetCookie = "session=secret";
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync($"{{\"host\":\"{host}\",\"execution\":{n},\"echo\":{body}}}");
         }
 
         private async Task<IResult> GatedAsync(string name, string host)
