@@ -1,8 +1,10 @@
 using System.Text.Json.Serialization;
 using Idempotency;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.OpenApi;
 using PaymentApi.Accounts;
 using PaymentApi.Auth;
+using PaymentApi.Health;
 using PaymentApi.Observability;
 using PaymentApi.Payments;
 
@@ -29,8 +31,8 @@ builder.Services.AddAuthentication(DemoApiKeyHandler.SchemeName)
         options => builder.Configuration.GetSection("DemoApiKeys").Bind(options.Keys));
 builder.Services.AddAuthorization();
 
-// The in-memory store: records live in this process. Every POST /payments needs an Idempotency-Key.
-builder.Services.AddIdempotency(options => options.AddPolicy(PaymentEndpoints.IdempotencyPolicy, policy =>
+// Every POST /payments needs an Idempotency-Key.
+var idempotency = builder.Services.AddIdempotency(options => options.AddPolicy(PaymentEndpoints.IdempotencyPolicy, policy =>
 {
     policy.KeyRequirement = KeyRequirement.Required;
 
@@ -49,7 +51,17 @@ builder.Services.AddSingleton(services => new PaymentLedger(
         ?? PaymentLedger.DefaultConnectionString(services.GetRequiredService<IHostEnvironment>().ContentRootPath),
     services.GetRequiredService<TimeProvider>()));
 builder.Services.AddAccounts();
-builder.Services.AddHealthChecks().AddCheck<LedgerHealthCheck>("ledger");
+var healthChecks = builder.Services.AddHealthChecks().AddCheck<LedgerHealthCheck>("ledger");
+
+// Without ConnectionStrings:Redis the records live in this process (the in-memory store). With it they live in Redis,
+// so several instances sharing the Redis server and the ledger act as one service: a retry that reaches another
+// instance is still a replay. /health then checks Redis too, through the store's own connection.
+var redis = builder.Configuration.GetConnectionString("Redis");
+if (!string.IsNullOrWhiteSpace(redis))
+{
+    idempotency.AddRedisStore(options => options.Configuration = redis);
+    healthChecks.AddIdempotencyRedis();
+}
 
 var app = builder.Build();
 
@@ -65,7 +77,7 @@ app.UseAuthentication();
 app.UseAuthorization();
 app.UseIdempotency();
 
-app.MapHealthChecks("/health").AllowAnonymous();
+app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = HealthResponseWriter.WriteAsync }).AllowAnonymous();
 app.MapOpenApi().AllowAnonymous();
 app.MapPayments();
 app.MapAccounts();

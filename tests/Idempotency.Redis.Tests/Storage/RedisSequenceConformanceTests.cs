@@ -5,7 +5,7 @@ using Idempotency.Testing;
 namespace Idempotency.Redis.Tests.Storage;
 
 /// <summary>The stream half of the store contract against a standalone Redis server.</summary>
-public sealed class RedisSequenceConformanceTests(RedisServerFixture server) : SequenceStoreConformanceTests, IClassFixture<RedisServerFixture>
+public sealed class RedisSequenceConformanceTests(RedisStoreFixture server) : SequenceStoreConformanceTests, IClassFixture<RedisStoreFixture>
 {
     // xunit makes a new instance per test, so every test gets streams of its own.
     private readonly string _keyPrefix = TestStores.UniquePrefix("sequence-conformance");

@@ -10,7 +10,7 @@ namespace Idempotency.Redis.Tests.Storage;
 /// each, and no writes for a begin that only answers. This class has a server of its own, so no other test's traffic
 /// lands in the counts.
 /// </summary>
-public sealed class RedisSequenceRoundTripTests(RedisServerFixture server, ITestOutputHelper output) : IClassFixture<RedisServerFixture>
+public sealed class RedisSequenceRoundTripTests(RedisStoreFixture server, ITestOutputHelper output) : IClassFixture<RedisStoreFixture>
 {
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan Retention = TimeSpan.FromMinutes(5);

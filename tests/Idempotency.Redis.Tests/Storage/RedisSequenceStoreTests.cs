@@ -5,7 +5,7 @@ using Idempotency.Storage;
 namespace Idempotency.Redis.Tests.Storage;
 
 /// <summary>What the Redis store keeps for a stream, how long, and how it decides at the edges of the number range.</summary>
-public sealed class RedisSequenceStoreTests(RedisServerFixture server) : IClassFixture<RedisServerFixture>
+public sealed class RedisSequenceStoreTests(RedisStoreFixture server) : IClassFixture<RedisStoreFixture>
 {
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan Retention = TimeSpan.FromHours(1);

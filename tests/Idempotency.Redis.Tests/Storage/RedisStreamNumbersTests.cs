@@ -10,7 +10,7 @@ namespace Idempotency.Redis.Tests.Storage;
 /// The decimal-string arithmetic the stream scripts rely on, run inside Redis's Lua and checked against
 /// <see cref="BigInteger"/>: Lua numbers are doubles, and sequence numbers and epochs reach 2^63-1.
 /// </summary>
-public sealed class RedisStreamNumbersTests(RedisServerFixture server) : IClassFixture<RedisServerFixture>
+public sealed class RedisStreamNumbersTests(RedisStoreFixture server) : IClassFixture<RedisStoreFixture>
 {
     private const string Probe = """
         local out = {}
