@@ -51,6 +51,9 @@ case "${1:-build}" in
     if [ -f src/Idempotency.Redis/Idempotency.Redis.csproj ]; then
       dotnet pack src/Idempotency.Redis/Idempotency.Redis.csproj -c Release -o artifacts/packages
     fi
+    if [ -f src/Idempotency.Client/Idempotency.Client.csproj ]; then
+      dotnet pack src/Idempotency.Client/Idempotency.Client.csproj -c Release -o artifacts/packages
+    fi
     ;;
   *)
     echo "usage: ./build.sh [build|test|pack]" >&2

@@ -110,6 +110,32 @@ public sealed class HandlerOrderingTests
         Assert.Equal(sent[0].Key, sent[1].Key);
     }
 
+    [Fact]
+    public async Task Client_defaults_give_every_client_the_handler_and_its_own_sequence_streams()
+    {
+        var server = new RecordingHandler();
+        var services = new ServiceCollection();
+        services.ConfigureHttpClientDefaults(b => b
+            .AddIdempotencyKeys(o => o.AssignSequenceNumbers = true)
+            .ConfigurePrimaryHttpMessageHandler(() => server));
+        services.AddHttpClient("a", c => c.BaseAddress = new Uri("http://a.test"));
+        services.AddHttpClient("b", c => c.BaseAddress = new Uri("http://b.test"));
+        using var provider = services.BuildServiceProvider();
+        var factory = provider.GetRequiredService<IHttpClientFactory>();
+        using var a = factory.CreateClient("a");
+        using var b = factory.CreateClient("b");
+
+        foreach (var client in new[] { a, b, a })
+        {
+            (await client.SendAsync(TestClient.Post())).Dispose();
+        }
+
+        Assert.Equal(
+            [("a.test", "1"), ("b.test", "1"), ("a.test", "2")],
+            server.Requests.Select(r => (r.Message.RequestUri!.Host, r.SequenceNumber)));
+        Assert.Equal(3, server.Requests.Select(r => r.Key).Distinct().Count());
+    }
+
     private static List<HttpMessageHandler> Chain(HttpMessageHandler handler)
     {
         var chain = new List<HttpMessageHandler>();
