@@ -93,20 +93,9 @@ internal sealed class IdempotencyClientOptionsValidator : IValidateOptions<Idemp
 
     private static void ValidateHeaderName(string? value, string optionName, Action<string> fail)
     {
-        if (string.IsNullOrEmpty(value))
+        if (HeaderNameValidation.Problem(value, optionName) is { } problem)
         {
-            fail($"{optionName} must not be empty.");
-            return;
-        }
-
-        foreach (var c in value)
-        {
-            // RFC 9110 token characters.
-            if (!(char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c)))
-            {
-                fail($"{optionName} '{value}' is not a valid header name.");
-                return;
-            }
+            fail(problem);
         }
     }
 }

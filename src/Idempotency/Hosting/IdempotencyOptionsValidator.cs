@@ -77,8 +77,7 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
         {
             fail($"{owner}: {nameof(IdempotencyPolicy.Retention)} must be positive; it is {policy.Retention}.");
         }
-
-        if (policy.Retention < policy.Lease)
+        else if (policy.Retention < policy.Lease)
         {
             fail($"{owner}: {nameof(IdempotencyPolicy.Retention)} ({policy.Retention}) must not be shorter than {nameof(IdempotencyPolicy.Lease)} ({policy.Lease}).");
         }
@@ -121,20 +120,9 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
 
     private static void ValidateHeaderName(string? value, string optionName, Action<string> fail)
     {
-        if (string.IsNullOrEmpty(value))
+        if (HeaderNameValidation.Problem(value, optionName) is { } problem)
         {
-            fail($"{optionName} must not be empty.");
-            return;
-        }
-
-        foreach (var c in value)
-        {
-            // RFC 9110 token characters.
-            if (!(char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c)))
-            {
-                fail($"{optionName} '{value}' is not a valid header name.");
-                return;
-            }
+            fail(problem);
         }
     }
 }

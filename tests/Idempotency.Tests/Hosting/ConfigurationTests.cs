@@ -1,3 +1,4 @@
+using Idempotency.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
@@ -28,6 +29,50 @@ public sealed class ConfigurationTests
         Assert.Contains(ex.Failures, f => f.Contains("KeyHeaderName", StringComparison.Ordinal));
         Assert.Contains(ex.Failures, f => f.Contains("DefaultPolicy: Lease", StringComparison.Ordinal));
         Assert.Contains(ex.Failures, f => f.Contains("Policy 'p': MaxSnapshotBytes", StringComparison.Ordinal));
+    }
+
+    public static TheoryData<string, Action<IdempotencyOptions>> InvalidSettings => new()
+    {
+        { "KeyHeaderName", o => o.KeyHeaderName = "" },
+        { "ReplayedHeaderName", o => o.ReplayedHeaderName = "Replayed:" },
+        { "SequenceNumberHeaderName", o => o.SequenceNumberHeaderName = "Sequence Number" },
+        { "SequenceStreamHeaderName", o => o.SequenceStreamHeaderName = "Strëam" },
+        { "SequenceEpochHeaderName", o => o.SequenceEpochHeaderName = null! },
+        { "MaxKeyLength", o => o.MaxKeyLength = 0 },
+        { "MaxKeyLength", o => o.MaxKeyLength = 4097 },
+        { "ProblemTypeBaseUri", o => o.ProblemTypeBaseUri = " " },
+        { "InFlightRetryAfter", o => o.InFlightRetryAfter = TimeSpan.Zero },
+        { "StoreUnavailableRetryAfter", o => o.StoreUnavailableRetryAfter = TimeSpan.FromSeconds(-1) },
+        { "StoreTimeout", o => o.StoreTimeout = TimeSpan.Zero },
+        { "ScopeResolver", o => o.ScopeResolver = null! },
+        { "DefaultPolicy: KeyRequirement", o => o.DefaultPolicy.KeyRequirement = (KeyRequirement)42 },
+        { "DefaultPolicy: ConcurrentRequests", o => o.DefaultPolicy.ConcurrentRequests = (ConcurrentRequestHandling)42 },
+        { "DefaultPolicy: Lease", o => o.DefaultPolicy.Lease = TimeSpan.FromMilliseconds(99) },
+        { "DefaultPolicy: Retention", o => o.DefaultPolicy.Retention = TimeSpan.Zero },
+        { "DefaultPolicy: Retention", o => o.DefaultPolicy.Retention = o.DefaultPolicy.Lease - TimeSpan.FromSeconds(1) },
+        { "DefaultPolicy: MaxSnapshotBytes", o => o.DefaultPolicy.MaxSnapshotBytes = -1 },
+        { "DefaultPolicy: ConcurrentWaitTimeout", o => o.DefaultPolicy.ConcurrentWaitTimeout = TimeSpan.Zero },
+        { "Policy 'p': SequenceRequirement", o => o.AddPolicy("p", p => p.SequenceRequirement = (SequenceRequirement)42) },
+        { "Policy 'p': SequenceWindow", o => o.AddPolicy("p", p => p.SequenceWindow = 0) },
+        { "Policy 'p': SequenceWindow", o => o.AddPolicy("p", p => p.SequenceWindow = 1025) },
+        { "Policy 'p': ReorderWait", o => o.AddPolicy("p", p => p.ReorderWait = TimeSpan.FromMinutes(2)) },
+        { "Policy 'p': StreamRetention", o => o.AddPolicy("p", p => p.StreamRetention = TimeSpan.FromSeconds(1)) },
+        { "Policy 'p': FingerprintComponents", o => o.AddPolicy("p", p => p.FingerprintComponents = (FingerprintComponents)1024) },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidSettings))]
+    public void Each_invalid_setting_is_reported_alone_and_by_name(string named, Action<IdempotencyOptions> configure)
+    {
+        var options = new IdempotencyOptions();
+        Assert.True(new IdempotencyOptionsValidator().Validate(null, options).Succeeded, "The defaults must be valid.");
+
+        configure(options);
+        var result = new IdempotencyOptionsValidator().Validate(null, options);
+
+        Assert.True(result.Failed);
+        var failure = Assert.Single(result.Failures!);
+        Assert.StartsWith(named, failure, StringComparison.Ordinal);
     }
 
     [Fact]
