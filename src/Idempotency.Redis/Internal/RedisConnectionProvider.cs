@@ -65,7 +65,7 @@ internal sealed class RedisConnectionProvider : IAsyncDisposable, IDisposable
             if (_options.ConnectionMultiplexerFactory is { } factory)
             {
                 // Not abandoned on cancellation: a connection that arrives after its caller gave up would leak.
-                connection = await factory().ConfigureAwait(false)
+                connection = await Task.Run(factory, CancellationToken.None).ConfigureAwait(false)
                     ?? throw new InvalidOperationException($"{nameof(RedisIdempotencyStoreOptions)}.{nameof(RedisIdempotencyStoreOptions.ConnectionMultiplexerFactory)} returned null.");
                 owns = false;
             }
@@ -73,7 +73,11 @@ internal sealed class RedisConnectionProvider : IAsyncDisposable, IDisposable
             {
                 var configuration = _options.Configuration
                     ?? throw new InvalidOperationException($"{nameof(RedisIdempotencyStoreOptions)}.{nameof(RedisIdempotencyStoreOptions.Configuration)} is not set.");
-                connection = await ConnectionMultiplexer.ConnectAsync(CreateConfiguration(configuration)).ConfigureAwait(false);
+                // Off the caller's thread (as the factory above): ConnectAsync does seconds of work before it returns its
+                // task when the server cannot be reached, and the caller (a request) must be able to stop waiting at its
+                // StoreTimeout.
+                var options = CreateConfiguration(configuration);
+                connection = await Task.Run(() => ConnectionMultiplexer.ConnectAsync(options), CancellationToken.None).ConfigureAwait(false);
                 owns = true;
             }
 

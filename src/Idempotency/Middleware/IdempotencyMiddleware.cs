@@ -404,26 +404,31 @@ internal sealed class IdempotencyMiddleware
     private ValueTask<IdempotencyBeginResult> BeginAsync(string recordKey, byte[] fingerprint, ResolvedPolicy policy)
     {
         var timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _timeProvider);
+        var started = _timeProvider.GetTimestamp();
         return WaitForBeginAsync(
             _telemetry.TimeStoreCall(
                 Stopwatch.GetTimestamp(), _store.TryBeginAsync(recordKey, fingerprint, policy.Lease, timeout.Token), "begin"),
-            timeout);
+            timeout,
+            started);
     }
 
     private ValueTask<SequenceBeginResult> BeginSequenceAsync(string streamKey, long epoch, long number, byte[] fingerprint, ResolvedPolicy policy)
     {
         var timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _timeProvider);
+        var started = _timeProvider.GetTimestamp();
         return WaitForBeginAsync(
             _telemetry.TimeStoreCall(
                 Stopwatch.GetTimestamp(), _store.TryBeginSequenceAsync(streamKey, epoch, number, fingerprint, policy.Lease, timeout.Token), "begin_sequence"),
-            timeout);
+            timeout,
+            started);
     }
 
-    // The timer starts only for a begin that did not complete at once (the in-memory store never needs one). The wait
-    // uses the store's own token, so the middleware never gives up before the store's token is cancelled (a second
-    // timer could fire first, and disposing an uncancelled source would leave the store's token live); the wait also
-    // bounds stores that ignore the token.
-    private ValueTask<T> WaitForBeginAsync<T>(ValueTask<T> operation, CancellationTokenSource timeout)
+    // The timer starts only for a begin that did not complete at once (the in-memory store never needs one), and counts
+    // from before the call, so time a store spends before returning its task (a first connection attempt) is included.
+    // The wait uses the store's own token, so the middleware never gives up before the store's token is cancelled (a
+    // second timer could fire first, and disposing an uncancelled source would leave the store's token live); the wait
+    // also bounds stores that ignore the token.
+    private ValueTask<T> WaitForBeginAsync<T>(ValueTask<T> operation, CancellationTokenSource timeout, long startedTimestamp)
     {
         if (operation.IsCompleted)
         {
@@ -431,7 +436,16 @@ internal sealed class IdempotencyMiddleware
             return operation;
         }
 
-        timeout.CancelAfter(_options.StoreTimeout);
+        var remaining = _options.StoreTimeout - _timeProvider.GetElapsedTime(startedTimestamp);
+        if (remaining > TimeSpan.Zero)
+        {
+            timeout.CancelAfter(remaining);
+        }
+        else
+        {
+            timeout.Cancel();
+        }
+
         return AwaitBeginAsync(operation, timeout, _options.StoreTimeout);
     }
 
