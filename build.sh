@@ -51,8 +51,13 @@ case "${1:-build}" in
       dotnet pack "src/$package/$package.csproj" -c Release -o artifacts/packages
     done
     ;;
+  pack-check)
+    # Packs, installs the packages into a fresh project from a local folder feed and runs it: see eng/pack-check.sh.
+    ensure_redis
+    eng/pack-check.sh
+    ;;
   *)
-    echo "usage: ./build.sh [build|test|pack]" >&2
+    echo "usage: ./build.sh [build|test|pack|pack-check]" >&2
     exit 2
     ;;
 esac

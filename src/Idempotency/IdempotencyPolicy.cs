@@ -33,7 +33,7 @@ public sealed class IdempotencyPolicy
     public bool StoreServerErrors { get; set; }
 
     /// <summary>
-    /// Decides whether a response status is stored. When <see langword="null"/>, 2xx and 4xx are stored except
+    /// Decides whether a response status is stored. When <see langword="null"/>, 2xx, 3xx and 4xx are stored except
     /// 408, 409, 425 and 429 (and 5xx when <see cref="StoreServerErrors"/> is set); everything else releases the record.
     /// </summary>
     public Func<int, bool>? IsStatusCodeStorable { get; set; }
