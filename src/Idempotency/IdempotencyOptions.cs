@@ -67,8 +67,12 @@ public sealed class IdempotencyOptions
     /// </summary>
     public Func<HttpContext, string> ScopeResolver { get; set; } = DefaultScopeResolver;
 
-    /// <summary>The named policies added with <see cref="AddPolicy(string, Action{IdempotencyPolicy})"/>.</summary>
-    internal IReadOnlyDictionary<string, IdempotencyPolicy> Policies => _policies;
+    /// <summary>
+    /// The named policies added with <see cref="AddPolicy(string, Action{IdempotencyPolicy})"/>, by name (compared
+    /// case-insensitively); <see cref="DefaultPolicy"/> is not among them. For tools that describe endpoints, such as
+    /// the OpenAPI transformer of <c>Idempotency.OpenApi</c>.
+    /// </summary>
+    public IReadOnlyDictionary<string, IdempotencyPolicy> Policies => _policies;
 
     /// <summary>Adds a named policy, configured from the built-in defaults (not from <see cref="DefaultPolicy"/>).</summary>
     /// <param name="name">The policy name endpoints refer to; compared case-insensitively.</param>
