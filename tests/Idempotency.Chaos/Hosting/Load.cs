@@ -1,0 +1,76 @@
+using System.Diagnostics;
+
+namespace Idempotency.Chaos.Hosting;
+
+/// <summary>Ways of putting operations through a <see cref="ChaosClient"/>.</summary>
+public static class Load
+{
+    /// <summary>
+    /// Sends each operation as <paramref name="duplicates"/> logical clients released at the same instant and spread
+    /// over the instances, with at most <paramref name="operationsAtOnce"/> operations racing at a time.
+    /// </summary>
+    public static async Task BurstsAsync(ChaosClient client, IReadOnlyList<OperationRequest> operations, int duplicates, int operationsAtOnce, RetryPolicy policy)
+    {
+        using var window = new SemaphoreSlim(operationsAtOnce);
+        var all = new List<Task>(operations.Count);
+        foreach (var operation in operations)
+        {
+            await window.WaitAsync();
+            all.Add(BurstAsync(client, operation, duplicates, policy).ContinueWith(_ => window.Release(), TaskScheduler.Default));
+        }
+
+        await Task.WhenAll(all);
+    }
+
+    /// <summary>
+    /// Starts the operations at an even pace over <paramref name="duration"/> (each as a burst of duplicates), so that
+    /// faults injected meanwhile hit requests in every phase: before begin, in the handler, at completion.
+    /// </summary>
+    public static async Task PacedAsync(ChaosClient client, IReadOnlyList<OperationRequest> operations, int duplicates, TimeSpan duration, RetryPolicy policy)
+    {
+        var clock = Stopwatch.StartNew();
+        var all = new List<Task>(operations.Count);
+        for (var i = 0; i < operations.Count; i++)
+        {
+            var due = duration * i / operations.Count;
+            if (due > clock.Elapsed)
+            {
+                await Task.Delay(due - clock.Elapsed);
+            }
+
+            all.Add(BurstAsync(client, operations[i], duplicates, policy));
+        }
+
+        await Task.WhenAll(all);
+    }
+
+    public static Task BurstAsync(ChaosClient client, OperationRequest operation, int duplicates, RetryPolicy policy)
+    {
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var clients = new Task[duplicates];
+        for (var d = 0; d < duplicates; d++)
+        {
+            var instance = d;
+            clients[d] = Task.Run(async () =>
+            {
+                await start.Task;
+                await client.RunAsync(operation, policy, instance);
+            });
+        }
+
+        start.SetResult();
+        return Task.WhenAll(clients);
+    }
+
+    /// <summary>Operations for <paramref name="count"/> keys; the same key names are used by two principals, so scopes must keep them apart.</summary>
+    public static List<OperationRequest> KeyOperations(string prefix, int count)
+    {
+        var operations = new List<OperationRequest>(count);
+        for (var i = 0; i < count; i++)
+        {
+            operations.Add(OperationRequest.ForKey(i % 2 == 0 ? "alice" : "bob", $"{prefix}-{i / 2}"));
+        }
+
+        return operations;
+    }
+}
