@@ -97,6 +97,38 @@ public sealed class ChaosClient(IReadOnlyList<ChaosApp> instances, HistoryRecord
         return record;
     }
 
+    /// <summary>
+    /// One hand-written attempt, recorded like any other. <paramref name="mustBeRejected"/> marks input the contract
+    /// refuses: the checker then demands a 4xx (or no answer) and no execution.
+    /// </summary>
+    public async Task<RequestRecord> SendRawAsync(ChaosApp instance, RawRequest request, string principal, string operation, long logicalClient, int attempt, bool mustBeRejected)
+    {
+        var requestId = history.NextRequestId();
+        request.Header(ChaosHeaders.Principal, principal)
+            .Header(ChaosHeaders.Operation, operation)
+            .Header(ChaosHeaders.RequestId, requestId.ToString(CultureInfo.InvariantCulture));
+        var response = await RawHttp.SendAsync(instance.Address!.Port, request);
+        var record = new RequestRecord
+        {
+            RequestId = requestId,
+            Principal = principal,
+            Operation = operation,
+            LogicalClient = logicalClient,
+            Attempt = attempt,
+            Instance = instance.Name,
+            Status = response.Status,
+            Replayed = response.Headers.TryGetValue("Idempotent-Replayed", out var replayed) && replayed == "true",
+            HasRetryAfter = response.Headers.ContainsKey("Retry-After"),
+            ProblemType = ProblemType(response.Headers.GetValueOrDefault("Content-Type")?.Split(';')[0], response.Body),
+            Location = response.Headers.GetValueOrDefault("Location"),
+            Body = response.Body,
+            Error = response.Error,
+            MustBeRejected = mustBeRejected,
+        };
+        history.Add(record);
+        return record;
+    }
+
     public static string? ProblemType(string? mediaType, byte[] body)
     {
         if (mediaType != "application/problem+json")

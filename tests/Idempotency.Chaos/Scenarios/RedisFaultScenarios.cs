@@ -22,7 +22,7 @@ public sealed class RedisFaultScenarios(ITestOutputHelper output)
 
     private static int Operations => ChaosScale.Pick(small: 60, full: 600);
 
-    private static TimeSpan LoadDuration => ChaosScale.Pick(TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(20));
+    private static TimeSpan LoadDuration => ChaosScale.Pick(TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(20));
 
     [Fact]
     public async Task Redis_killed_and_restarted_during_load_never_runs_an_operation_twice_beyond_the_contract()
