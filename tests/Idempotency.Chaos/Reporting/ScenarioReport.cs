@@ -7,14 +7,10 @@ namespace Idempotency.Chaos.Reporting;
 
 /// <summary>
 /// Prints a scenario's figures and, when <c>IDEMPOTENCY_CHAOS_RESULTS</c> names a folder (<c>./build.sh chaos</c>
-/// sets it), writes them there as one row of the table in docs/reliability.md.
+/// sets it), writes them there as one row of the table in docs/reliability.md; build.sh adds the header.
 /// </summary>
 public static class ScenarioReport
 {
-    public const string Header =
-        "| scenario | requests sent | faults injected | executions (max per key) | duplicates | allowed re-executions | lost responses | 5xx (of which 503) | other violations | duration |\n" +
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|";
-
     public static void Publish(ITestOutputHelper output, string scenario, string faults, CheckReport report, Stopwatch duration)
     {
         var other = report.Violations.Count - report.Duplicates - report.LostResponses;
