@@ -58,19 +58,21 @@ public sealed class ChaosClient(IReadOnlyList<ChaosApp> instances, HistoryRecord
             headers.TryAddWithoutValidation("Sequence-Stream", operation.SequenceStream);
         }
 
-        RequestRecord record;
+        var record = new RequestRecord
+        {
+            RequestId = requestId,
+            Principal = operation.Principal,
+            Operation = operation.Operation,
+            LogicalClient = logicalClient,
+            Attempt = attempt,
+            Instance = instance.Name,
+        };
         try
         {
             using var response = await instance.Client.SendAsync(request, cancellationToken);
             var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
-            record = new RequestRecord
+            record = record with
             {
-                RequestId = requestId,
-                Principal = operation.Principal,
-                Operation = operation.Operation,
-                LogicalClient = logicalClient,
-                Attempt = attempt,
-                Instance = instance.Name,
                 Status = (int)response.StatusCode,
                 Replayed = response.Headers.TryGetValues("Idempotent-Replayed", out var replayed) && replayed.Contains("true"),
                 HasRetryAfter = response.Headers.RetryAfter is not null,
@@ -81,16 +83,7 @@ public sealed class ChaosClient(IReadOnlyList<ChaosApp> instances, HistoryRecord
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)
         {
-            record = new RequestRecord
-            {
-                RequestId = requestId,
-                Principal = operation.Principal,
-                Operation = operation.Operation,
-                LogicalClient = logicalClient,
-                Attempt = attempt,
-                Instance = instance.Name,
-                Error = $"{ex.GetType().Name}: {ex.Message}",
-            };
+            record = record with { Error = $"{ex.GetType().Name}: {ex.Message}" };
         }
 
         history.Add(record);

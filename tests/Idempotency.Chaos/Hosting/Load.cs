@@ -62,6 +62,31 @@ public static class Load
         return Task.WhenAll(clients);
     }
 
+    /// <summary>
+    /// Runs <paramref name="streams"/> sequence streams side by side (half alice's, half bob's, with the same names),
+    /// each sending numbers 1 to <paramref name="numbers"/> in order, every number as a burst of duplicates; the next
+    /// number goes out once every duplicate of the previous one has its answer, as a client waiting for its
+    /// acknowledgement would.
+    /// </summary>
+    public static Task StreamsAsync(ChaosClient client, int streams, int numbers, int duplicates, RetryPolicy policy)
+    {
+        var runs = new Task[streams];
+        for (var s = 0; s < streams; s++)
+        {
+            var principal = s % 2 == 0 ? "alice" : "bob";
+            var stream = $"stream-{s / 2}";
+            runs[s] = Task.Run(async () =>
+            {
+                for (var n = 1; n <= numbers; n++)
+                {
+                    await BurstAsync(client, OperationRequest.ForSequence(principal, stream, n), duplicates, policy);
+                }
+            });
+        }
+
+        return Task.WhenAll(runs);
+    }
+
     /// <summary>Operations for <paramref name="count"/> keys; the same key names are used by two principals, so scopes must keep them apart.</summary>
     public static List<OperationRequest> KeyOperations(string prefix, int count)
     {

@@ -58,21 +58,7 @@ public sealed class ConcurrencyScenarios(ITestOutputHelper output)
         await using var cluster = await ChaosCluster.StartAsync(Instances, new ChaosAppOptions());
         var duration = Stopwatch.StartNew();
 
-        var runs = new List<Task>();
-        for (var s = 0; s < streams; s++)
-        {
-            var principal = s % 2 == 0 ? "alice" : "bob";
-            var stream = $"stream-{s / 2}";
-            runs.Add(Task.Run(async () =>
-            {
-                for (var n = 1; n <= numbers; n++)
-                {
-                    await Load.BurstAsync(cluster.Client, OperationRequest.ForSequence(principal, stream, n), duplicates, RetryPolicy.Patient);
-                }
-            }));
-        }
-
-        await Task.WhenAll(runs);
+        await Load.StreamsAsync(cluster.Client, streams, numbers, duplicates, RetryPolicy.Patient);
 
         var report = await CheckAsync(cluster.History);
         ScenarioReport.Publish(output, $"sequence numbers: {duplicates} duplicates × {numbers} numbers × {streams} streams", "none", report, duration);

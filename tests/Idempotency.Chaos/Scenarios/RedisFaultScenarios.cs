@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 namespace Idempotency.Chaos.Scenarios;
 
 /// <summary>
-/// Load on three instances while Redis or the network to it misbehaves. Clients retry unanswered requests (503, 409 in
+/// Load on three instances (keys, and sequence streams beside them) while Redis or the network to it misbehaves. Clients retry unanswered requests (503, 409 in
 /// flight, dropped connections) on another instance until they get their response. What the contract allows and the
 /// checker accepts: 503 with Retry-After while the store is unreachable, and one more execution of an operation whose
 /// first response could not be stored (docs/contract-notes.md, "After the handler"). Nothing else.
@@ -22,6 +22,11 @@ public sealed class RedisFaultScenarios(ITestOutputHelper output)
 
     private static int Operations => ChaosScale.Pick(small: 60, full: 600);
 
+    // Sequence streams run beside the keys, through the same faults: numbers in order, each one duplicated.
+    private static int Streams => ChaosScale.Pick(small: 4, full: 12);
+
+    private static int StreamNumbers => ChaosScale.Pick(small: 4, full: 12);
+
     private static TimeSpan LoadDuration => ChaosScale.Pick(TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(20));
 
     [Fact]
@@ -33,7 +38,9 @@ public sealed class RedisFaultScenarios(ITestOutputHelper output)
         var outages = ChaosScale.Pick(small: 1, full: 3);
         var duration = Stopwatch.StartNew();
 
-        var load = Load.PacedAsync(cluster.Client, Load.KeyOperations("restart", Operations), Duplicates, LoadDuration, RetryPolicy.Patient);
+        var load = Task.WhenAll(
+            Load.PacedAsync(cluster.Client, Load.KeyOperations("restart", Operations), Duplicates, LoadDuration, RetryPolicy.Patient),
+            Load.StreamsAsync(cluster.Client, Streams, StreamNumbers, Duplicates, RetryPolicy.Patient));
         var faults = Task.Run(async () =>
         {
             for (var i = 0; i < outages; i++)
@@ -60,7 +67,9 @@ public sealed class RedisFaultScenarios(ITestOutputHelper output)
         var rounds = ChaosScale.Pick(small: 1, full: 3);
         var duration = Stopwatch.StartNew();
 
-        var load = Load.PacedAsync(cluster.Client, Load.KeyOperations("slow", Operations), Duplicates, LoadDuration, RetryPolicy.Patient);
+        var load = Task.WhenAll(
+            Load.PacedAsync(cluster.Client, Load.KeyOperations("slow", Operations), Duplicates, LoadDuration, RetryPolicy.Patient),
+            Load.StreamsAsync(cluster.Client, Streams, StreamNumbers, Duplicates, RetryPolicy.Patient));
         var faults = Task.Run(async () =>
         {
             var step = LoadDuration / (2 * rounds + 1);
@@ -89,7 +98,9 @@ public sealed class RedisFaultScenarios(ITestOutputHelper output)
         var killed = 0L;
         var duration = Stopwatch.StartNew();
 
-        var load = Load.PacedAsync(cluster.Client, Load.KeyOperations("kill", Operations), Duplicates, LoadDuration, RetryPolicy.Patient);
+        var load = Task.WhenAll(
+            Load.PacedAsync(cluster.Client, Load.KeyOperations("kill", Operations), Duplicates, LoadDuration, RetryPolicy.Patient),
+            Load.StreamsAsync(cluster.Client, Streams, StreamNumbers, Duplicates, RetryPolicy.Patient));
         var faults = Task.Run(async () =>
         {
             for (var i = 0; i < kills; i++)
@@ -113,7 +124,9 @@ public sealed class RedisFaultScenarios(ITestOutputHelper output)
         var proxy = cluster.Proxy!;
         var duration = Stopwatch.StartNew();
 
-        var load = Load.PacedAsync(cluster.Client, Load.KeyOperations("proxy", Operations), Duplicates, LoadDuration, RetryPolicy.Patient);
+        var load = Task.WhenAll(
+            Load.PacedAsync(cluster.Client, Load.KeyOperations("proxy", Operations), Duplicates, LoadDuration, RetryPolicy.Patient),
+            Load.StreamsAsync(cluster.Client, Streams, StreamNumbers, Duplicates, RetryPolicy.Patient));
         var faults = Task.Run(async () =>
         {
             var step = LoadDuration / 6;
