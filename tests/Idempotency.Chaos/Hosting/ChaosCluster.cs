@@ -20,6 +20,9 @@ public sealed class ChaosCluster : IAsyncDisposable
         Client = new ChaosClient(instances, history);
     }
 
+    /// <summary>The principal of the warm-up requests, which handler hooks may let through at once.</summary>
+    public const string WarmUpPrincipal = "warmup";
+
     public RedisServerProcess Redis { get; }
 
     public TcpProxy? Proxy { get; }
@@ -75,7 +78,7 @@ public sealed class ChaosCluster : IAsyncDisposable
         var warmUps = new Task<RequestRecord>[Instances.Count];
         for (var i = 0; i < Instances.Count; i++)
         {
-            warmUps[i] = Client.RunAsync(OperationRequest.ForKey("warmup", $"warmup-{i}"), RetryPolicy.Patient, firstInstance: i);
+            warmUps[i] = Client.RunAsync(OperationRequest.ForKey(WarmUpPrincipal, $"warmup-{i}"), RetryPolicy.Patient, firstInstance: i);
         }
 
         var records = await Task.WhenAll(warmUps);
