@@ -16,10 +16,22 @@ public static class Load
         foreach (var operation in operations)
         {
             await window.WaitAsync();
-            all.Add(BurstAsync(client, operation, duplicates, policy).ContinueWith(_ => window.Release(), TaskScheduler.Default));
+            all.Add(ReleasingAsync(BurstAsync(client, operation, duplicates, policy), window));
         }
 
         await Task.WhenAll(all);
+    }
+
+    private static async Task ReleasingAsync(Task burst, SemaphoreSlim window)
+    {
+        try
+        {
+            await burst;
+        }
+        finally
+        {
+            window.Release();
+        }
     }
 
     /// <summary>
