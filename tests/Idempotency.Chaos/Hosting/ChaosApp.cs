@@ -25,6 +25,7 @@ public sealed class ChaosApp : IAsyncDisposable
     public const string KeyPath = "/ops";
     public const string SequencePath = "/streams";
     public const string LargePath = "/large";
+    public const string CanonicalPath = "/canonical";
 
     /// <summary>The size of the <c>/large</c> response: four times the snapshot limit.</summary>
     public static int LargeResponseSize(ChaosAppOptions options) => options.LargeSnapshotLimit * 4;
@@ -77,6 +78,11 @@ public sealed class ChaosApp : IAsyncDisposable
                 p.Lease = options.Lease;
                 p.MaxSnapshotBytes = options.LargeSnapshotLimit;
             });
+            o.AddPolicy("canonical", p =>
+            {
+                p.Lease = options.Lease;
+                p.CanonicalJsonFingerprint = true;
+            });
             o.AddPolicy("sequence", p =>
             {
                 p.Lease = options.Lease;
@@ -115,6 +121,7 @@ public sealed class ChaosApp : IAsyncDisposable
         app.MapPost(KeyPath, handlers.RunAsync).RequireIdempotency();
         app.MapPost(SequencePath, handlers.RunAsync).RequireIdempotency("sequence");
         app.MapPost(LargePath, handlers.RunLargeAsync).RequireIdempotency("large");
+        app.MapPost(CanonicalPath, handlers.RunAsync).RequireIdempotency("canonical");
 
         await app.StartAsync();
         if (options.Time is not null)

@@ -49,6 +49,30 @@ public sealed class HostileInputScenarios(ITestOutputHelper output)
             cases.Add(() => RefusedAsync(cluster, new RawRequest(ChaosApp.SequencePath, "{}"u8.ToArray()).Header("Sequence-Number", value), $"seq-fuzz-{i}"));
         }
 
+        string[] badEpochs = ["-1", "x", "1.5", "99999999999999999999", " 1 1"];
+        foreach (var epoch in badEpochs)
+        {
+            cases.Add(() => RefusedAsync(cluster, new RawRequest(ChaosApp.SequencePath, "{}"u8.ToArray()).Header("Sequence-Number", "1").Header("Sequence-Epoch", epoch), $"epoch-{epoch}", 400));
+        }
+
+        byte[][] badStreams = [Encoding.ASCII.GetBytes(new string('s', 129)), [(byte)'s', 0x01, (byte)'t'], [(byte)'s', 0xC3, 0xA9], "a b"u8.ToArray()];
+        foreach (var stream in badStreams)
+        {
+            cases.Add(() => RefusedAsync(cluster, new RawRequest(ChaosApp.SequencePath, "{}"u8.ToArray()).Header("Sequence-Number", "1").Header("Sequence-Stream", stream), $"stream-{Convert.ToHexString(stream)}", null));
+        }
+
+        // Bodies that are hard on the opt-in canonical JSON fingerprint: nesting far past its depth limit, escapes of
+        // lone surrogates, invalid UTF-8, many properties. Each is hashed (as bytes when it is not canonical JSON), runs
+        // once and replays; none may become a 500.
+        for (var i = 0; i < ChaosScale.Pick(small: 1, full: 10); i++)
+        {
+            var n = i;
+            cases.Add(() => AcceptedOnceAsync(cluster, ChaosApp.CanonicalPath, $"deep-{n}", Encoding.ASCII.GetBytes(new string('[', 10_000) + new string(']', 10_000))));
+            cases.Add(() => AcceptedOnceAsync(cluster, ChaosApp.CanonicalPath, $"surrogate-{n}", "{\"a\":\"\\ud800\",\"b\":\"\\udfff\\ud800\"}"u8.ToArray()));
+            cases.Add(() => AcceptedOnceAsync(cluster, ChaosApp.CanonicalPath, $"utf8-{n}", [(byte)'{', (byte)'"', 0xFF, 0xFE, (byte)'"', (byte)':', (byte)'1', (byte)'}']));
+            cases.Add(() => AcceptedOnceAsync(cluster, ChaosApp.CanonicalPath, $"wide-{n}", Encoding.ASCII.GetBytes("{" + string.Join(',', Enumerable.Range(0, 20_000).Select(p => $"\"p{p}\":{p}")) + "}")));
+        }
+
         cases.Add(() => RefusedAsync(cluster, KeyRequest("huge-header", "{}"u8.ToArray()).Header("X-Padding", new string('p', 40 * 1024)), "huge-header", 431));
         cases.Add(() => RefusedAsync(cluster, ManyHeaders(KeyRequest("many-headers", "{}"u8.ToArray())), "many-headers", 431));
         cases.Add(() => RefusedAsync(cluster, KeyRequest(new string('k', 10 * 1024), "{}"u8.ToArray()), "huge-key", 400));
@@ -90,7 +114,7 @@ public sealed class HostileInputScenarios(ITestOutputHelper output)
         var refused = cluster.History.Requests.Count(r => r.MustBeRejected);
         ScenarioReport.Publish(
             output, "hostile input",
-            $"{fuzzCount} fuzzed keys, fuzzed sequence headers, 40 KiB header, 150 headers, 2 MiB bodies, slow/stalled/cut-off bodies, aborts; {refused} refused",
+            $"{fuzzCount} fuzzed keys, fuzzed sequence headers, hostile JSON (canonical fingerprint), 40 KiB header, 150 headers, 2 MiB bodies, slow/stalled/cut-off bodies, aborts; {refused} refused",
             report, duration);
         Assert.True(disagreements.Count == 0, "The middleware and the contract's key grammar disagree:\n" + string.Join('\n', disagreements.Take(20)));
         report.AssertClean();
@@ -128,6 +152,15 @@ public sealed class HostileInputScenarios(ITestOutputHelper output)
 
         // 0 is allowed: after refusing a body it did not read, Kestrel may reset the connection before the client reads the answer.
         Assert.True(expected is null || record.Status == expected || record.Status == 0, $"{name}: expected {expected}, got {record.Status} {record.Error}");
+    }
+
+    /// <summary>An operation whose body is odd but acceptable: it runs once, and the same request again replays it.</summary>
+    private static async Task AcceptedOnceAsync(ChaosCluster cluster, string path, string key, byte[] body)
+    {
+        var operation = OperationRequest.ForKey("hostile", key) with { Path = path, Body = body };
+        var first = await cluster.Client.RunAsync(operation, RetryPolicy.Patient);
+        var retry = await cluster.Client.RunAsync(operation, RetryPolicy.Patient, firstInstance: 1);
+        Assert.True(first.Status == 201 && retry.Replayed, $"{key}: {first.Status}, then {retry.Status} (replayed: {retry.Replayed})");
     }
 
     /// <summary>A 512 KiB body under the limit: runs once, and its retry (same body) replays.</summary>
