@@ -39,10 +39,7 @@ public sealed class RedisFaultScenarios(ITestOutputHelper output)
         var outages = ChaosScale.Pick(small: 1, full: 3);
         var duration = Stopwatch.StartNew();
 
-        var load = Task.WhenAll(
-            Load.PacedAsync(cluster.Client, Load.KeyOperations("restart", Operations), Duplicates, LoadDuration, RetryPolicy.Patient),
-            Load.StreamsAsync(cluster.Client, Streams, StreamNumbers, Duplicates, RetryPolicy.Patient));
-        var faults = Task.Run(async () =>
+        var report = await LoadUnderFaultsAsync(cluster, "restart", async () =>
         {
             for (var i = 0; i < outages; i++)
             {
@@ -52,9 +49,6 @@ public sealed class RedisFaultScenarios(ITestOutputHelper output)
                 await cluster.Redis.StartAsync();
             }
         });
-        await Task.WhenAll(load, faults);
-
-        var report = await ConcurrencyScenarios.CheckAsync(cluster.History);
         ScenarioReport.Publish(output, "Redis killed (SIGKILL) and restarted during load", $"{outages} × kill, 1 s down, restart (AOF on)", report, duration);
         report.AssertClean();
         Assert.True(report.Unavailable > 0 || report.NoResponse > 0, "The outage was never felt: the scenario proved nothing.");
@@ -68,10 +62,7 @@ public sealed class RedisFaultScenarios(ITestOutputHelper output)
         var rounds = ChaosScale.Pick(small: 1, full: 3);
         var duration = Stopwatch.StartNew();
 
-        var load = Task.WhenAll(
-            Load.PacedAsync(cluster.Client, Load.KeyOperations("slow", Operations), Duplicates, LoadDuration, RetryPolicy.Patient),
-            Load.StreamsAsync(cluster.Client, Streams, StreamNumbers, Duplicates, RetryPolicy.Patient));
-        var faults = Task.Run(async () =>
+        var report = await LoadUnderFaultsAsync(cluster, "slow", async () =>
         {
             var step = LoadDuration / (2 * rounds + 1);
             for (var i = 0; i < rounds; i++)
@@ -82,9 +73,6 @@ public sealed class RedisFaultScenarios(ITestOutputHelper output)
                 await RedisFaults.PauseClientsAsync(port, TimeSpan.FromSeconds(1.5));
             }
         });
-        await Task.WhenAll(load, faults);
-
-        var report = await ConcurrencyScenarios.CheckAsync(cluster.History);
         ScenarioReport.Publish(output, "Redis slowed past StoreTimeout (1 s)", $"{rounds} × (DEBUG SLEEP 1.5 s, CLIENT PAUSE 1.5 s ALL)", report, duration);
         report.AssertClean();
         Assert.True(report.Unavailable > 0, "No request ever timed out: the scenario proved nothing.");
@@ -99,10 +87,7 @@ public sealed class RedisFaultScenarios(ITestOutputHelper output)
         var killed = 0L;
         var duration = Stopwatch.StartNew();
 
-        var load = Task.WhenAll(
-            Load.PacedAsync(cluster.Client, Load.KeyOperations("kill", Operations), Duplicates, LoadDuration, RetryPolicy.Patient),
-            Load.StreamsAsync(cluster.Client, Streams, StreamNumbers, Duplicates, RetryPolicy.Patient));
-        var faults = Task.Run(async () =>
+        var report = await LoadUnderFaultsAsync(cluster, "kill", async () =>
         {
             for (var i = 0; i < kills; i++)
             {
@@ -110,9 +95,6 @@ public sealed class RedisFaultScenarios(ITestOutputHelper output)
                 killed += await RedisFaults.KillClientsAsync(port);
             }
         });
-        await Task.WhenAll(load, faults);
-
-        var report = await ConcurrencyScenarios.CheckAsync(cluster.History);
         ScenarioReport.Publish(output, "client connections killed by Redis", $"{kills} × CLIENT KILL TYPE normal ({killed} connections)", report, duration);
         report.AssertClean();
         Assert.True(killed > 0, "CLIENT KILL found no connection to kill.");
@@ -125,10 +107,7 @@ public sealed class RedisFaultScenarios(ITestOutputHelper output)
         var proxy = cluster.Proxy!;
         var duration = Stopwatch.StartNew();
 
-        var load = Task.WhenAll(
-            Load.PacedAsync(cluster.Client, Load.KeyOperations("proxy", Operations), Duplicates, LoadDuration, RetryPolicy.Patient),
-            Load.StreamsAsync(cluster.Client, Streams, StreamNumbers, Duplicates, RetryPolicy.Patient));
-        var faults = Task.Run(async () =>
+        var report = await LoadUnderFaultsAsync(cluster, "proxy", async () =>
         {
             var step = LoadDuration / 6;
             await Task.Delay(step);
@@ -141,14 +120,21 @@ public sealed class RedisFaultScenarios(ITestOutputHelper output)
             proxy.Latency = TimeSpan.Zero;
             proxy.DropAll();
         });
-        await Task.WhenAll(load, faults);
-
-        var report = await ConcurrencyScenarios.CheckAsync(cluster.History);
         ScenarioReport.Publish(
             output, "TCP proxy between apps and Redis", $"latency 20 ms, then 1.5 s (> StoreTimeout); 2 × drop all ({proxy.Drops} connections reset)", report, duration);
         report.AssertClean();
         Assert.True(proxy.Drops > 0, "The proxy dropped no connection.");
         Assert.True(report.Unavailable > 0, "No request ever saw the network fail: the scenario proved nothing.");
+    }
+
+    /// <summary>Paced key operations and sequence streams, with <paramref name="faults"/> running beside them; then the check.</summary>
+    private static async Task<CheckReport> LoadUnderFaultsAsync(ChaosCluster cluster, string prefix, Func<Task> faults)
+    {
+        await Task.WhenAll(
+            Load.PacedAsync(cluster.Client, Load.KeyOperations(prefix, Operations), Duplicates, LoadDuration, RetryPolicy.Patient),
+            Load.StreamsAsync(cluster.Client, Streams, StreamNumbers, Duplicates, RetryPolicy.Patient),
+            Task.Run(faults));
+        return await ConcurrencyScenarios.CheckAsync(cluster.History);
     }
 
     [Fact]
