@@ -38,6 +38,30 @@ run_tests() {
   return $status
 }
 
+run_chaos() {
+  # The reliability harness at full size (docs/reliability.md): only that project, its scenarios one after another,
+  # then the table of figures, also written to tests/Idempotency.Chaos/results/latest.md.
+  ensure_redis
+  local results="$PWD/tests/Idempotency.Chaos/results"
+  local rows="$results/rows"
+  rm -rf "$rows"
+  mkdir -p "$rows"
+  local status=0
+  IDEMPOTENCY_CHAOS=full IDEMPOTENCY_CHAOS_RESULTS="$rows" \
+    dotnet test tests/Idempotency.Chaos/Idempotency.Chaos.csproj -c Release --logger "console;verbosity=normal" "$@" || status=$?
+  {
+    echo "Chaos run of $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(redis-server --version | cut -d' ' -f1-3)"
+    echo
+    echo "| scenario | requests sent | faults injected | executions (max per key) | duplicates | allowed re-executions | lost responses | 5xx (of which 503) | other violations | duration |"
+    echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+    cat "$rows"/*.row 2>/dev/null || true
+  } > "$results/latest.md"
+  rm -rf "$rows"
+  echo
+  cat "$results/latest.md"
+  return $status
+}
+
 case "${1:-build}" in
   build)
     dotnet build Idempotency.sln -c Release
@@ -45,6 +69,10 @@ case "${1:-build}" in
   test)
     shift
     run_tests "$@"
+    ;;
+  chaos)
+    shift
+    run_chaos "$@"
     ;;
   pack)
     for package in Idempotency Idempotency.Redis Idempotency.OpenApi Idempotency.Client; do
@@ -57,7 +85,7 @@ case "${1:-build}" in
     eng/pack-check.sh
     ;;
   *)
-    echo "usage: ./build.sh [build|test|pack|pack-check]" >&2
+    echo "usage: ./build.sh [build|test|chaos|pack|pack-check]" >&2
     exit 2
     ;;
 esac

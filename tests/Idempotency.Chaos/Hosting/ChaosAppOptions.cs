@@ -1,0 +1,29 @@
+namespace Idempotency.Chaos.Hosting;
+
+/// <summary>How one app instance of a scenario is set up.</summary>
+public sealed class ChaosAppOptions
+{
+    /// <summary>A StackExchange.Redis configuration string; null runs the in-memory store.</summary>
+    public string? Redis { get; init; }
+
+    public string KeyPrefix { get; init; } = "chaos:";
+
+    /// <summary>False for the control run: the endpoints are the same, the middleware is not in the pipeline.</summary>
+    public bool IdempotencyEnabled { get; init; } = true;
+
+    public TimeSpan StoreTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    public TimeSpan Lease { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Largest response the <c>/large</c> endpoint's policy keeps for replay.</summary>
+    public int LargeSnapshotLimit { get; init; } = 64 * 1024;
+
+    /// <summary>Largest request body Kestrel accepts.</summary>
+    public long MaxRequestBodySize { get; init; } = 1024 * 1024;
+
+    /// <summary>Replaces the system clock (in-memory clock-jump scenarios); such an app runs on TestServer.</summary>
+    public TimeProvider? Time { get; init; }
+
+    /// <summary>Awaited by every handler after it recorded its execution and before it writes its response.</summary>
+    public Func<HandlerContext, Task>? BeforeRespond { get; init; }
+}

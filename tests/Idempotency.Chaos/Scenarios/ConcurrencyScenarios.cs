@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using Idempotency.Chaos.History;
+using Idempotency.Chaos.Hosting;
+using Idempotency.Chaos.Reporting;
+using Xunit.Abstractions;
+
+namespace Idempotency.Chaos.Scenarios;
+
+/// <summary>
+/// Three instances share one Redis, and every operation is sent by 64 clients at the same instant, spread over the
+/// instances. The control run is the same load without the middleware: it must show duplicates, or the check proves nothing.
+/// </summary>
+public sealed class ConcurrencyScenarios(ITestOutputHelper output)
+{
+    private const int Instances = 3;
+    private const int Duplicates = 64;
+
+    [Fact]
+    public async Task Sixty_four_duplicates_per_key_across_three_instances_execute_once_per_key()
+    {
+        var keys = ChaosScale.Pick(small: 16, full: 1000);
+        await using var cluster = await ChaosCluster.StartAsync(Instances, new ChaosAppOptions());
+        var duration = Stopwatch.StartNew();
+
+        await Load.BurstsAsync(cluster.Client, Load.KeyOperations("burst", keys), Duplicates, operationsAtOnce: 8, RetryPolicy.Patient);
+
+        var report = await CheckAsync(cluster.History);
+        ScenarioReport.Publish(output, $"{Instances} instances, {Duplicates} concurrent duplicates × {keys} keys", "none", report, duration);
+        report.AssertClean();
+        Assert.Equal(1, report.MaxExecutionsPerOperation);
+        Assert.Equal(keys + Instances, report.Executions);
+        Assert.True(report.Requests >= keys * Duplicates);
+    }
+
+    [Fact]
+    public async Task Control_without_the_middleware_runs_duplicates_and_the_checker_reports_them()
+    {
+        var keys = ChaosScale.Pick(small: 8, full: 100);
+        await using var cluster = await ChaosCluster.StartAsync(Instances, new ChaosAppOptions { IdempotencyEnabled = false });
+        var duration = Stopwatch.StartNew();
+
+        await Load.BurstsAsync(cluster.Client, Load.KeyOperations("control", keys), Duplicates, operationsAtOnce: 8, RetryPolicy.Patient);
+
+        var report = await CheckAsync(cluster.History);
+        ScenarioReport.Publish(output, $"control: idempotency off, {Duplicates} duplicates × {keys} keys", "none (middleware removed)", report, duration);
+        Assert.Equal(keys * Duplicates + Instances, report.Executions);
+        Assert.Equal(Duplicates, report.MaxExecutionsPerOperation);
+        Assert.Equal(keys * (Duplicates - 1), report.Duplicates);
+        Assert.Equal(report.Duplicates, report.CountOf(ViolationKind.DuplicateExecution));
+    }
+
+    [Fact]
+    public async Task Duplicated_sequence_numbers_across_three_instances_apply_each_number_once()
+    {
+        var streams = ChaosScale.Pick(small: 4, full: 40);
+        var numbers = ChaosScale.Pick(small: 5, full: 25);
+        const int duplicates = 16;
+        await using var cluster = await ChaosCluster.StartAsync(Instances, new ChaosAppOptions());
+        var duration = Stopwatch.StartNew();
+
+        await Load.StreamsAsync(cluster.Client, streams, numbers, duplicates, RetryPolicy.Patient);
+
+        var report = await CheckAsync(cluster.History);
+        ScenarioReport.Publish(output, $"sequence numbers: {duplicates} duplicates × {numbers} numbers × {streams} streams", "none", report, duration);
+        report.AssertClean();
+        Assert.Equal(1, report.MaxExecutionsPerOperation);
+        Assert.Equal(streams * numbers + Instances, report.Executions);
+    }
+
+    /// <summary>Lets store calls the middleware stopped waiting for land before the history is read.</summary>
+    internal static async Task<CheckReport> CheckAsync(HistoryRecorder history)
+    {
+        await Task.Delay(200);
+        return HistoryChecker.Check(history);
+    }
+}
