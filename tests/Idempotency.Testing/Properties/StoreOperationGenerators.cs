@@ -20,7 +20,8 @@ public static class StoreOperationGenerators
 
     private static readonly long[] FixedEpochs = [0, 1, 2, (1L << 53) + 1, long.MaxValue - 1];
     private static readonly long[] FixedNumbers = [1, 2, 3, 5, (1L << 53) + 1, long.MaxValue];
-    private static readonly int[] Windows = [1, 2, 3, 16];
+    // 1 twice as often: numbers leave a small window soon enough for "already applied" to come up in short sequences.
+    private static readonly int[] Windows = [1, 1, 2, 3, 16];
 
     private static readonly Gen<int> Fingerprints = Gen.Frequency((70, Gen.Constant(0)), (20, Gen.Constant(1)), (10, Gen.Constant(2)));
 
@@ -70,10 +71,10 @@ public static class StoreOperationGenerators
         var durations = Durations(profile, timed);
         var streams = Gen.Choose(0, StreamCount - 1);
         var epochs = Gen.Frequency(
-            (75, Gen.Constant((EpochChoice.Current, 0L))),
-            (10, Gen.Constant((EpochChoice.Newer, 0L))),
-            (7, Gen.Constant((EpochChoice.Older, 0L))),
-            (8, Gen.Elements(FixedEpochs).Select(epoch => (EpochChoice.Fixed, epoch))));
+            (85, Gen.Constant((EpochChoice.Current, 0L))),
+            (6, Gen.Constant((EpochChoice.Newer, 0L))),
+            (4, Gen.Constant((EpochChoice.Older, 0L))),
+            (5, Gen.Elements(FixedEpochs).Select(epoch => (EpochChoice.Fixed, epoch))));
         var numbers = Gen.Frequency(
             (50, Gen.Constant((NumberChoice.Next, 0L))),
             (30, Gen.Choose(0, 3).Select(distance => (NumberChoice.Behind, (long)distance))),
