@@ -64,19 +64,7 @@ public abstract class StorePropertyTests(ITestOutputHelper output)
     private async Task CheckAsync<T>(Arbitrary<T[]> sequences, Func<IIdempotencyStore, PropertyStatistics, T[], Task> run)
     {
         var statistics = new PropertyStatistics();
-        var property = Prop.ForAll(sequences, async operations =>
-        {
-            var store = await CreateStoreAsync();
-            try
-            {
-                await run(store, statistics, operations);
-                return true;
-            }
-            finally
-            {
-                await DisposeStoreAsync(store);
-            }
-        });
+        var property = Prop.ForAll(sequences, operations => RunOneAsync(run, statistics, operations).GetAwaiter().GetResult());
 
         var runs = Runs();
         var config = Config.QuickThrowOnFailure.WithMaxTest(runs).WithQuietOnSuccess(true);
@@ -87,10 +75,25 @@ public abstract class StorePropertyTests(ITestOutputHelper output)
 
         var elapsed = Stopwatch.StartNew();
 
-        // Off the test's synchronization context: FsCheck waits for each asynchronous run by blocking.
+        // Off the test's synchronization context, because each run is waited for by blocking: FsCheck would wrap the
+        // exception of a faulted task in an AggregateException and so take a discarded run (DiscardException) for a failure.
         await Task.Run(() => Check.One(config, property));
         output.WriteLine($"{runs} sequences of up to {MaxOperations} operations passed in {elapsed.Elapsed.TotalSeconds:F1} s; {TimeProfile}.");
         output.WriteLine(statistics.ToString());
+    }
+
+    private async Task<bool> RunOneAsync<T>(Func<IIdempotencyStore, PropertyStatistics, T[], Task> run, PropertyStatistics statistics, T[] operations)
+    {
+        var store = await CreateStoreAsync();
+        try
+        {
+            await run(store, statistics, operations);
+            return true;
+        }
+        finally
+        {
+            await DisposeStoreAsync(store);
+        }
     }
 
     private int Runs()

@@ -26,7 +26,9 @@ public sealed class PropertyTimeProfile
     /// </summary>
     public static PropertyTimeProfile FakeClock { get; } = new(
         "fake clock: leases/retentions 1-30 s, advances 0.5-3 s anywhere, exact boundaries",
-        [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30)],
+        
+        // 30 s twice: most streams outlive a sequence's advances and get far enough to meet windows and epochs.
+        [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30)],
         TimeSpan.Zero,
         [TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(3)],
         advanceWeight: 8,
