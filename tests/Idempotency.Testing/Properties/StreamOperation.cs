@@ -16,6 +16,7 @@ namespace Idempotency.Testing.Properties;
 /// <param name="Window">The window a complete trims to.</param>
 public sealed record StreamOperation(
     OperationKind Kind, int Stream, EpochChoice Epoch, long EpochValue, NumberChoice Number, long NumberValue, int Fingerprint, TimeSpan Duration, TokenRef Token, int Response, int Window)
+    : IStoreOperation
 {
     public string StreamName => "s" + Stream.ToString(CultureInfo.InvariantCulture);
 

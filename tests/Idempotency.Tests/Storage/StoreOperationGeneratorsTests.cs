@@ -20,15 +20,9 @@ public sealed class StoreOperationGeneratorsTests
     [Fact]
     public async Task Key_sequences_reach_every_outcome_of_every_operation()
     {
-        var statistics = new PropertyStatistics();
-        foreach (var operations in Sample(StoreOperationGenerators.KeySequences(PropertyTimeProfile.FakeClock, 30)))
-        {
-            var (store, time) = CreateStore();
-            using (store)
-            {
-                await new KeySequenceRun(store, Advance(time), PropertyTimeProfile.FakeClock, statistics).ExecuteAsync(operations);
-            }
-        }
+        var statistics = await RunAsync(
+            StoreOperationGenerators.KeySequences(PropertyTimeProfile.FakeClock, 30),
+            (store, advance, statistics) => new KeySequenceRun(store, advance, PropertyTimeProfile.FakeClock, statistics));
 
         AssertReached(statistics, "key", ["Acquired", "InFlight", "Completed", "FingerprintMismatch"]);
     }
@@ -36,15 +30,9 @@ public sealed class StoreOperationGeneratorsTests
     [Fact]
     public async Task Stream_sequences_reach_every_outcome_of_every_operation()
     {
-        var statistics = new PropertyStatistics();
-        foreach (var operations in Sample(StoreOperationGenerators.StreamSequences(PropertyTimeProfile.FakeClock, 30)))
-        {
-            var (store, time) = CreateStore();
-            using (store)
-            {
-                await new StreamSequenceRun(store, Advance(time), PropertyTimeProfile.FakeClock, statistics).ExecuteAsync(operations);
-            }
-        }
+        var statistics = await RunAsync(
+            StoreOperationGenerators.StreamSequences(PropertyTimeProfile.FakeClock, 30),
+            (store, advance, statistics) => new StreamSequenceRun(store, advance, PropertyTimeProfile.FakeClock, statistics));
 
         AssertReached(statistics, "stream", ["Acquired", "InFlight", "Completed", "FingerprintMismatch", "AlreadyApplied", "Gap", "EpochFenced"]);
     }
@@ -66,18 +54,26 @@ public sealed class StoreOperationGeneratorsTests
     private static T[][] Sample<T>(Arbitrary<T[]> sequences)
         => sequences.Generator.Sample(Sequences, new Rnd(20261123UL), size: 50);
 
-    private static (InMemoryIdempotencyStore Store, FakeTimeProvider Time) CreateStore()
+    /// <summary>Runs the sample against fresh in-memory stores on fake clocks; a difference from the model fails the test too.</summary>
+    private static async Task<PropertyStatistics> RunAsync<T>(
+        Arbitrary<T[]> sequences, Func<IIdempotencyStore, Func<TimeSpan, Task>, PropertyStatistics, SequenceRun<T>> runOf)
+        where T : IStoreOperation
     {
-        var time = new FakeTimeProvider();
-        return (new InMemoryIdempotencyStore(Options.Create(new InMemoryIdempotencyStoreOptions()), time), time);
-    }
-
-    private static Func<TimeSpan, Task> Advance(FakeTimeProvider time)
-        => duration =>
+        var statistics = new PropertyStatistics();
+        foreach (var operations in Sample(sequences))
         {
-            time.Advance(duration);
-            return Task.CompletedTask;
-        };
+            var time = new FakeTimeProvider();
+            using var store = new InMemoryIdempotencyStore(Options.Create(new InMemoryIdempotencyStoreOptions()), time);
+            Func<TimeSpan, Task> advance = duration =>
+            {
+                time.Advance(duration);
+                return Task.CompletedTask;
+            };
+            await runOf(store, advance, statistics).ExecuteAsync(operations);
+        }
+
+        return statistics;
+    }
 
     private static void AssertReached(PropertyStatistics statistics, string mode, string[] beginStatuses)
     {
