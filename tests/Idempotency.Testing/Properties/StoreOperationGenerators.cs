@@ -37,13 +37,13 @@ public static class StoreOperationGenerators
     public static Arbitrary<KeyOperation[]> KeySequences(PropertyTimeProfile profile, int maxLength)
         => Arb.From(
             Sequences(profile, maxLength, timed => KeyOperations(profile, timed), advance => new KeyOperation(OperationKind.Advance, 0, 0, advance, default, 0)),
-            operations => Shrink(operations, Simplify));
+            operations => Shrink(operations, Simplify, (first, second) => first with { Duration = first.Duration + second.Duration }));
 
     /// <summary>Sequence-mode sequences of 1 to <paramref name="maxLength"/> operations, with their shrinker.</summary>
     public static Arbitrary<StreamOperation[]> StreamSequences(PropertyTimeProfile profile, int maxLength)
         => Arb.From(
             Sequences(profile, maxLength, timed => StreamOperations(profile, timed), advance => new StreamOperation(OperationKind.Advance, 0, EpochChoice.Current, 0, NumberChoice.Next, 0, 0, advance, default, 0, 1)),
-            operations => Shrink(operations, Simplify));
+            operations => Shrink(operations, Simplify, (first, second) => first with { Duration = first.Duration + second.Duration }));
 
     private static Gen<T[]> Sequences<T>(PropertyTimeProfile profile, int maxLength, Func<bool, Gen<T>> operations, Func<TimeSpan, T> advance)
         => from percent in Gen.Choose(1, 100)
@@ -116,17 +116,26 @@ public static class StoreOperationGenerators
         => profile.Advances.Count > 0 ? Gen.Elements<TimeSpan>(profile.Advances) : Gen.Constant(TimeSpan.Zero);
 
     /// <summary>
-    /// Shorter sequences first (halves, quarters, ... down to single steps removed), then single steps made plainer.
-    /// FsCheck keeps the first candidate that still fails and shrinks again, so a failure ends as a sequence from which
-    /// no step can be removed.
+    /// Shorter sequences first (halves, quarters, ... down to single steps removed), then two advances in a row made
+    /// one, then single steps made plainer. FsCheck keeps the first candidate that still fails and shrinks again, so a
+    /// failure ends as a sequence from which no step can be removed.
     /// </summary>
-    private static IEnumerable<T[]> Shrink<T>(T[] operations, Func<T, IEnumerable<T>> simplify)
+    private static IEnumerable<T[]> Shrink<T>(T[] operations, Func<T, IEnumerable<T>> simplify, Func<T, T, T> joinAdvances)
+        where T : IStoreOperation
     {
         for (var size = operations.Length / 2; size >= 1; size /= 2)
         {
             for (var start = 0; start + size <= operations.Length; start += size)
             {
                 yield return [.. operations[..start], .. operations[(start + size)..]];
+            }
+        }
+
+        for (var i = 0; i + 1 < operations.Length; i++)
+        {
+            if (operations[i].Kind == OperationKind.Advance && operations[i + 1].Kind == OperationKind.Advance)
+            {
+                yield return [.. operations[..i], joinAdvances(operations[i], operations[i + 1]), .. operations[(i + 2)..]];
             }
         }
 
