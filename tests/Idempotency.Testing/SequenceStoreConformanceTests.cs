@@ -687,6 +687,43 @@ public abstract class SequenceStoreConformanceTests
     }
 
     [Fact]
+    public async Task A_stream_whose_retention_ran_out_under_a_slot_is_gone_once_the_slot_is_released()
+    {
+        var store = await CreateStoreAsync();
+        var stream = NewStream();
+        var response = NumberedResponse(1);
+        await ApplyAsync(store, stream, 0, 1, response: response, retention: ShortLease);
+        var token = await AcquireAsync(store, stream, 0, 2);
+        await AdvanceTimeAsync(ShortLease * 2);
+
+        // The live slot keeps the stream past its retention: its owner must find the history where it left it.
+        AssertReplays(response, await BeginAsync(store, stream, 0, 1));
+        Assert.True(await store.ReleaseSequenceAsync(stream, token, CancellationToken.None));
+
+        // Nothing holds it any more and its retention is over: it expires as if the slot had never been taken, not
+        // when the released lease would have ended (found by the property tests: Redis kept it for the whole lease).
+        var first = await store.TryBeginSequenceAsync(stream, 0, 1, Fingerprint(200), LongLease, CancellationToken.None);
+        Assert.Equal(SequenceBeginStatus.Acquired, first.Status);
+    }
+
+    [Fact]
+    public async Task A_slot_renewed_for_less_keeps_the_stream_only_for_the_renewed_lease()
+    {
+        var store = await CreateStoreAsync();
+        var stream = NewStream();
+        await ApplyAsync(store, stream, 0, 1, retention: ShortLease);
+        var token = await AcquireAsync(store, stream, 0, 2);
+        await AdvanceTimeAsync(ShortLease * 2);
+
+        Assert.True(await store.RenewSequenceLeaseAsync(stream, token, ShortLease, CancellationToken.None));
+        await AdvanceTimeAsync(ShortLease * 2);
+
+        // The retention and the renewed lease are both over: the stream is gone, whatever the first lease was.
+        var first = await store.TryBeginSequenceAsync(stream, 0, 1, Fingerprint(200), LongLease, CancellationToken.None);
+        Assert.Equal(SequenceBeginStatus.Acquired, first.Status);
+    }
+
+    [Fact]
     public async Task Completion_replaces_the_lease_with_the_retention()
     {
         var store = await CreateStoreAsync();

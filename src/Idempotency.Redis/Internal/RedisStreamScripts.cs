@@ -10,7 +10,8 @@ namespace Idempotency.Redis.Internal;
 /// Hash fields of a stream (absent ones read as the default):
 /// <c>e</c> epoch (default 0), <c>l</c> last applied number (default 0), <c>w</c> the window size the last complete
 /// trimmed to; the in-flight slot <c>se</c> epoch, <c>sn</c> number, <c>sf</c> fingerprint, <c>st</c> fencing token,
-/// <c>sd</c> lease deadline in Unix milliseconds of the server's clock; and per number <c>n</c> still in the window
+/// <c>sd</c> lease deadline in Unix milliseconds of the server's clock; <c>rd</c> the end of the retention the last
+/// complete set, in the same milliseconds; and per number <c>n</c> still in the window
 /// <c>f:n</c> its fingerprint and <c>r:n</c> its response (<see cref="StoredResponseFormat"/>). The window holds exactly
 /// the numbers in <c>(l - w, l]</c>, so "is <c>n</c> still replayable" is a field lookup, not arithmetic.
 /// </para>
@@ -18,8 +19,9 @@ namespace Idempotency.Redis.Internal;
 /// Hash fields cannot expire one by one before Redis 7.4, so the slot's lease is a deadline held in the hash and read
 /// against <c>redis.call('TIME')</c>. A script may call TIME and write afterwards because scripts are replicated by
 /// their effects (the written values), not re-run on replicas: the default since Redis 5.0 and the only mode since 7.0.
-/// The key itself carries a PEXPIRE: at least the lease while a slot is taken (so a stream that never completes does
-/// not outlive its lease, and one that did is never shortened below its retention), the retention after a complete.
+/// The key itself carries a PEXPIRE: while a slot is taken, until its lease or the retention ends, whichever is later
+/// (so a stream that never completes does not outlive its lease, and one that did is never shortened below its
+/// retention); the retention after a complete; what is left of the retention (<c>rd</c>) once a release frees the slot.
 /// </para>
 /// <para>
 /// Numbers (epochs, sequence numbers) go up to 2^63-1 but a Lua number is a double, exact only to 2^53. Every number
@@ -146,9 +148,12 @@ internal static class RedisStreamScripts
         return 1
         """;
 
-    /// <summary>ARGV: fencing token, lease in ms. Returns 1 when the live slot's lease now ends lease ms from now, 0 when the caller does not own a live slot.</summary>
+    /// <summary>
+    /// ARGV: fencing token, lease in ms. Returns 1 when the live slot's lease now ends lease ms from now, 0 when the caller
+    /// does not own a live slot. The key then expires when the new lease or the retention ends, whichever is later.
+    /// </summary>
     public const string Renew = Numbers + """
-        local slot = redis.call('HMGET', KEYS[1], 'st', 'sd')
+        local slot = redis.call('HMGET', KEYS[1], 'st', 'sd', 'rd', 'l')
         if slot[1] ~= ARGV[1] then
           return 0
         end
@@ -159,8 +164,16 @@ internal static class RedisStreamScripts
         local lease = tonumber(ARGV[2])
         redis.call('HSET', KEYS[1], 'sd', string.format('%.0f', time + lease))
         local ttl = redis.call('PTTL', KEYS[1])
-        if ttl >= 0 and ttl < lease then
-          redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        if ttl >= 0 then
+          -- The stream lives while its slot does or its retention runs, whichever ends later, so a renew for less
+          -- than before may shorten it. A stream applied before 'rd' was kept has no known retention: never shorten it.
+          local keep = lease
+          if slot[3] then
+            keep = math.max(lease, tonumber(slot[3]) - time)
+          elseif slot[4] then
+            keep = math.max(lease, ttl)
+          end
+          redis.call('PEXPIRE', KEYS[1], string.format('%.0f', keep))
         end
         return 1
         """;
@@ -181,9 +194,11 @@ internal static class RedisStreamScripts
         if stream[1] ~= ARGV[1] then
           return 0
         end
-        if tonumber(stream[2]) <= now() then
+        local time = now()
+        if tonumber(stream[2]) <= time then
           return 0
         end
+        local retained = string.format('%.0f', time + tonumber(ARGV[4]))
         local epoch, number, fingerprint, window = stream[3], stream[4], stream[5], ARGV[3]
         local cut = add(number, -tonumber(window))
         if cut == '0' then
@@ -214,9 +229,9 @@ internal static class RedisStreamScripts
         end
         redis.call('HDEL', KEYS[1], unpack(freed))
         if window == '0' then
-          redis.call('HSET', KEYS[1], 'e', epoch, 'l', number, 'w', window)
+          redis.call('HSET', KEYS[1], 'e', epoch, 'l', number, 'w', window, 'rd', retained)
         else
-          redis.call('HSET', KEYS[1], 'e', epoch, 'l', number, 'w', window, 'f:' .. number, fingerprint, 'r:' .. number, ARGV[2])
+          redis.call('HSET', KEYS[1], 'e', epoch, 'l', number, 'w', window, 'rd', retained, 'f:' .. number, fingerprint, 'r:' .. number, ARGV[2])
         end
         redis.call('PEXPIRE', KEYS[1], ARGV[4])
         return 1
@@ -224,17 +239,27 @@ internal static class RedisStreamScripts
 
     /// <summary>
     /// ARGV: fencing token. Returns 1 when the live slot was freed, 0 (nothing changed) when the caller does not own a
-    /// live slot. A stream that had only the slot is left empty, and Redis deletes an empty hash.
+    /// live slot. A stream that had only the slot is left empty, and Redis deletes an empty hash; a stream with applied
+    /// numbers lives on only for what is left of its retention (<c>rd</c>), however long the freed lease would have run.
     /// </summary>
     public const string Release = Numbers + """
-        local slot = redis.call('HMGET', KEYS[1], 'st', 'sd')
+        local slot = redis.call('HMGET', KEYS[1], 'st', 'sd', 'rd')
         if slot[1] ~= ARGV[1] then
           return 0
         end
-        if tonumber(slot[2]) <= now() then
+        local time = now()
+        if tonumber(slot[2]) <= time then
           return 0
         end
         redis.call('HDEL', KEYS[1], 'se', 'sn', 'sf', 'st', 'sd')
+        if slot[3] and redis.call('PTTL', KEYS[1]) >= 0 then
+          local left = tonumber(slot[3]) - time
+          if left > 0 then
+            redis.call('PEXPIRE', KEYS[1], string.format('%.0f', left))
+          else
+            redis.call('DEL', KEYS[1])
+          end
+        end
         return 1
         """;
 }

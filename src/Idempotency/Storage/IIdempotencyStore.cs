@@ -20,7 +20,9 @@ namespace Idempotency.Storage;
 /// are separate namespaces. Fencing tokens must never repeat for a key or stream, even after it expired and was
 /// created again, so a token kept inside the record itself (which would restart) is not enough.
 /// An expired lease is lost even if nobody took over: the old owner's renew, complete and release return
-/// <see langword="false"/>. A store keeps the <see cref="StoredResponse"/> it is given by reference or copies it;
+/// <see langword="false"/>. A stream lives while its retention (set by its last complete) runs or its slot's lease does,
+/// whichever ends later; once neither does, it is missing (epoch 0, <c>last</c> 0), however long a released or
+/// shortened lease would have run. A store keeps the <see cref="StoredResponse"/> it is given by reference or copies it;
 /// the middleware never changes one after handing it over.
 /// </para>
 /// </remarks>

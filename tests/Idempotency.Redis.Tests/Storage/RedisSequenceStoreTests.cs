@@ -86,7 +86,7 @@ public sealed class RedisSequenceStoreTests(RedisStoreFixture server) : IClassFi
 
         await ApplyAsync(store, "completed", 0, 1);
 
-        Assert.Equal(["e", "f:1", "l", "r:1", "w"], await FieldsAsync("completed"));
+        Assert.Equal(["e", "f:1", "l", "r:1", "rd", "w"], await FieldsAsync("completed"));
         Assert.Equal("1", await FieldAsync("completed", "l"));
         Assert.Equal("16", await FieldAsync("completed", "w"));
         Assert.InRange(await PttlAsync("completed"), (long)Lease.TotalMilliseconds + 1, (long)Retention.TotalMilliseconds);
@@ -135,7 +135,7 @@ public sealed class RedisSequenceStoreTests(RedisStoreFixture server) : IClassFi
         Assert.True(await store.ReleaseSequenceAsync("applied", applied.FencingToken, CancellationToken.None));
 
         Assert.Equal(0L, await server.ExecuteAsync("EXISTS", StreamRedisKey("slot-only")));
-        Assert.Equal(["e", "f:1", "l", "r:1", "w"], await FieldsAsync("applied"));
+        Assert.Equal(["e", "f:1", "l", "r:1", "rd", "w"], await FieldsAsync("applied"));
         Assert.InRange(await PttlAsync("applied"), (long)Lease.TotalMilliseconds + 1, (long)Retention.TotalMilliseconds);
     }
 
@@ -187,7 +187,7 @@ public sealed class RedisSequenceStoreTests(RedisStoreFixture server) : IClassFi
         await ApplyAsync(store, "no-window", 0, 1, window: 0);
         var retry = await store.TryBeginSequenceAsync("no-window", 0, 1, Fingerprint(1), Lease, CancellationToken.None);
 
-        Assert.Equal(["e", "l", "w"], await FieldsAsync("no-window"));
+        Assert.Equal(["e", "l", "rd", "w"], await FieldsAsync("no-window"));
         Assert.Equal(SequenceBeginStatus.AlreadyApplied, retry.Status);
         Assert.Equal(1, retry.LastSequence);
     }
