@@ -47,10 +47,9 @@ case "${1:-build}" in
     run_tests "$@"
     ;;
   pack)
-    dotnet pack src/Idempotency/Idempotency.csproj -c Release -o artifacts/packages
-    if [ -f src/Idempotency.Redis/Idempotency.Redis.csproj ]; then
-      dotnet pack src/Idempotency.Redis/Idempotency.Redis.csproj -c Release -o artifacts/packages
-    fi
+    for package in Idempotency Idempotency.Redis Idempotency.OpenApi Idempotency.Client; do
+      dotnet pack "src/$package/$package.csproj" -c Release -o artifacts/packages
+    done
     ;;
   *)
     echo "usage: ./build.sh [build|test|pack]" >&2

@@ -1,6 +1,11 @@
 using System.Text.Json.Serialization;
 using Idempotency;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.OpenApi;
+using PaymentApi.Accounts;
 using PaymentApi.Auth;
+using PaymentApi.Health;
+using PaymentApi.Observability;
 using PaymentApi.Payments;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -26,8 +31,8 @@ builder.Services.AddAuthentication(DemoApiKeyHandler.SchemeName)
         options => builder.Configuration.GetSection("DemoApiKeys").Bind(options.Keys));
 builder.Services.AddAuthorization();
 
-// The in-memory store: records live in this process. Every POST /payments needs an Idempotency-Key.
-builder.Services.AddIdempotency(options => options.AddPolicy(PaymentEndpoints.IdempotencyPolicy, policy =>
+// Every POST /payments needs an Idempotency-Key.
+var idempotency = builder.Services.AddIdempotency(options => options.AddPolicy(PaymentEndpoints.IdempotencyPolicy, policy =>
 {
     policy.KeyRequirement = KeyRequirement.Required;
 
@@ -35,15 +40,33 @@ builder.Services.AddIdempotency(options => options.AddPolicy(PaymentEndpoints.Id
     policy.CanonicalJsonFingerprint = true;
 }));
 
+// /openapi/v1.json, with each idempotent endpoint's headers and problem responses documented.
+builder.Services.AddOpenApi(options => options.AddIdempotency());
+
+// Metrics and traces of the idempotency middleware and ASP.NET Core: console or OTLP when configured, else none.
+builder.AddPaymentApiTelemetry();
+
 builder.Services.AddSingleton(services => new PaymentLedger(
     services.GetRequiredService<IConfiguration>().GetConnectionString("Ledger")
         ?? PaymentLedger.DefaultConnectionString(services.GetRequiredService<IHostEnvironment>().ContentRootPath),
     services.GetRequiredService<TimeProvider>()));
-builder.Services.AddHealthChecks().AddCheck<LedgerHealthCheck>("ledger");
+builder.Services.AddAccounts();
+var healthChecks = builder.Services.AddHealthChecks().AddCheck<LedgerHealthCheck>("ledger");
+
+// Without ConnectionStrings:Redis the records live in this process (the in-memory store). With it they live in Redis,
+// so several instances sharing the Redis server and the ledger act as one service: a retry that reaches another
+// instance is still a replay. /health then checks Redis too, through the store's own connection.
+var redis = builder.Configuration.GetConnectionString("Redis");
+if (!string.IsNullOrWhiteSpace(redis))
+{
+    idempotency.AddRedisStore(options => options.Configuration = redis);
+    healthChecks.AddIdempotencyRedis();
+}
 
 var app = builder.Build();
 
 await app.Services.GetRequiredService<PaymentLedger>().InitializeAsync();
+await app.Services.GetRequiredService<AccountLedger>().InitializeAsync();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
@@ -54,7 +77,9 @@ app.UseAuthentication();
 app.UseAuthorization();
 app.UseIdempotency();
 
-app.MapHealthChecks("/health").AllowAnonymous();
+app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = HealthResponseWriter.WriteAsync }).AllowAnonymous();
+app.MapOpenApi().AllowAnonymous();
 app.MapPayments();
+app.MapAccounts();
 
 app.Run();

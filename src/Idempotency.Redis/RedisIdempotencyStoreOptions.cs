@@ -31,8 +31,8 @@ public sealed class RedisIdempotencyStoreOptions
 
     /// <summary>
     /// Prepended to every Redis key the store writes, so that several applications can share a database. Each record
-    /// lives at <c>{KeyPrefix}{{recordKey}}</c>: the record key is the Redis Cluster hash tag, so the prefix must not
-    /// contain <c>{</c> or <c>}</c>.
+    /// lives at <c>{KeyPrefix}{{recordKey}}</c> and each stream (sequence mode) at <c>{KeyPrefix}{{streamKey}}:s</c>: the
+    /// record or stream key is the Redis Cluster hash tag, so the prefix must not contain <c>{</c> or <c>}</c>.
     /// </summary>
     /// <value>Defaults to <c>idempotency:</c>.</value>
     public string KeyPrefix { get; set; } = "idempotency:";

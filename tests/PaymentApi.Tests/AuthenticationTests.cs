@@ -1,11 +1,12 @@
 using System.Net;
 using static PaymentApi.Tests.PaymentRequests;
+using static PaymentApi.Tests.TransferRequests;
 
 namespace PaymentApi.Tests;
 
 /// <summary>
 /// Requests without a valid demo key stop at authentication: 401 problem, no idempotency store call, no ledger row.
-/// Only 401 requests are made in this class, so the store's call count stays meaningful.
+/// Apart from 401s this class makes only reads, which no idempotency policy covers, so the store's call count stays meaningful.
 /// </summary>
 public sealed class AuthenticationTests(ForgetfulStoreFactory factory) : IClassFixture<ForgetfulStoreFactory>
 {
@@ -34,8 +35,33 @@ public sealed class AuthenticationTests(ForgetfulStoreFactory factory) : IClassF
     }
 
     [Theory]
+    [InlineData(null)]
+    [InlineData("Bearer sk_test_mallory")]
+    public async Task A_transfer_without_a_valid_key_is_401_before_any_idempotency_or_ledger_work(string? authorization)
+    {
+        using var client = factory.CreateClient();
+        var account = NewAccountId();
+        using var request = TransferRequests.Create(account, "1", TransferBody());
+        if (authorization is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", authorization);
+        }
+
+        using var response = await client.SendAsync(request);
+
+        await AssertProblemAsync(response, HttpStatusCode.Unauthorized);
+        Assert.Equal("Bearer", response.Headers.WwwAuthenticate.ToString());
+        Assert.Equal(0, factory.Store.Calls);
+        using var alice = factory.CreateClient(PaymentApiFactory.AliceKey);
+        using var read = await alice.GetAsync($"/accounts/{account}");
+        Assert.Equal(HttpStatusCode.NotFound, read.StatusCode);
+    }
+
+    [Theory]
     [InlineData("/payments")]
     [InlineData("/payments/pay_123")]
+    [InlineData("/accounts/acc-1")]
+    [InlineData("/accounts/acc-1/transfers/tr_123")]
     public async Task Reads_without_a_key_are_401(string path)
     {
         using var client = factory.CreateClient();

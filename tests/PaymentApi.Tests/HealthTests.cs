@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using PaymentApi.Payments;
 
@@ -7,14 +9,19 @@ namespace PaymentApi.Tests;
 public sealed class HealthTests(PaymentApiFactory factory) : IClassFixture<PaymentApiFactory>
 {
     [Fact]
-    public async Task Health_is_200_Healthy_without_authentication()
+    public async Task Health_is_200_Healthy_without_authentication_and_names_the_ledger_check()
     {
         using var client = factory.CreateClient();
 
         using var response = await client.GetAsync("/health");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("Healthy", await response.Content.ReadAsStringAsync());
+        var health = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("Healthy", health.GetProperty("status").GetString());
+        Assert.Equal("Healthy", health.GetProperty("checks").GetProperty("ledger").GetProperty("status").GetString());
+
+        // Without ConnectionStrings:Redis the records are in memory: there is no Redis to check.
+        Assert.False(health.GetProperty("checks").TryGetProperty("idempotency-redis", out _));
     }
 
     [Fact]

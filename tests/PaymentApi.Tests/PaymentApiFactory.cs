@@ -18,7 +18,17 @@ public class PaymentApiFactory : WebApplicationFactory<Program>
     public const string AliceKey = "sk_test_alice";
     public const string BobKey = "sk_test_bob";
 
-    public string DatabasePath { get; } = Path.Combine(Path.GetTempPath(), $"paymentapi-tests-{Guid.NewGuid():N}.db");
+    public PaymentApiFactory()
+        : this(NewDatabasePath())
+    {
+    }
+
+    /// <summary>A factory on a given ledger file, so that several instances of the sample can share one.</summary>
+    protected PaymentApiFactory(string databasePath) => DatabasePath = databasePath;
+
+    public string DatabasePath { get; }
+
+    public static string NewDatabasePath() => Path.Combine(Path.GetTempPath(), $"paymentapi-tests-{Guid.NewGuid():N}.db");
 
     public HttpClient CreateClient(string apiKey)
     {

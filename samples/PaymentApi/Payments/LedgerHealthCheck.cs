@@ -3,8 +3,8 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace PaymentApi.Payments;
 
 /// <summary>
-/// Reports whether the ledger database answers. The idempotency records live in this process (the in-memory store),
-/// so the process answering <c>/health</c> at all covers them.
+/// Reports whether the ledger database answers. With the in-memory store the idempotency records live in this process,
+/// so the process answering <c>/health</c> at all covers them; with Redis, the <c>idempotency-redis</c> check does.
 /// </summary>
 internal sealed class LedgerHealthCheck(PaymentLedger ledger) : IHealthCheck
 {

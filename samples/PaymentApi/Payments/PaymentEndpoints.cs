@@ -41,7 +41,7 @@ internal static class PaymentEndpoints
         // The middleware has already deduplicated this request by its key; the ledger records the key as well, so a
         // retry whose idempotency record was lost still cannot charge twice.
         var key = IdempotencyKeyHeader.Read(context.Request, idempotency.Value.KeyHeaderName);
-        var payment = await ledger.CreateAsync(Owner(context.User), key, request.Amount!.Value, request.Currency!, request.Description, cancellationToken);
+        var payment = await ledger.CreateAsync(context.User.CallerId(), key, request.Amount!.Value, request.Currency!, request.Description, cancellationToken);
 
         if (payment.Amount != request.Amount || payment.Currency != request.Currency || payment.Description != request.Description)
         {
@@ -68,19 +68,15 @@ internal static class PaymentEndpoints
             });
         }
 
-        return TypedResults.Ok(await ledger.ListAsync(Owner(user), count, cancellationToken));
+        return TypedResults.Ok(await ledger.ListAsync(user.CallerId(), count, cancellationToken));
     }
 
     private static async Task<Results<Ok<Payment>, ProblemHttpResult>> GetAsync(
         string id, ClaimsPrincipal user, PaymentLedger ledger, CancellationToken cancellationToken)
     {
         // Another user's payment is "not found" too: a 403 would confirm that the id exists.
-        return await ledger.FindAsync(Owner(user), id, cancellationToken) is { } payment
+        return await ledger.FindAsync(user.CallerId(), id, cancellationToken) is { } payment
             ? TypedResults.Ok(payment)
             : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Payment not found", detail: "You have no payment with this id.");
     }
-
-    private static string Owner(ClaimsPrincipal user) =>
-        user.FindFirstValue(DemoApiKeyHandler.SubjectClaimType)
-        ?? throw new InvalidOperationException($"The authenticated principal has no '{DemoApiKeyHandler.SubjectClaimType}' claim.");
 }

@@ -7,13 +7,14 @@ using StackExchange.Redis;
 namespace Idempotency.Redis.Internal;
 
 /// <summary>
-/// <see cref="IIdempotencyStore"/> on Redis: one hash per record, each operation one Lua script (see <see cref="RedisScripts"/>).
+/// <see cref="IIdempotencyStore"/> on Redis: one hash per record or stream, each operation one Lua script (see
+/// <see cref="RedisScripts"/>; the stream operations live in <c>RedisIdempotencyStore.Streams.cs</c> and <see cref="RedisStreamScripts"/>).
 /// </summary>
 /// <remarks>
 /// Failures of Redis (timeouts, lost connections, server errors) propagate as exceptions: the middleware turns them
-/// into <c>503 idempotency-store-unavailable</c>. Every script writes, so every call demands the primary.
+/// into <c>503 idempotency-store-unavailable</c>. Every script may write, so every call demands the primary.
 /// </remarks>
-internal sealed class RedisIdempotencyStore : IIdempotencyStore
+internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
 {
     private const CommandFlags Flags = CommandFlags.DemandMaster;
 
@@ -123,12 +124,4 @@ internal sealed class RedisIdempotencyStore : IIdempotencyStore
         // Rounded up so that a sub-millisecond duration never becomes PEXPIRE 0, which would delete the record.
         return (long)Math.Ceiling(duration.TotalMilliseconds);
     }
-
-    public ValueTask<SequenceBeginResult> TryBeginSequenceAsync(string streamKey, long epoch, long sequenceNumber, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, CancellationToken cancellationToken) => throw new NotImplementedException();
-
-    public ValueTask<bool> RenewSequenceLeaseAsync(string streamKey, long fencingToken, TimeSpan lease, CancellationToken cancellationToken) => throw new NotImplementedException();
-
-    public ValueTask<bool> CompleteSequenceAsync(string streamKey, long fencingToken, StoredResponse response, int window, TimeSpan retention, CancellationToken cancellationToken) => throw new NotImplementedException();
-
-    public ValueTask<bool> ReleaseSequenceAsync(string streamKey, long fencingToken, CancellationToken cancellationToken) => throw new NotImplementedException();
 }

@@ -49,7 +49,7 @@ internal sealed class RedisIdempotencyStoreOptionsValidator(IServiceProvider ser
         }
         else if (options.KeyPrefix.AsSpan().IndexOfAny('{', '}') >= 0)
         {
-            Fail($"{nameof(RedisIdempotencyStoreOptions)}.{nameof(RedisIdempotencyStoreOptions.KeyPrefix)} '{options.KeyPrefix}' must not contain '{{' or '}}': the record key is the Redis Cluster hash tag, and a brace in the prefix would put every record in one slot.");
+            Fail($"{nameof(RedisIdempotencyStoreOptions)}.{nameof(RedisIdempotencyStoreOptions.KeyPrefix)} '{options.KeyPrefix}' must not contain '{{' or '}}': the record or stream key is the Redis Cluster hash tag, and a brace in the prefix would put every record and stream in one slot.");
         }
 
         return failures is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -396,13 +396,59 @@ internal sealed class IdempotencyMiddleware
         }
     }
 
+    // A begin is not tied to the request's cancellation: an abort half-way through a store operation could leave a
+    // record acquired by nobody until its lease ran out. StoreTimeout bounds it instead, and also cancels it: once the
+    // client has been told 503 ("not processed, retry"), a begin still waiting inside the store (for example for a
+    // connection to a Redis that was down) must not reach the store later, or it would create a record nobody owns and
+    // answer that retry with 409 until the lease ran out.
     private ValueTask<IdempotencyBeginResult> BeginAsync(string recordKey, byte[] fingerprint, ResolvedPolicy policy)
-        => WithTimeout(_telemetry.TimeStoreCall(
-            Stopwatch.GetTimestamp(), _store.TryBeginAsync(recordKey, fingerprint, policy.Lease, CancellationToken.None), "begin"));
+    {
+        var timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _timeProvider);
+        return WaitForBeginAsync(
+            _telemetry.TimeStoreCall(
+                Stopwatch.GetTimestamp(), _store.TryBeginAsync(recordKey, fingerprint, policy.Lease, timeout.Token), "begin"),
+            timeout);
+    }
 
     private ValueTask<SequenceBeginResult> BeginSequenceAsync(string streamKey, long epoch, long number, byte[] fingerprint, ResolvedPolicy policy)
-        => WithTimeout(_telemetry.TimeStoreCall(
-            Stopwatch.GetTimestamp(), _store.TryBeginSequenceAsync(streamKey, epoch, number, fingerprint, policy.Lease, CancellationToken.None), "begin_sequence"));
+    {
+        var timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _timeProvider);
+        return WaitForBeginAsync(
+            _telemetry.TimeStoreCall(
+                Stopwatch.GetTimestamp(), _store.TryBeginSequenceAsync(streamKey, epoch, number, fingerprint, policy.Lease, timeout.Token), "begin_sequence"),
+            timeout);
+    }
+
+    // The timer starts only for a begin that did not complete at once (the in-memory store never needs one). The wait
+    // uses the store's own token, so the middleware never gives up before the store's token is cancelled (a second
+    // timer could fire first, and disposing an uncancelled source would leave the store's token live); the wait also
+    // bounds stores that ignore the token.
+    private ValueTask<T> WaitForBeginAsync<T>(ValueTask<T> operation, CancellationTokenSource timeout)
+    {
+        if (operation.IsCompleted)
+        {
+            timeout.Dispose();
+            return operation;
+        }
+
+        timeout.CancelAfter(_options.StoreTimeout);
+        return AwaitBeginAsync(operation, timeout, _options.StoreTimeout);
+    }
+
+    private static async ValueTask<T> AwaitBeginAsync<T>(ValueTask<T> operation, CancellationTokenSource timeout, TimeSpan storeTimeout)
+    {
+        using (timeout)
+        {
+            try
+            {
+                return await operation.AsTask().WaitAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException ex) when (timeout.IsCancellationRequested)
+            {
+                throw new TimeoutException($"The idempotency store did not answer within {storeTimeout}.", ex);
+            }
+        }
+    }
 
     // Store calls are not tied to the request's cancellation (an abort half-way through begin could leave a record
     // acquired by nobody until its lease ran out); StoreTimeout bounds them instead.

@@ -7,7 +7,7 @@ using StackExchange.Redis;
 
 namespace Idempotency.Redis.Tests.Hosting;
 
-public sealed class RedisStoreRegistrationTests(RedisServerFixture server) : IClassFixture<RedisServerFixture>
+public sealed class RedisStoreRegistrationTests(RedisStoreFixture server) : IClassFixture<RedisStoreFixture>
 {
     private static string ValidationErrors(Action<IServiceCollection> configure)
     {

@@ -6,7 +6,10 @@ namespace Idempotency.Redis.Tests.Infrastructure;
 internal static class CommandStats
 {
     /// <summary>Commands the store's scripts run inside Redis; commandstats counts them like client commands.</summary>
-    public static readonly IReadOnlySet<string> ScriptInternal = new HashSet<string>(StringComparer.Ordinal) { "hmget", "hset", "hdel", "pexpire", "del" };
+    public static readonly IReadOnlySet<string> ScriptInternal = new HashSet<string>(StringComparer.Ordinal) { "hmget", "hset", "hdel", "pexpire", "del", "pttl", "time", "hkeys" };
+
+    /// <summary>The script-internal commands that change data.</summary>
+    public static readonly IReadOnlySet<string> ScriptWrites = new HashSet<string>(StringComparer.Ordinal) { "hset", "hdel", "pexpire", "del" };
 
     private static readonly HashSet<string> Housekeeping = new(StringComparer.Ordinal) { "info", "config", "ping", "echo", "cluster", "client" };
 

@@ -33,4 +33,37 @@ public sealed class RedisClusterStoreTests(RedisClusterFixture cluster) : IClass
             Assert.True((long)(await cluster.ExecuteAsync(port, "DBSIZE"))! > 0, $"the primary on port {port} holds no record");
         }
     }
+
+    [Fact]
+    public async Task Streams_spread_over_every_primary_and_each_stays_in_the_slot_of_its_stream_key()
+    {
+        var prefix = TestStores.UniquePrefix("cluster-streams");
+        var store = TestStores.Create(await cluster.GetConnectionAsync(), prefix);
+        var streams = new List<string>();
+        for (var i = 0; i < 30; i++)
+        {
+            var stream = Guid.NewGuid().ToString("N");
+            streams.Add(stream);
+            for (var number = 1; number <= 2; number++)
+            {
+                var begun = await store.TryBeginSequenceAsync(stream, 0, number, new byte[] { (byte)number }, TimeSpan.FromMinutes(1), CancellationToken.None);
+                Assert.Equal(SequenceBeginStatus.Acquired, begun.Status);
+                Assert.True(await store.CompleteSequenceAsync(stream, begun.FencingToken, new StoredResponse(200, [], "x"u8.ToArray()), 1, TimeSpan.FromMinutes(1), CancellationToken.None));
+            }
+
+            Assert.Equal(SequenceBeginStatus.Completed, (await store.TryBeginSequenceAsync(stream, 0, 2, new byte[] { 2 }, TimeSpan.FromMinutes(1), CancellationToken.None)).Status);
+        }
+
+        foreach (var stream in streams)
+        {
+            Assert.Equal(
+                await cluster.ExecuteAsync(cluster.Ports[0], "CLUSTER", "KEYSLOT", stream),
+                await cluster.ExecuteAsync(cluster.Ports[0], "CLUSTER", "KEYSLOT", $"{prefix}{{{stream}}}:s"));
+        }
+
+        foreach (var port in cluster.Ports)
+        {
+            Assert.True((long)(await cluster.ExecuteAsync(port, "DBSIZE"))! > 0, $"the primary on port {port} holds no stream");
+        }
+    }
 }

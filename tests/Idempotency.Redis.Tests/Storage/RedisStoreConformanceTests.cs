@@ -5,7 +5,7 @@ using Idempotency.Testing;
 namespace Idempotency.Redis.Tests.Storage;
 
 /// <summary>The store contract against a standalone Redis server.</summary>
-public sealed class RedisStoreConformanceTests(RedisServerFixture server) : IdempotencyStoreConformanceTests, IClassFixture<RedisServerFixture>
+public sealed class RedisStoreConformanceTests(RedisStoreFixture server) : IdempotencyStoreConformanceTests, IClassFixture<RedisStoreFixture>
 {
     // xunit makes a new instance per test, so every test gets records of its own.
     private readonly string _keyPrefix = TestStores.UniquePrefix("conformance");

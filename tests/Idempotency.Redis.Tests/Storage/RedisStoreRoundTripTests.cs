@@ -9,7 +9,7 @@ namespace Idempotency.Redis.Tests.Storage;
 /// What each operation costs on the wire, counted by the server itself (INFO commandstats). This class has a server of
 /// its own, so no other test's traffic lands in the counts.
 /// </summary>
-public sealed class RedisStoreRoundTripTests(RedisServerFixture server, ITestOutputHelper output) : IClassFixture<RedisServerFixture>
+public sealed class RedisStoreRoundTripTests(RedisStoreFixture server, ITestOutputHelper output) : IClassFixture<RedisStoreFixture>
 {
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan Retention = TimeSpan.FromMinutes(5);

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Primitives;
 namespace Idempotency.Redis.Tests.Storage;
 
 /// <summary>What the Redis store keeps in Redis and how it fences, beyond the shared conformance suite.</summary>
-public sealed class RedisStoreTests(RedisServerFixture server) : IClassFixture<RedisServerFixture>
+public sealed class RedisStoreTests(RedisStoreFixture server) : IClassFixture<RedisStoreFixture>
 {
     private static readonly byte[] Fingerprint = [0xAB, 0x00, 0xCD];
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);

@@ -8,6 +8,11 @@ using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace Idempotency.Tests.Diagnostics;
 
+/// <summary>
+/// Activity listeners are process-wide, so these tests run alone: requests of tests running in parallel would
+/// otherwise show up in their listeners.
+/// </summary>
+[Collection(TelemetryCollection.Name)]
 public sealed class TelemetryTests
 {
     public static TheoryData<string, string, string> Outcomes => new()

@@ -255,42 +255,50 @@ public sealed class SequenceModeOutcomeTests
     {
         await using var app = await TestApp.StartAsync();
         const int count = 30;
-        var numbers = new List<int>();
-        for (var n = 1; n <= count; n++)
-        {
-            numbers.AddRange([n, n]);
-        }
+        var acknowledged = new bool[count + 1];
+        var remaining = count;
+        var deadline = DateTime.UtcNow.AddSeconds(60);
 
-        var shuffled = numbers.OrderBy(_ => Random.Shared.Next()).ToArray();
-        var next = -1;
+        // Four clients share one stream's outbox: each keeps sending a random unacknowledged number (so numbers are
+        // reordered and, when two clients pick the same one, duplicated) until the server has acknowledged all.
         var workers = new Task[4];
         for (var w = 0; w < workers.Length; w++)
         {
+            var random = new Random(w);
             workers[w] = Task.Run(async () =>
             {
-                int index;
-                while ((index = Interlocked.Increment(ref next)) < shuffled.Length)
+                while (Volatile.Read(ref remaining) > 0)
                 {
-                    var n = shuffled[index];
-                    for (var attempt = 0; attempt < 2000; attempt++)
+                    Assert.True(DateTime.UtcNow < deadline, "the stream did not converge in time");
+                    var n = PickUnacknowledged(acknowledged, random);
+                    if (n == 0)
                     {
-                        var response = await app.Client.SendAsync(TestApp.Sequenced("/seq", n, body: $"{{\"n\":{n}}}"));
-                        if (response.StatusCode != HttpStatusCode.Conflict)
-                        {
-                            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-                            Assert.StartsWith($"seq {n} ", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-                            break;
-                        }
-
-                        var problem = await response.Content.ReadAsStringAsync();
-                        if (problem.Contains("sequence-already-applied", StringComparison.Ordinal))
-                        {
-                            break;
-                        }
-
-                        Assert.True(problem.Contains("sequence-gap", StringComparison.Ordinal) || problem.Contains("request-in-flight", StringComparison.Ordinal), problem);
-                        await Task.Delay(2);
+                        continue;
                     }
+
+                    var response = await app.Client.SendAsync(TestApp.Sequenced("/seq", n, body: $"{{\"n\":{n}}}"));
+                    var text = await response.Content.ReadAsStringAsync();
+                    if (response.StatusCode == HttpStatusCode.Created)
+                    {
+                        Assert.StartsWith($"seq {n} ", text, StringComparison.Ordinal);
+                        lock (acknowledged)
+                        {
+                            if (!acknowledged[n])
+                            {
+                                acknowledged[n] = true;
+                                remaining--;
+                            }
+                        }
+
+                        continue;
+                    }
+
+                    Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+                    Assert.True(
+                        text.Contains("sequence-gap", StringComparison.Ordinal)
+                        || text.Contains("request-in-flight", StringComparison.Ordinal)
+                        || text.Contains("sequence-already-applied", StringComparison.Ordinal),
+                        text);
                 }
             });
         }
@@ -304,5 +312,22 @@ public sealed class SequenceModeOutcomeTests
         }
 
         Assert.Equal(expected, app.Handlers.Applied);
+    }
+
+    private static int PickUnacknowledged(bool[] acknowledged, Random random)
+    {
+        lock (acknowledged)
+        {
+            var pending = new List<int>();
+            for (var n = 1; n < acknowledged.Length; n++)
+            {
+                if (!acknowledged[n])
+                {
+                    pending.Add(n);
+                }
+            }
+
+            return pending.Count == 0 ? 0 : pending[random.Next(pending.Count)];
+        }
     }
 }

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 
 namespace Idempotency.Storage.InMemory;
 
-/// <summary>The default store: records of one process, in memory, expiring by <see cref="TimeProvider"/>.</summary>
+/// <summary>The default store: records and streams of one process, in memory, expiring by <see cref="TimeProvider"/>.</summary>
 /// <remarks>
 /// <para>
 /// One lock guards everything. Each operation does a dictionary lookup and at most a few O(log n) index updates under
@@ -24,8 +24,11 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
 #endif
     private readonly Dictionary<string, InMemoryRecord> _records = new(StringComparer.Ordinal);
 
-    // Every live record ordered by expiry, so expired ones are found without scanning the whole store.
-    private readonly SortedSet<InMemoryRecord> _byExpiry = new(ExpiryOrder.Instance);
+    // A dictionary of its own: stream keys are a namespace apart from record keys.
+    private readonly Dictionary<string, InMemoryStream> _streams = new(StringComparer.Ordinal);
+
+    // Every live record and stream ordered by expiry, so expired ones are found without scanning the whole store.
+    private readonly SortedSet<InMemoryEntry> _byExpiry = new(ExpiryOrder.Instance);
 
     // Completed records, oldest completion first: the eviction order once expired records are gone.
     private readonly LinkedList<InMemoryRecord> _completionOrder = new();
@@ -35,6 +38,9 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
     private readonly ITimer _sweepTimer;
     private long _inFlightBytes;
     private long _completedBytes;
+
+    // Streams are never evicted before they expire, so like in-flight records they only ever count against the limit.
+    private long _streamBytes;
     private long _lastFencingToken;
 
     public InMemoryIdempotencyStore(IOptions<InMemoryIdempotencyStoreOptions> options, TimeProvider timeProvider)
@@ -64,6 +70,18 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
         }
     }
 
+    /// <summary>Live and not yet swept streams; for tests.</summary>
+    internal int StreamCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _streams.Count;
+            }
+        }
+    }
+
     /// <summary>The bytes accounted against the size limit; for tests.</summary>
     internal long SizeBytes
     {
@@ -71,7 +89,7 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
         {
             lock (_lock)
             {
-                return _inFlightBytes + _completedBytes;
+                return _inFlightBytes + _completedBytes + _streamBytes;
             }
         }
     }
@@ -107,9 +125,7 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
 
             if (!TryMakeRoom(size, now))
             {
-                throw new InvalidOperationException(
-                    $"The in-memory idempotency store is full: in-flight requests alone hold {_inFlightBytes} of its {_sizeLimitBytes} bytes " +
-                    $"({nameof(InMemoryIdempotencyStoreOptions)}.{nameof(InMemoryIdempotencyStoreOptions.SizeLimitBytes)}).");
+                throw Full();
             }
 
             // Copied because the caller's buffer may be pooled and reused as soon as this call returns.
@@ -136,7 +152,7 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
             }
 
             _byExpiry.Remove(record);
-            record.ExpiresAt = Deadline(now, lease);
+            record.ExtendLease(Deadline(now, lease));
             _byExpiry.Add(record);
             return new ValueTask<bool>(true);
         }
@@ -194,7 +210,185 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
         }
     }
 
-    /// <summary>Removes expired records; runs on the sweep timer.</summary>
+    public ValueTask<SequenceBeginResult> TryBeginSequenceAsync(string streamKey, long epoch, long sequenceNumber, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(streamKey);
+        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
+        ArgumentOutOfRangeException.ThrowIfLessThan(sequenceNumber, 1);
+        ThrowIfNotPositive(lease);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        var fingerprintSpan = fingerprint.Span;
+        lock (_lock)
+        {
+            var now = _timeProvider.GetTimestamp();
+            if (_streams.TryGetValue(streamKey, out var stream) && stream.IsExpired(now))
+            {
+                // An expired stream is a missing one: epoch 0, last 0, nothing in flight.
+                Remove(stream);
+                stream = null;
+            }
+
+            // The decision order of IIdempotencyStore.TryBeginSequenceAsync, step by step.
+            var streamEpoch = stream?.Epoch ?? 0;
+            if (epoch < streamEpoch)
+            {
+                return new ValueTask<SequenceBeginResult>(SequenceBeginResult.EpochFenced(streamEpoch));
+            }
+
+            var last = stream is not null && epoch == streamEpoch ? stream.Last : 0;
+            if (sequenceNumber <= last)
+            {
+                if (!stream!.TryGetApplied(sequenceNumber, out var appliedFingerprint, out var response))
+                {
+                    return new ValueTask<SequenceBeginResult>(SequenceBeginResult.AlreadyApplied(last));
+                }
+
+                return new ValueTask<SequenceBeginResult>(fingerprintSpan.SequenceEqual(appliedFingerprint)
+                    ? SequenceBeginResult.Completed(response)
+                    : SequenceBeginResult.FingerprintMismatch());
+            }
+
+            // Cannot overflow: sequenceNumber > last, so last < long.MaxValue.
+            if (sequenceNumber > last + 1)
+            {
+                return new ValueTask<SequenceBeginResult>(SequenceBeginResult.Gap(last));
+            }
+
+            if (stream is not null && stream.IsSlotLive(now))
+            {
+                return new ValueTask<SequenceBeginResult>(
+                    stream.SlotEpoch == epoch && stream.SlotNumber == sequenceNumber && !fingerprintSpan.SequenceEqual(stream.SlotFingerprint)
+                        ? SequenceBeginResult.FingerprintMismatch()
+                        : SequenceBeginResult.InFlight());
+            }
+
+            // An expired slot that is being replaced gives its bytes back.
+            var needed = stream is null
+                ? InMemoryStream.MeasureEmpty(streamKey) + InMemoryStream.MeasureSlot(fingerprintSpan.Length)
+                : InMemoryStream.MeasureSlot(fingerprintSpan.Length) - stream.SlotBytes;
+            if (!TryMakeRoom(needed, now))
+            {
+                throw Full();
+            }
+
+            var token = ++_lastFencingToken;
+            if (stream is null)
+            {
+                stream = new InMemoryStream(streamKey, token);
+                _streams.Add(streamKey, stream);
+                _streamBytes += stream.SizeBytes;
+            }
+            else
+            {
+                _byExpiry.Remove(stream);
+            }
+
+            var before = stream.SizeBytes;
+
+            // Copied because the caller's buffer may be pooled and reused as soon as this call returns.
+            stream.TakeSlot(epoch, sequenceNumber, fingerprintSpan.ToArray(), token, Deadline(now, lease));
+            _streamBytes += stream.SizeBytes - before;
+            _byExpiry.Add(stream);
+            return new ValueTask<SequenceBeginResult>(SequenceBeginResult.Acquired(token));
+        }
+    }
+
+    public ValueTask<bool> RenewSequenceLeaseAsync(string streamKey, long fencingToken, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(streamKey);
+        ThrowIfNotPositive(lease);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        lock (_lock)
+        {
+            var now = _timeProvider.GetTimestamp();
+            if (!TryGetOwnedStream(streamKey, fencingToken, now, out var stream))
+            {
+                return new ValueTask<bool>(false);
+            }
+
+            _byExpiry.Remove(stream);
+            stream.RenewSlot(Deadline(now, lease));
+            _byExpiry.Add(stream);
+            return new ValueTask<bool>(true);
+        }
+    }
+
+    public ValueTask<bool> CompleteSequenceAsync(string streamKey, long fencingToken, StoredResponse response, int window, TimeSpan retention, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(streamKey);
+        ArgumentNullException.ThrowIfNull(response);
+        ArgumentOutOfRangeException.ThrowIfLessThan(window, 1);
+        ThrowIfNotPositive(retention);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        var responseBytes = InMemoryRecord.MeasureResponse(response);
+        lock (_lock)
+        {
+            var now = _timeProvider.GetTimestamp();
+            if (!TryGetOwnedStream(streamKey, fencingToken, now, out var stream))
+            {
+                return new ValueTask<bool>(false);
+            }
+
+            // Out of the index while it changes; a stream is never evicted anyway, so making room cannot touch it.
+            _byExpiry.Remove(stream);
+            var before = stream.SizeBytes;
+            stream.PrepareToApply(window);
+            _streamBytes += stream.SizeBytes - before;
+
+            // The slot becomes the window entry at no cost, so only the response needs room.
+            if (!TryMakeRoom(responseBytes, now))
+            {
+                // The number must be applied whatever happens to its response, or a retry would run it a second time.
+                // Keeping only the status is what the middleware does with a body over its snapshot limit: a retry
+                // learns the outcome and nothing runs twice.
+                response = new StoredResponse(response.StatusCode, [], ReadOnlyMemory<byte>.Empty, isBodyStored: false);
+                responseBytes = 0;
+            }
+
+            stream.ApplySlot(response, responseBytes, Deadline(now, retention));
+            _streamBytes += responseBytes;
+            _byExpiry.Add(stream);
+            return new ValueTask<bool>(true);
+        }
+    }
+
+    public ValueTask<bool> ReleaseSequenceAsync(string streamKey, long fencingToken, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(streamKey);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        lock (_lock)
+        {
+            var now = _timeProvider.GetTimestamp();
+            if (!TryGetOwnedStream(streamKey, fencingToken, now, out var stream))
+            {
+                return new ValueTask<bool>(false);
+            }
+
+            _byExpiry.Remove(stream);
+            var before = stream.SizeBytes;
+            stream.FreeSlot();
+            _streamBytes += stream.SizeBytes - before;
+
+            // Without its slot, a stream that never applied anything (or whose retention ran out while the slot held
+            // it) is garbage: dropping it now is what expiring it later would do.
+            if (stream.IsExpired(now))
+            {
+                Remove(stream);
+            }
+            else
+            {
+                _byExpiry.Add(stream);
+            }
+
+            return new ValueTask<bool>(true);
+        }
+    }
+
+    /// <summary>Removes expired records and streams; runs on the sweep timer.</summary>
     internal void SweepExpired()
     {
         bool more;
@@ -228,7 +422,19 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
             && !record.IsExpired(now);
     }
 
-    /// <summary>Frees space for <paramref name="bytes"/> more; <see langword="false"/> when only in-flight records would remain.</summary>
+    private bool TryGetOwnedStream(string streamKey, long fencingToken, long now, [NotNullWhen(true)] out InMemoryStream? stream)
+    {
+        // A live slot keeps its stream from expiring, so a stream holding one is never stale. Token 0 is a free slot.
+        return _streams.TryGetValue(streamKey, out stream)
+            && fencingToken != 0
+            && stream.SlotToken == fencingToken
+            && stream.IsSlotLive(now);
+    }
+
+    /// <summary>
+    /// Frees space for <paramref name="bytes"/> more; <see langword="false"/> when only in-flight records and streams
+    /// would remain.
+    /// </summary>
     private bool TryMakeRoom(long bytes, long now)
     {
         if (Fits(bytes))
@@ -236,7 +442,7 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
             return true;
         }
 
-        // Expired records are garbage whatever their state, so they go before anything a client could still replay.
+        // Expired records and streams are garbage whatever their state, so they go before anything a client could still replay.
         while (_byExpiry.Count > 0 && _byExpiry.Min!.IsExpired(now))
         {
             Remove(_byExpiry.Min);
@@ -246,9 +452,10 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
             }
         }
 
-        // In-flight records are never evicted (their owners would lose the key mid-request); when the completed
-        // records cannot free enough, evicting them would cost their replays and still fail.
-        if (_inFlightBytes + bytes > _sizeLimitBytes)
+        // In-flight records are never evicted (their owners would lose the key mid-request), nor are streams: a stream
+        // forgotten early starts over at 1 and its numbers run a second time. When the completed records cannot free
+        // enough, evicting them would cost their replays and still fail.
+        if (_inFlightBytes + _streamBytes + bytes > _sizeLimitBytes)
         {
             return false;
         }
@@ -261,12 +468,25 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
         return true;
     }
 
-    private bool Fits(long bytes) => _inFlightBytes + _completedBytes + bytes <= _sizeLimitBytes;
+    private bool Fits(long bytes) => _inFlightBytes + _completedBytes + _streamBytes + bytes <= _sizeLimitBytes;
 
-    private void Remove(InMemoryRecord record)
+    private InvalidOperationException Full()
+        => new(
+            $"The in-memory idempotency store is full: in-flight requests and sequence streams alone hold {_inFlightBytes + _streamBytes} of its {_sizeLimitBytes} bytes " +
+            $"({nameof(InMemoryIdempotencyStoreOptions)}.{nameof(InMemoryIdempotencyStoreOptions.SizeLimitBytes)}).");
+
+    private void Remove(InMemoryEntry entry)
     {
+        _byExpiry.Remove(entry);
+        if (entry is InMemoryStream stream)
+        {
+            _streams.Remove(stream.Key);
+            _streamBytes -= stream.SizeBytes;
+            return;
+        }
+
+        var record = (InMemoryRecord)entry;
         _records.Remove(record.Key);
-        _byExpiry.Remove(record);
         if (record.CompletionNode is { } node)
         {
             _completionOrder.Remove(node);
@@ -294,23 +514,15 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
         }
     }
 
-    private sealed class ExpiryOrder : IComparer<InMemoryRecord>
+    private sealed class ExpiryOrder : IComparer<InMemoryEntry>
     {
         public static readonly ExpiryOrder Instance = new();
 
-        // Fencing tokens are unique per record, so no two records compare equal and the set never drops one.
-        public int Compare(InMemoryRecord? x, InMemoryRecord? y)
+        // Ids are unique across records and streams, so no two entries compare equal and the set never drops one.
+        public int Compare(InMemoryEntry? x, InMemoryEntry? y)
         {
             var order = x!.ExpiresAt.CompareTo(y!.ExpiresAt);
-            return order != 0 ? order : x.FencingToken.CompareTo(y.FencingToken);
+            return order != 0 ? order : x.Id.CompareTo(y.Id);
         }
     }
-
-    public ValueTask<SequenceBeginResult> TryBeginSequenceAsync(string streamKey, long epoch, long sequenceNumber, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, CancellationToken cancellationToken) => throw new NotImplementedException();
-
-    public ValueTask<bool> RenewSequenceLeaseAsync(string streamKey, long fencingToken, TimeSpan lease, CancellationToken cancellationToken) => throw new NotImplementedException();
-
-    public ValueTask<bool> CompleteSequenceAsync(string streamKey, long fencingToken, StoredResponse response, int window, TimeSpan retention, CancellationToken cancellationToken) => throw new NotImplementedException();
-
-    public ValueTask<bool> ReleaseSequenceAsync(string streamKey, long fencingToken, CancellationToken cancellationToken) => throw new NotImplementedException();
 }

@@ -5,42 +5,34 @@ namespace Idempotency.Storage.InMemory;
 /// later owner (a new begin always makes a new record), so a record's fencing token identifies it.
 /// </summary>
 /// <remarks>Mutated only under the store's lock.</remarks>
-internal sealed class InMemoryRecord
+internal sealed class InMemoryRecord : InMemoryEntry
 {
     // Stands for the dictionary entry, this object, the index nodes and the fingerprint array's header: close enough
     // to keep the size limit honest without measuring the runtime.
     internal const long FixedOverheadBytes = 128;
 
     public InMemoryRecord(string key, byte[] fingerprint, long fencingToken, long expiresAt)
+        : base(key, fencingToken)
     {
-        Key = key;
         Fingerprint = fingerprint;
-        FencingToken = fencingToken;
         ExpiresAt = expiresAt;
         SizeBytes = MeasureInFlight(key, fingerprint.Length);
     }
 
-    public string Key { get; }
-
     public byte[] Fingerprint { get; }
 
-    public long FencingToken { get; }
-
-    /// <summary>A <see cref="TimeProvider.GetTimestamp"/> value: lease end while in flight, retention end once completed.</summary>
-    /// <remarks>Part of the store's expiry index ordering: change it only while the record is out of that index.</remarks>
-    public long ExpiresAt { get; set; }
+    public long FencingToken => Id;
 
     /// <summary><see langword="null"/> while in flight.</summary>
     public StoredResponse? Response { get; private set; }
-
-    public long SizeBytes { get; private set; }
 
     /// <summary>The record's place in the eviction order, so removing it is O(1) and leaves nothing stale behind.</summary>
     public LinkedListNode<InMemoryRecord>? CompletionNode { get; set; }
 
     public bool IsCompleted => Response is not null;
 
-    public bool IsExpired(long now) => now >= ExpiresAt;
+    /// <summary>Moves the lease end; only while the record is out of the store's expiry index.</summary>
+    public void ExtendLease(long expiresAt) => ExpiresAt = expiresAt;
 
     public void Complete(StoredResponse response, long responseBytes, long expiresAt)
     {

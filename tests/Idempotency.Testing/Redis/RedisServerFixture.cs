@@ -1,24 +1,24 @@
 using DotNet.Testcontainers.Builders;
-using Idempotency.Redis.Internal;
-using StackExchange.Redis;
 using Testcontainers.Redis;
+using Xunit;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 
-namespace Idempotency.Redis.Tests.Infrastructure;
+namespace Idempotency.Testing.Redis;
 
 /// <summary>
 /// A standalone Redis server for one test class: a Testcontainers container when a Docker daemon is reachable,
 /// otherwise a local redis-server process. Fails (never skips) when neither can be had. The server can be stopped and
 /// started again on the same port for fault tests, so each class that does so must have its own (a class fixture).
+/// Shared by the Redis store's tests and the sample's tests; it knows nothing of StackExchange.Redis, so a test
+/// project that needs a client connection derives from it (see <c>RedisStoreFixture</c> in Idempotency.Redis.Tests).
 /// </summary>
-public sealed class RedisServerFixture(IMessageSink diagnostics) : IAsyncLifetime
+public class RedisServerFixture(IMessageSink diagnostics) : IAsyncLifetime
 {
     private const string ContainerImage = "redis:7.2";
 
     private RedisContainer? _container;
     private RedisServerProcess? _process;
-    private ConnectionMultiplexer? _connection;
 
     public int Port { get; private set; }
 
@@ -51,12 +51,6 @@ public sealed class RedisServerFixture(IMessageSink diagnostics) : IAsyncLifetim
         diagnostics.OnMessage(new DiagnosticMessage($"Redis tests use {Kind}; Docker: {dockerFailure}"));
     }
 
-    /// <summary>
-    /// A connection shared by the tests of the class, configured as the store configures its own (fail fast, reconnect).
-    /// </summary>
-    public async Task<IConnectionMultiplexer> GetConnectionAsync()
-        => _connection ??= await ConnectionMultiplexer.ConnectAsync(RedisConnectionProvider.CreateConfiguration(ConnectionString));
-
     /// <summary>Stops the server as abruptly as the backend allows (a killed process, a stopped container).</summary>
     public async Task StopServerAsync()
     {
@@ -86,13 +80,8 @@ public sealed class RedisServerFixture(IMessageSink diagnostics) : IAsyncLifetim
     /// <summary>Sends one command to the server on a separate socket, outside any StackExchange.Redis connection.</summary>
     public Task<object?> ExecuteAsync(params string[] arguments) => Resp.ExecuteAsync(Port, arguments);
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
-        if (_connection is not null)
-        {
-            await _connection.DisposeAsync();
-        }
-
         if (_container is not null)
         {
             await _container.DisposeAsync();

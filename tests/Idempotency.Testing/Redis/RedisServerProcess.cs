@@ -2,14 +2,14 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Idempotency.Redis.Tests.Infrastructure;
+namespace Idempotency.Testing.Redis;
 
 /// <summary>
 /// One redis-server process started by the tests, on a fixed loopback port and in its own temporary directory, with
 /// persistence off. It can be stopped (killed, like a crash) and started again on the same port. Only the process this
 /// class started is ever killed, by its PID.
 /// </summary>
-internal sealed class RedisServerProcess : IAsyncDisposable
+public sealed class RedisServerProcess : IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(15);
 
@@ -148,7 +148,7 @@ internal sealed class RedisServerProcess : IAsyncDisposable
         }
     }
 
-    internal static int GetFreePort()
+    public static int GetFreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -1,7 +1,7 @@
-namespace Idempotency.Redis.Tests.Infrastructure;
+namespace Idempotency.Testing.Redis;
 
 /// <summary>Finds the redis-server and redis-cli binaries the local fixtures start.</summary>
-internal static class RedisBinaries
+public static class RedisBinaries
 {
     public static string Server => Find("redis-server", "REDIS_SERVER_PATH");
 

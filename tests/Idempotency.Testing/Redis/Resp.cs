@@ -2,14 +2,14 @@ using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Idempotency.Redis.Tests.Infrastructure;
+namespace Idempotency.Testing.Redis;
 
 /// <summary>
 /// A minimal RESP2 client on its own short-lived socket, for administering test servers (PING, CLUSTER INFO, INFO,
 /// CONFIG RESETSTAT, SCRIPT FLUSH). It keeps these commands off the store's connection, so measurements of the store's
 /// traffic are not disturbed by the measuring, and it works before any multiplexer could connect.
 /// </summary>
-internal static class Resp
+public static class Resp
 {
     public static async Task<object?> ExecuteAsync(int port, params string[] arguments)
     {

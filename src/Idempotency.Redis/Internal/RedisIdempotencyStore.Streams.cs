@@ -1,0 +1,117 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using Idempotency.Storage;
+using StackExchange.Redis;
+
+namespace Idempotency.Redis.Internal;
+
+/// <summary>The stream operations (sequence mode): one hash per stream, each operation one <see cref="RedisStreamScripts"/> call.</summary>
+internal sealed partial class RedisIdempotencyStore
+{
+    public async ValueTask<SequenceBeginResult> TryBeginSequenceAsync(string streamKey, long epoch, long sequenceNumber, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        var redisKey = StreamKey(streamKey);
+        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
+        ArgumentOutOfRangeException.ThrowIfLessThan(sequenceNumber, 1);
+        var leaseMilliseconds = ToMilliseconds(lease, nameof(lease));
+        var database = await _connections.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
+
+        // Numbers go out as RedisValue longs, which StackExchange.Redis writes as canonical decimal strings: the form the
+        // scripts compare and store.
+        var token = FencingTokens.Next();
+        var result = await EvaluateAsync(database, RedisStreamScripts.Begin, redisKey, [epoch, sequenceNumber, fingerprint, token, leaseMilliseconds], cancellationToken).ConfigureAwait(false);
+
+        switch (result.Resp2Type)
+        {
+            case ResultType.BulkString:
+                var snapshot = (byte[]?)result ?? throw new InvalidDataException("An applied stream number has a fingerprint but no stored response.");
+                return SequenceBeginResult.Completed(StoredResponseFormat.Read(snapshot));
+
+            case ResultType.Array:
+                var reply = (RedisResult[])result!;
+                var number = ParseNumber(reply[1]);
+                return (long)reply[0] switch
+                {
+                    RedisStreamScripts.AlreadyApplied => SequenceBeginResult.AlreadyApplied(number),
+                    RedisStreamScripts.Gap => SequenceBeginResult.Gap(number),
+                    RedisStreamScripts.EpochFenced => SequenceBeginResult.EpochFenced(number),
+                    var other => throw new InvalidDataException($"The stream begin script answered {other}."),
+                };
+
+            default:
+                return (long)result switch
+                {
+                    RedisStreamScripts.Acquired => SequenceBeginResult.Acquired(token),
+                    RedisStreamScripts.InFlight => SequenceBeginResult.InFlight(),
+                    RedisStreamScripts.FingerprintMismatch => SequenceBeginResult.FingerprintMismatch(),
+                    var other => throw new InvalidDataException($"The stream begin script answered {other}."),
+                };
+        }
+    }
+
+    public async ValueTask<bool> RenewSequenceLeaseAsync(string streamKey, long fencingToken, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        var redisKey = StreamKey(streamKey);
+        var leaseMilliseconds = ToMilliseconds(lease, nameof(lease));
+        var database = await _connections.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
+        var result = await EvaluateAsync(database, RedisStreamScripts.Renew, redisKey, [fencingToken, leaseMilliseconds], cancellationToken).ConfigureAwait(false);
+        return (long)result == 1;
+    }
+
+    public async ValueTask<bool> CompleteSequenceAsync(string streamKey, long fencingToken, StoredResponse response, int window, TimeSpan retention, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        var redisKey = StreamKey(streamKey);
+
+        // 0 is allowed: the number is applied and no response is kept, so every retry is "already applied".
+        ArgumentOutOfRangeException.ThrowIfNegative(window);
+        var retentionMilliseconds = ToMilliseconds(retention, nameof(retention));
+        var database = await _connections.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
+
+        var size = StoredResponseFormat.GetSize(response);
+        var buffer = ArrayPool<byte>.Shared.Rent(size);
+        var written = StoredResponseFormat.Write(response, buffer);
+
+        var result = await EvaluateAsync(database, RedisStreamScripts.Complete, redisKey, [fencingToken, buffer.AsMemory(0, written), window, retentionMilliseconds], cancellationToken).ConfigureAwait(false);
+
+        // As in CompleteAsync: back to the pool only once Redis answered; after a failure the command may still be
+        // queued with a reference to the array, so it is left to the GC.
+        ArrayPool<byte>.Shared.Return(buffer);
+        return (long)result == 1;
+    }
+
+    public async ValueTask<bool> ReleaseSequenceAsync(string streamKey, long fencingToken, CancellationToken cancellationToken)
+    {
+        var redisKey = StreamKey(streamKey);
+        var database = await _connections.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
+        var result = await EvaluateAsync(database, RedisStreamScripts.Release, redisKey, [fencingToken], cancellationToken).ConfigureAwait(false);
+        return (long)result == 1;
+    }
+
+    /// <summary>
+    /// The Redis key of a stream: the prefix, the stream key as the Redis Cluster hash tag, then <c>:s</c>.
+    /// </summary>
+    /// <remarks>
+    /// A record's key ends with <c>}</c> and a stream's with <c>:s</c>, so no stream can meet a record, not even one of
+    /// another application whose prefix is this one's plus some characters (a marker before the brace, such as
+    /// <c>{prefix}s:{key}</c>, would collide with the records of an application using the prefix <c>{prefix}s:</c>).
+    /// </remarks>
+    internal RedisKey StreamKey(string streamKey)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(streamKey);
+        var keyLength = Encoding.UTF8.GetByteCount(streamKey);
+        var buffer = new byte[_keyPrefix.Length + keyLength + 4];
+        _keyPrefix.CopyTo(buffer, 0);
+        var position = _keyPrefix.Length;
+        buffer[position++] = (byte)'{';
+        position += Encoding.UTF8.GetBytes(streamKey, buffer.AsSpan(position));
+        buffer[position++] = (byte)'}';
+        buffer[position++] = (byte)':';
+        buffer[position] = (byte)'s';
+        return buffer;
+    }
+
+    private static long ParseNumber(RedisResult value)
+        => long.Parse((string?)value ?? throw new InvalidDataException("The stream begin script answered no number."), NumberStyles.None, CultureInfo.InvariantCulture);
+}

@@ -1,4 +1,0 @@
-namespace Idempotency.Redis.Tests.Infrastructure;
-
-/// <summary>An error reply from a test server.</summary>
-internal sealed class RespErrorException(string message) : Exception(message);
