@@ -58,6 +58,7 @@ cleanup() {
 trap cleanup EXIT
 
 run_started=$(date +%s)
+export BENCH_COMMAND="bench/run.sh${*:+ $*}"
 dotnet bench/Idempotency.LoadTest/bin/Release/net10.0/Idempotency.LoadTest.dll run \
   --out bench/results --work-dir "$work_dir" --label "${BENCH_LABEL:-}" "$@"
 echo "run took $(( $(date +%s) - run_started )) s (builds excluded)"

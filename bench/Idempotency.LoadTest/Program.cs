@@ -16,7 +16,7 @@ static int Usage()
         usage: Idempotency.LoadTest serve --mode none|passthrough|memory|redis|outputcache --port N [--redis host:port]
                Idempotency.LoadTest run [--duration 1.5] [--warmup 0.5] [--rounds 3] [--threads 1] [--connections 32]
                                         [--rate 1000] [--latency-duration 2] [--skip-latency] [--sizes 100,4096,65536]
-                                        [--headline-size 4096] [--full] [--out bench/results] [--label text]
+                                        [--headline-size 4096] [--full] [--out bench/results] [--label text] [--keep]
                                         [--work-dir dir] [--max-minutes 10]
         bench/run.sh builds and runs `run`; see bench/README.md.
         """);

@@ -98,10 +98,22 @@ public static class BenchRunner
                 }
             }
 
-            var report = new Report(settings, MachineInfo.Describe(), loadAverage, measurements, latencies, wall.Elapsed);
+            // bench/run.sh says how it was called; run directly, the runner's own arguments are the command.
+            var command = Environment.GetEnvironmentVariable("BENCH_COMMAND") is { Length: > 0 } script ? script : "Idempotency.LoadTest run " + string.Join(' ', args);
+            var report = new Report(settings, MachineInfo.Describe(), command, loadAverage, MachineInfo.LoadAverage(), measurements, latencies, wall.Elapsed);
             Directory.CreateDirectory(settings.OutputDirectory);
-            await File.WriteAllTextAsync(Path.Combine(settings.OutputDirectory, "latest.json"), report.ToJson(), cancellationToken);
-            await File.WriteAllTextAsync(Path.Combine(settings.OutputDirectory, "latest.md"), report.ToMarkdown(), cancellationToken);
+            var json = report.ToJson();
+            var markdown = report.ToMarkdown();
+            await File.WriteAllTextAsync(Path.Combine(settings.OutputDirectory, "latest.json"), json, cancellationToken);
+            await File.WriteAllTextAsync(Path.Combine(settings.OutputDirectory, "latest.md"), markdown, cancellationToken);
+            if (settings.KeepDatedCopy)
+            {
+                // A run worth keeping beside the ones before it: latest.* is overwritten by every run, this copy is not.
+                var stamp = DateTime.UtcNow.ToString("yyyy-MM-dd-HHmm", CultureInfo.InvariantCulture);
+                await File.WriteAllTextAsync(Path.Combine(settings.OutputDirectory, $"run-{stamp}Z.json"), json, cancellationToken);
+                await File.WriteAllTextAsync(Path.Combine(settings.OutputDirectory, $"run-{stamp}Z.md"), markdown, cancellationToken);
+            }
+
             Console.WriteLine();
             Console.WriteLine(report.Summary());
             Log($"wrote {Path.Combine(settings.OutputDirectory, "latest.json")} and latest.md; wall time {wall.Elapsed.TotalSeconds:F1} s (builds excluded)");

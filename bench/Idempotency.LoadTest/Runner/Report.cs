@@ -12,16 +12,22 @@ public sealed class Report
 
     private readonly RunSettings _settings;
     private readonly string _machine;
+    private readonly string _command;
     private readonly double? _loadAverage;
+    private readonly double? _loadAverageAtEnd;
     private readonly IReadOnlyList<LatencyResult> _latencies;
     private readonly TimeSpan _wallTime;
     private readonly List<ScenarioSummary> _summaries;
 
-    public Report(RunSettings settings, string machine, double? loadAverage, IReadOnlyList<Measurement> measurements, IReadOnlyList<LatencyResult> latencies, TimeSpan wallTime)
+    public Report(
+        RunSettings settings, string machine, string command, double? loadAverage, double? loadAverageAtEnd,
+        IReadOnlyList<Measurement> measurements, IReadOnlyList<LatencyResult> latencies, TimeSpan wallTime)
     {
         _settings = settings;
         _machine = machine;
+        _command = command;
         _loadAverage = loadAverage;
+        _loadAverageAtEnd = loadAverageAtEnd;
         _latencies = latencies;
         _wallTime = wallTime;
         _summaries = Summarize(measurements);
@@ -160,7 +166,11 @@ public sealed class Report
         {
             ["label"] = _settings.Label,
             ["machine"] = _machine,
+            ["command"] = _command,
+            ["date_utc"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture),
             ["load_average_at_start"] = _loadAverage,
+            ["load_average_at_end"] = _loadAverageAtEnd,
+            ["cores"] = Environment.ProcessorCount,
             ["wall_seconds_excluding_build"] = Math.Round(_wallTime.TotalSeconds, 1),
             ["settings"] = new JsonObject
             {
@@ -254,10 +264,11 @@ public sealed class Report
             md.AppendLine();
         }
 
-        md.AppendLine(Invariant($"- Machine: {_machine}; 1-minute load average at start: {_loadAverage?.ToString(CultureInfo.InvariantCulture) ?? "?"}"));
+        md.AppendLine(Invariant($"- Machine: {_machine}; 1-minute load average at start {_loadAverage?.ToString(CultureInfo.InvariantCulture) ?? "?"}, at end {_loadAverageAtEnd?.ToString(CultureInfo.InvariantCulture) ?? "?"} (above {Environment.ProcessorCount}: other work shared the cores)."));
+        md.AppendLine(Invariant($"- Command: `{_command}`, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC."));
         md.AppendLine(Invariant($"- Wall time: {_wallTime.TotalSeconds:F0} s, builds excluded. wrk -t{_settings.Threads} -c{_settings.Connections}, {_settings.Rounds} rounds of {_settings.Duration.TotalSeconds} s per scenario after a {_settings.Warmup.TotalSeconds} s warm-up, modes interleaved."));
         md.AppendLine("- Ratio: requests/s of the scenario divided by the baseline's in the same round (median over rounds). The baseline is the same handler with nothing in front of it: `POST /orders` (`baseline`), or `GET /orders/{size}` (`baseline_get`) for output caching.");
-        md.AppendLine("- Regenerate: `bench/run.sh` (see bench/README.md).");
+        md.AppendLine("- Regenerate: the command above, from the repository root (see bench/README.md).");
         md.AppendLine();
 
         md.AppendLine("## Ratios to the same-run baseline");

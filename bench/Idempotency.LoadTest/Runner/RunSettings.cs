@@ -37,6 +37,9 @@ public sealed record RunSettings
 
     public string Label { get; init; } = string.Empty;
 
+    /// <summary>Also writes <c>run-{date}Z.json</c> and <c>.md</c>, which later runs leave alone.</summary>
+    public bool KeepDatedCopy { get; init; }
+
     public string? WorkDirectory { get; init; }
 
     /// <summary>The whole run is cancelled after this, whatever it is doing.</summary>
@@ -64,6 +67,7 @@ public sealed record RunSettings
                 "full" => settings with { Full = bool.Parse(value) },
                 "out" => settings with { OutputDirectory = value },
                 "label" => settings with { Label = value },
+                "keep" => settings with { KeepDatedCopy = bool.Parse(value) },
                 "work-dir" => settings with { WorkDirectory = value },
                 "max-minutes" => settings with { MaxTime = TimeSpan.FromMinutes(double.Parse(value, CultureInfo.InvariantCulture)) },
                 _ => throw new ArgumentException($"Unknown option --{name}."),
