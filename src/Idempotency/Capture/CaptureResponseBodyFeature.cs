@@ -5,24 +5,29 @@ using Microsoft.AspNetCore.Http.Features;
 namespace Idempotency.Capture;
 
 /// <summary>
-/// Puts <see cref="ResponseCaptureStream"/> under every way a handler can write a body: the stream, the pipe
-/// writer (created on demand over the stream) and send-file (copied through the stream).
+/// Puts the capture under every way a handler can write a body: the stream (<see cref="ResponseCaptureStream"/>), the
+/// pipe writer (<see cref="ResponseCapturePipeWriter"/> over the server's own writer, created on demand) and send-file
+/// (copied through the stream). Both copy into the same snapshot, in the order the handler wrote.
 /// </summary>
 internal sealed class CaptureResponseBodyFeature : IHttpResponseBodyFeature
 {
     private readonly IHttpResponseBodyFeature _prior;
     private readonly ResponseCaptureStream _stream;
-    private PipeWriter? _writer;
+    private readonly SnapshotBuffer _snapshot;
+    private readonly CancellationToken _requestAborted;
+    private ResponseCapturePipeWriter? _writer;
 
-    public CaptureResponseBodyFeature(IHttpResponseBodyFeature prior, ResponseCaptureStream stream)
+    public CaptureResponseBodyFeature(IHttpResponseBodyFeature prior, SnapshotBuffer snapshot, CancellationToken requestAborted)
     {
         _prior = prior;
-        _stream = stream;
+        _snapshot = snapshot;
+        _requestAborted = requestAborted;
+        _stream = new ResponseCaptureStream(prior.Stream, snapshot, requestAborted);
     }
 
     public Stream Stream => _stream;
 
-    public PipeWriter Writer => _writer ??= PipeWriter.Create(_stream, new StreamPipeWriterOptions(leaveOpen: true));
+    public PipeWriter Writer => _writer ??= new ResponseCapturePipeWriter(_prior.Writer, _snapshot, _requestAborted);
 
     public void DisableBuffering() => _prior.DisableBuffering();
 
@@ -37,7 +42,7 @@ internal sealed class CaptureResponseBodyFeature : IHttpResponseBodyFeature
         await _prior.CompleteAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Pushes bytes a handler left in the pipe writer through the capture stream before the snapshot is taken.</summary>
+    /// <summary>Sends bytes a handler advanced over in the pipe writer but did not flush, before the record is completed.</summary>
     public ValueTask<FlushResult> FlushWriterAsync()
-        => _writer is null ? ValueTask.FromResult(default(FlushResult)) : _writer.FlushAsync();
+        => _writer is null ? ValueTask.FromResult(default(FlushResult)) : _writer.FlushUnflushedAsync();
 }
