@@ -5,29 +5,24 @@ using Microsoft.AspNetCore.Http.Features;
 namespace Idempotency.Capture;
 
 /// <summary>
-/// Puts the capture under every way a handler can write a body: the stream (<see cref="ResponseCaptureStream"/>), the
-/// pipe writer (<see cref="ResponseCapturePipeWriter"/> over the server's own writer, created on demand) and send-file
-/// (copied through the stream). Both copy into the same snapshot, in the order the handler wrote.
+/// Puts <see cref="ResponseCaptureStream"/> under every way a handler can write a body: the stream, the pipe
+/// writer (created on demand over the stream) and send-file (copied through the stream).
 /// </summary>
 internal sealed class CaptureResponseBodyFeature : IHttpResponseBodyFeature
 {
     private readonly IHttpResponseBodyFeature _prior;
     private readonly ResponseCaptureStream _stream;
-    private readonly SnapshotBuffer _snapshot;
-    private readonly CancellationToken _requestAborted;
-    private ResponseCapturePipeWriter? _writer;
+    private PipeWriter? _writer;
 
-    public CaptureResponseBodyFeature(IHttpResponseBodyFeature prior, SnapshotBuffer snapshot, CancellationToken requestAborted)
+    public CaptureResponseBodyFeature(IHttpResponseBodyFeature prior, ResponseCaptureStream stream)
     {
         _prior = prior;
-        _snapshot = snapshot;
-        _requestAborted = requestAborted;
-        _stream = new ResponseCaptureStream(prior.Stream, snapshot, requestAborted);
+        _stream = stream;
     }
 
     public Stream Stream => _stream;
 
-    public PipeWriter Writer => _writer ??= new ResponseCapturePipeWriter(_prior.Writer, _snapshot, _requestAborted);
+    public PipeWriter Writer => _writer ??= PipeWriter.Create(_stream, new StreamPipeWriterOptions(leaveOpen: true));
 
     public void DisableBuffering() => _prior.DisableBuffering();
 
@@ -42,7 +37,7 @@ internal sealed class CaptureResponseBodyFeature : IHttpResponseBodyFeature
         await _prior.CompleteAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Sends bytes a handler advanced over in the pipe writer but did not flush, before the record is completed.</summary>
+    /// <summary>Pushes bytes a handler left in the pipe writer through the capture stream before the snapshot is taken.</summary>
     public ValueTask<FlushResult> FlushWriterAsync()
-        => _writer is null ? ValueTask.FromResult(default(FlushResult)) : _writer.FlushUnflushedAsync();
+        => _writer is null ? ValueTask.FromResult(default(FlushResult)) : _writer.FlushAsync();
 }

@@ -257,7 +257,8 @@ internal sealed class IdempotencyMiddleware
         IdempotencyLog.Executing(_logger, ownership.Key, policy.Name);
         var originalBody = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
         using var snapshot = new SnapshotBuffer(policy.MaxSnapshotBytes);
-        var captureBody = new CaptureResponseBodyFeature(originalBody, snapshot, context.RequestAborted);
+        var captureStream = new ResponseCaptureStream(originalBody.Stream, snapshot, context.RequestAborted);
+        var captureBody = new CaptureResponseBodyFeature(originalBody, captureStream);
         var renewal = new LeaseRenewal(ownership, policy.RenewalInterval, _options.StoreTimeout, _timeProvider, _logger);
 
         var handlerCompleted = false;
