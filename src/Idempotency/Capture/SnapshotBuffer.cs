@@ -71,7 +71,8 @@ internal sealed class SnapshotBuffer : IDisposable
             return [];
         }
 
-        var result = new byte[_length];
+        // Every byte is overwritten below, so the runtime need not zero the array first.
+        var result = GC.AllocateUninitializedArray<byte>((int)_length);
         var offset = 0;
         if (_fullSegments is not null)
         {

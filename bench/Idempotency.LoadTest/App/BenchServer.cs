@@ -1,0 +1,180 @@
+using System.Globalization;
+using System.Net;
+using Idempotency.LoadTest.Runner;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Idempotency.LoadTest.App;
+
+/// <summary>
+/// The bench app: <c>serve --mode none|passthrough|memory|redis|outputcache --port N [--redis host:port]</c>.
+/// Every mode maps the same handler on the same routes; only what sits in front of it differs.
+/// </summary>
+/// <remarks>
+/// Routes: <c>POST /orders</c> (policy <c>retained</c>: replays and hot keys), <c>POST /orders/unique</c> (policy
+/// <c>unique</c>: one key per request, retention 2 s so that a long run does not fill the store),
+/// <c>POST /orders/over-limit</c> (policy <c>over-limit</c>: 16 KiB snapshot limit), <c>GET /orders/{size}</c>
+/// (output cached in mode outputcache), and <c>/_bench/*</c> diagnostics that no policy covers.
+/// </remarks>
+public static class BenchServer
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var options = CommandLine.Parse(args);
+        var mode = BenchModes.Parse(options.Get("mode") ?? throw new ArgumentException("serve needs --mode."));
+        var port = int.Parse(options.Get("port") ?? throw new ArgumentException("serve needs --port."), CultureInfo.InvariantCulture);
+        var redis = options.Get("redis");
+        var parentPid = options.Get("parent-pid") is { } parent ? int.Parse(parent, CultureInfo.InvariantCulture) : (int?)null;
+        var maxLifetime = TimeSpan.FromSeconds(double.Parse(options.Get("max-seconds") ?? "900", CultureInfo.InvariantCulture));
+        if (mode is BenchMode.Redis or BenchMode.OutputCache && redis is null)
+        {
+            throw new ArgumentException($"Mode {BenchModes.Name(mode)} needs --redis host:port.");
+        }
+
+        var builder = WebApplication.CreateSlimBuilder([]);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole();
+
+        // Information-level logs (the middleware logs each replay) would measure the console, not the middleware.
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
+        builder.Services.AddSingleton(new BenchCounters());
+        ConfigureServices(builder.Services, mode, redis);
+
+        await using var app = builder.Build();
+        app.UseRouting();
+        app.UseMiddleware<BenchCountingMiddleware>();
+        if (mode is BenchMode.Passthrough or BenchMode.Memory or BenchMode.Redis)
+        {
+            app.UseIdempotency();
+        }
+        else if (mode == BenchMode.OutputCache)
+        {
+            app.UseOutputCache();
+        }
+
+        MapEndpoints(app, mode);
+        BenchDiagnostics.Map(app);
+
+        using var lifetime = new CancellationTokenSource(maxLifetime);
+        var watchdog = WatchAsync(app.Lifetime, parentPid, lifetime.Token);
+        await app.StartAsync();
+        Console.WriteLine($"bench app mode={BenchModes.Name(mode)} listening on 127.0.0.1:{port} pid={Environment.ProcessId}");
+        await app.WaitForShutdownAsync();
+        await watchdog;
+        return 0;
+    }
+
+    private static void ConfigureServices(IServiceCollection services, BenchMode mode, string? redis)
+    {
+        switch (mode)
+        {
+            case BenchMode.None:
+                break;
+            case BenchMode.Passthrough:
+                var passthrough = services.AddIdempotency(options =>
+                {
+                    options.AddPolicy("retained", policy => policy.KeyRequirement = KeyRequirement.Optional);
+                    options.AddPolicy("unique", policy => policy.KeyRequirement = KeyRequirement.Optional);
+                    options.AddPolicy("over-limit", policy => policy.KeyRequirement = KeyRequirement.Optional);
+                });
+                if (redis is not null)
+                {
+                    // With the Redis store configured, INFO commandstats proves a pass-through costs no Redis command.
+                    passthrough.AddRedisStore(store => store.Configuration = redis);
+                }
+
+                break;
+            case BenchMode.Memory:
+                services.AddIdempotency(AddPolicies).AddInMemoryStore(store =>
+                {
+                    // Big enough that the seeded replay keys are never evicted by the unique keys of a long run.
+                    store.SizeLimitBytes = 2L * 1024 * 1024 * 1024;
+                    store.ExpirationScanInterval = TimeSpan.FromSeconds(1);
+                });
+                break;
+            case BenchMode.Redis:
+                services.AddIdempotency(AddPolicies).AddRedisStore(store => store.Configuration = redis);
+                break;
+            case BenchMode.OutputCache:
+                services.AddStackExchangeRedisOutputCache(cache => cache.Configuration = redis);
+                services.AddOutputCache(cache => cache.AddPolicy("orders", policy => policy.Expire(TimeSpan.FromHours(1)).SetVaryByQuery("item")));
+                break;
+        }
+    }
+
+    private static void AddPolicies(IdempotencyOptions options)
+    {
+        options.AddPolicy("retained", policy => policy.Retention = TimeSpan.FromHours(1));
+
+        // One key per request: a short lease and retention keep the store at a few seconds of traffic however long the
+        // run. The per-request work is unchanged (begin, capture, complete); expired records leave through the sweep.
+        options.AddPolicy("unique", policy =>
+        {
+            policy.Lease = TimeSpan.FromSeconds(2);
+            policy.Retention = TimeSpan.FromSeconds(2);
+        });
+
+        // Responses larger than the snapshot limit: capture must stop copying at the limit and drop what it has, so
+        // memory per request stays bounded by MaxSnapshotBytes whatever the body size.
+        options.AddPolicy("over-limit", policy =>
+        {
+            policy.Lease = TimeSpan.FromSeconds(2);
+            policy.Retention = TimeSpan.FromSeconds(2);
+            policy.MaxSnapshotBytes = OverLimitSnapshotBytes;
+        });
+    }
+
+    /// <summary>The snapshot limit of <c>POST /orders/over-limit</c>.</summary>
+    public const int OverLimitSnapshotBytes = 16 * 1024;
+
+    private static void MapEndpoints(WebApplication app, BenchMode mode)
+    {
+        var retained = app.MapPost("/orders", OrderHandlers.CreateAsync);
+        var unique = app.MapPost("/orders/unique", OrderHandlers.CreateAsync);
+        var overLimit = app.MapPost("/orders/over-limit", OrderHandlers.CreateAsync);
+        var get = app.MapGet("/orders/{size:int}", OrderHandlers.GetAsync);
+        if (mode is BenchMode.Passthrough or BenchMode.Memory or BenchMode.Redis)
+        {
+            retained.RequireIdempotency("retained");
+            unique.RequireIdempotency("unique");
+            overLimit.RequireIdempotency("over-limit");
+        }
+        else if (mode == BenchMode.OutputCache)
+        {
+            get.CacheOutput("orders");
+        }
+    }
+
+    /// <summary>Stops the app when the runner that started it is gone or the lifetime bound is reached.</summary>
+    private static async Task WatchAsync(IHostApplicationLifetime lifetime, int? parentPid, CancellationToken maxLifetime)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(maxLifetime))
+            {
+                if (lifetime.ApplicationStopping.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                if (parentPid is { } pid && !Directory.Exists($"/proc/{pid}"))
+                {
+                    Console.Error.WriteLine($"runner {pid} is gone; stopping");
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("maximum lifetime reached; stopping");
+        }
+
+        lifetime.StopApplication();
+    }
+}

@@ -1,0 +1,273 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using Idempotency.LoadTest.App;
+
+namespace Idempotency.LoadTest.Runner;
+
+/// <summary>
+/// <c>run</c>: starts redis-server and one bench app per mode, seeds replayable keys, warms every scenario up, measures
+/// all scenarios round after round (modes interleaved), measures latency at a fixed rate, stops everything it started,
+/// and writes <c>latest.json</c> and <c>latest.md</c>.
+/// </summary>
+public static class BenchRunner
+{
+    private static readonly BenchMode[] Modes = [BenchMode.None, BenchMode.Passthrough, BenchMode.Memory, BenchMode.Redis, BenchMode.OutputCache];
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var settings = RunSettings.Parse(args);
+        var wall = Stopwatch.StartNew();
+        var loadAverage = MachineInfo.LoadAverage();
+        using var stop = new CancellationTokenSource(settings.MaxTime);
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = true;
+            stop.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        var cancellationToken = stop.Token;
+
+        using var directory = new RunDirectory(settings.WorkDirectory);
+        var luaScript = Path.Combine(AppContext.BaseDirectory, "lua", "bench.lua");
+        var wrk = new Wrk(luaScript, settings.Threads, settings.Connections, directory);
+        var scenarios = Scenario.All(settings.Sizes, settings.HeadlineSize, settings.Full);
+        var bodies = settings.Sizes.ToDictionary(size => size, OrderHandlers.CreateRequestBody);
+        var bodyFiles = new Dictionary<int, string>();
+        foreach (var (size, body) in bodies)
+        {
+            bodyFiles[size] = Path.Combine(directory.Path, $"body-{size}.json");
+            await File.WriteAllBytesAsync(bodyFiles[size], body, cancellationToken);
+        }
+
+        var runId = Guid.NewGuid().ToString("N")[..8];
+        Log($"machine: {MachineInfo.Describe()}; load average {loadAverage?.ToString(CultureInfo.InvariantCulture) ?? "?"}");
+        Log($"{scenarios.Count} scenarios x {settings.Rounds} rounds x {settings.Duration.TotalSeconds} s, wrk -t{settings.Threads} -c{settings.Connections}; work dir {directory.Path}");
+
+        RedisServer? redis = null;
+        var apps = new Dictionary<BenchMode, BenchAppProcess>();
+        try
+        {
+            redis = await RedisServer.StartAsync(directory, cancellationToken);
+            Log($"redis-server pid {redis.ProcessId} on {redis.Configuration}");
+            var maxSeconds = (int)settings.MaxTime.TotalSeconds + 60;
+            var started = await Task.WhenAll(Modes.Select(mode => BenchAppProcess.StartAsync(mode, redis.Configuration, maxSeconds, directory, cancellationToken)));
+            foreach (var app in started)
+            {
+                apps[app.Mode] = app;
+                Log($"app {BenchModes.Name(app.Mode)} pid {app.ProcessId} on {app.BaseAddress}");
+            }
+
+            Log($"started in {wall.Elapsed.TotalSeconds:F1} s");
+            await SeedAndVerifyAsync(apps, settings.Sizes, bodies, cancellationToken);
+            Log($"seeded and verified at {wall.Elapsed.TotalSeconds:F1} s");
+
+            // Every code path is JIT-compiled and tiered up before measuring: all scenarios at the headline size and at
+            // the largest size (file buffering, bigger snapshots); the smallest size runs the headline's code.
+            foreach (var scenario in scenarios.Where(s => s.Size == settings.HeadlineSize || s.Size == settings.Sizes.Max()))
+            {
+                await wrk.RunAsync(apps[scenario.Mode].BaseAddress, scenario, bodyFiles[scenario.Size], KeyPrefix(runId, scenario, "warm"), settings.Warmup, cancellationToken);
+            }
+
+            Log($"warmed up at {wall.Elapsed.TotalSeconds:F1} s");
+            var measurements = new List<Measurement>();
+            for (var round = 0; round < settings.Rounds; round++)
+            {
+                // Each round starts elsewhere in the list, so no scenario always runs right after the same neighbour.
+                var offset = round * scenarios.Count / settings.Rounds;
+                for (var i = 0; i < scenarios.Count; i++)
+                {
+                    var scenario = scenarios[(i + offset) % scenarios.Count];
+                    var measurement = await MeasureAsync(wrk, apps[scenario.Mode], redis, scenario, round, bodyFiles[scenario.Size], KeyPrefix(runId, scenario, $"r{round}"), settings.Duration, cancellationToken);
+                    measurements.Add(measurement);
+                }
+
+                Log($"round {round + 1}/{settings.Rounds} done at {wall.Elapsed.TotalSeconds:F1} s");
+            }
+
+            var latencies = new List<LatencyResult>();
+            if (!settings.SkipLatency)
+            {
+                foreach (var scenario in scenarios.Where(s => s.Size == settings.HeadlineSize && s.Keys != KeyKind.Hot))
+                {
+                    var app = apps[scenario.Mode];
+                    var prefix = scenario.Keys == KeyKind.Cycle ? Scenario.SeedPrefix(scenario.Size) : KeyPrefix(runId, scenario, "lat");
+                    var result = await FixedRateClient.RunAsync(app.BaseAddress, scenario, bodies[scenario.Size], prefix, settings.LatencyRate, settings.LatencyDuration, cancellationToken);
+                    latencies.Add(result);
+                    Log(FixedRateClient.Describe(result));
+                }
+            }
+
+            // bench/run.sh says how it was called; run directly, the runner's own arguments are the command.
+            var command = Environment.GetEnvironmentVariable("BENCH_COMMAND") is { Length: > 0 } script ? script : "Idempotency.LoadTest run " + string.Join(' ', args);
+            var report = new Report(settings, MachineInfo.Describe(), command, loadAverage, MachineInfo.LoadAverage(), measurements, latencies, wall.Elapsed);
+            Directory.CreateDirectory(settings.OutputDirectory);
+            var json = report.ToJson();
+            var markdown = report.ToMarkdown();
+            await File.WriteAllTextAsync(Path.Combine(settings.OutputDirectory, "latest.json"), json, cancellationToken);
+            await File.WriteAllTextAsync(Path.Combine(settings.OutputDirectory, "latest.md"), markdown, cancellationToken);
+            if (settings.KeepDatedCopy)
+            {
+                // A run worth keeping beside the ones before it: latest.* is overwritten by every run, this copy is not.
+                var stamp = DateTime.UtcNow.ToString("yyyy-MM-dd-HHmm", CultureInfo.InvariantCulture);
+                await File.WriteAllTextAsync(Path.Combine(settings.OutputDirectory, $"run-{stamp}Z.json"), json, cancellationToken);
+                await File.WriteAllTextAsync(Path.Combine(settings.OutputDirectory, $"run-{stamp}Z.md"), markdown, cancellationToken);
+            }
+
+            Console.WriteLine();
+            Console.WriteLine(report.Summary());
+            Log($"wrote {Path.Combine(settings.OutputDirectory, "latest.json")} and latest.md; wall time {wall.Elapsed.TotalSeconds:F1} s (builds excluded)");
+            return 0;
+        }
+        catch (Exception ex)
+        {
+            Console.Error.WriteLine($"bench run failed after {wall.Elapsed.TotalSeconds:F1} s: {ex}");
+            foreach (var app in apps.Values)
+            {
+                Console.Error.WriteLine($"--- app {BenchModes.Name(app.Mode)} log tail ---\n{app.LogTail()}");
+            }
+
+            return 1;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+            foreach (var app in apps.Values)
+            {
+                await app.DisposeAsync();
+            }
+
+            if (redis is not null)
+            {
+                await redis.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task<Measurement> MeasureAsync(
+        Wrk wrk, BenchAppProcess app, RedisServer redis, Scenario scenario, int round, string bodyFile, string keyPrefix, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        await app.ResetPeakAsync(cancellationToken);
+        var before = await app.ReadStatsAsync(cancellationToken);
+        var commandsBefore = scenario.UsesRedis ? await redis.ReadCommandStatsAsync(cancellationToken) : null;
+        var result = await wrk.RunAsync(app.BaseAddress, scenario, bodyFile, keyPrefix, duration, cancellationToken);
+
+        // Requests wrk left in flight when it stopped finish (or fail) within a moment; then the counters are stable.
+        await Task.Delay(200, cancellationToken);
+        var after = await app.ReadStatsAsync(cancellationToken);
+        Dictionary<string, long>? commands = null;
+        if (commandsBefore is not null)
+        {
+            var commandsAfter = await redis.ReadCommandStatsAsync(cancellationToken);
+            commands = commandsAfter
+                .Where(c => !RedisServer.IsHousekeeping(c.Key))
+                .Select(c => (c.Key, Delta: c.Value - commandsBefore.GetValueOrDefault(c.Key)))
+                .Where(c => c.Delta > 0)
+                .ToDictionary(c => c.Key, c => c.Delta, StringComparer.Ordinal);
+        }
+
+        var measurement = new Measurement(
+            scenario,
+            round,
+            result,
+            after.Requests - before.Requests,
+            after.HandlerExecutions - before.HandlerExecutions,
+            after.AllocatedBytes - before.AllocatedBytes,
+            after.PeakWorkingSetBytes,
+            after.Gen2Collections - before.Gen2Collections,
+            commands);
+        var trips = measurement.RoundTripsPerRequest is { } t ? string.Create(CultureInfo.InvariantCulture, $"  redis cmds/req {t:F2}") : string.Empty;
+        var errors = result.StatusErrors + result.SocketErrors > 0 ? $"  non-2xx {result.StatusErrors} socket errors {result.SocketErrors}" : string.Empty;
+        Log(string.Create(CultureInfo.InvariantCulture,
+            $"  {scenario.Id,-32} {result.RequestsPerSecond,9:F0} req/s  {measurement.AllocatedBytesPerRequest,8:F0} B/req  exec/req {measurement.ExecutionsPerRequest:F2}{trips}{errors}"));
+        return measurement;
+    }
+
+    /// <summary>
+    /// Sends each kind of request once by hand and checks what it got, then stores the keys replays will cycle through
+    /// and the entries output caching will serve. A misconfigured app fails here, not as a plausible-looking number.
+    /// </summary>
+    private static async Task SeedAndVerifyAsync(Dictionary<BenchMode, BenchAppProcess> apps, IReadOnlyList<int> sizes, Dictionary<int, byte[]> bodies, CancellationToken cancellationToken)
+    {
+        await Task.WhenAll(sizes.SelectMany(size => (Task[])
+        [
+            ExpectAsync(apps[BenchMode.None], "POST", "/orders", bodies[size], key: "check", HttpStatusCode.Created, replayed: false, cancellationToken),
+            ExpectAsync(apps[BenchMode.Passthrough], "POST", "/orders", bodies[size], key: null, HttpStatusCode.Created, replayed: false, cancellationToken),
+            SeedAsync(apps[BenchMode.Memory], size, bodies[size], cancellationToken),
+            SeedAsync(apps[BenchMode.Redis], size, bodies[size], cancellationToken),
+            CheckOutputCacheAsync(apps[BenchMode.OutputCache], size, bodies[size], cancellationToken),
+        ]));
+    }
+
+    private static async Task SeedAsync(BenchAppProcess app, int size, byte[] body, CancellationToken cancellationToken)
+    {
+        // The Redis store connects on its first call; on a busy machine that first call can exceed StoreTimeout and
+        // answer 503. Retried here (with fresh keys) so that the seeding below meets an open connection.
+        for (var attempt = 0; ; attempt++)
+        {
+            using var first = await SendAsync(app, "POST", "/orders/unique", body, $"connect-{size}-{attempt}", cancellationToken);
+            if (first.StatusCode != HttpStatusCode.ServiceUnavailable || attempt == 10)
+            {
+                break;
+            }
+
+            await Task.Delay(500, cancellationToken);
+        }
+
+        await Parallel.ForEachAsync(
+            Enumerable.Range(0, Scenario.SeededKeys),
+            new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
+            async (i, token) => await ExpectAsync(app, "POST", "/orders", body, $"{Scenario.SeedPrefix(size)}-{i}", HttpStatusCode.Created, replayed: false, token));
+        await ExpectAsync(app, "POST", "/orders", body, $"{Scenario.SeedPrefix(size)}-0", HttpStatusCode.Created, replayed: true, cancellationToken);
+        await ExpectAsync(app, "POST", "/orders/unique", body, $"check-{size}", HttpStatusCode.Created, replayed: false, cancellationToken);
+    }
+
+    private static async Task CheckOutputCacheAsync(BenchAppProcess cache, int size, byte[] body, CancellationToken cancellationToken)
+    {
+        await Parallel.ForEachAsync(
+            Enumerable.Range(0, Scenario.SeededKeys),
+            new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
+            async (i, token) => await ExpectAsync(cache, "GET", $"/orders/{size}?item={i}", body, key: null, HttpStatusCode.OK, replayed: false, token));
+        using var hit = await SendAsync(cache, "GET", $"/orders/{size}?item=0", body, key: null, cancellationToken);
+        if (!hit.Headers.Contains("Age"))
+        {
+            throw new InvalidOperationException($"Output caching did not serve GET /orders/{size}?item=0 from its store (no Age header).");
+        }
+    }
+
+    private static async Task ExpectAsync(BenchAppProcess app, string method, string path, byte[] body, string? key, HttpStatusCode status, bool replayed, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(app, method, path, body, key, cancellationToken);
+        var wasReplayed = response.Headers.TryGetValues("Idempotent-Replayed", out var values) && values.Contains("true");
+        if (response.StatusCode != status || wasReplayed != replayed)
+        {
+            throw new InvalidOperationException(
+                $"{BenchModes.Name(app.Mode)} {method} {path} key={key}: expected {(int)status}{(replayed ? " replayed" : string.Empty)}, " +
+                $"got {(int)response.StatusCode}{(wasReplayed ? " replayed" : string.Empty)}: {await response.Content.ReadAsStringAsync(cancellationToken)}");
+        }
+    }
+
+    private static async Task<HttpResponseMessage> SendAsync(BenchAppProcess app, string method, string path, byte[] body, string? key, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        if (method != "GET")
+        {
+            request.Content = new ByteArrayContent(body);
+            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        }
+
+        if (key is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
+        }
+
+        var response = await app.Client.SendAsync(request, cancellationToken);
+        await response.Content.LoadIntoBufferAsync(cancellationToken);
+        return response;
+    }
+
+    private static string KeyPrefix(string runId, Scenario scenario, string phase)
+        => scenario.Keys == KeyKind.Cycle ? Scenario.SeedPrefix(scenario.Size) : $"{runId}-{scenario.Name}-{scenario.Size}-{phase}";
+
+    private static void Log(string message) => Console.WriteLine($"[bench {DateTime.Now:HH:mm:ss}] {message}");
+}

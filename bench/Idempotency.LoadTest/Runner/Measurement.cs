@@ -1,0 +1,23 @@
+namespace Idempotency.LoadTest.Runner;
+
+/// <summary>One wrk run of one scenario, with what the app and Redis counted meanwhile.</summary>
+public sealed record Measurement(
+    Scenario Scenario,
+    int Round,
+    WrkResult Wrk,
+    long AppRequests,
+    long HandlerExecutions,
+    long AllocatedBytes,
+    long PeakWorkingSetBytes,
+    int Gen2Collections,
+    IReadOnlyDictionary<string, long>? RedisCommands)
+{
+    public double AllocatedBytesPerRequest => AppRequests == 0 ? 0 : (double)AllocatedBytes / AppRequests;
+
+    public double ExecutionsPerRequest => AppRequests == 0 ? 0 : (double)HandlerExecutions / AppRequests;
+
+    /// <summary>Commands a client sent to Redis per request: round trips, not the commands scripts ran inside Redis.</summary>
+    public double? RoundTripsPerRequest => RedisCommands is null || AppRequests == 0
+        ? null
+        : (double)RedisCommands.Where(c => !RedisServer.ScriptInternal.Contains(c.Key)).Sum(c => c.Value) / AppRequests;
+}

@@ -1,0 +1,384 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Idempotency.LoadTest.Runner;
+
+/// <summary>Medians, ratios and targets of one run, as <c>latest.json</c> and <c>latest.md</c>.</summary>
+public sealed class Report
+{
+    private static readonly string[] HeadlineScenarios = ["passthrough", "memory_first", "memory_replay", "redis_first", "redis_replay", "outputcache_redis_hit"];
+
+    private readonly RunSettings _settings;
+    private readonly string _machine;
+    private readonly string _command;
+    private readonly double? _loadAverage;
+    private readonly double? _loadAverageAtEnd;
+    private readonly IReadOnlyList<LatencyResult> _latencies;
+    private readonly TimeSpan _wallTime;
+    private readonly List<ScenarioSummary> _summaries;
+
+    public Report(
+        RunSettings settings, string machine, string command, double? loadAverage, double? loadAverageAtEnd,
+        IReadOnlyList<Measurement> measurements, IReadOnlyList<LatencyResult> latencies, TimeSpan wallTime)
+    {
+        _settings = settings;
+        _machine = machine;
+        _command = command;
+        _loadAverage = loadAverage;
+        _loadAverageAtEnd = loadAverageAtEnd;
+        _latencies = latencies;
+        _wallTime = wallTime;
+        _summaries = Summarize(measurements);
+    }
+
+    private sealed record ScenarioSummary(
+        Scenario Scenario,
+        double[] RequestsPerSecond,
+        double MedianRequestsPerSecond,
+        double? Ratio,
+        double MedianAllocatedBytesPerRequest,
+        double? AllocatedBytesAboveBaseline,
+        double ExecutionsPerRequest,
+        double? RoundTripsPerRequest,
+        Dictionary<string, double>? CommandsPerRequest,
+        long PeakWorkingSetBytes,
+        double Non2xxFraction,
+        long SocketErrors,
+        long WrkP50Microseconds,
+        long WrkP99Microseconds,
+        int Gen2Collections);
+
+    private static List<ScenarioSummary> Summarize(IReadOnlyList<Measurement> measurements)
+    {
+        var byId = measurements.GroupBy(m => m.Scenario.Id).ToDictionary(g => g.Key, g => g.OrderBy(m => m.Round).ToList());
+        var result = new List<ScenarioSummary>();
+        foreach (var (_, runs) in byId)
+        {
+            var scenario = runs[0].Scenario;
+            byId.TryGetValue($"{scenario.Baseline}@{scenario.Size}", out var baselineRuns);
+
+            // Ratios are taken round by round (the scenario and its baseline ran minutes apart at most, seconds apart
+            // usually) and then the median is taken: drift in the machine's load cancels within a round.
+            double? ratio = null;
+            double? allocationAbove = null;
+            if (baselineRuns is not null)
+            {
+                var perRound = runs.Join(baselineRuns, m => m.Round, b => b.Round, (m, b) => m.Wrk.RequestsPerSecond / b.Wrk.RequestsPerSecond).ToArray();
+                ratio = perRound.Length == 0 ? null : Median(perRound);
+                allocationAbove = Median(runs.Select(m => m.AllocatedBytesPerRequest)) - Median(baselineRuns.Select(m => m.AllocatedBytesPerRequest));
+            }
+
+            Dictionary<string, double>? commands = null;
+            double? roundTrips = null;
+            if (runs.All(m => m.RedisCommands is not null))
+            {
+                var requests = runs.Sum(m => m.AppRequests);
+                commands = runs.SelectMany(m => m.RedisCommands!)
+                    .GroupBy(c => c.Key)
+                    .OrderBy(g => g.Key, StringComparer.Ordinal)
+                    .ToDictionary(g => g.Key, g => Math.Round((double)g.Sum(c => c.Value) / requests, 3));
+                roundTrips = Math.Round(commands.Where(c => !RedisServer.ScriptInternal.Contains(c.Key)).Sum(c => c.Value), 3);
+            }
+
+            var totalRequests = runs.Sum(m => m.Wrk.Requests);
+            result.Add(new ScenarioSummary(
+                scenario,
+                runs.Select(m => Math.Round(m.Wrk.RequestsPerSecond, 0)).ToArray(),
+                Median(runs.Select(m => m.Wrk.RequestsPerSecond)),
+                ratio,
+                Median(runs.Select(m => m.AllocatedBytesPerRequest)),
+                allocationAbove,
+                Median(runs.Select(m => m.ExecutionsPerRequest)),
+                roundTrips,
+                commands,
+                runs.Max(m => m.PeakWorkingSetBytes),
+                totalRequests == 0 ? 0 : (double)runs.Sum(m => m.Wrk.StatusErrors) / totalRequests,
+                runs.Sum(m => m.Wrk.SocketErrors),
+                (long)Median(runs.Select(m => (double)m.Wrk.LatencyP50)),
+                (long)Median(runs.Select(m => (double)m.Wrk.LatencyP99)),
+                runs.Sum(m => m.Gen2Collections)));
+        }
+
+        return result;
+    }
+
+    private ScenarioSummary? Find(string name, int size) => _summaries.FirstOrDefault(s => s.Scenario.Name == name && s.Scenario.Size == size);
+
+    private sealed record Target(string Name, string Goal, double? Value, bool? Met);
+
+    private List<Target> Targets()
+    {
+        var size = _settings.HeadlineSize;
+        var targets = new List<Target>();
+        void AtLeast(string scenario, double goal)
+        {
+            var ratio = Find(scenario, size)?.Ratio;
+            targets.Add(new($"{scenario} ratio", $">= {goal:0.00}", Round(ratio, 3), ratio is null ? null : ratio >= goal));
+        }
+
+        AtLeast("passthrough", 0.97);
+        AtLeast("memory_first", 0.85);
+        AtLeast("memory_replay", 1.0);
+        AtLeast("redis_first", 0.55);
+        AtLeast("redis_replay", 0.75);
+        var redisReplay = Find("redis_replay", size)?.Ratio;
+        var outputCache = Find("outputcache_redis_hit", size)?.Ratio;
+        targets.Add(new("redis_replay ratio vs outputcache_redis_hit ratio", $">= {Round(outputCache, 3)?.ToString(CultureInfo.InvariantCulture) ?? "?"}",
+            Round(redisReplay, 3), redisReplay is null || outputCache is null ? null : redisReplay >= outputCache));
+
+        void Commands(string scenario, double goal)
+        {
+            var trips = Find(scenario, size)?.RoundTripsPerRequest;
+
+            // A few hundredths either way are requests wrk abandoned at the end of its run and housekeeping that slipped in.
+            targets.Add(new($"Redis round trips per request, {scenario}", $"= {goal}", Round(trips, 3), trips is null ? null : Math.Abs(trips.Value - goal) <= 0.02));
+        }
+
+        Commands("redis_first", 2);
+        Commands("redis_replay", 1);
+        Commands("passthrough", 0);
+
+        foreach (var replay in (string[])["memory_replay", "redis_replay"])
+        {
+            var above = Find(replay, size)?.AllocatedBytesAboveBaseline;
+            targets.Add(new($"allocated bytes per request above baseline, {replay}", "<= 2048", Round(above, 0), above is null ? null : above <= 2048));
+        }
+
+        var overLimit = _summaries.Where(s => s.Scenario.Name == "memory_first_over_limit").MaxBy(s => s.Scenario.Size);
+        if (overLimit is not null)
+        {
+            targets.Add(new(
+                $"allocated bytes per request above baseline, memory_first_over_limit@{overLimit.Scenario.Size} (MaxSnapshotBytes {App.BenchServer.OverLimitSnapshotBytes})",
+                $"<= {App.BenchServer.OverLimitSnapshotBytes}",
+                Round(overLimit.AllocatedBytesAboveBaseline, 0),
+                overLimit.AllocatedBytesAboveBaseline is null ? null : overLimit.AllocatedBytesAboveBaseline <= App.BenchServer.OverLimitSnapshotBytes));
+        }
+
+        return targets;
+    }
+
+    public string ToJson()
+    {
+        var size = _settings.HeadlineSize;
+        var root = new JsonObject
+        {
+            ["label"] = _settings.Label,
+            ["machine"] = _machine,
+            ["command"] = _command,
+            ["date_utc"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture),
+            ["load_average_at_start"] = _loadAverage,
+            ["load_average_at_end"] = _loadAverageAtEnd,
+            ["cores"] = Environment.ProcessorCount,
+            ["wall_seconds_excluding_build"] = Math.Round(_wallTime.TotalSeconds, 1),
+            ["settings"] = new JsonObject
+            {
+                ["load_generator"] = $"wrk -t{_settings.Threads} -c{_settings.Connections} (closed loop, saturation)",
+                ["duration_seconds"] = _settings.Duration.TotalSeconds,
+                ["warmup_seconds"] = _settings.Warmup.TotalSeconds,
+                ["rounds"] = _settings.Rounds,
+                ["headline_body_bytes"] = size,
+                ["latency_rate_per_second"] = _settings.SkipLatency ? null : _settings.LatencyRate,
+                ["latency_seconds"] = _settings.SkipLatency ? null : _settings.LatencyDuration.TotalSeconds,
+                ["ratio"] = "median over rounds of (scenario requests/s / baseline requests/s in the same round); outputcache_redis_hit is divided by baseline_get (the same handler behind a GET), all others by baseline (POST)",
+            },
+            ["ratios"] = Object(HeadlineScenarios, name => Round(Find(name, size)?.Ratio, 3)),
+            ["ratios_by_size"] = new JsonObject(_settings.Sizes.Select(s => KeyValuePair.Create<string, JsonNode?>(
+                s.ToString(CultureInfo.InvariantCulture),
+                Object(_summaries.Where(x => x.Scenario.Size == s && x.Ratio is not null).Select(x => x.Scenario.Name), name => Round(Find(name, s)?.Ratio, 3))))),
+            ["redis_commands"] = new JsonObject
+            {
+                ["first"] = Round(Find("redis_first", size)?.RoundTripsPerRequest, 3),
+                ["replay"] = Round(Find("redis_replay", size)?.RoundTripsPerRequest, 3),
+                ["passthrough"] = Round(Find("passthrough", size)?.RoundTripsPerRequest, 3),
+                ["outputcache_hit"] = Round(Find("outputcache_redis_hit", size)?.RoundTripsPerRequest, 3),
+                ["counting"] = "commands clients sent per request (INFO commandstats delta over the scenario / requests the app served), without the commands Lua scripts ran inside Redis (" + string.Join(", ", RedisServer.ScriptInternal.Order()) + ")",
+            },
+            ["alloc_bytes_per_request"] = Object(
+                _summaries.Where(s => s.Scenario.Size == size).Select(s => s.Scenario.Name),
+                name => Round(Find(name, size)?.MedianAllocatedBytesPerRequest, 0)),
+            ["alloc_bytes_above_baseline"] = Object(
+                _summaries.Where(s => s.Scenario.Size == size && s.Scenario.Name != s.Scenario.Baseline).Select(s => s.Scenario.Name),
+                name => Round(Find(name, size)?.AllocatedBytesAboveBaseline, 0)),
+            ["peak_working_set_bytes_64KiB"] = Object(
+                _summaries.Where(s => s.Scenario.Size == 64 * 1024).Select(s => s.Scenario.Name),
+                name => Find(name, 64 * 1024)?.PeakWorkingSetBytes),
+            ["targets"] = new JsonArray(Targets().Select(t => (JsonNode)new JsonObject
+            {
+                ["name"] = t.Name,
+                ["goal"] = t.Goal,
+                ["value"] = t.Value,
+                ["met"] = t.Met,
+            }).ToArray()),
+            ["latency_fixed_rate"] = new JsonArray(_latencies.Select(l => (JsonNode)new JsonObject
+            {
+                ["scenario"] = l.Scenario,
+                ["body_bytes"] = l.Size,
+                ["rate"] = l.Rate,
+                ["achieved_rate"] = Math.Round(l.AchievedRate, 1),
+                ["sent"] = l.Sent,
+                ["failed"] = l.Failed,
+                ["p50_ms"] = l.P50Ms,
+                ["p90_ms"] = l.P90Ms,
+                ["p99_ms"] = l.P99Ms,
+                ["p999_ms"] = l.P999Ms,
+                ["max_ms"] = l.MaxMs,
+                ["max_client_lateness_ms"] = l.MaxClientLatenessMs,
+            }).ToArray()),
+            ["scenarios"] = new JsonArray(_summaries.Select(s => (JsonNode)new JsonObject
+            {
+                ["name"] = s.Scenario.Name,
+                ["body_bytes"] = s.Scenario.Size,
+                ["mode"] = App.BenchModes.Name(s.Scenario.Mode),
+                ["request"] = $"{s.Scenario.Method} {s.Scenario.Path} keys={s.Scenario.Keys.ToString().ToLowerInvariant()}",
+                ["baseline"] = s.Scenario.Baseline,
+                ["requests_per_second_rounds"] = new JsonArray(s.RequestsPerSecond.Select(r => (JsonNode)r).ToArray()),
+                ["requests_per_second_median"] = Math.Round(s.MedianRequestsPerSecond, 0),
+                ["ratio"] = Round(s.Ratio, 3),
+                ["alloc_bytes_per_request"] = Math.Round(s.MedianAllocatedBytesPerRequest, 0),
+                ["alloc_bytes_above_baseline"] = Round(s.AllocatedBytesAboveBaseline, 0),
+                ["handler_executions_per_request"] = Math.Round(s.ExecutionsPerRequest, 3),
+                ["redis_round_trips_per_request"] = s.RoundTripsPerRequest,
+                ["redis_commands_per_request"] = s.CommandsPerRequest is null ? null : new JsonObject(s.CommandsPerRequest.Select(c => KeyValuePair.Create<string, JsonNode?>(c.Key, c.Value))),
+                ["peak_working_set_bytes"] = s.PeakWorkingSetBytes,
+                ["gen2_collections"] = s.Gen2Collections,
+                ["non_2xx_fraction"] = Math.Round(s.Non2xxFraction, 4),
+                ["socket_errors"] = s.SocketErrors,
+                ["wrk_latency_p50_us"] = s.WrkP50Microseconds,
+                ["wrk_latency_p99_us"] = s.WrkP99Microseconds,
+            }).ToArray()),
+        };
+        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
+    }
+
+    public string ToMarkdown()
+    {
+        var size = _settings.HeadlineSize;
+        var md = new StringBuilder();
+        md.AppendLine("# Idempotency load test: latest results");
+        md.AppendLine();
+        if (!string.IsNullOrEmpty(_settings.Label))
+        {
+            md.AppendLine($"> **{_settings.Label}**");
+            md.AppendLine();
+        }
+
+        md.AppendLine(Invariant($"- Machine: {_machine}; 1-minute load average at start {_loadAverage?.ToString(CultureInfo.InvariantCulture) ?? "?"}, at end {_loadAverageAtEnd?.ToString(CultureInfo.InvariantCulture) ?? "?"} (above {Environment.ProcessorCount}: other work shared the cores)."));
+        md.AppendLine(Invariant($"- Command: `{_command}`, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC."));
+        md.AppendLine(Invariant($"- Wall time: {_wallTime.TotalSeconds:F0} s, builds excluded. wrk -t{_settings.Threads} -c{_settings.Connections}, {_settings.Rounds} rounds of {_settings.Duration.TotalSeconds} s per scenario after a {_settings.Warmup.TotalSeconds} s warm-up, modes interleaved."));
+        md.AppendLine("- Ratio: requests/s of the scenario divided by the baseline's in the same round (median over rounds). The baseline is the same handler with nothing in front of it: `POST /orders` (`baseline`), or `GET /orders/{size}` (`baseline_get`) for output caching.");
+        md.AppendLine("- Regenerate: the command above, from the repository root (see bench/README.md).");
+        md.AppendLine();
+
+        md.AppendLine("## Ratios to the same-run baseline");
+        md.AppendLine();
+        var sizes = _settings.Sizes;
+        md.AppendLine("| scenario | " + string.Join(" | ", sizes.Select(SizeName)) + " |");
+        md.AppendLine("|---|" + string.Concat(sizes.Select(_ => "---:|")));
+        foreach (var name in _summaries.Select(s => s.Scenario.Name).Distinct())
+        {
+            md.AppendLine($"| {name} | " + string.Join(" | ", sizes.Select(s => Find(name, s) is { } x ? (x.Ratio is { } r ? Invariant($"{r:F2}") : Invariant($"{x.MedianRequestsPerSecond:F0}/s")) : "")) + " |");
+        }
+
+        md.AppendLine();
+        md.AppendLine("Baseline rows show requests/s (median).");
+        md.AppendLine();
+
+        md.AppendLine($"## Targets ({SizeName(size)} bodies)");
+        md.AppendLine();
+        md.AppendLine("| target | goal | value | met |");
+        md.AppendLine("|---|---|---:|---|");
+        foreach (var target in Targets())
+        {
+            md.AppendLine($"| {target.Name} | {target.Goal} | {target.Value?.ToString(CultureInfo.InvariantCulture) ?? "n/a"} | {(target.Met is null ? "n/a" : target.Met.Value ? "yes" : "**no**")} |");
+        }
+
+        md.AppendLine();
+        md.AppendLine($"## Per request ({SizeName(size)} bodies)");
+        md.AppendLine();
+        md.AppendLine("| scenario | req/s (median) | req/s per round | alloc B/req | above baseline | handler runs/req | Redis round trips/req | Redis commands/req | non-2xx | wrk p50 / p99 (ms, saturated) |");
+        md.AppendLine("|---|---:|---|---:|---:|---:|---:|---|---:|---|");
+        foreach (var s in _summaries.Where(s => s.Scenario.Size == size))
+        {
+            var commands = s.CommandsPerRequest is null ? "" : string.Join(", ", s.CommandsPerRequest.Select(c => Invariant($"{c.Key} {c.Value:0.##}")));
+            md.AppendLine(Invariant(
+                $"| {s.Scenario.Name} | {s.MedianRequestsPerSecond:F0} | {string.Join(", ", s.RequestsPerSecond)} | {s.MedianAllocatedBytesPerRequest:F0} | {s.AllocatedBytesAboveBaseline:F0} | {s.ExecutionsPerRequest:F2} | {s.RoundTripsPerRequest:F2} | {commands} | {s.Non2xxFraction:P1} | {s.WrkP50Microseconds / 1000.0:F2} / {s.WrkP99Microseconds / 1000.0:F2} |"));
+        }
+
+        md.AppendLine();
+        md.AppendLine("## Other sizes");
+        md.AppendLine();
+        md.AppendLine("| scenario | size | req/s (median) | alloc B/req | above baseline | Redis round trips/req | peak working set (MiB) |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+        foreach (var s in _summaries.Where(s => s.Scenario.Size != size))
+        {
+            md.AppendLine(Invariant(
+                $"| {s.Scenario.Name} | {SizeName(s.Scenario.Size)} | {s.MedianRequestsPerSecond:F0} | {s.MedianAllocatedBytesPerRequest:F0} | {s.AllocatedBytesAboveBaseline:F0} | {s.RoundTripsPerRequest:F2} | {s.PeakWorkingSetBytes / 1048576.0:F0} |"));
+        }
+
+        md.AppendLine();
+        md.AppendLine("Peak working set is the app process's VmHWM during the scenario (reset before it). The in-memory store's own");
+        md.AppendLine("records count in it for the memory_* rows; Redis keeps them out of process for redis_* rows.");
+
+        if (_latencies.Count > 0)
+        {
+            md.AppendLine();
+            md.AppendLine(Invariant($"## Latency at a fixed rate ({_settings.LatencyRate} req/s, {_settings.LatencyDuration.TotalSeconds} s, open loop)"));
+            md.AppendLine();
+            md.AppendLine("| scenario | size | achieved req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | failed |");
+            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+            foreach (var l in _latencies)
+            {
+                md.AppendLine(Invariant($"| {l.Scenario} | {SizeName(l.Size)} | {l.AchievedRate:F0} | {l.P50Ms:F2} | {l.P90Ms:F2} | {l.P99Ms:F2} | {l.P999Ms:F2} | {l.MaxMs:F2} | {l.Failed} |"));
+            }
+
+            md.AppendLine();
+            md.AppendLine("Measured by the runner's own open-loop .NET client, not wrk: requests leave on schedule whether or not earlier ones");
+            md.AppendLine("were answered, so a stall shows as latency instead of as a client that politely waited (coordinated omission).");
+        }
+
+        return md.ToString();
+    }
+
+    public string Summary()
+    {
+        var size = _settings.HeadlineSize;
+        var lines = new List<string> { $"Ratios to baseline at {SizeName(size)}:" };
+        foreach (var name in HeadlineScenarios)
+        {
+            lines.Add(Invariant($"  {name,-24} {Find(name, size)?.Ratio:F3}"));
+        }
+
+        foreach (var target in Targets())
+        {
+            lines.Add($"  [{(target.Met is null ? "n/a" : target.Met.Value ? "met" : "MISSED")}] {target.Name} {target.Goal}: {target.Value?.ToString(CultureInfo.InvariantCulture) ?? "n/a"}");
+        }
+
+        return string.Join('\n', lines);
+    }
+
+    private static JsonObject Object(IEnumerable<string> names, Func<string, double?> value)
+        => new(names.Distinct().Select(name => KeyValuePair.Create<string, JsonNode?>(name, value(name) is { } v ? JsonValue.Create(v) : null)));
+
+    private static JsonObject Object(IEnumerable<string> names, Func<string, long?> value)
+        => new(names.Distinct().Select(name => KeyValuePair.Create<string, JsonNode?>(name, value(name) is { } v ? JsonValue.Create(v) : null)));
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        if (sorted.Length == 0)
+        {
+            return double.NaN;
+        }
+
+        var middle = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+    }
+
+    private static double? Round(double? value, int digits) => value is null ? null : Math.Round(value.Value, digits);
+
+    private static string SizeName(int size) => size % 1024 == 0 ? $"{size / 1024} KiB" : $"{size} B";
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}

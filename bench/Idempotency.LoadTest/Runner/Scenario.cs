@@ -1,0 +1,87 @@
+using Idempotency.LoadTest.App;
+
+namespace Idempotency.LoadTest.Runner;
+
+/// <summary>How a scenario chooses Idempotency-Key headers.</summary>
+public enum KeyKind
+{
+    /// <summary>No key.</summary>
+    None,
+
+    /// <summary>A new key every request.</summary>
+    Unique,
+
+    /// <summary>Seeded keys in turn: every request is a replay.</summary>
+    Cycle,
+
+    /// <summary>No key; seeded query strings (<c>?item=i</c>) in turn: every request is an output cache hit of a different entry.</summary>
+    Query,
+
+    /// <summary>Runs of requests sharing one key, sent concurrently: duplicates while the first is in flight, then replays.</summary>
+    Hot,
+}
+
+/// <summary>One kind of traffic against one app at one body size.</summary>
+/// <param name="Name">The scenario's name in results, e.g. <c>memory_replay</c>.</param>
+/// <param name="Mode">The app that serves it.</param>
+/// <param name="Size">Request body size in bytes (GET: response note size).</param>
+/// <param name="Method">HTTP method.</param>
+/// <param name="Path">Request path.</param>
+/// <param name="Keys">How keys are chosen.</param>
+/// <param name="Baseline">The scenario at the same size whose requests/s this one is divided by.</param>
+public sealed record Scenario(string Name, BenchMode Mode, int Size, string Method, string Path, KeyKind Keys, string Baseline)
+{
+    public const string Baseline_Post = "baseline";
+    public const string Baseline_Get = "baseline_get";
+
+    /// <summary>Seeded keys per size for replays (<c>seed-{size}-{i}</c>) and cached entries for output caching (<c>?item={i}</c>).</summary>
+    /// <remarks>Enough that replays are spread over many records; few enough to seed in a second or two.</remarks>
+    public const int SeededKeys = 256;
+
+    /// <summary>Requests of one thread that share a hot key.</summary>
+    public const int HotRun = 64;
+
+    public string Id => $"{Name}@{Size}";
+
+    public bool UsesRedis => Mode is BenchMode.Redis or BenchMode.OutputCache or BenchMode.Passthrough;
+
+    public static string SeedPrefix(int size) => $"seed-{size}";
+
+    /// <summary>The scenarios of a run: every scenario at every size when <paramref name="full"/>, else the headline size gets all of them and the others the ones with targets.</summary>
+    public static List<Scenario> All(IReadOnlyList<int> sizes, int headlineSize, bool full)
+    {
+        var result = new List<Scenario>();
+        foreach (var size in sizes)
+        {
+            var everything = full || size == headlineSize;
+            var get = $"/orders/{size}";
+            result.Add(new(Baseline_Post, BenchMode.None, size, "POST", "/orders", KeyKind.Unique, Baseline_Post));
+            if (everything)
+            {
+                result.Add(new(Baseline_Get, BenchMode.None, size, "GET", get, KeyKind.Query, Baseline_Get));
+            }
+
+            result.Add(new("passthrough", BenchMode.Passthrough, size, "POST", "/orders", KeyKind.None, Baseline_Post));
+            result.Add(new("memory_first", BenchMode.Memory, size, "POST", "/orders/unique", KeyKind.Unique, Baseline_Post));
+            result.Add(new("memory_replay", BenchMode.Memory, size, "POST", "/orders", KeyKind.Cycle, Baseline_Post));
+            if (size > App.BenchServer.OverLimitSnapshotBytes)
+            {
+                result.Add(new("memory_first_over_limit", BenchMode.Memory, size, "POST", "/orders/over-limit", KeyKind.Unique, Baseline_Post));
+            }
+            if (everything)
+            {
+                result.Add(new("memory_hotkey", BenchMode.Memory, size, "POST", "/orders", KeyKind.Hot, Baseline_Post));
+            }
+
+            result.Add(new("redis_first", BenchMode.Redis, size, "POST", "/orders/unique", KeyKind.Unique, Baseline_Post));
+            result.Add(new("redis_replay", BenchMode.Redis, size, "POST", "/orders", KeyKind.Cycle, Baseline_Post));
+            if (everything)
+            {
+                result.Add(new("redis_hotkey", BenchMode.Redis, size, "POST", "/orders", KeyKind.Hot, Baseline_Post));
+                result.Add(new("outputcache_redis_hit", BenchMode.OutputCache, size, "GET", get, KeyKind.Query, Baseline_Get));
+            }
+        }
+
+        return result;
+    }
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The load test in one command: builds the bench app in Release, then starts redis-server and one bench app per mode
+# on 127.0.0.1, measures every scenario with wrk (and latency at a fixed rate with its own .NET client), stops
+# everything it started, and writes bench/results/latest.json and latest.md. The default run takes under three
+# minutes after the build; options after the command go to the runner (`bench/run.sh --help` lists them), e.g.
+#   bench/run.sh --duration 10 --rounds 5 --full      # a thorough run
+#   bench/run.sh micro --filter '*Fingerprint*'        # BenchmarkDotNet micro-benchmarks instead
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+ensure_package() {
+  # $1 = command, $2 = Debian package. Installed from Debian's packages when missing, as ./build.sh does for Redis.
+  if command -v "$1" >/dev/null 2>&1; then
+    return
+  fi
+  echo "$1 not found; installing $2 from Debian's packages"
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2" >/dev/null
+}
+
+if [ "${1:-}" = "micro" ]; then
+  shift
+  exec dotnet run -c Release --project bench/Idempotency.Benchmarks -- "$@"
+fi
+
+if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then
+  dotnet build bench/Idempotency.LoadTest -c Release -v quiet -nologo >/dev/null
+  dotnet bench/Idempotency.LoadTest/bin/Release/net10.0/Idempotency.LoadTest.dll || true
+  exit 0
+fi
+
+ensure_package wrk wrk
+ensure_package redis-server redis-server
+
+build_started=$(date +%s)
+dotnet build bench/Idempotency.LoadTest -c Release -v quiet -nologo
+echo "build took $(( $(date +%s) - build_started )) s (not part of the run's time)"
+
+work_dir=$(mktemp -d "${TMPDIR:-/tmp}/idempotency-bench-XXXXXXXX")
+cleanup() {
+  # The runner stops what it started; this covers a runner that was itself killed. Only PIDs the runner recorded are
+  # signalled, and only while they still run a command of this run (their command line names the work dir, the bench
+  # app or wrk): a recycled PID is left alone.
+  if [ -f "$work_dir/pids" ]; then
+    while read -r pid; do
+      [ -n "$pid" ] || continue
+      if [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -e "$work_dir" -e Idempotency.LoadTest -e '^wrk '; then
+        kill "$pid" 2>/dev/null || true
+      fi
+    done <"$work_dir/pids"
+  fi
+  rm -rf "$work_dir"
+}
+trap cleanup EXIT
+
+run_started=$(date +%s)
+export BENCH_COMMAND="bench/run.sh${*:+ $*}"
+dotnet bench/Idempotency.LoadTest/bin/Release/net10.0/Idempotency.LoadTest.dll run \
+  --out bench/results --work-dir "$work_dir" --label "${BENCH_LABEL:-}" "$@"
+echo "run took $(( $(date +%s) - run_started )) s (builds excluded)"
