@@ -3,6 +3,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
+using Idempotency.Testing.Redis;
+
 namespace Idempotency.LoadTest.Runner;
 
 /// <summary>
@@ -83,30 +85,7 @@ public sealed class RedisServer : IAsyncDisposable
 
     /// <summary>Calls per command since the server started, from INFO commandstats.</summary>
     public async Task<Dictionary<string, long>> ReadCommandStatsAsync(CancellationToken cancellationToken)
-    {
-        var info = await ExecuteAsync(["INFO", "commandstats"], cancellationToken) ?? string.Empty;
-        var calls = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var line in info.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-        {
-            // cmdstat_evalsha:calls=1,usec=12,usec_per_call=12.00,rejected_calls=0,failed_calls=0
-            if (!line.StartsWith("cmdstat_", StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            var colon = line.IndexOf(':', StringComparison.Ordinal);
-            var name = line["cmdstat_".Length..colon];
-            foreach (var field in line[(colon + 1)..].Split(','))
-            {
-                if (field.StartsWith("calls=", StringComparison.Ordinal))
-                {
-                    calls[name] = long.Parse(field["calls=".Length..], CultureInfo.InvariantCulture);
-                }
-            }
-        }
-
-        return calls;
-    }
+        => CommandStatsInfo.Parse(await ExecuteAsync(["INFO", "commandstats"], cancellationToken) ?? string.Empty);
 
     /// <summary>Whether <paramref name="command"/> (as commandstats names it, e.g. <c>config|resetstat</c>) is housekeeping.</summary>
     public static bool IsHousekeeping(string command)

@@ -1,4 +1,4 @@
-using System.Globalization;
+using Idempotency.Testing.Redis;
 
 namespace Idempotency.Redis.Tests.Infrastructure;
 
@@ -26,30 +26,7 @@ internal static class CommandStats
     public static Task ResetAsync(int port) => Resp.ExecuteAsync(port, "CONFIG", "RESETSTAT");
 
     public static async Task<IReadOnlyDictionary<string, long>> ReadAsync(int port)
-    {
-        var info = await Resp.ExecuteStringAsync(port, "INFO", "commandstats");
-        var calls = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var line in info.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-        {
-            // cmdstat_evalsha:calls=1,usec=12,usec_per_call=12.00,rejected_calls=0,failed_calls=0
-            if (!line.StartsWith("cmdstat_", StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            var colon = line.IndexOf(':', StringComparison.Ordinal);
-            var name = line["cmdstat_".Length..colon];
-            foreach (var field in line[(colon + 1)..].Split(','))
-            {
-                if (field.StartsWith("calls=", StringComparison.Ordinal))
-                {
-                    calls[name] = long.Parse(field["calls=".Length..], CultureInfo.InvariantCulture);
-                }
-            }
-        }
-
-        return calls;
-    }
+        => CommandStatsInfo.Parse(await Resp.ExecuteStringAsync(port, "INFO", "commandstats"));
 
     public static string Format(IReadOnlyDictionary<string, long> calls)
         => string.Join(", ", calls.OrderBy(pair => pair.Key, StringComparer.Ordinal).Select(pair => $"{pair.Key}={pair.Value}"));
