@@ -102,22 +102,7 @@ public sealed class IdempotencyBehaviourTests(PaymentApiFactory factory) : IClas
         var responses = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(() => client.PostPaymentAsync(key, body))));
         try
         {
-            // Exactly one request ran the handler; every other one was a replay of it or was told it is in flight.
-            var original = Assert.Single(responses, response => response.StatusCode == HttpStatusCode.Created && !response.IsReplayed());
-            var originalBody = await original.Content.ReadAsStringAsync();
-            foreach (var response in responses.Where(response => response != original))
-            {
-                if (response.StatusCode == HttpStatusCode.Created)
-                {
-                    Assert.True(response.IsReplayed());
-                    Assert.Equal(originalBody, await response.Content.ReadAsStringAsync());
-                }
-                else
-                {
-                    await AssertProblemAsync(response, HttpStatusCode.Conflict, "urn:idempotency:idempotency-request-in-flight");
-                    Assert.NotNull(response.Headers.RetryAfter);
-                }
-            }
+            await AssertOneExecutionOthersReplayedOrInFlightAsync(responses);
 
             Assert.Equal(1, await factory.CountPaymentsAsync("alice", key));
         }

@@ -71,4 +71,27 @@ internal static class PaymentRequests
 
         return problem;
     }
+
+    /// <summary>
+    /// Asserts what concurrent copies of one payment request must get: exactly one ran the handler; every other one is
+    /// a byte-identical replay of it or a <c>409 idempotency-request-in-flight</c> with <c>Retry-After</c>.
+    /// </summary>
+    public static async Task AssertOneExecutionOthersReplayedOrInFlightAsync(HttpResponseMessage[] responses)
+    {
+        var original = Assert.Single(responses, response => response.StatusCode == HttpStatusCode.Created && !response.IsReplayed());
+        var originalBody = await original.Content.ReadAsStringAsync();
+        foreach (var response in responses.Where(response => response != original))
+        {
+            if (response.StatusCode == HttpStatusCode.Created)
+            {
+                Assert.True(response.IsReplayed());
+                Assert.Equal(originalBody, await response.Content.ReadAsStringAsync());
+            }
+            else
+            {
+                await AssertProblemAsync(response, HttpStatusCode.Conflict, "urn:idempotency:idempotency-request-in-flight");
+                Assert.NotNull(response.Headers.RetryAfter);
+            }
+        }
+    }
 }

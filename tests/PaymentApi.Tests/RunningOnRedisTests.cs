@@ -59,21 +59,7 @@ public sealed class RunningOnRedisTests(RedisServerFixture redis) : IClassFixtur
         var responses = await Task.WhenAll(sends);
         try
         {
-            var original = Assert.Single(responses, response => response.StatusCode == HttpStatusCode.Created && !response.IsReplayed());
-            var originalBody = await original.Content.ReadAsStringAsync();
-            foreach (var response in responses.Where(response => response != original))
-            {
-                if (response.StatusCode == HttpStatusCode.Created)
-                {
-                    Assert.True(response.IsReplayed());
-                    Assert.Equal(originalBody, await response.Content.ReadAsStringAsync());
-                }
-                else
-                {
-                    await AssertProblemAsync(response, HttpStatusCode.Conflict, "urn:idempotency:idempotency-request-in-flight");
-                    Assert.NotNull(response.Headers.RetryAfter);
-                }
-            }
+            await AssertOneExecutionOthersReplayedOrInFlightAsync(responses);
 
             Assert.Equal(1, await first.CountPaymentsAsync("alice", key));
         }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
+using PaymentApi.Storage;
 
 namespace PaymentApi.Accounts;
 
@@ -26,28 +27,20 @@ internal sealed class AccountLedger
     // The same format as the payments: ISO 8601 round-trip text in UTC.
     private const string TimestampFormat = "O";
 
-    private readonly string _connectionString;
+    private readonly LedgerDatabase _database;
     private readonly TimeProvider _timeProvider;
 
     public AccountLedger(string connectionString, TimeProvider timeProvider)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         ArgumentNullException.ThrowIfNull(timeProvider);
-
-        // As in PaymentLedger: the command timeout is SQLite's busy timeout. A transfer holds the write lock for a
-        // few statements; 5 s covers any queue of them and still fails fast enough for the client to retry.
-        _connectionString = new SqliteConnectionStringBuilder(connectionString) { DefaultTimeout = 5 }.ToString();
+        _database = new LedgerDatabase(connectionString);
         _timeProvider = timeProvider;
     }
 
     /// <summary>Creates the folder, the tables and the indexes when missing, and switches the file to WAL.</summary>
     public async Task InitializeAsync(CancellationToken cancellationToken = default)
     {
-        var settings = new SqliteConnectionStringBuilder(_connectionString);
-        if (settings.Mode != SqliteOpenMode.Memory && settings.DataSource is not ("" or ":memory:"))
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(settings.DataSource))!);
-        }
+        _database.EnsureFolder();
 
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
@@ -267,20 +260,7 @@ internal sealed class AccountLedger
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        var connection = new SqliteConnection(_connectionString);
-        try
-        {
-            await connection.OpenAsync(cancellationToken);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
+    private Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken) => _database.OpenAsync(cancellationToken);
 
     private sealed record AccountRow(string Owner, long Balance, long LastSequence);
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
+using PaymentApi.Storage;
 
 namespace PaymentApi.Payments;
 
@@ -17,18 +18,13 @@ internal sealed class PaymentLedger
     // Timestamps are stored as ISO 8601 round-trip text in UTC: fixed width, so they sort correctly as text.
     private const string TimestampFormat = "O";
 
-    private readonly string _connectionString;
+    private readonly LedgerDatabase _database;
     private readonly TimeProvider _timeProvider;
 
     public PaymentLedger(string connectionString, TimeProvider timeProvider)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         ArgumentNullException.ThrowIfNull(timeProvider);
-
-        // Microsoft.Data.Sqlite retries a busy or locked database until the command timeout: this is the busy
-        // timeout. A writer from another instance holds the lock for milliseconds; 5 s is ample and still fails fast
-        // enough for the client to retry with its idempotency key.
-        _connectionString = new SqliteConnectionStringBuilder(connectionString) { DefaultTimeout = 5 }.ToString();
+        _database = new LedgerDatabase(connectionString);
         _timeProvider = timeProvider;
     }
 
@@ -39,11 +35,7 @@ internal sealed class PaymentLedger
     /// <summary>Creates the database file, its folder and the schema when missing, and switches the file to WAL.</summary>
     public async Task InitializeAsync(CancellationToken cancellationToken = default)
     {
-        var settings = new SqliteConnectionStringBuilder(_connectionString);
-        if (settings.Mode != SqliteOpenMode.Memory && settings.DataSource is not ("" or ":memory:"))
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(settings.DataSource))!);
-        }
+        _database.EnsureFolder();
 
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
@@ -148,20 +140,7 @@ internal sealed class PaymentLedger
         await command.ExecuteScalarAsync(cancellationToken);
     }
 
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        var connection = new SqliteConnection(_connectionString);
-        try
-        {
-            await connection.OpenAsync(cancellationToken);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
+    private Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken) => _database.OpenAsync(cancellationToken);
 
     private static async Task<Payment?> ReadSingleAsync(SqliteCommand command, CancellationToken cancellationToken)
     {
