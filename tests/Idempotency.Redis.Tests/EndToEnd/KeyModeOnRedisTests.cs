@@ -1,5 +1,6 @@
 using System.Net;
 using Idempotency.Redis.Tests.Infrastructure;
+using Idempotency.Testing;
 
 namespace Idempotency.Redis.Tests.EndToEnd;
 

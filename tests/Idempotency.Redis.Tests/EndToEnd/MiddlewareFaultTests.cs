@@ -4,6 +4,7 @@ using Idempotency.Redis.Internal;
 using Idempotency.Redis.Tests.Infrastructure;
 using StackExchange.Redis;
 using Xunit.Abstractions;
+using Idempotency.Testing;
 
 namespace Idempotency.Redis.Tests.EndToEnd;
 

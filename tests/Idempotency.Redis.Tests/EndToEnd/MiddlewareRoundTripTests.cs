@@ -1,6 +1,7 @@
 using System.Net;
 using Idempotency.Redis.Tests.Infrastructure;
 using Xunit.Abstractions;
+using Idempotency.Testing;
 
 namespace Idempotency.Redis.Tests.EndToEnd;
 

@@ -3,6 +3,7 @@ using Idempotency.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Idempotency.Testing;
 
 namespace Idempotency.Tests.Middleware;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using Idempotency.Storage;
 using Idempotency.Tests.Infrastructure;
+using Idempotency.Testing;
 
 namespace Idempotency.Tests.Middleware;
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using Idempotency.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
+using Idempotency.Testing;
 
 namespace Idempotency.Tests.Middleware;
 

@@ -1,5 +1,6 @@
 using System.Net;
 using Idempotency.Tests.Infrastructure;
+using Idempotency.Testing;
 
 namespace Idempotency.Tests.Middleware;
 

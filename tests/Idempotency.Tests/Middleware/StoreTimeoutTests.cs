@@ -3,6 +3,7 @@ using Idempotency.Storage;
 using Idempotency.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Idempotency.Testing;
 
 namespace Idempotency.Tests.Middleware;
 

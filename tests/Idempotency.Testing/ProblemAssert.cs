@@ -1,9 +1,11 @@
 using System.Net;
 using System.Text.Json;
+using Xunit;
 
-namespace Idempotency.Redis.Tests.Infrastructure;
+namespace Idempotency.Testing;
 
-internal static class ProblemAssert
+/// <summary>Assertions on the middleware's problem responses, shared by every test project that hosts it.</summary>
+public static class ProblemAssert
 {
     /// <summary>Asserts an RFC 9457 problem response of the given status and problem name; returns its JSON.</summary>
     public static async Task<JsonElement> IsProblemAsync(HttpResponseMessage response, HttpStatusCode status, string problemName)
