@@ -13,4 +13,6 @@ public sealed class RedisClusterStoreConformanceTests(RedisClusterFixture cluste
         => TestStores.Create(await cluster.GetConnectionAsync(), _keyPrefix);
 
     protected override Task AdvanceTimeAsync(TimeSpan duration) => RealTime.WaitAsync(duration);
+
+    protected override TimeSpan ShortLease => TestStores.RealTimeShortLease;
 }

@@ -14,4 +14,6 @@ public sealed class RedisSequenceConformanceTests(RedisStoreFixture server) : Se
         => TestStores.Create(await server.GetConnectionAsync(), _keyPrefix);
 
     protected override Task AdvanceTimeAsync(TimeSpan duration) => RealTime.WaitAsync(duration);
+
+    protected override TimeSpan ShortLease => TestStores.RealTimeShortLease;
 }

@@ -14,4 +14,6 @@ public sealed class RedisStoreConformanceTests(RedisStoreFixture server) : Idemp
         => TestStores.Create(await server.GetConnectionAsync(), _keyPrefix);
 
     protected override Task AdvanceTimeAsync(TimeSpan duration) => RealTime.WaitAsync(duration);
+
+    protected override TimeSpan ShortLease => TestStores.RealTimeShortLease;
 }
