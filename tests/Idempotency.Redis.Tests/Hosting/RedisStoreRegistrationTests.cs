@@ -169,4 +169,12 @@ public sealed class RedisStoreRegistrationTests(RedisStoreFixture server) : ICla
         Assert.Same(BacklogPolicy.FailFast, configuration.BacklogPolicy);
         Assert.False(configuration.AbortOnConnectFail);
     }
+
+    [Fact]
+    public void The_store_connection_reads_its_sockets_on_the_thread_pool()
+    {
+        var configuration = RedisConnectionProvider.CreateConfiguration("localhost:6379");
+
+        Assert.Same(SocketManager.ThreadPool, configuration.SocketManager);
+    }
 }

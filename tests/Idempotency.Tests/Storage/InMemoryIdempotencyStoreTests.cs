@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Idempotency.Storage;
 using Idempotency.Storage.InMemory;
 using Microsoft.Extensions.Options;
@@ -309,6 +310,33 @@ public sealed class InMemoryIdempotencyStoreTests
         var token = await AcquireAsync(store, Key(1));
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.RenewLeaseAsync(Key(1), token, duration, CancellationToken.None).AsTask());
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.CompleteAsync(Key(1), token, Response(1), duration, CancellationToken.None).AsTask());
+    }
+
+    [Fact]
+    public void An_evicted_record_does_not_keep_its_response_body_alive()
+    {
+        using var store = CreateStore(sizeLimitBytes: 64 * 1024);
+        var body = CompleteWithWeakBody(store, Key(1), bodyBytes: 40 * 1024, Hour);
+
+        // Evicts Key(1) to make room, long before its retention would take it out of the expiry index.
+        CompleteWithWeakBody(store, Key(2), bodyBytes: 40 * 1024, Hour);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        Assert.Equal(1, store.Count);
+        Assert.False(body.IsAlive);
+    }
+
+    // Not inlined, and synchronous (the in-memory store completes at once), so no local of the caller roots the body.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference CompleteWithWeakBody(InMemoryIdempotencyStore store, string key, int bodyBytes, TimeSpan retention)
+    {
+        var body = new byte[bodyBytes];
+        var begin = store.TryBeginAsync(key, Fingerprint, Hour, CancellationToken.None).Result;
+        Assert.Equal(IdempotencyBeginStatus.Acquired, begin.Status);
+        Assert.True(store.CompleteAsync(key, begin.FencingToken, new StoredResponse(200, [], body), retention, CancellationToken.None).Result);
+        return new WeakReference(body);
     }
 
     private static byte[] Fingerprint { get; } = new byte[32];

@@ -13,17 +13,26 @@ internal abstract class InMemoryEntry
     /// <summary>The record key or stream key; records and streams live in separate dictionaries, so the two may be equal.</summary>
     public string Key { get; }
 
-    /// <summary>
-    /// A fencing token the entry was created with. Tokens never repeat, so no two entries ever compare equal in the
-    /// expiry index, which would otherwise silently drop one of them.
-    /// </summary>
+    /// <summary>The fencing token the entry was created with; tokens never repeat.</summary>
     public long Id { get; }
 
     /// <summary>A <see cref="TimeProvider.GetTimestamp"/> value after which the entry is garbage.</summary>
-    /// <remarks>Part of the store's expiry index ordering: change it only while the entry is out of that index.</remarks>
+    /// <remarks>The store's <see cref="ExpiryIndex"/> files the entry under it: re-file the entry after changing it.</remarks>
     public long ExpiresAt { get; protected set; }
+
+    /// <summary>Whether the entry is in the store's <see cref="ExpiryIndex"/>; maintained by the index.</summary>
+    public bool IsIndexed { get; set; }
+
+    /// <summary>Which of the index's items for this entry is current; maintained by the index.</summary>
+    public int IndexVersion { get; set; }
 
     public long SizeBytes { get; protected set; }
 
     public bool IsExpired(long now) => now >= ExpiresAt;
+
+    /// <summary>
+    /// Drops what a removed entry holds (responses, fingerprints): the expiry index may keep the object reachable for a
+    /// while after its removal, and it must not keep a response body alive.
+    /// </summary>
+    public abstract void Discard();
 }

@@ -27,8 +27,8 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
     // A dictionary of its own: stream keys are a namespace apart from record keys.
     private readonly Dictionary<string, InMemoryStream> _streams = new(StringComparer.Ordinal);
 
-    // Every live record and stream ordered by expiry, so expired ones are found without scanning the whole store.
-    private readonly SortedSet<InMemoryEntry> _byExpiry = new(ExpiryOrder.Instance);
+    // Every live record and stream by expiry, so expired ones are found without scanning the whole store.
+    private readonly ExpiryIndex _byExpiry = new();
 
     // Completed records, oldest completion first: the eviction order once expired records are gone.
     private readonly LinkedList<InMemoryRecord> _completionOrder = new();
@@ -131,7 +131,7 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
             // Copied because the caller's buffer may be pooled and reused as soon as this call returns.
             var record = new InMemoryRecord(key, fingerprintSpan.ToArray(), ++_lastFencingToken, Deadline(now, lease));
             _records.Add(key, record);
-            _byExpiry.Add(record);
+            _byExpiry.Set(record);
             _inFlightBytes += record.SizeBytes;
             return new ValueTask<IdempotencyBeginResult>(IdempotencyBeginResult.Acquired(record.FencingToken));
         }
@@ -151,9 +151,8 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
                 return new ValueTask<bool>(false);
             }
 
-            _byExpiry.Remove(record);
             record.ExtendLease(Deadline(now, lease));
-            _byExpiry.Add(record);
+            _byExpiry.Set(record);
             return new ValueTask<bool>(true);
         }
     }
@@ -183,11 +182,10 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
                 responseBytes = 0;
             }
 
-            _byExpiry.Remove(record);
             _inFlightBytes -= record.SizeBytes;
             record.Complete(response, responseBytes, Deadline(now, retention));
             _completedBytes += record.SizeBytes;
-            _byExpiry.Add(record);
+            _byExpiry.Set(record);
             record.CompletionNode = _completionOrder.AddLast(record);
             return new ValueTask<bool>(true);
         }
@@ -279,17 +277,13 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
                 _streams.Add(streamKey, stream);
                 _streamBytes += stream.SizeBytes;
             }
-            else
-            {
-                _byExpiry.Remove(stream);
-            }
 
             var before = stream.SizeBytes;
 
             // Copied because the caller's buffer may be pooled and reused as soon as this call returns.
             stream.TakeSlot(epoch, sequenceNumber, fingerprintSpan.ToArray(), token, Deadline(now, lease));
             _streamBytes += stream.SizeBytes - before;
-            _byExpiry.Add(stream);
+            _byExpiry.Set(stream);
             return new ValueTask<SequenceBeginResult>(SequenceBeginResult.Acquired(token));
         }
     }
@@ -308,9 +302,8 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
                 return new ValueTask<bool>(false);
             }
 
-            _byExpiry.Remove(stream);
             stream.RenewSlot(Deadline(now, lease));
-            _byExpiry.Add(stream);
+            _byExpiry.Set(stream);
             return new ValueTask<bool>(true);
         }
     }
@@ -332,8 +325,7 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
                 return new ValueTask<bool>(false);
             }
 
-            // Out of the index while it changes; a stream is never evicted anyway, so making room cannot touch it.
-            _byExpiry.Remove(stream);
+            // Making room below cannot touch this stream: streams are never evicted, and its live slot keeps it from expiring.
             var before = stream.SizeBytes;
             stream.PrepareToApply(window);
             _streamBytes += stream.SizeBytes - before;
@@ -350,7 +342,7 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
 
             stream.ApplySlot(response, responseBytes, Deadline(now, retention));
             _streamBytes += responseBytes;
-            _byExpiry.Add(stream);
+            _byExpiry.Set(stream);
             return new ValueTask<bool>(true);
         }
     }
@@ -368,7 +360,6 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
                 return new ValueTask<bool>(false);
             }
 
-            _byExpiry.Remove(stream);
             var before = stream.SizeBytes;
             stream.FreeSlot();
             _streamBytes += stream.SizeBytes - before;
@@ -381,7 +372,7 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
             }
             else
             {
-                _byExpiry.Add(stream);
+                _byExpiry.Set(stream);
             }
 
             return new ValueTask<bool>(true);
@@ -398,9 +389,9 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
             {
                 var now = _timeProvider.GetTimestamp();
                 var removed = 0;
-                while (removed < SweepBatchSize && _byExpiry.Count > 0 && _byExpiry.Min!.IsExpired(now))
+                while (removed < SweepBatchSize && _byExpiry.TryPeekEarliest(out var earliest) && earliest.IsExpired(now))
                 {
-                    Remove(_byExpiry.Min);
+                    Remove(earliest);
                     removed++;
                 }
 
@@ -443,9 +434,9 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
         }
 
         // Expired records and streams are garbage whatever their state, so they go before anything a client could still replay.
-        while (_byExpiry.Count > 0 && _byExpiry.Min!.IsExpired(now))
+        while (_byExpiry.TryPeekEarliest(out var earliest) && earliest.IsExpired(now))
         {
-            Remove(_byExpiry.Min);
+            Remove(earliest);
             if (Fits(bytes))
             {
                 return true;
@@ -482,21 +473,24 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
         {
             _streams.Remove(stream.Key);
             _streamBytes -= stream.SizeBytes;
-            return;
-        }
-
-        var record = (InMemoryRecord)entry;
-        _records.Remove(record.Key);
-        if (record.CompletionNode is { } node)
-        {
-            _completionOrder.Remove(node);
-            record.CompletionNode = null;
-            _completedBytes -= record.SizeBytes;
         }
         else
         {
-            _inFlightBytes -= record.SizeBytes;
+            var record = (InMemoryRecord)entry;
+            _records.Remove(record.Key);
+            if (record.CompletionNode is { } node)
+            {
+                _completionOrder.Remove(node);
+                record.CompletionNode = null;
+                _completedBytes -= record.SizeBytes;
+            }
+            else
+            {
+                _inFlightBytes -= record.SizeBytes;
+            }
         }
+
+        entry.Discard();
     }
 
     private long Deadline(long now, TimeSpan duration)
@@ -511,18 +505,6 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
         if (duration <= TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(name, duration, "A lease or retention must be positive.");
-        }
-    }
-
-    private sealed class ExpiryOrder : IComparer<InMemoryEntry>
-    {
-        public static readonly ExpiryOrder Instance = new();
-
-        // Ids are unique across records and streams, so no two entries compare equal and the set never drops one.
-        public int Compare(InMemoryEntry? x, InMemoryEntry? y)
-        {
-            var order = x!.ExpiresAt.CompareTo(y!.ExpiresAt);
-            return order != 0 ? order : x.Id.CompareTo(y.Id);
         }
     }
 }

@@ -7,7 +7,7 @@ namespace Idempotency.Storage.InMemory;
 /// <remarks>Mutated only under the store's lock.</remarks>
 internal sealed class InMemoryRecord : InMemoryEntry
 {
-    // Stands for the dictionary entry, this object, the index nodes and the fingerprint array's header: close enough
+    // Stands for the dictionary entry, this object, its index items and the fingerprint array's header: close enough
     // to keep the size limit honest without measuring the runtime.
     internal const long FixedOverheadBytes = 128;
 
@@ -40,6 +40,8 @@ internal sealed class InMemoryRecord : InMemoryEntry
         SizeBytes += responseBytes;
         ExpiresAt = expiresAt;
     }
+
+    public override void Discard() => Response = null;
 
     public static long MeasureInFlight(string key, int fingerprintLength)
         => FixedOverheadBytes + (key.Length * 2L) + fingerprintLength;
