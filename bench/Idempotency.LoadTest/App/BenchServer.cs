@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
 
 namespace Idempotency.LoadTest.App;
 
@@ -101,7 +102,14 @@ public static class BenchServer
                 services.AddIdempotency(AddPolicies).AddRedisStore(store => store.Configuration = redis);
                 break;
             case BenchMode.OutputCache:
-                services.AddStackExchangeRedisOutputCache(cache => cache.Configuration = redis);
+                // The same client settings the idempotency store gives its own connection (socket I/O on the thread pool,
+                // see RedisConnectionProvider), so the comparison is between the two designs, not two socket managers.
+                services.AddStackExchangeRedisOutputCache(cache =>
+                {
+                    var configuration = ConfigurationOptions.Parse(redis!);
+                    configuration.SocketManager = SocketManager.ThreadPool;
+                    cache.ConfigurationOptions = configuration;
+                });
                 services.AddOutputCache(cache => cache.AddPolicy("orders", policy => policy.Expire(TimeSpan.FromHours(1)).SetVaryByQuery("item")));
                 break;
         }

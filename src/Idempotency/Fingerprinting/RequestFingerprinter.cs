@@ -99,7 +99,8 @@ internal static class RequestFingerprinter
 
     internal static async ValueTask AppendBodyAsync(IncrementalHash hash, Stream body, CancellationToken cancellationToken)
     {
-        hash.AppendData([BodyTag]);
+        ReadOnlySpan<byte> tag = [BodyTag];
+        hash.AppendData(tag);
         var buffer = ArrayPool<byte>.Shared.Rent(ReadBufferSize);
         long total = 0;
         try
