@@ -41,7 +41,8 @@ public static class BenchRunner
         }
 
         var runId = Guid.NewGuid().ToString("N")[..8];
-        Log($"machine: {MachineInfo.Describe()}; load average {loadAverage?.ToString(CultureInfo.InvariantCulture) ?? "?"}");
+        var busyBefore = await MachineInfo.MeasureCpuBusyAsync(TimeSpan.FromSeconds(3), cancellationToken);
+        Log($"machine: {MachineInfo.Describe()}; load average {loadAverage?.ToString(CultureInfo.InvariantCulture) ?? "?"}; cores busy before the run {busyBefore?.ToString("P0", CultureInfo.InvariantCulture) ?? "?"}");
         Log($"{scenarios.Count} scenarios x {settings.Rounds} rounds x {settings.Duration.TotalSeconds} s, wrk -t{settings.Threads} -c{settings.Connections}; work dir {directory.Path}");
 
         RedisServer? redis = null;
@@ -100,7 +101,7 @@ public static class BenchRunner
 
             // bench/run.sh says how it was called; run directly, the runner's own arguments are the command.
             var command = Environment.GetEnvironmentVariable("BENCH_COMMAND") is { Length: > 0 } script ? script : "Idempotency.LoadTest run " + string.Join(' ', args);
-            var report = new Report(settings, MachineInfo.Describe(), command, loadAverage, MachineInfo.LoadAverage(), measurements, latencies, wall.Elapsed);
+            var report = new Report(settings, MachineInfo.Describe(), command, busyBefore, loadAverage, MachineInfo.LoadAverage(), measurements, latencies, wall.Elapsed);
             Directory.CreateDirectory(settings.OutputDirectory);
             var json = report.ToJson();
             var markdown = report.ToMarkdown();

@@ -13,6 +13,7 @@ public sealed class Report
     private readonly RunSettings _settings;
     private readonly string _machine;
     private readonly string _command;
+    private readonly double? _cpuBusyBeforeStart;
     private readonly double? _loadAverage;
     private readonly double? _loadAverageAtEnd;
     private readonly IReadOnlyList<LatencyResult> _latencies;
@@ -20,12 +21,13 @@ public sealed class Report
     private readonly List<ScenarioSummary> _summaries;
 
     public Report(
-        RunSettings settings, string machine, string command, double? loadAverage, double? loadAverageAtEnd,
+        RunSettings settings, string machine, string command, double? cpuBusyBeforeStart, double? loadAverage, double? loadAverageAtEnd,
         IReadOnlyList<Measurement> measurements, IReadOnlyList<LatencyResult> latencies, TimeSpan wallTime)
     {
         _settings = settings;
         _machine = machine;
         _command = command;
+        _cpuBusyBeforeStart = cpuBusyBeforeStart;
         _loadAverage = loadAverage;
         _loadAverageAtEnd = loadAverageAtEnd;
         _latencies = latencies;
@@ -168,6 +170,7 @@ public sealed class Report
             ["machine"] = _machine,
             ["command"] = _command,
             ["date_utc"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture),
+            ["cpu_busy_before_start"] = _cpuBusyBeforeStart is { } busy ? Math.Round(busy, 3) : null,
             ["load_average_at_start"] = _loadAverage,
             ["load_average_at_end"] = _loadAverageAtEnd,
             ["cores"] = Environment.ProcessorCount,
@@ -264,7 +267,7 @@ public sealed class Report
             md.AppendLine();
         }
 
-        md.AppendLine(Invariant($"- Machine: {_machine}; 1-minute load average at start {_loadAverage?.ToString(CultureInfo.InvariantCulture) ?? "?"}, at end {_loadAverageAtEnd?.ToString(CultureInfo.InvariantCulture) ?? "?"} (above {Environment.ProcessorCount}: other work shared the cores)."));
+        md.AppendLine(Invariant($"- Machine: {_machine}. Before the run started anything, its cores were {_cpuBusyBeforeStart?.ToString("P0", CultureInfo.InvariantCulture) ?? "?"} busy (3 s sample: other work on the machine). 1-minute load average at start {_loadAverage?.ToString(CultureInfo.InvariantCulture) ?? "?"}, at end {_loadAverageAtEnd?.ToString(CultureInfo.InvariantCulture) ?? "?"} (it also counts the build just before the run and the run's own app, Redis and wrk)."));
         md.AppendLine(Invariant($"- Command: `{_command}`, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC."));
         md.AppendLine(Invariant($"- Wall time: {_wallTime.TotalSeconds:F0} s, builds excluded. wrk -t{_settings.Threads} -c{_settings.Connections}, {_settings.Rounds} rounds of {_settings.Duration.TotalSeconds} s per scenario after a {_settings.Warmup.TotalSeconds} s warm-up, modes interleaved."));
         md.AppendLine("- Ratio: requests/s of the scenario divided by the baseline's in the same round (median over rounds). The baseline is the same handler with nothing in front of it: `POST /orders` (`baseline`), or `GET /orders/{size}` (`baseline_get`) for output caching.");
