@@ -2,7 +2,7 @@ using Idempotency.Storage.InMemory;
 
 namespace Idempotency.Tests.Storage;
 
-/// <summary>The in-memory store's expiry heap: earliest first, re-filing and removal by version, bounded stale items.</summary>
+/// <summary>The in-memory store's expiry heap: earliest first, entries moved and removed in place.</summary>
 public sealed class ExpiryIndexTests
 {
     private long _nextToken;
@@ -66,36 +66,76 @@ public sealed class ExpiryIndexTests
     }
 
     [Fact]
-    public void Refiling_entries_many_times_keeps_the_heap_within_twice_the_live_entries_plus_slack()
+    public void Random_additions_refilings_and_removals_always_yield_the_earliest_live_entry()
     {
+        var random = new Random(20261123);
         var index = new ExpiryIndex();
-        var records = new InMemoryRecord[100];
-        for (var i = 0; i < records.Length; i++)
+        var live = new List<InMemoryRecord>();
+        for (var step = 0; step < 20_000; step++)
         {
-            records[i] = Record(expiresAt: 1_000 + i);
-            index.Set(records[i]);
-        }
-
-        for (var round = 1; round <= 500; round++)
-        {
-            foreach (var record in records)
+            var action = random.Next(10);
+            if (live.Count == 0 || action < 4)
             {
-                record.ExtendLease(record.ExpiresAt + 1_000);
+                var record = Record(expiresAt: random.Next(1_000));
+                index.Set(record);
+                live.Add(record);
+            }
+            else if (action < 7)
+            {
+                // Expiries move both ways (a stream's slot ends before its retention), and ties are common.
+                var record = live[random.Next(live.Count)];
+                record.ExtendLease(random.Next(1_000));
                 index.Set(record);
             }
+            else
+            {
+                var position = random.Next(live.Count);
+                index.Remove(live[position]);
+                live.RemoveAt(position);
+            }
 
-            Assert.True(index.ItemCount <= (2 * records.Length) + 1024 + 1, $"{index.ItemCount} heap items for {records.Length} entries");
+            Assert.Equal(live.Count, index.Count);
+            if (live.Count == 0)
+            {
+                Assert.False(index.TryPeekEarliest(out _));
+            }
+            else
+            {
+                Assert.Equal(live.Min(record => record.ExpiresAt), Earliest(index).ExpiresAt);
+            }
         }
 
-        // Still in expiry order after the rebuilds: entry i was filed last at 1_000 + i + 500 * 1_000.
-        for (var i = 0; i < records.Length; i++)
+        // Draining in order proves the whole heap, not just its root, is consistent.
+        var previous = long.MinValue;
+        while (index.TryPeekEarliest(out var earliest))
         {
-            var earliest = Earliest(index);
-            Assert.Same(records[i], earliest);
+            Assert.True(earliest.ExpiresAt >= previous);
+            previous = earliest.ExpiresAt;
             index.Remove(earliest);
         }
 
-        Assert.False(index.TryPeekEarliest(out _));
+        Assert.Equal(0, index.Count);
+    }
+
+    [Fact]
+    public void The_index_gives_its_array_back_as_it_empties()
+    {
+        var index = new ExpiryIndex();
+        var records = new InMemoryRecord[10_000];
+        for (var i = 0; i < records.Length; i++)
+        {
+            records[i] = Record(expiresAt: i);
+            index.Set(records[i]);
+        }
+
+        var grown = index.Capacity;
+        foreach (var record in records)
+        {
+            index.Remove(record);
+        }
+
+        Assert.True(grown >= records.Length);
+        Assert.True(index.Capacity <= 16, $"capacity {index.Capacity} after emptying");
     }
 
     private static InMemoryEntry Earliest(ExpiryIndex index)

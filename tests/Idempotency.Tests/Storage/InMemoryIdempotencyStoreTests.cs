@@ -318,7 +318,7 @@ public sealed class InMemoryIdempotencyStoreTests
         using var store = CreateStore(sizeLimitBytes: 64 * 1024);
         var body = CompleteWithWeakBody(store, Key(1), bodyBytes: 40 * 1024, Hour);
 
-        // Evicts Key(1) to make room, long before its retention would take it out of the expiry index.
+        // Evicts Key(1) to make room, long before its retention ends: nothing of the store may still hold its response.
         CompleteWithWeakBody(store, Key(2), bodyBytes: 40 * 1024, Hour);
         GC.Collect();
         GC.WaitForPendingFinalizers();

@@ -4,102 +4,148 @@ namespace Idempotency.Storage.InMemory;
 
 /// <summary>
 /// Every live record and stream of the in-memory store by expiry, so expired ones are found without scanning the store:
-/// an array-backed min-heap with lazy deletion.
+/// a binary min-heap in one array whose entries know their own position.
 /// </summary>
 /// <remarks>
 /// <para>
 /// A balanced tree (the earlier <c>SortedSet</c>) allocated a node per entry and paid a removal and an insertion with
 /// rebalancing every time an entry's expiry moved, which happens two or more times per request (begin, complete,
-/// renewals). Here moving an expiry pushes one more item and leaves the old one behind, marked stale by a version
-/// stamp; stale items are dropped when they reach the top, and the heap is rebuilt from its valid items once stale
-/// ones outnumber them, so it stays within twice the live entries (plus a constant) at amortized O(1) extra cost.
+/// renewals). Here an entry's position (<see cref="InMemoryEntry.HeapIndex"/>) lets a moved expiry be sifted in place
+/// and a removal swap in the last item, each O(log n) with no allocation and nothing left behind: the index holds
+/// exactly the live entries, so it never keeps a removed response alive nor needs rebuilding under the store's lock.
 /// </para>
 /// <para>
 /// Invariant the store keeps: after every change of an entry's <see cref="InMemoryEntry.ExpiresAt"/>, it calls
-/// <see cref="Set"/> before the next query, so an entry's one valid item is filed under its current expiry.
-/// A removed entry can stay reachable from stale items until they are dropped, which is why the store empties an
-/// entry (<see cref="InMemoryEntry.Discard"/>) when it removes it. Not thread-safe: used under the store's lock.
+/// <see cref="Set"/> (or <see cref="Remove"/>) before the next call on the index. Not thread-safe: used under the
+/// store's lock.
 /// </para>
 /// </remarks>
 internal sealed class ExpiryIndex
 {
-    // Below this many stale items a rebuild is not worth its O(n); it also keeps small stores from rebuilding often.
-    private const int StaleSlack = 1024;
+    private const int MinimumCapacity = 16;
 
-    private readonly PriorityQueue<(InMemoryEntry Entry, int Version), long> _heap = new();
-    private int _liveCount;
+    // Each entry's expiry is copied next to it so that sifting compares within this array instead of chasing pointers.
+    private (InMemoryEntry Entry, long ExpiresAt)[] _heap = new (InMemoryEntry, long)[MinimumCapacity];
+    private int _count;
 
-    /// <summary>The entries in the index (live ones, not heap items).</summary>
-    public int Count => _liveCount;
+    /// <summary>The entries in the index.</summary>
+    public int Count => _count;
 
-    /// <summary>Heap items including stale ones; for tests.</summary>
-    internal int ItemCount => _heap.Count;
+    /// <summary>The length of the backing array; for tests.</summary>
+    internal int Capacity => _heap.Length;
 
-    /// <summary>Adds <paramref name="entry"/>, or re-files it under its current <see cref="InMemoryEntry.ExpiresAt"/>.</summary>
+    /// <summary>Adds <paramref name="entry"/>, or moves it to its current <see cref="InMemoryEntry.ExpiresAt"/>.</summary>
     public void Set(InMemoryEntry entry)
     {
-        if (!entry.IsIndexed)
+        var index = entry.HeapIndex;
+        if (index < 0)
         {
-            entry.IsIndexed = true;
-            _liveCount++;
+            if (_count == _heap.Length)
+            {
+                Array.Resize(ref _heap, _heap.Length * 2);
+            }
+
+            index = _count++;
         }
 
-        // The new version makes any item filed before it stale.
-        _heap.Enqueue((entry, ++entry.IndexVersion), entry.ExpiresAt);
-        if (_heap.Count > (2 * _liveCount) + StaleSlack)
+        _heap[index] = (entry, entry.ExpiresAt);
+        entry.HeapIndex = index;
+        if (!SiftUp(index))
         {
-            Rebuild();
+            SiftDown(index);
         }
     }
 
-    /// <summary>Takes <paramref name="entry"/> out; its items become stale. Does nothing for an entry not in the index.</summary>
+    /// <summary>Takes <paramref name="entry"/> out. Does nothing for an entry not in the index.</summary>
     public void Remove(InMemoryEntry entry)
     {
-        if (!entry.IsIndexed)
+        var index = entry.HeapIndex;
+        if (index < 0)
         {
             return;
         }
 
-        entry.IsIndexed = false;
-        entry.IndexVersion++;
-        _liveCount--;
+        entry.HeapIndex = -1;
+        var last = _heap[--_count];
+        _heap[_count] = default;
+        if (index < _count)
+        {
+            _heap[index] = last;
+            last.Entry.HeapIndex = index;
+            if (!SiftUp(index))
+            {
+                SiftDown(index);
+            }
+        }
+
+        // A store that once held many more entries gives the array back as it empties (never below a quarter full, so
+        // growing and shrinking cannot alternate on every call).
+        if (_heap.Length > MinimumCapacity && _count < _heap.Length / 4)
+        {
+            Array.Resize(ref _heap, Math.Max(MinimumCapacity, _heap.Length / 2));
+        }
     }
 
-    /// <summary>The entry that expires first, dropping the stale items above it.</summary>
+    /// <summary>The entry that expires first.</summary>
     public bool TryPeekEarliest([NotNullWhen(true)] out InMemoryEntry? entry)
     {
-        while (_heap.TryPeek(out var item, out _))
-        {
-            if (IsValid(item))
-            {
-                entry = item.Entry;
-                return true;
-            }
-
-            _heap.Dequeue();
-        }
-
-        entry = null;
-        return false;
+        entry = _count > 0 ? _heap[0].Entry : null;
+        return entry is not null;
     }
 
-    private static bool IsValid((InMemoryEntry Entry, int Version) item)
-        => item.Entry.IsIndexed && item.Entry.IndexVersion == item.Version;
-
-    private void Rebuild()
+    /// <summary>Moves the item at <paramref name="index"/> towards the root while it expires before its parent.</summary>
+    /// <returns>Whether it moved.</returns>
+    private bool SiftUp(int index)
     {
-        var valid = new ((InMemoryEntry Entry, int Version) Element, long Priority)[_liveCount];
-        var count = 0;
-        foreach (var (element, priority) in _heap.UnorderedItems)
+        var item = _heap[index];
+        var start = index;
+        while (index > 0)
         {
-            if (IsValid(element))
+            var parent = (index - 1) >> 1;
+            if (_heap[parent].ExpiresAt <= item.ExpiresAt)
             {
-                valid[count++] = (element, priority);
+                break;
             }
+
+            Place(index, _heap[parent]);
+            index = parent;
         }
 
-        _heap.Clear();
-        _heap.EnqueueRange(new ArraySegment<((InMemoryEntry Entry, int Version) Element, long Priority)>(valid, 0, count));
-        _heap.TrimExcess();
+        Place(index, item);
+        return index != start;
+    }
+
+    private void SiftDown(int index)
+    {
+        var item = _heap[index];
+        while (true)
+        {
+            var child = (2 * index) + 1;
+            if (child >= _count)
+            {
+                break;
+            }
+
+            if (child + 1 < _count && _heap[child + 1].ExpiresAt < _heap[child].ExpiresAt)
+            {
+                child++;
+            }
+
+            if (item.ExpiresAt <= _heap[child].ExpiresAt)
+            {
+                break;
+            }
+
+            Place(index, _heap[child]);
+            index = child;
+        }
+
+        Place(index, item);
+    }
+
+    private void Place(int index, (InMemoryEntry Entry, long ExpiresAt) item)
+    {
+        _heap[index] = item;
+        item.Entry.HeapIndex = index;
     }
 }

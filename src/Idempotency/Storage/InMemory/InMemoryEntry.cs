@@ -20,19 +20,10 @@ internal abstract class InMemoryEntry
     /// <remarks>The store's <see cref="ExpiryIndex"/> files the entry under it: re-file the entry after changing it.</remarks>
     public long ExpiresAt { get; protected set; }
 
-    /// <summary>Whether the entry is in the store's <see cref="ExpiryIndex"/>; maintained by the index.</summary>
-    public bool IsIndexed { get; set; }
-
-    /// <summary>Which of the index's items for this entry is current; maintained by the index.</summary>
-    public int IndexVersion { get; set; }
+    /// <summary>The entry's position in the store's <see cref="ExpiryIndex"/>, -1 when not in it; maintained by the index.</summary>
+    public int HeapIndex { get; set; } = -1;
 
     public long SizeBytes { get; protected set; }
 
     public bool IsExpired(long now) => now >= ExpiresAt;
-
-    /// <summary>
-    /// Drops what a removed entry holds (responses, fingerprints): the expiry index may keep the object reachable for a
-    /// while after its removal, and it must not keep a response body alive.
-    /// </summary>
-    public abstract void Discard();
 }

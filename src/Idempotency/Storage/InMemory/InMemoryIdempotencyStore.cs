@@ -489,8 +489,6 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
                 _inFlightBytes -= record.SizeBytes;
             }
         }
-
-        entry.Discard();
     }
 
     private long Deadline(long now, TimeSpan duration)

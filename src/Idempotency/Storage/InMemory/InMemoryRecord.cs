@@ -41,8 +41,6 @@ internal sealed class InMemoryRecord : InMemoryEntry
         ExpiresAt = expiresAt;
     }
 
-    public override void Discard() => Response = null;
-
     public static long MeasureInFlight(string key, int fingerprintLength)
         => FixedOverheadBytes + (key.Length * 2L) + fingerprintLength;
 

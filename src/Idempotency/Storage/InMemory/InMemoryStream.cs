@@ -159,14 +159,6 @@ internal sealed class InMemoryStream : InMemoryEntry
         UpdateExpiry();
     }
 
-    public override void Discard()
-    {
-        _window = [];
-        _head = 0;
-        _count = 0;
-        SlotFingerprint = null;
-    }
-
     public static long MeasureEmpty(string key) => FixedOverheadBytes + (key.Length * 2L);
 
     public static long MeasureSlot(int fingerprintLength) => EntryOverheadBytes + fingerprintLength;
