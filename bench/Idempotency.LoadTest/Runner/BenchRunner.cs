@@ -151,7 +151,11 @@ public static class BenchRunner
         await app.ResetPeakAsync(cancellationToken);
         var before = await app.ReadStatsAsync(cancellationToken);
         var commandsBefore = scenario.UsesRedis ? await redis.ReadCommandStatsAsync(cancellationToken) : null;
+        var cpuBefore = CpuUse.Read(app.ProcessId, redis.ProcessId);
         var result = await wrk.RunAsync(app.BaseAddress, scenario, bodyFile, keyPrefix, duration, cancellationToken);
+
+        // Read at once: the pause below is idle time the app's requests did not use.
+        var cpu = CpuUse.Between(cpuBefore, CpuUse.Read(app.ProcessId, redis.ProcessId));
 
         // Requests wrk left in flight when it stopped finish (or fail) within a moment; then the counters are stable.
         await Task.Delay(200, cancellationToken);
@@ -176,7 +180,8 @@ public static class BenchRunner
             after.AllocatedBytes - before.AllocatedBytes,
             after.PeakWorkingSetBytes,
             after.Gen2Collections - before.Gen2Collections,
-            commands);
+            commands,
+            cpu);
         var trips = measurement.RoundTripsPerRequest is { } t ? string.Create(CultureInfo.InvariantCulture, $"  redis cmds/req {t:F2}") : string.Empty;
         var errors = result.StatusErrors + result.SocketErrors > 0 ? $"  non-2xx {result.StatusErrors} socket errors {result.SocketErrors}" : string.Empty;
         Log(string.Create(CultureInfo.InvariantCulture,

@@ -34,35 +34,15 @@ public static class MachineInfo
     /// </summary>
     public static async Task<double?> MeasureCpuBusyAsync(TimeSpan sample, CancellationToken cancellationToken)
     {
-        var before = ReadCpuTimes();
+        var before = CpuTicks.OfMachine();
         await Task.Delay(sample, cancellationToken);
-        var after = ReadCpuTimes();
+        var after = CpuTicks.OfMachine();
         if (before is not { } start || after is not { } end || end.Total <= start.Total)
         {
             return null;
         }
 
-        return 1.0 - ((double)(end.Idle - start.Idle) / (end.Total - start.Total));
-    }
-
-    private static (long Idle, long Total)? ReadCpuTimes()
-    {
-        try
-        {
-            // "cpu  user nice system idle iowait irq softirq steal ...": idle and iowait count as not busy.
-            var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            long total = 0;
-            for (var i = 1; i < fields.Length && i <= 8; i++)
-            {
-                total += long.Parse(fields[i], System.Globalization.CultureInfo.InvariantCulture);
-            }
-
-            return (long.Parse(fields[4], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[5], System.Globalization.CultureInfo.InvariantCulture), total);
-        }
-        catch (IOException)
-        {
-            return null;
-        }
+        return (double)(end.Busy - start.Busy) / (end.Total - start.Total);
     }
 
     private static string? ReadField(string path, string name, char separator)

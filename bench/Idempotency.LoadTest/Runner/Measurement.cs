@@ -10,9 +10,17 @@ public sealed record Measurement(
     long AllocatedBytes,
     long PeakWorkingSetBytes,
     int Gen2Collections,
-    IReadOnlyDictionary<string, long>? RedisCommands)
+    IReadOnlyDictionary<string, long>? RedisCommands,
+    CpuUse Cpu)
 {
     public double AllocatedBytesPerRequest => AppRequests == 0 ? 0 : (double)AllocatedBytes / AppRequests;
+
+    /// <summary>CPU microseconds per request the app served: of the app, of Redis, and of the whole machine (wrk and the kernel included).</summary>
+    public (double? App, double? Redis, double? Machine) CpuMicrosecondsPerRequest => AppRequests == 0
+        ? (null, null, null)
+        : (Cpu.AppTicks * CpuTicks.MicrosecondsPerTick / AppRequests,
+            Cpu.RedisTicks * CpuTicks.MicrosecondsPerTick / AppRequests,
+            Cpu.MachineBusyTicks * CpuTicks.MicrosecondsPerTick / AppRequests);
 
     public double ExecutionsPerRequest => AppRequests == 0 ? 0 : (double)HandlerExecutions / AppRequests;
 

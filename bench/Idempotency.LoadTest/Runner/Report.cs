@@ -50,7 +50,10 @@ public sealed class Report
         long SocketErrors,
         long WrkP50Microseconds,
         long WrkP99Microseconds,
-        int Gen2Collections);
+        int Gen2Collections,
+        double? AppCpuMicroseconds,
+        double? RedisCpuMicroseconds,
+        double? MachineCpuMicroseconds);
 
     private static List<ScenarioSummary> Summarize(IReadOnlyList<Measurement> measurements)
     {
@@ -100,7 +103,10 @@ public sealed class Report
                 runs.Sum(m => m.Wrk.SocketErrors),
                 (long)Median(runs.Select(m => (double)m.Wrk.LatencyP50)),
                 (long)Median(runs.Select(m => (double)m.Wrk.LatencyP99)),
-                runs.Sum(m => m.Gen2Collections)));
+                runs.Sum(m => m.Gen2Collections),
+                MedianOrNull(runs.Select(m => m.CpuMicrosecondsPerRequest.App)),
+                scenario.UsesRedis ? MedianOrNull(runs.Select(m => m.CpuMicrosecondsPerRequest.Redis)) : null,
+                MedianOrNull(runs.Select(m => m.CpuMicrosecondsPerRequest.Machine))));
         }
 
         return result;
@@ -250,6 +256,12 @@ public sealed class Report
                 ["socket_errors"] = s.SocketErrors,
                 ["wrk_latency_p50_us"] = s.WrkP50Microseconds,
                 ["wrk_latency_p99_us"] = s.WrkP99Microseconds,
+                ["cpu_us_per_request"] = new JsonObject
+                {
+                    ["app"] = Round(s.AppCpuMicroseconds, 1),
+                    ["redis"] = Round(s.RedisCpuMicroseconds, 1),
+                    ["machine"] = Round(s.MachineCpuMicroseconds, 1),
+                },
             }).ToArray()),
         };
         return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
@@ -300,13 +312,13 @@ public sealed class Report
         md.AppendLine();
         md.AppendLine($"## Per request ({SizeName(size)} bodies)");
         md.AppendLine();
-        md.AppendLine("| scenario | req/s (median) | req/s per round | alloc B/req | above baseline | handler runs/req | Redis round trips/req | Redis commands/req | non-2xx | wrk p50 / p99 (ms, saturated) |");
-        md.AppendLine("|---|---:|---|---:|---:|---:|---:|---|---:|---|");
+        md.AppendLine("| scenario | req/s (median) | req/s per round | alloc B/req | above baseline | handler runs/req | Redis round trips/req | Redis commands/req | non-2xx | wrk p50 / p99 (ms, saturated) | CPU µs/req: app / Redis / machine |");
+        md.AppendLine("|---|---:|---|---:|---:|---:|---:|---|---:|---|---|");
         foreach (var s in _summaries.Where(s => s.Scenario.Size == size))
         {
             var commands = s.CommandsPerRequest is null ? "" : string.Join(", ", s.CommandsPerRequest.Select(c => Invariant($"{c.Key} {c.Value:0.##}")));
             md.AppendLine(Invariant(
-                $"| {s.Scenario.Name} | {s.MedianRequestsPerSecond:F0} | {string.Join(", ", s.RequestsPerSecond)} | {s.MedianAllocatedBytesPerRequest:F0} | {s.AllocatedBytesAboveBaseline:F0} | {s.ExecutionsPerRequest:F2} | {s.RoundTripsPerRequest:F2} | {commands} | {s.Non2xxFraction:P1} | {s.WrkP50Microseconds / 1000.0:F2} / {s.WrkP99Microseconds / 1000.0:F2} |"));
+                $"| {s.Scenario.Name} | {s.MedianRequestsPerSecond:F0} | {string.Join(", ", s.RequestsPerSecond)} | {s.MedianAllocatedBytesPerRequest:F0} | {s.AllocatedBytesAboveBaseline:F0} | {s.ExecutionsPerRequest:F2} | {s.RoundTripsPerRequest:F2} | {commands} | {s.Non2xxFraction:P1} | {s.WrkP50Microseconds / 1000.0:F2} / {s.WrkP99Microseconds / 1000.0:F2} | {s.AppCpuMicroseconds:F0} / {(s.RedisCpuMicroseconds is { } redis ? Invariant($"{redis:F0}") : "–")} / {s.MachineCpuMicroseconds:F0} |"));
         }
 
         md.AppendLine();
@@ -377,6 +389,12 @@ public sealed class Report
 
         var middle = sorted.Length / 2;
         return sorted.Length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+    }
+
+    private static double? MedianOrNull(IEnumerable<double?> values)
+    {
+        var known = values.Where(v => v is not null).Select(v => v!.Value).ToArray();
+        return known.Length == 0 ? null : Median(known);
     }
 
     private static double? Round(double? value, int digits) => value is null ? null : Math.Round(value.Value, digits);
