@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
-
 using Idempotency.Testing.Redis;
 
 namespace Idempotency.LoadTest.Runner;
@@ -64,16 +62,9 @@ public sealed class RedisServer : IAsyncDisposable
                 throw new InvalidOperationException($"redis-server exited at start:\n{process.LogTail()}");
             }
 
-            try
+            if (await Resp.PingAsync(port))
             {
-                if (await server.ExecuteAsync(["PING"], cancellationToken) == "PONG")
-                {
-                    return server;
-                }
-            }
-            catch (SocketException)
-            {
-                // Not listening yet.
+                return server;
             }
 
             await Task.Delay(20, cancellationToken);
@@ -85,7 +76,7 @@ public sealed class RedisServer : IAsyncDisposable
 
     /// <summary>Calls per command since the server started, from INFO commandstats.</summary>
     public async Task<Dictionary<string, long>> ReadCommandStatsAsync(CancellationToken cancellationToken)
-        => CommandStatsInfo.Parse(await ExecuteAsync(["INFO", "commandstats"], cancellationToken) ?? string.Empty);
+        => CommandStatsInfo.Parse(await Resp.ExecuteStringAsync(Port, "INFO", "commandstats").WaitAsync(cancellationToken));
 
     /// <summary>Whether <paramref name="command"/> (as commandstats names it, e.g. <c>config|resetstat</c>) is housekeeping.</summary>
     public static bool IsHousekeeping(string command)
@@ -95,77 +86,6 @@ public sealed class RedisServer : IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() => await _process.DisposeAsync();
-
-    /// <summary>Sends one command; answers a simple or bulk string reply (the only kinds the runner needs).</summary>
-    private async Task<string?> ExecuteAsync(string[] arguments, CancellationToken cancellationToken)
-    {
-        using var client = new TcpClient { NoDelay = true };
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(5));
-        await client.ConnectAsync(IPAddress.Loopback, Port, timeout.Token);
-        var stream = client.GetStream();
-        var request = new StringBuilder();
-        request.Append('*').Append(arguments.Length).Append("\r\n");
-        foreach (var argument in arguments)
-        {
-            request.Append('$').Append(Encoding.UTF8.GetByteCount(argument)).Append("\r\n").Append(argument).Append("\r\n");
-        }
-
-        await stream.WriteAsync(Encoding.UTF8.GetBytes(request.ToString()), timeout.Token);
-
-        var received = new MemoryStream();
-        var buffer = new byte[16 * 1024];
-        while (true)
-        {
-            var read = await stream.ReadAsync(buffer, timeout.Token);
-            if (read == 0)
-            {
-                throw new IOException("Redis closed the connection before answering.");
-            }
-
-            received.Write(buffer, 0, read);
-            if (TryParse(received.GetBuffer().AsSpan(0, (int)received.Length), out var reply))
-            {
-                return reply;
-            }
-        }
-    }
-
-    private static bool TryParse(ReadOnlySpan<byte> data, out string? reply)
-    {
-        reply = null;
-        var lineEnd = data.IndexOf("\r\n"u8);
-        if (lineEnd < 0)
-        {
-            return false;
-        }
-
-        var line = Encoding.UTF8.GetString(data[1..lineEnd]);
-        switch ((char)data[0])
-        {
-            case '+':
-                reply = line;
-                return true;
-            case '-':
-                throw new InvalidOperationException("Redis answered an error: " + line);
-            case '$':
-                var length = int.Parse(line, CultureInfo.InvariantCulture);
-                if (length < 0)
-                {
-                    return true;
-                }
-
-                if (data.Length < lineEnd + 2 + length + 2)
-                {
-                    return false;
-                }
-
-                reply = Encoding.UTF8.GetString(data.Slice(lineEnd + 2, length));
-                return true;
-            default:
-                throw new InvalidDataException($"Unexpected Redis reply: {line}");
-        }
-    }
 
     internal static int FreePort()
     {
