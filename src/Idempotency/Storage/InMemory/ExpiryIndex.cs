@@ -49,11 +49,7 @@ internal sealed class ExpiryIndex
         }
 
         _heap[index] = (entry, entry.ExpiresAt);
-        entry.HeapIndex = index;
-        if (!SiftUp(index))
-        {
-            SiftDown(index);
-        }
+        Restore(index);
     }
 
     /// <summary>Takes <paramref name="entry"/> out. Does nothing for an entry not in the index.</summary>
@@ -71,11 +67,7 @@ internal sealed class ExpiryIndex
         if (index < _count)
         {
             _heap[index] = last;
-            last.Entry.HeapIndex = index;
-            if (!SiftUp(index))
-            {
-                SiftDown(index);
-            }
+            Restore(index);
         }
 
         // A store that once held many more entries gives the array back as it empties (never below a quarter full, so
@@ -91,6 +83,15 @@ internal sealed class ExpiryIndex
     {
         entry = _count > 0 ? _heap[0].Entry : null;
         return entry is not null;
+    }
+
+    /// <summary>Moves the item just written at <paramref name="index"/> to where it belongs, and records its position.</summary>
+    private void Restore(int index)
+    {
+        if (!SiftUp(index))
+        {
+            SiftDown(index);
+        }
     }
 
     /// <summary>Moves the item at <paramref name="index"/> towards the root while it expires before its parent.</summary>

@@ -4,17 +4,13 @@ namespace Idempotency.Storage.InMemory;
 /// <remarks>Mutated only under the store's lock.</remarks>
 internal abstract class InMemoryEntry
 {
-    protected InMemoryEntry(string key, long id)
+    protected InMemoryEntry(string key)
     {
         Key = key;
-        Id = id;
     }
 
     /// <summary>The record key or stream key; records and streams live in separate dictionaries, so the two may be equal.</summary>
     public string Key { get; }
-
-    /// <summary>The fencing token the entry was created with; tokens never repeat.</summary>
-    public long Id { get; }
 
     /// <summary>A <see cref="TimeProvider.GetTimestamp"/> value after which the entry is garbage.</summary>
     /// <remarks>The store's <see cref="ExpiryIndex"/> files the entry under it: re-file the entry after changing it.</remarks>

@@ -273,7 +273,7 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
             var token = ++_lastFencingToken;
             if (stream is null)
             {
-                stream = new InMemoryStream(streamKey, token);
+                stream = new InMemoryStream(streamKey);
                 _streams.Add(streamKey, stream);
                 _streamBytes += stream.SizeBytes;
             }

@@ -12,16 +12,17 @@ internal sealed class InMemoryRecord : InMemoryEntry
     internal const long FixedOverheadBytes = 128;
 
     public InMemoryRecord(string key, byte[] fingerprint, long fencingToken, long expiresAt)
-        : base(key, fencingToken)
+        : base(key)
     {
         Fingerprint = fingerprint;
+        FencingToken = fencingToken;
         ExpiresAt = expiresAt;
         SizeBytes = MeasureInFlight(key, fingerprint.Length);
     }
 
     public byte[] Fingerprint { get; }
 
-    public long FencingToken => Id;
+    public long FencingToken { get; }
 
     /// <summary><see langword="null"/> while in flight.</summary>
     public StoredResponse? Response { get; private set; }

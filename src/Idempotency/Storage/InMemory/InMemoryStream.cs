@@ -34,9 +34,8 @@ internal sealed class InMemoryStream : InMemoryEntry
     private long _retentionEnd = long.MinValue;
 
     /// <param name="key">The stream key.</param>
-    /// <param name="id">The token of the slot that creates the stream: unique, so it orders the stream in the expiry index.</param>
-    public InMemoryStream(string key, long id)
-        : base(key, id)
+    public InMemoryStream(string key)
+        : base(key)
     {
         SizeBytes = MeasureEmpty(key);
         ExpiresAt = _retentionEnd;
