@@ -155,7 +155,7 @@ public static class BenchRunner
         var result = await wrk.RunAsync(app.BaseAddress, scenario, bodyFile, keyPrefix, duration, cancellationToken);
 
         // Read at once: the pause below is idle time the app's requests did not use.
-        var cpu = CpuUse.Between(cpuBefore, CpuUse.Read(app.ProcessId, redis.ProcessId));
+        var cpu = CpuUse.Read(app.ProcessId, redis.ProcessId).Since(cpuBefore);
 
         // Requests wrk left in flight when it stopped finish (or fail) within a moment; then the counters are stable.
         await Task.Delay(200, cancellationToken);

@@ -1,14 +1,15 @@
 namespace Idempotency.LoadTest.Runner;
 
 /// <summary>
-/// CPU ticks spent while wrk ran one scenario: by the app under test, by redis-server, and by the whole machine (busy
-/// time of all cores, which adds wrk and the kernel's networking to the two). <see langword="null"/> where not readable.
+/// CPU ticks of the app under test, of redis-server, and of the whole machine (busy time of all cores, which adds wrk
+/// and the kernel's networking to the two): read at one moment (<see cref="Read"/>), or spent between two readings
+/// (<see cref="Since"/>). <see langword="null"/> where not readable.
 /// </summary>
 public sealed record CpuUse(long? AppTicks, long? RedisTicks, long? MachineBusyTicks)
 {
-    public static CpuUse Between((long? App, long? Redis, (long Busy, long Total)? Machine) before, (long? App, long? Redis, (long Busy, long Total)? Machine) after)
-        => new(after.App - before.App, after.Redis - before.Redis, after.Machine?.Busy - before.Machine?.Busy);
+    public static CpuUse Read(int appProcessId, int redisProcessId)
+        => new(CpuTicks.OfProcess(appProcessId), CpuTicks.OfProcess(redisProcessId), CpuTicks.OfMachine()?.Busy);
 
-    public static (long? App, long? Redis, (long Busy, long Total)? Machine) Read(int appProcessId, int redisProcessId)
-        => (CpuTicks.OfProcess(appProcessId), CpuTicks.OfProcess(redisProcessId), CpuTicks.OfMachine());
+    public CpuUse Since(CpuUse earlier)
+        => new(AppTicks - earlier.AppTicks, RedisTicks - earlier.RedisTicks, MachineBusyTicks - earlier.MachineBusyTicks);
 }
