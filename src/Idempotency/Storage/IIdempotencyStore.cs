@@ -8,11 +8,15 @@ namespace Idempotency.Storage;
 /// <remarks>
 /// <para>
 /// Record keys are opaque, already scoped and hashed by the middleware: a store must not parse them. Keys are at most
-/// 64 ASCII characters and safe to embed in any storage key.
+/// 64 ASCII characters and safe to embed in any storage key. The one structure a store may rely on: every key of one
+/// scope (one principal, or whatever the scope resolver names) begins with the same 16 characters, so a store can
+/// bound one scope's share of its capacity without knowing who the scope is.
 /// </para>
 /// <para>
-/// Implementations must be thread-safe. A store that cannot reach its backend throws; the middleware then answers
-/// <c>503 idempotency-store-unavailable</c> (or runs the handler unprotected when the policy is fail-open).
+/// Implementations must be thread-safe. A store that cannot reach its backend throws
+/// <see cref="IdempotencyStoreUnavailableException"/>; the middleware then answers <c>503 idempotency-store-unavailable</c>
+/// (or runs the handler unprotected when the policy is fail-open). Any other exception, such as an
+/// <see cref="InvalidDataException"/> for a record the store cannot read, is a server error and never fails open.
 /// The conformance test suite in <c>tests/Idempotency.Testing</c> states the contract as executable tests.
 /// </para>
 /// <para>

@@ -11,16 +11,30 @@ namespace Idempotency.Storage;
 /// prefixes keep <c>("ab", "c")</c> and <c>("a", "bc")</c> apart, and the kind byte keeps a record and a stream
 /// with the same name apart.
 /// </summary>
+/// <remarks>
+/// A key is 64 hex characters: the first <see cref="ScopePartitionLength"/> are a hash of the scope alone, so every
+/// key of one scope shares them and a store can bound one scope's share of its capacity without knowing the scope;
+/// the other 48 are a hash of kind, scope and name. 192 bits keep records apart; 64 bits keep scopes' quotas apart.
+/// </remarks>
 internal static class RecordKey
 {
+    /// <summary>How many leading characters of a key identify its scope.</summary>
+    public const int ScopePartitionLength = 16;
+
+    private const int Length = 64;
     private const byte RecordKind = (byte)'K';
     private const byte StreamKind = (byte)'S';
+    private const byte ScopeKind = (byte)'P';
 
     /// <summary>The store key of the key-mode record <paramref name="key"/> in <paramref name="scope"/>.</summary>
     public static string Create(string scope, string key) => Create(RecordKind, scope, key);
 
     /// <summary>The store key of the sequence stream <paramref name="stream"/> in <paramref name="scope"/>.</summary>
     public static string CreateStream(string scope, string stream) => Create(StreamKind, scope, stream);
+
+    /// <summary>The part of a key (from <see cref="Create(string, string)"/> or <see cref="CreateStream"/>) that all keys of its scope share.</summary>
+    public static ReadOnlySpan<char> ScopePartition(string key)
+        => key.Length >= ScopePartitionLength ? key.AsSpan(0, ScopePartitionLength) : key.AsSpan();
 
     private static string Create(byte kind, string scope, string key)
     {
@@ -38,8 +52,17 @@ internal static class RecordKey
             Encoding.UTF8.GetBytes(key, buffer[(9 + scopeBytes)..]);
 
             Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+            Span<char> hex = stackalloc char[Length];
+
+            // The scope's own hash: the kind byte 'P' keeps it apart from any record or stream hash.
+            buffer[0] = ScopeKind;
+            SHA256.HashData(buffer[..(5 + scopeBytes)], hash);
+            WriteHex(hash[..(ScopePartitionLength / 2)], hex);
+
+            buffer[0] = kind;
             SHA256.HashData(buffer[..length], hash);
-            return Convert.ToHexString(hash);
+            WriteHex(hash[..((Length - ScopePartitionLength) / 2)], hex[ScopePartitionLength..]);
+            return new string(hex);
         }
         finally
         {
@@ -47,6 +70,16 @@ internal static class RecordKey
             {
                 ArrayPool<byte>.Shared.Return(rented);
             }
+        }
+    }
+
+    private static void WriteHex(ReadOnlySpan<byte> bytes, Span<char> destination)
+    {
+        const string Digits = "0123456789ABCDEF";
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            destination[2 * i] = Digits[bytes[i] >> 4];
+            destination[(2 * i) + 1] = Digits[bytes[i] & 0xF];
         }
     }
 }
