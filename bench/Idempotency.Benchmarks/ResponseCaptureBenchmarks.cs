@@ -55,7 +55,7 @@ public class ResponseCaptureBenchmarks
     public async Task<byte[]> PipeWriterCapture()
     {
         using var snapshot = new SnapshotBuffer(Limit);
-        var stream = new ResponseCaptureStream(Stream.Null, snapshot, CancellationToken.None);
+        var stream = new ResponseCaptureStream(Stream.Null, snapshot, CancellationToken.None, new Microsoft.AspNetCore.Http.HeaderDictionary());
         var feature = new CaptureResponseBodyFeature(new StreamResponseBodyFeature(Stream.Null), stream);
         await WriteAsync(feature.Writer);
         await feature.FlushWriterAsync();
@@ -67,7 +67,7 @@ public class ResponseCaptureBenchmarks
     public async Task<byte[]> StreamCapture()
     {
         using var snapshot = new SnapshotBuffer(Limit);
-        var stream = new ResponseCaptureStream(Stream.Null, snapshot, CancellationToken.None);
+        var stream = new ResponseCaptureStream(Stream.Null, snapshot, CancellationToken.None, new Microsoft.AspNetCore.Http.HeaderDictionary());
         for (var offset = 0; offset < _body.Length; offset += Chunk)
         {
             await stream.WriteAsync(_body.AsMemory(offset, Math.Min(Chunk, _body.Length - offset)));
@@ -76,10 +76,12 @@ public class ResponseCaptureBenchmarks
         return snapshot.ToArray();
     }
 
+    private readonly ResponseCaptureStream _unstarted = new(Stream.Null, new SnapshotBuffer(0), CancellationToken.None, new Microsoft.AspNetCore.Http.HeaderDictionary());
+
     /// <summary>Choosing the headers a record keeps.</summary>
     [Benchmark]
     public List<KeyValuePair<string, StringValues>> HeaderFilter()
-        => ResponseHeaderFilter.Capture(_headers, _noExclusions, "Idempotent-Replayed");
+        => ResponseHeaderFilter.Capture(_headers, _noExclusions, "Idempotent-Replayed", _unstarted);
 
     private async Task WriteAsync(PipeWriter writer)
     {
@@ -110,7 +112,7 @@ public class SnapshotLimitBenchmarks
     public bool CaptureOverLimit()
     {
         using var snapshot = new SnapshotBuffer(Limit);
-        var stream = new ResponseCaptureStream(Stream.Null, snapshot, CancellationToken.None);
+        var stream = new ResponseCaptureStream(Stream.Null, snapshot, CancellationToken.None, new Microsoft.AspNetCore.Http.HeaderDictionary());
         for (var written = 0; written < BodySize; written += Chunk)
         {
             stream.Write(_chunk);

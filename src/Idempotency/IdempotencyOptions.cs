@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Idempotency.Policies;
 using Microsoft.AspNetCore.Http;
 
 namespace Idempotency;
@@ -62,10 +63,19 @@ public sealed class IdempotencyOptions
     public bool ApplyDefaultPolicyToUnsafeMethods { get; set; }
 
     /// <summary>
-    /// Resolves the scope records are kept under. The default uses the authenticated principal's <c>sub</c> claim,
-    /// else its <see cref="ClaimTypes.NameIdentifier"/>, else <c>anonymous</c>. A policy can override it.
+    /// Resolves the scope records are kept under, so two principals never see each other's records. A policy can
+    /// override it.
     /// </summary>
-    public Func<HttpContext, string> ScopeResolver { get; set; } = DefaultScopeResolver;
+    /// <value>
+    /// Defaults to the authenticated principal: its <c>sub</c> claim, else its <see cref="ClaimTypes.NameIdentifier"/>
+    /// claim, else its name claim (<see cref="ClaimTypes.Name"/>, as certificate and Negotiate authentication set), each
+    /// with the claim's issuer and kept apart by kind; <c>anonymous</c> for unauthenticated callers only. An authenticated
+    /// principal with none of these claims is a configuration error (an <see cref="InvalidOperationException"/> on its first request),
+    /// never a shared scope. A resolver set here must return a non-empty string that identifies the caller (for example
+    /// tenant and user); its scopes are kept apart from the default's, so a custom <c>anonymous</c> is not the anonymous
+    /// scope. Returning <see langword="null"/> or an empty string is a configuration error.
+    /// </value>
+    public Func<HttpContext, string> ScopeResolver { get; set; } = PrincipalScope.Resolve;
 
     /// <summary>
     /// The named policies added with <see cref="AddPolicy(string, Action{IdempotencyPolicy})"/>, by name (compared
@@ -90,23 +100,5 @@ public sealed class IdempotencyOptions
         var policy = new IdempotencyPolicy();
         configure(policy);
         _policies.Add(name, policy);
-    }
-
-    /// <summary>The scope of an anonymous caller.</summary>
-    internal const string AnonymousScope = "anonymous";
-
-    private static string DefaultScopeResolver(HttpContext context)
-    {
-        var user = context.User;
-        if (user.Identity?.IsAuthenticated == true)
-        {
-            var subject = user.FindFirst("sub")?.Value ?? user.FindFirst(ClaimTypes.NameIdentifier)?.Value;
-            if (!string.IsNullOrEmpty(subject))
-            {
-                return subject;
-            }
-        }
-
-        return AnonymousScope;
     }
 }

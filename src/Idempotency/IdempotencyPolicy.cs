@@ -52,6 +52,18 @@ public sealed class IdempotencyPolicy
     /// </summary>
     public bool FailOpen { get; set; }
 
+    /// <summary>
+    /// Whether the handler of a recorded request sees <see cref="HttpContext.RequestAborted"/> fire when the client
+    /// disconnects, as it would without this middleware.
+    /// </summary>
+    /// <value>
+    /// Defaults to <see langword="false"/>: once the handler has started, its <c>RequestAborted</c> token does not fire
+    /// on a disconnect, the handler runs to its end and its response is recorded, so the client's retry gets the
+    /// replay and the operation never runs twice. Set it only for handlers that undo all their effects when cancelled
+    /// (one database transaction, say): a handler that then throws releases the record and a retry runs it again.
+    /// </value>
+    public bool CancelHandlerOnDisconnect { get; set; }
+
     /// <summary>Which parts of the request make up its fingerprint.</summary>
     /// <value>Defaults to <see cref="FingerprintComponents.All"/>.</value>
     public FingerprintComponents FingerprintComponents { get; set; } = FingerprintComponents.All;

@@ -26,7 +26,11 @@ internal sealed class CaptureResponseBodyFeature : IHttpResponseBodyFeature
 
     public void DisableBuffering() => _prior.DisableBuffering();
 
-    public Task StartAsync(CancellationToken cancellationToken = default) => _prior.StartAsync(cancellationToken);
+    public Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        _stream.MarkStarted();
+        return _prior.StartAsync(cancellationToken);
+    }
 
     public Task SendFileAsync(string path, long offset, long? count, CancellationToken cancellationToken = default)
         => SendFileFallback.SendFileAsync(_stream, path, offset, count, cancellationToken);

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Http;
+
 namespace Idempotency.Capture;
 
 /// <summary>
@@ -14,15 +16,37 @@ internal sealed class ResponseCaptureStream : Stream
     private readonly Stream _inner;
     private readonly SnapshotBuffer _snapshot;
     private readonly CancellationToken _requestAborted;
+    private readonly IHeaderDictionary _headers;
 
-    public ResponseCaptureStream(Stream inner, SnapshotBuffer snapshot, CancellationToken requestAborted)
+    public ResponseCaptureStream(Stream inner, SnapshotBuffer snapshot, CancellationToken requestAborted, IHeaderDictionary headers)
     {
         _inner = inner;
         _snapshot = snapshot;
         _requestAborted = requestAborted;
+        _headers = headers;
     }
 
     public bool ClientDisconnected { get; private set; }
+
+    /// <summary>Whether the handler started the response (wrote, flushed or started it) through this stream.</summary>
+    public bool Started { get; private set; }
+
+    /// <summary>
+    /// The <c>Content-Encoding</c> the handler's bytes had when the response started. Middleware outside this one that
+    /// transforms the body (response compression) sets its own coding on the shared headers only once the first write
+    /// reaches it, and the bytes kept here are the ones from before that transformation.
+    /// </summary>
+    public Microsoft.Extensions.Primitives.StringValues ContentEncodingAtStart { get; private set; }
+
+    /// <summary>Notes the response's start, before anything is passed on to the layers outside.</summary>
+    public void MarkStarted()
+    {
+        if (!Started)
+        {
+            Started = true;
+            ContentEncodingAtStart = _headers.ContentEncoding;
+        }
+    }
 
     public override bool CanRead => false;
 
@@ -42,6 +66,7 @@ internal sealed class ResponseCaptureStream : Stream
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
+        MarkStarted();
         _snapshot.Append(buffer);
         if (ClientDisconnected)
         {
@@ -65,6 +90,7 @@ internal sealed class ResponseCaptureStream : Stream
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        MarkStarted();
         _snapshot.Append(buffer.Span);
         if (ClientDisconnected)
         {
@@ -92,6 +118,7 @@ internal sealed class ResponseCaptureStream : Stream
 
     public override void Flush()
     {
+        MarkStarted();
         if (ClientDisconnected)
         {
             return;
@@ -109,6 +136,7 @@ internal sealed class ResponseCaptureStream : Stream
 
     public override async Task FlushAsync(CancellationToken cancellationToken)
     {
+        MarkStarted();
         if (ClientDisconnected)
         {
             return;

@@ -67,4 +67,10 @@ internal static partial class IdempotencyLog
 
     [LoggerMessage(20, LogLevel.Information, "Request of epoch {Epoch} on stream {Stream} fenced by epoch {CurrentEpoch}.", EventName = "SequenceEpochFenced")]
     public static partial void SequenceEpochFenced(ILogger logger, string stream, long epoch, long currentEpoch);
+
+    [LoggerMessage(40, LogLevel.Error, "Record {Record} (policy '{Policy}') cannot be read by this version; answering 500 without running the handler.", EventName = "RecordUnreadable")]
+    public static partial void RecordUnreadable(ILogger logger, string record, string policy, Exception exception);
+
+    [LoggerMessage(41, LogLevel.Warning, "Record {Record} holds a response encoded as '{Coding}', which the retry does not accept; answering 406. Place response compression before the idempotency middleware so records hold the unencoded response.", EventName = "RepresentationNotAcceptable")]
+    public static partial void RepresentationNotAcceptable(ILogger logger, string record, string coding);
 }

@@ -44,4 +44,10 @@ internal enum IdempotencyOutcome
 
     /// <summary>A request without a key on an optional-key policy ran unprotected.</summary>
     PassThrough,
+
+    /// <summary>The store holds a record this version cannot read: 500, the handler does not run.</summary>
+    RecordUnreadable,
+
+    /// <summary>The stored response has a content coding the retry does not accept: 406.</summary>
+    NotAcceptable,
 }

@@ -59,6 +59,8 @@ internal sealed class IdempotencyTelemetry : IDisposable
         IdempotencyOutcome.StoreUnavailable => "store_unavailable",
         IdempotencyOutcome.FailOpen => "fail_open",
         IdempotencyOutcome.PassThrough => "pass_through",
+        IdempotencyOutcome.RecordUnreadable => "record_unreadable",
+        IdempotencyOutcome.NotAcceptable => "not_acceptable",
         _ => "unknown",
     };
 

@@ -72,6 +72,15 @@ internal static class SequenceHeaderParser
         return KeyParseStatus.Valid;
     }
 
+    /// <summary>The longest stream name an application's <see cref="IdempotencyPolicy.SequenceStreamResolver"/> may return.</summary>
+    public const int MaxResolvedStreamLength = 1024;
+
+    /// <summary>
+    /// A stream name from the application's resolver: any text of 1 to <see cref="MaxResolvedStreamLength"/> characters.
+    /// Unlike a header it need not be ASCII (a route value may not be); it only ever reaches the store hashed.
+    /// </summary>
+    public static bool IsValidResolvedStream(string stream) => stream.Length is > 0 and <= MaxResolvedStreamLength;
+
     public static bool IsValidStream(ReadOnlySpan<char> stream)
     {
         if (stream.IsEmpty || stream.Length > MaxStreamLength)

@@ -5,6 +5,15 @@ namespace Idempotency.Hosting;
 /// <summary>Validates <see cref="IdempotencyOptions"/> at start-up, with messages that name the option.</summary>
 internal sealed class IdempotencyOptionsValidator : IValidateOptions<IdempotencyOptions>
 {
+    // Upper bounds keep every duration inside what timers and clock arithmetic accept (a timer overflows past ~49.7
+    // days, and a lease is renewed every third of itself) with room to spare, and every stored size far below what a
+    // store accepts in one value.
+    private static readonly TimeSpan MaxLease = TimeSpan.FromDays(1);
+    private static readonly TimeSpan MaxRetention = TimeSpan.FromDays(365);
+    private static readonly TimeSpan MaxWait = TimeSpan.FromMinutes(10);
+    private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromDays(1);
+    private const int MaxStoredBytes = 64 * 1024 * 1024;
+
     public ValidateOptionsResult Validate(string? name, IdempotencyOptions options)
     {
         List<string>? failures = null;
@@ -27,20 +36,9 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
             Fail($"{nameof(IdempotencyOptions.ProblemTypeBaseUri)} must not be empty.");
         }
 
-        if (options.InFlightRetryAfter <= TimeSpan.Zero)
-        {
-            Fail($"{nameof(IdempotencyOptions.InFlightRetryAfter)} must be positive; it is {options.InFlightRetryAfter}.");
-        }
-
-        if (options.StoreUnavailableRetryAfter <= TimeSpan.Zero)
-        {
-            Fail($"{nameof(IdempotencyOptions.StoreUnavailableRetryAfter)} must be positive; it is {options.StoreUnavailableRetryAfter}.");
-        }
-
-        if (options.StoreTimeout <= TimeSpan.Zero)
-        {
-            Fail($"{nameof(IdempotencyOptions.StoreTimeout)} must be positive; it is {options.StoreTimeout}.");
-        }
+        ValidateDuration(options.InFlightRetryAfter, nameof(IdempotencyOptions.InFlightRetryAfter), MaxRetryAfter, "1 day", Fail);
+        ValidateDuration(options.StoreUnavailableRetryAfter, nameof(IdempotencyOptions.StoreUnavailableRetryAfter), MaxRetryAfter, "1 day", Fail);
+        ValidateDuration(options.StoreTimeout, nameof(IdempotencyOptions.StoreTimeout), MaxWait, "10 minutes", Fail);
 
         if (options.ScopeResolver is null)
         {
@@ -68,29 +66,26 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
             fail($"{owner}: {nameof(IdempotencyPolicy.ConcurrentRequests)} has an unknown value {policy.ConcurrentRequests}.");
         }
 
-        if (policy.Lease < TimeSpan.FromMilliseconds(100))
+        if (policy.Lease < TimeSpan.FromMilliseconds(100) || policy.Lease > MaxLease)
         {
-            fail($"{owner}: {nameof(IdempotencyPolicy.Lease)} must be at least 100 ms; it is {policy.Lease}.");
+            fail($"{owner}: {nameof(IdempotencyPolicy.Lease)} must be between 100 ms and 1 day; it is {policy.Lease}.");
         }
 
-        if (policy.Retention <= TimeSpan.Zero)
+        if (policy.Retention <= TimeSpan.Zero || policy.Retention > MaxRetention)
         {
-            fail($"{owner}: {nameof(IdempotencyPolicy.Retention)} must be positive; it is {policy.Retention}.");
+            fail($"{owner}: {nameof(IdempotencyPolicy.Retention)} must be positive and at most 365 days; it is {policy.Retention}.");
         }
         else if (policy.Retention < policy.Lease)
         {
             fail($"{owner}: {nameof(IdempotencyPolicy.Retention)} ({policy.Retention}) must not be shorter than {nameof(IdempotencyPolicy.Lease)} ({policy.Lease}).");
         }
 
-        if (policy.MaxSnapshotBytes < 0)
+        if (policy.MaxSnapshotBytes is < 0 or > MaxStoredBytes)
         {
-            fail($"{owner}: {nameof(IdempotencyPolicy.MaxSnapshotBytes)} must not be negative; it is {policy.MaxSnapshotBytes}.");
+            fail($"{owner}: {nameof(IdempotencyPolicy.MaxSnapshotBytes)} must be between 0 and {MaxStoredBytes} (64 MiB); it is {policy.MaxSnapshotBytes}.");
         }
 
-        if (policy.ConcurrentWaitTimeout <= TimeSpan.Zero)
-        {
-            fail($"{owner}: {nameof(IdempotencyPolicy.ConcurrentWaitTimeout)} must be positive; it is {policy.ConcurrentWaitTimeout}.");
-        }
+        ValidateDuration(policy.ConcurrentWaitTimeout, $"{owner}: {nameof(IdempotencyPolicy.ConcurrentWaitTimeout)}", MaxWait, "10 minutes", fail);
 
         if (!Enum.IsDefined(policy.SequenceRequirement))
         {
@@ -102,12 +97,22 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
             fail($"{owner}: {nameof(IdempotencyPolicy.SequenceWindow)} must be between 1 and 1024; it is {policy.SequenceWindow}.");
         }
 
+        // Every stream keeps up to SequenceWindow responses: one stream must not be able to hold a gigabyte.
+        if (policy.SequenceRequirement != SequenceRequirement.Off && (long)policy.SequenceWindow * policy.MaxSnapshotBytes > MaxStoredBytes)
+        {
+            fail($"{owner}: {nameof(IdempotencyPolicy.SequenceWindow)} × {nameof(IdempotencyPolicy.MaxSnapshotBytes)} ({policy.SequenceWindow} × {policy.MaxSnapshotBytes}) must be at most {MaxStoredBytes} (64 MiB), the most one stream may keep.");
+        }
+
         if (policy.ReorderWait < TimeSpan.Zero || policy.ReorderWait > TimeSpan.FromMinutes(1))
         {
             fail($"{owner}: {nameof(IdempotencyPolicy.ReorderWait)} must be between 0 and 1 minute; it is {policy.ReorderWait}.");
         }
 
-        if (policy.StreamRetention < policy.Lease)
+        if (policy.StreamRetention > MaxRetention)
+        {
+            fail($"{owner}: {nameof(IdempotencyPolicy.StreamRetention)} must be at most 365 days; it is {policy.StreamRetention}.");
+        }
+        else if (policy.StreamRetention < policy.Lease)
         {
             fail($"{owner}: {nameof(IdempotencyPolicy.StreamRetention)} ({policy.StreamRetention}) must not be shorter than {nameof(IdempotencyPolicy.Lease)} ({policy.Lease}).");
         }
@@ -115,6 +120,14 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
         if ((policy.FingerprintComponents & ~FingerprintComponents.All) != 0)
         {
             fail($"{owner}: {nameof(IdempotencyPolicy.FingerprintComponents)} has unknown flags {policy.FingerprintComponents}.");
+        }
+    }
+
+    private static void ValidateDuration(TimeSpan value, string name, TimeSpan maximum, string maximumText, Action<string> fail)
+    {
+        if (value <= TimeSpan.Zero || value > maximum)
+        {
+            fail($"{name} must be positive and at most {maximumText}; it is {value}.");
         }
     }
 

@@ -13,6 +13,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
 
 namespace Idempotency.Middleware;
 
@@ -34,10 +35,12 @@ internal sealed class IdempotencyMiddleware
     private readonly ILogger _logger;
     private readonly ProblemResponseWriter _problems;
     private readonly IdempotencyTelemetry _telemetry;
+    private readonly PipelineOrder _pipelineOrder;
     private readonly string _keyMissingDetail;
     private readonly string _keyInvalidDetail;
     private readonly string _sequenceMissingDetail;
     private readonly string _sequenceInvalidDetail;
+    private readonly string _sequenceStreamInvalidDetail;
 
     public IdempotencyMiddleware(
         RequestDelegate next,
@@ -50,6 +53,7 @@ internal sealed class IdempotencyMiddleware
         IServiceProvider services)
     {
         _telemetry = telemetry;
+        _pipelineOrder = new PipelineOrder(services);
         _next = next;
         _policies = policies;
         _store = store;
@@ -60,6 +64,7 @@ internal sealed class IdempotencyMiddleware
         _keyMissingDetail = string.Format(CultureInfo.InvariantCulture, IdempotencyProblem.KeyMissing.Detail, _options.KeyHeaderName);
         _keyInvalidDetail = string.Format(CultureInfo.InvariantCulture, IdempotencyProblem.KeyInvalid.Detail, _options.KeyHeaderName, _options.MaxKeyLength);
         _sequenceMissingDetail = string.Format(CultureInfo.InvariantCulture, IdempotencyProblem.SequenceNumberMissing.Detail, _options.SequenceNumberHeaderName);
+        _sequenceStreamInvalidDetail = string.Format(CultureInfo.InvariantCulture, IdempotencyProblem.SequenceStreamInvalid.Detail, SequenceHeaderParser.MaxResolvedStreamLength);
         _sequenceInvalidDetail = string.Format(
             CultureInfo.InvariantCulture, IdempotencyProblem.SequenceNumberInvalid.Detail,
             _options.SequenceNumberHeaderName, _options.SequenceEpochHeaderName, _options.SequenceStreamHeaderName);
@@ -67,15 +72,38 @@ internal sealed class IdempotencyMiddleware
 
     public Task InvokeAsync(HttpContext context)
     {
-        var policy = _policies.Resolve(context);
+        var endpoint = context.GetEndpoint();
+        if (endpoint is null)
+        {
+            return InvokeWithoutEndpointAsync(context);
+        }
+
+        var policy = _policies.Resolve(endpoint, context.Request.Method);
         if (policy is null)
         {
             return _next(context);
         }
 
+        _pipelineOrder.Verify(context, endpoint);
+
         return policy.Sequence != SequenceRequirement.Off && context.Request.Headers.ContainsKey(_options.SequenceNumberHeaderName)
             ? InvokeSequencedAsync(context, policy)
             : InvokeKeyedAsync(context, policy);
+    }
+
+    private async Task InvokeWithoutEndpointAsync(HttpContext context)
+    {
+        var features = context.Features;
+        var guard = new RoutingOrderGuard(features.Get<IEndpointFeature>(), _policies, context.Request.Method);
+        features.Set<IEndpointFeature>(guard);
+        try
+        {
+            await _next(context).ConfigureAwait(false);
+        }
+        finally
+        {
+            guard.Remove(features);
+        }
     }
 
     private async Task InvokeKeyedAsync(HttpContext context, ResolvedPolicy policy)
@@ -113,7 +141,7 @@ internal sealed class IdempotencyMiddleware
             return;
         }
 
-        var recordKey = RecordKey.Create(policy.ScopeResolver(context), key!);
+        var recordKey = RecordKey.Create(policy.ResolveScope(context), key!);
         var fingerprint = await RequestFingerprinter.ComputeAsync(
             context.Request, policy.FingerprintComponents, policy.CanonicalJsonFingerprint, extra: null, context.RequestAborted).ConfigureAwait(false);
 
@@ -130,9 +158,14 @@ internal sealed class IdempotencyMiddleware
                 }
             }
         }
-        catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
+        catch (Exception ex) when (IsUnavailability(ex) && !context.RequestAborted.IsCancellationRequested)
         {
             await StoreUnavailableAsync(context, policy, activity, ex).ConfigureAwait(false);
+            return;
+        }
+        catch (InvalidDataException ex)
+        {
+            await RecordUnreadableAsync(context, policy, activity, recordKey, ex).ConfigureAwait(false);
             return;
         }
 
@@ -161,9 +194,18 @@ internal sealed class IdempotencyMiddleware
         var numberStatus = SequenceHeaderParser.ParseNumber(headers[_options.SequenceNumberHeaderName], minimum: 1, out var number);
         var epochStatus = SequenceHeaderParser.ParseNumber(headers[_options.SequenceEpochHeaderName], minimum: 0, out var epoch);
         var stream = policy.SequenceStreamResolver?.Invoke(context);
-        var streamValid = stream is null
-            ? SequenceHeaderParser.ParseStream(headers[_options.SequenceStreamHeaderName], out stream) != KeyParseStatus.Invalid
-            : SequenceHeaderParser.IsValidStream(stream);
+        if (stream is not null && !SequenceHeaderParser.IsValidResolvedStream(stream))
+        {
+            // The name came from the request through the application's resolver (a route value, say), not from the
+            // client's Sequence-Stream header, so the answer must not blame that header.
+            IdempotencyLog.SequenceInvalid(_logger, policy.Name);
+            _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Invalid);
+            await _problems.WriteAsync(context, IdempotencyProblem.SequenceStreamInvalid, _sequenceStreamInvalidDetail).ConfigureAwait(false);
+            return;
+        }
+
+        var streamValid = stream is not null
+            || SequenceHeaderParser.ParseStream(headers[_options.SequenceStreamHeaderName], out stream) != KeyParseStatus.Invalid;
         if (numberStatus != KeyParseStatus.Valid || epochStatus == KeyParseStatus.Invalid || !streamValid)
         {
             IdempotencyLog.SequenceInvalid(_logger, policy.Name);
@@ -183,7 +225,7 @@ internal sealed class IdempotencyMiddleware
             return;
         }
 
-        var streamKey = RecordKey.CreateStream(policy.ScopeResolver(context), stream ?? DefaultStream);
+        var streamKey = RecordKey.CreateStream(policy.ResolveScope(context), stream ?? DefaultStream);
         var fingerprint = await RequestFingerprinter.ComputeAsync(
             context.Request, policy.FingerprintComponents, policy.CanonicalJsonFingerprint, extra: key, context.RequestAborted).ConfigureAwait(false);
 
@@ -203,9 +245,14 @@ internal sealed class IdempotencyMiddleware
                 }
             }
         }
-        catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
+        catch (Exception ex) when (IsUnavailability(ex) && !context.RequestAborted.IsCancellationRequested)
         {
             await StoreUnavailableAsync(context, policy, activity, ex).ConfigureAwait(false);
+            return;
+        }
+        catch (InvalidDataException ex)
+        {
+            await RecordUnreadableAsync(context, policy, activity, streamKey, ex).ConfigureAwait(false);
             return;
         }
 
@@ -257,12 +304,19 @@ internal sealed class IdempotencyMiddleware
         IdempotencyLog.Executing(_logger, ownership.Key, policy.Name);
         var originalBody = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
         using var snapshot = new SnapshotBuffer(policy.MaxSnapshotBytes);
-        var captureStream = new ResponseCaptureStream(originalBody.Stream, snapshot, context.RequestAborted);
+        var captureStream = new ResponseCaptureStream(originalBody.Stream, snapshot, context.RequestAborted, context.Response.Headers);
         var captureBody = new CaptureResponseBodyFeature(originalBody, captureStream);
         var renewal = new LeaseRenewal(ownership, policy.RenewalInterval, _options.StoreTimeout, _timeProvider, _logger);
 
         var handlerCompleted = false;
-        context.Features.Set<IHttpResponseBodyFeature>(captureBody);
+        var features = context.Features;
+        var lifetime = policy.CancelHandlerOnDisconnect ? null : features.Get<IHttpRequestLifetimeFeature>();
+        if (lifetime is not null)
+        {
+            features.Set<IHttpRequestLifetimeFeature>(new DetachedRequestLifetime(lifetime));
+        }
+
+        features.Set<IHttpResponseBodyFeature>(captureBody);
         try
         {
             await _next(context).ConfigureAwait(false);
@@ -271,7 +325,12 @@ internal sealed class IdempotencyMiddleware
         }
         finally
         {
-            context.Features.Set(originalBody);
+            features.Set(originalBody);
+            if (lifetime is not null)
+            {
+                features.Set(lifetime);
+            }
+
             await renewal.DisposeAsync().ConfigureAwait(false);
             if (!handlerCompleted)
             {
@@ -288,7 +347,7 @@ internal sealed class IdempotencyMiddleware
             return;
         }
 
-        var headers = ResponseHeaderFilter.Capture(response.Headers, policy.ExcludedResponseHeaders, _options.ReplayedHeaderName);
+        var headers = ResponseHeaderFilter.Capture(response.Headers, policy.ExcludedResponseHeaders, _options.ReplayedHeaderName, captureStream);
         StoredResponse stored;
         if (snapshot.Overflowed)
         {
@@ -328,6 +387,15 @@ internal sealed class IdempotencyMiddleware
                 extensions: new ProblemExtensions("originalStatus", stored.StatusCode));
         }
 
+        if (FindUnacceptableCoding(stored, context.Request.Headers.AcceptEncoding) is { } coding)
+        {
+            IdempotencyLog.RepresentationNotAcceptable(_logger, storeKey, coding);
+            _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.NotAcceptable);
+            return _problems.WriteAsync(
+                context, IdempotencyProblem.RepresentationNotAcceptable,
+                string.Format(CultureInfo.InvariantCulture, IdempotencyProblem.RepresentationNotAcceptable.Detail, coding));
+        }
+
         IdempotencyLog.Replayed(_logger, stored.StatusCode, storeKey);
         _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Replayed);
         var response = context.Response;
@@ -350,6 +418,20 @@ internal sealed class IdempotencyMiddleware
         return HttpMethods.IsHead(context.Request.Method)
             ? Task.CompletedTask
             : response.Body.WriteAsync(stored.Body, context.RequestAborted).AsTask();
+    }
+
+    private static string? FindUnacceptableCoding(StoredResponse stored, StringValues acceptEncoding)
+    {
+        var headers = stored.Headers;
+        for (var i = 0; i < headers.Count; i++)
+        {
+            if (string.Equals(headers[i].Key, HeaderNames.ContentEncoding, StringComparison.OrdinalIgnoreCase))
+            {
+                return ContentCodingNegotiation.FindUnacceptable(headers[i].Value, acceptEncoding);
+            }
+        }
+
+        return null;
     }
 
     private Task KeyReusedAsync(HttpContext context, ResolvedPolicy policy, Activity? activity, string storeKey)
@@ -381,6 +463,19 @@ internal sealed class IdempotencyMiddleware
         _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.StoreUnavailable);
         await _problems.WriteAsync(
             context, IdempotencyProblem.StoreUnavailable, IdempotencyProblem.StoreUnavailable.Detail, _options.StoreUnavailableRetryAfter).ConfigureAwait(false);
+    }
+
+    // Only a store that cannot answer may be answered 503 or fail open. Anything else (a record this version cannot
+    // read, a bug in a store) says nothing about whether the operation already ran, so running the handler because of
+    // it could run the operation twice.
+    private static bool IsUnavailability(Exception exception)
+        => exception is IdempotencyStoreUnavailableException or TimeoutException;
+
+    private Task RecordUnreadableAsync(HttpContext context, ResolvedPolicy policy, Activity? activity, string storeKey, InvalidDataException exception)
+    {
+        IdempotencyLog.RecordUnreadable(_logger, storeKey, policy.Name, exception);
+        _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.RecordUnreadable);
+        return _problems.WriteAsync(context, IdempotencyProblem.RecordUnreadable, IdempotencyProblem.RecordUnreadable.Detail);
     }
 
     private async Task ReleaseAsync(Ownership ownership, string reason)

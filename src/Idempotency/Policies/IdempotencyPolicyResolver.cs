@@ -23,16 +23,11 @@ internal sealed class IdempotencyPolicyResolver
         _applyToUnsafeMethods = value.ApplyDefaultPolicyToUnsafeMethods;
     }
 
+    /// <summary>The policy that governs a request with <paramref name="method"/> to <paramref name="endpoint"/>.</summary>
     /// <returns>The policy, or <see langword="null"/> when the request passes through untouched.</returns>
     /// <exception cref="InvalidOperationException">The endpoint names a policy that was never added: a configuration error.</exception>
-    public ResolvedPolicy? Resolve(HttpContext context)
+    public ResolvedPolicy? Resolve(Endpoint endpoint, string method)
     {
-        var endpoint = context.GetEndpoint();
-        if (endpoint is null)
-        {
-            return null;
-        }
-
         var metadata = endpoint.Metadata;
         if (metadata.GetMetadata<DisableIdempotencyAttribute>() is not null)
         {
@@ -42,7 +37,7 @@ internal sealed class IdempotencyPolicyResolver
         var idempotent = metadata.GetMetadata<IdempotentAttribute>();
         if (idempotent is null)
         {
-            return _applyToUnsafeMethods && (HttpMethods.IsPost(context.Request.Method) || HttpMethods.IsPatch(context.Request.Method))
+            return _applyToUnsafeMethods && (HttpMethods.IsPost(method) || HttpMethods.IsPatch(method))
                 ? _defaultPolicy
                 : null;
         }

@@ -6,6 +6,8 @@ namespace Idempotency.Policies;
 /// </summary>
 internal sealed class ResolvedPolicy
 {
+    private readonly bool _scopeIsPrincipal;
+
     public ResolvedPolicy(string name, IdempotencyPolicy policy, IdempotencyOptions options)
     {
         Name = name;
@@ -19,10 +21,12 @@ internal sealed class ResolvedPolicy
         WaitForConcurrent = policy.ConcurrentRequests == ConcurrentRequestHandling.Wait;
         ConcurrentWaitTimeout = policy.ConcurrentWaitTimeout;
         FailOpen = policy.FailOpen;
+        CancelHandlerOnDisconnect = policy.CancelHandlerOnDisconnect;
         FingerprintComponents = policy.FingerprintComponents;
         CanonicalJsonFingerprint = policy.CanonicalJsonFingerprint;
         ExcludedResponseHeaders = new HashSet<string>(policy.ExcludedResponseHeaders, StringComparer.OrdinalIgnoreCase);
         ScopeResolver = policy.ScopeResolver ?? options.ScopeResolver;
+        _scopeIsPrincipal = ScopeResolver == (Func<Microsoft.AspNetCore.Http.HttpContext, string>)PrincipalScope.Resolve;
         Sequence = policy.SequenceRequirement;
         SequenceStreamResolver = policy.SequenceStreamResolver;
         SequenceWindow = policy.SequenceWindow;
@@ -62,6 +66,8 @@ internal sealed class ResolvedPolicy
 
     public bool FailOpen { get; }
 
+    public bool CancelHandlerOnDisconnect { get; }
+
     public FingerprintComponents FingerprintComponents { get; }
 
     public bool CanonicalJsonFingerprint { get; }
@@ -69,6 +75,23 @@ internal sealed class ResolvedPolicy
     public ISet<string> ExcludedResponseHeaders { get; }
 
     public Func<Microsoft.AspNetCore.Http.HttpContext, string> ScopeResolver { get; }
+
+    /// <summary>The scope of this request's records and streams, tagged with its kind.</summary>
+    /// <exception cref="InvalidOperationException">The resolver cannot name the caller: a configuration error.</exception>
+    public string ResolveScope(Microsoft.AspNetCore.Http.HttpContext context)
+    {
+        if (_scopeIsPrincipal)
+        {
+            return PrincipalScope.Resolve(context);
+        }
+
+        var scope = ScopeResolver(context);
+        return string.IsNullOrEmpty(scope)
+            ? throw new InvalidOperationException(
+                $"The scope resolver of idempotency policy '{Name}' returned {(scope is null ? "null" : "an empty string")}. " +
+                "A scope resolver must name the caller (for example tenant and user); records of callers it cannot tell apart would be shared.")
+            : PrincipalScope.Custom(scope);
+    }
 
     /// <summary>
     /// Whether a response with this status completes the record. Besides the 2xx and 4xx the contract names, 3xx are

@@ -29,6 +29,14 @@ internal sealed class IdempotencyProblem
         "idempotency-store-unavailable", StatusCodes.Status503ServiceUnavailable, "Idempotency store unavailable",
         "The request was not processed because idempotency records cannot be checked right now. Retry with the same key after the time given in Retry-After.");
 
+    public static readonly IdempotencyProblem RecordUnreadable = new(
+        "idempotency-record-unreadable", StatusCodes.Status500InternalServerError, "Idempotency record unreadable",
+        "A record exists for this request but this server cannot read it (for example one written by a newer version during an upgrade). The request was not processed again; retry later.");
+
+    public static readonly IdempotencyProblem RepresentationNotAcceptable = new(
+        "idempotency-representation-not-acceptable", StatusCodes.Status406NotAcceptable, "Recorded representation not acceptable",
+        "The recorded response to this request is encoded as '{0}', which this request's Accept-Encoding does not accept. Retry accepting '{0}'; the operation will not run again.");
+
     public static readonly IdempotencyProblem SequenceNumberMissing = new(
         "sequence-number-missing", StatusCodes.Status428PreconditionRequired, "Sequence number missing",
         "This endpoint requires a sequence number; send the request's position in its stream in the {0} header.");
@@ -36,6 +44,10 @@ internal sealed class IdempotencyProblem
     public static readonly IdempotencyProblem SequenceNumberInvalid = new(
         "sequence-number-invalid", StatusCodes.Status400BadRequest, "Sequence header invalid",
         "{0} must be a decimal integer from 1 to 9223372036854775807, {1} one from 0, and {2} 1 to 128 visible ASCII characters; each header at most once.");
+
+    public static readonly IdempotencyProblem SequenceStreamInvalid = new(
+        "sequence-stream-invalid", StatusCodes.Status400BadRequest, "Sequence stream invalid",
+        "The sequence stream this endpoint takes from the request (for example from a route value) must be 1 to {0} characters long.");
 
     public static readonly IdempotencyProblem SequenceEpochFenced = new(
         "sequence-epoch-fenced", StatusCodes.Status409Conflict, "Sequence epoch fenced",

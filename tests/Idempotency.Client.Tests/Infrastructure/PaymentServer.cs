@@ -126,7 +126,7 @@ public sealed class PaymentServer : IAsyncDisposable
 
         public ValueTask<IdempotencyBeginResult> TryBeginAsync(string key, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, CancellationToken cancellationToken)
             => Interlocked.Increment(ref _calls) == 1
-                ? ValueTask.FromException<IdempotencyBeginResult>(new IOException("The store is unreachable (simulated)."))
+                ? ValueTask.FromException<IdempotencyBeginResult>(new IdempotencyStoreUnavailableException("The store is unreachable (simulated)."))
                 : inner.TryBeginAsync(key, fingerprint, lease, cancellationToken);
 
         public ValueTask<bool> RenewLeaseAsync(string key, long fencingToken, TimeSpan lease, CancellationToken cancellationToken)

@@ -135,7 +135,7 @@ public sealed class TelemetryTests
             case "fail_open":
                 if (outcome == "fail_open")
                 {
-                    app.Store.BeginOverride = static () => throw new InvalidOperationException("down");
+                    app.Store.BeginOverride = static () => throw new IdempotencyStoreUnavailableException("down");
                 }
 
                 await app.Client.SendAsync(TestApp.Post(path, outcome == "pass_through" ? null : "k"));
@@ -156,7 +156,7 @@ public sealed class TelemetryTests
                 await app.Client.SendAsync(TestApp.Post(path, "\"bad"));
                 break;
             case "store_unavailable":
-                app.Store.BeginOverride = static () => throw new InvalidOperationException("down");
+                app.Store.BeginOverride = static () => throw new IdempotencyStoreUnavailableException("down");
                 await app.Client.SendAsync(TestApp.Post(path, "k"));
                 break;
             case "missing_sequence":

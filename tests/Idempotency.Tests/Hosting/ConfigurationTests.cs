@@ -58,6 +58,17 @@ public sealed class ConfigurationTests
         { "Policy 'p': ReorderWait", o => o.AddPolicy("p", p => p.ReorderWait = TimeSpan.FromMinutes(2)) },
         { "Policy 'p': StreamRetention", o => o.AddPolicy("p", p => p.StreamRetention = TimeSpan.FromSeconds(1)) },
         { "Policy 'p': FingerprintComponents", o => o.AddPolicy("p", p => p.FingerprintComponents = (FingerprintComponents)1024) },
+        // Timers overflow past ~49.7 days (a lease is renewed every third of itself): bounded well before that.
+        { "DefaultPolicy: Lease", o => { o.DefaultPolicy.Lease = TimeSpan.FromDays(150); o.DefaultPolicy.Retention = o.DefaultPolicy.StreamRetention = TimeSpan.FromDays(300); } },
+        { "DefaultPolicy: Lease", o => { o.DefaultPolicy.Lease = TimeSpan.FromDays(1) + TimeSpan.FromSeconds(1); o.DefaultPolicy.Retention = TimeSpan.FromDays(2); } },
+        { "StoreTimeout", o => o.StoreTimeout = TimeSpan.FromDays(50) },
+        { "InFlightRetryAfter", o => o.InFlightRetryAfter = TimeSpan.MaxValue },
+        { "StoreUnavailableRetryAfter", o => o.StoreUnavailableRetryAfter = TimeSpan.FromDays(2) },
+        { "DefaultPolicy: ConcurrentWaitTimeout", o => o.DefaultPolicy.ConcurrentWaitTimeout = TimeSpan.FromDays(50) },
+        { "DefaultPolicy: Retention", o => o.DefaultPolicy.Retention = TimeSpan.MaxValue },
+        { "Policy 'p': StreamRetention", o => o.AddPolicy("p", p => p.StreamRetention = TimeSpan.MaxValue) },
+        { "DefaultPolicy: MaxSnapshotBytes", o => o.DefaultPolicy.MaxSnapshotBytes = int.MaxValue },
+        { "Policy 'p': SequenceWindow × MaxSnapshotBytes", o => o.AddPolicy("p", p => { p.SequenceRequirement = SequenceRequirement.Required; p.SequenceWindow = 1024; }) },
     };
 
     [Theory]

@@ -317,7 +317,7 @@ public sealed class KeyModeOutcomeTests
     public async Task Store_failure_returns_503_with_retry_after_and_does_not_run_the_handler()
     {
         await using var app = await TestApp.StartAsync();
-        app.Store.BeginOverride = static () => throw new InvalidOperationException("store down");
+        app.Store.BeginOverride = static () => throw new IdempotencyStoreUnavailableException("store down");
 
         var response = await app.Client.SendAsync(TestApp.Post("/items", "key-1"));
 
@@ -343,7 +343,7 @@ public sealed class KeyModeOutcomeTests
     public async Task Fail_open_policy_runs_the_handler_when_the_store_is_down()
     {
         await using var app = await TestApp.StartAsync();
-        app.Store.BeginOverride = static () => throw new InvalidOperationException("store down");
+        app.Store.BeginOverride = static () => throw new IdempotencyStoreUnavailableException("store down");
 
         var response = await app.Client.SendAsync(TestApp.Post("/fail-open", "key-1"));
 
@@ -355,7 +355,7 @@ public sealed class KeyModeOutcomeTests
     public async Task Failure_to_store_the_response_still_returns_the_handlers_response()
     {
         await using var app = await TestApp.StartAsync();
-        app.Store.CompleteOverride = static () => throw new InvalidOperationException("store down");
+        app.Store.CompleteOverride = static () => throw new IdempotencyStoreUnavailableException("store down");
 
         var response = await app.Client.SendAsync(TestApp.Post("/items", "key-1"));
 

@@ -223,6 +223,30 @@ public sealed class SequenceModeOutcomeTests
     }
 
     [Fact]
+    public async Task A_route_value_that_is_not_ascii_is_a_valid_stream()
+    {
+        await using var app = await TestApp.StartAsync();
+
+        var first = await app.Client.SendAsync(TestApp.Sequenced("/accounts/z%C3%BCrich/seq", 1));
+        var retry = await app.Client.SendAsync(TestApp.Sequenced("/accounts/z%C3%BCrich/seq", 1));
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.True(retry.Headers.Contains("Idempotent-Replayed"));
+    }
+
+    [Fact]
+    public async Task A_resolved_stream_that_is_too_long_is_blamed_on_the_request_not_the_sequence_headers()
+    {
+        await using var app = await TestApp.StartAsync();
+
+        var response = await app.Client.SendAsync(TestApp.Sequenced($"/accounts/{new string('a', 1025)}/seq", 1));
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest, "sequence-stream-invalid");
+        Assert.DoesNotContain("Sequence-Number", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0, app.Store.TotalCalls);
+    }
+
+    [Fact]
     public async Task Optional_sequence_falls_back_to_key_mode_without_a_number()
     {
         await using var app = await TestApp.StartAsync();

@@ -1,0 +1,92 @@
+using System.Globalization;
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http;
+
+namespace Idempotency.Policies;
+
+/// <summary>
+/// The default scope: who the caller is. Every scope carries its kind, so scopes of different kinds never meet:
+/// a subject literally named <c>anonymous</c> is not the anonymous scope, and a custom resolver's <c>alice</c> is
+/// not the subject <c>alice</c>.
+/// </summary>
+/// <remarks>
+/// The claim's issuer is part of the identity: two authentication schemes (two token issuers, say) can each hand out
+/// the subject <c>42</c> to different people. Certificate, Negotiate and many API-key handlers set only the name
+/// claim, so the name is the last fallback. A principal that is authenticated but names nobody cannot be told apart
+/// from the next one, so it is a configuration error, never a shared scope.
+/// </remarks>
+internal static class PrincipalScope
+{
+    /// <summary>The scope of every unauthenticated caller.</summary>
+    public const string Anonymous = "anonymous";
+
+    private const string SubjectClaim = "sub";
+    private const string SubjectKind = "sub:";
+    private const string NameIdentifierKind = "nameid:";
+    private const string NameKind = "name:";
+    private const string CustomKind = "custom:";
+
+    /// <summary>The default <see cref="IdempotencyOptions.ScopeResolver"/>.</summary>
+    /// <exception cref="InvalidOperationException">The caller is authenticated but has no <c>sub</c>, <see cref="ClaimTypes.NameIdentifier"/> or name claim.</exception>
+    public static string Resolve(HttpContext context)
+    {
+        Claim? subject = null;
+        Claim? nameIdentifier = null;
+        Claim? name = null;
+        string? authenticationType = null;
+        var authenticated = false;
+        foreach (var identity in context.User.Identities)
+        {
+            // Claims of an identity nobody vouched for name nobody.
+            if (!identity.IsAuthenticated)
+            {
+                continue;
+            }
+
+            authenticated = true;
+            authenticationType ??= identity.AuthenticationType;
+            subject ??= FindUsable(identity, SubjectClaim);
+            nameIdentifier ??= FindUsable(identity, ClaimTypes.NameIdentifier);
+            name ??= FindUsable(identity, identity.NameClaimType);
+        }
+
+        if (!authenticated)
+        {
+            return Anonymous;
+        }
+
+        if (subject is not null)
+        {
+            return Tag(SubjectKind, subject);
+        }
+
+        if (nameIdentifier is not null)
+        {
+            return Tag(NameIdentifierKind, nameIdentifier);
+        }
+
+        if (name is not null)
+        {
+            return Tag(NameKind, name);
+        }
+
+        throw new InvalidOperationException(
+            $"The caller is authenticated (authentication type '{authenticationType}') but has no 'sub', NameIdentifier or name claim, " +
+            "so the idempotency middleware cannot tell this principal from others and will not share one scope between them. " +
+            "Add one of those claims in the authentication handler, or set IdempotencyOptions.ScopeResolver (or the policy's ScopeResolver) " +
+            "to a function that returns a unique identifier for the caller.");
+    }
+
+    /// <summary>The scope a custom resolver named, kept apart from every scope of <see cref="Resolve"/>.</summary>
+    public static string Custom(string scope) => string.Concat(CustomKind, scope);
+
+    private static Claim? FindUsable(ClaimsIdentity identity, string type)
+    {
+        var claim = identity.FindFirst(type);
+        return claim is not null && !string.IsNullOrEmpty(claim.Value) ? claim : null;
+    }
+
+    // The issuer's length comes first, so no issuer and value can be split two ways.
+    private static string Tag(string kind, Claim claim)
+        => string.Concat(kind, claim.Issuer.Length.ToString(CultureInfo.InvariantCulture), ":", claim.Issuer, ":", claim.Value);
+}
