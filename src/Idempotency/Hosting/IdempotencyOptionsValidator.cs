@@ -5,6 +5,9 @@ namespace Idempotency.Hosting;
 /// <summary>Validates <see cref="IdempotencyOptions"/> at start-up, with messages that name the option.</summary>
 internal sealed class IdempotencyOptionsValidator : IValidateOptions<IdempotencyOptions>
 {
+    // A canonical body is held in memory with its parsed index (up to about seven times its size) for each request.
+    private const int MaxCanonicalJsonBytesLimit = 16 * 1024 * 1024;
+
     public ValidateOptionsResult Validate(string? name, IdempotencyOptions options)
     {
         List<string>? failures = null;
@@ -85,6 +88,11 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
         if (policy.MaxSnapshotBytes < 0)
         {
             fail($"{owner}: {nameof(IdempotencyPolicy.MaxSnapshotBytes)} must not be negative; it is {policy.MaxSnapshotBytes}.");
+        }
+
+        if (policy.MaxCanonicalJsonBytes is < 1 or > MaxCanonicalJsonBytesLimit)
+        {
+            fail($"{owner}: {nameof(IdempotencyPolicy.MaxCanonicalJsonBytes)} must be between 1 and {MaxCanonicalJsonBytesLimit} (16 MiB); it is {policy.MaxCanonicalJsonBytes}.");
         }
 
         if (policy.ConcurrentWaitTimeout <= TimeSpan.Zero)

@@ -115,7 +115,7 @@ internal sealed class IdempotencyMiddleware
 
         var recordKey = RecordKey.Create(policy.ScopeResolver(context), key!);
         var fingerprint = await RequestFingerprinter.ComputeAsync(
-            context.Request, policy.FingerprintComponents, policy.CanonicalJsonFingerprint, extra: null, context.RequestAborted).ConfigureAwait(false);
+            context.Request, policy.FingerprintComponents, policy.CanonicalJsonFingerprint, policy.MaxCanonicalJsonBytes, extra: null, context.RequestAborted).ConfigureAwait(false);
 
         IdempotencyBeginResult begin;
         try
@@ -185,7 +185,7 @@ internal sealed class IdempotencyMiddleware
 
         var streamKey = RecordKey.CreateStream(policy.ScopeResolver(context), stream ?? DefaultStream);
         var fingerprint = await RequestFingerprinter.ComputeAsync(
-            context.Request, policy.FingerprintComponents, policy.CanonicalJsonFingerprint, extra: key, context.RequestAborted).ConfigureAwait(false);
+            context.Request, policy.FingerprintComponents, policy.CanonicalJsonFingerprint, policy.MaxCanonicalJsonBytes, extra: key, context.RequestAborted).ConfigureAwait(false);
 
         SequenceBeginResult begin;
         try

@@ -21,6 +21,7 @@ internal sealed class ResolvedPolicy
         FailOpen = policy.FailOpen;
         FingerprintComponents = policy.FingerprintComponents;
         CanonicalJsonFingerprint = policy.CanonicalJsonFingerprint;
+        MaxCanonicalJsonBytes = policy.MaxCanonicalJsonBytes;
         ExcludedResponseHeaders = new HashSet<string>(policy.ExcludedResponseHeaders, StringComparer.OrdinalIgnoreCase);
         ScopeResolver = policy.ScopeResolver ?? options.ScopeResolver;
         Sequence = policy.SequenceRequirement;
@@ -65,6 +66,8 @@ internal sealed class ResolvedPolicy
     public FingerprintComponents FingerprintComponents { get; }
 
     public bool CanonicalJsonFingerprint { get; }
+
+    public int MaxCanonicalJsonBytes { get; }
 
     public ISet<string> ExcludedResponseHeaders { get; }
 
