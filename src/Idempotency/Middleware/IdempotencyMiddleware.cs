@@ -114,8 +114,11 @@ internal sealed class IdempotencyMiddleware
         }
 
         var recordKey = RecordKey.Create(policy.ScopeResolver(context), key!);
-        var fingerprint = await RequestFingerprinter.ComputeAsync(
-            context.Request, policy.FingerprintComponents, policy.CanonicalJsonFingerprint, policy.MaxCanonicalJsonBytes, extra: null, context.RequestAborted).ConfigureAwait(false);
+        var fingerprint = await FingerprintAsync(context, policy, activity, extra: null).ConfigureAwait(false);
+        if (fingerprint is null)
+        {
+            return;
+        }
 
         IdempotencyBeginResult begin;
         try
@@ -184,8 +187,11 @@ internal sealed class IdempotencyMiddleware
         }
 
         var streamKey = RecordKey.CreateStream(policy.ScopeResolver(context), stream ?? DefaultStream);
-        var fingerprint = await RequestFingerprinter.ComputeAsync(
-            context.Request, policy.FingerprintComponents, policy.CanonicalJsonFingerprint, policy.MaxCanonicalJsonBytes, extra: key, context.RequestAborted).ConfigureAwait(false);
+        var fingerprint = await FingerprintAsync(context, policy, activity, extra: key).ConfigureAwait(false);
+        if (fingerprint is null)
+        {
+            return;
+        }
 
         SequenceBeginResult begin;
         try
@@ -245,6 +251,28 @@ internal sealed class IdempotencyMiddleware
                     context, IdempotencyProblem.SequenceEpochFenced, IdempotencyProblem.SequenceEpochFenced.Detail,
                     extensions: new ProblemExtensions("currentEpoch", begin.CurrentEpoch)).ConfigureAwait(false);
                 break;
+        }
+    }
+
+    /// <summary>The request's fingerprint, or <see langword="null"/> once a body the server refused to read has been answered.</summary>
+    private async ValueTask<byte[]?> FingerprintAsync(HttpContext context, ResolvedPolicy policy, Activity? activity, string? extra)
+    {
+        try
+        {
+            return await RequestFingerprinter.ComputeAsync(
+                context.Request, policy.FingerprintComponents, policy.CanonicalJsonFingerprint, policy.MaxCanonicalJsonBytes, extra, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // Kestrel refuses a body over MaxRequestBodySize (413) or with malformed framing (400) as it is read: the
+            // client's error, answered with the server's status before any store call.
+            IdempotencyLog.RequestBodyInvalid(_logger, policy.Name, ex.StatusCode);
+            _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Invalid);
+            await _problems.WriteAsync(
+                context, IdempotencyProblem.RequestBodyInvalid,
+                string.Format(CultureInfo.InvariantCulture, IdempotencyProblem.RequestBodyInvalid.Detail, ex.Message),
+                status: ex.StatusCode).ConfigureAwait(false);
+            return null;
         }
     }
 

@@ -39,4 +39,57 @@ public sealed class RequestBodyFingerprintTests
         await ProblemAssert.IsProblemAsync(other, HttpStatusCode.UnprocessableEntity, "idempotency-key-reused");
         Assert.Equal(1, app.Handlers.Executions("items"));
     }
+
+    [Theory]
+    [InlineData("/items", StatusCodes.Status413PayloadTooLarge)]
+    [InlineData("/items", StatusCodes.Status400BadRequest)]
+    [InlineData("/canonical", StatusCodes.Status413PayloadTooLarge)]
+    [InlineData("/seq", StatusCodes.Status400BadRequest)]
+    public async Task Body_the_server_refuses_to_read_is_answered_with_its_status_as_a_problem_without_store_call(string path, int status)
+    {
+        await using var app = await TestApp.StartAsync(beforeIdempotency: app => app.Use((context, next) =>
+        {
+            // What Kestrel throws for a body over MaxRequestBodySize (413) or a malformed chunk (400).
+            context.Request.Body = new RefusingStream(new BadHttpRequestException("The request body cannot be read.", status));
+            return next(context);
+        }));
+
+        var request = path == "/seq" ? TestApp.Sequenced(path, 1) : TestApp.Post(path, "key-1");
+        var response = await app.Client.SendAsync(request);
+
+        var problem = await ProblemAssert.IsProblemAsync(response, (HttpStatusCode)status, "request-body-invalid");
+        Assert.Contains("The request body cannot be read.", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0, app.Store.TotalCalls);
+        Assert.Equal(0, app.Handlers.Executions(path.TrimStart('/')));
+    }
+
+    /// <summary>A request body whose every read fails as Kestrel's does for a body it refuses.</summary>
+    private sealed class RefusingStream(Exception exception) : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw exception;
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => ValueTask.FromException<int>(exception);
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => Task.FromException<int>(exception);
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
 }
