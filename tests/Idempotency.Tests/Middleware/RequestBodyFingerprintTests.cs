@@ -1,8 +1,16 @@
 using System.Net;
+using Idempotency.Storage;
+using Idempotency.Storage.InMemory;
 using Idempotency.Tests.Infrastructure;
 using Idempotency.Testing;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Idempotency.Tests.Middleware;
 
@@ -61,6 +69,32 @@ public sealed class RequestBodyFingerprintTests
         Assert.Contains("The request body cannot be read.", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal(0, app.Store.TotalCalls);
         Assert.Equal(0, app.Handlers.Executions(path.TrimStart('/')));
+    }
+
+    [Fact]
+    public async Task Kestrel_refusing_a_body_over_its_size_limit_is_answered_413_request_body_invalid_without_store_call()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.ConfigureKestrel(static kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = 1024;
+            kestrel.Listen(IPAddress.Loopback, 0);
+        });
+        builder.Logging.ClearProviders();
+        builder.Services.AddIdempotency();
+        builder.Services.AddSingleton(sp => new FaultyStore(ActivatorUtilities.CreateInstance<InMemoryIdempotencyStore>(sp)));
+        builder.Services.AddSingleton<IIdempotencyStore>(sp => sp.GetRequiredService<FaultyStore>());
+        await using var app = builder.Build();
+        app.UseIdempotency();
+        app.MapPost("/items", static () => "ran").RequireIdempotency();
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        using var client = new HttpClient { BaseAddress = new Uri(address) };
+
+        var response = await client.SendAsync(TestApp.Post("/items", "key-1", "{\"data\":\"" + new string('x', 4096) + "\"}"));
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, "request-body-invalid");
+        Assert.Equal(0, app.Services.GetRequiredService<FaultyStore>().TotalCalls);
     }
 
     /// <summary>A request body whose every read fails as Kestrel's does for a body it refuses.</summary>
