@@ -76,6 +76,17 @@ public sealed class IdempotencyPolicy
     public bool CanonicalJsonFingerprint { get; set; }
 
     /// <summary>
+    /// With <see cref="CanonicalJsonFingerprint"/>, the largest JSON body, in bytes, that is read into memory and
+    /// fingerprinted in canonical form. A longer body is fingerprinted byte for byte, streamed, as if canonical mode
+    /// were off; it is still processed. Which form a body gets depends only on its length.
+    /// </summary>
+    /// <value>
+    /// Defaults to 1 MiB. At most 16 MiB: the canonical form needs the body and its parsed index in memory at once
+    /// (up to about seven times the body), so this bounds what one request can make the server hold.
+    /// </value>
+    public int MaxCanonicalJsonBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
     /// Response headers that are never stored or replayed, in addition to <c>Set-Cookie</c>, hop-by-hop headers and
     /// <c>Date</c>, which never are. Compared case-insensitively.
     /// </summary>

@@ -34,9 +34,26 @@ public sealed class ConfigurationTests
         Assert.True(HasResponseHeader(Response(operation, 200), "X-Replayed"));
         Assert.False(HasResponseHeader(Response(operation, 200), "Idempotent-Replayed"));
         Assert.Equal(
-            ["https://errors.example.com/idempotency-key-missing", "https://errors.example.com/idempotency-key-invalid", "https://errors.example.com/sequence-number-invalid"],
+            [
+                "https://errors.example.com/idempotency-key-missing",
+                "https://errors.example.com/idempotency-key-invalid",
+                "https://errors.example.com/sequence-number-invalid",
+                "https://errors.example.com/request-body-invalid",
+            ],
             ProblemTypes(Response(operation, 400)));
         Assert.Contains("`X-Seq`, `X-Seq-Epoch` or `X-Seq-Stream`", Response(operation, 400).GetProperty("description").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Policy_whose_fingerprint_leaves_out_the_body_documents_no_request_body_problem()
+    {
+        var document = await OpenApiTestApp.DocumentOfAsync(
+            app => app.MapPost("/headers-only", () => "ok").RequireIdempotency("headers-only"),
+            options => options.AddPolicy("headers-only", p => p.FingerprintComponents = FingerprintComponents.Method | FingerprintComponents.Path));
+
+        Assert.Equal(
+            ["urn:idempotency:idempotency-key-missing", "urn:idempotency:idempotency-key-invalid"],
+            ProblemTypes(Response(document.Operation("POST", "/headers-only"), 400)));
     }
 
     [Fact]

@@ -59,7 +59,9 @@ public sealed class DocumentedEndpointsTests(DocumentFixture fixture) : IClassFi
         var operation = Document.Operation("POST", "/payments");
 
         Assert.Equal(["201", "400", "409", "422", "503"], Statuses(operation).Order());
-        Assert.Equal(["urn:idempotency:idempotency-key-missing", "urn:idempotency:idempotency-key-invalid"], ProblemTypes(Response(operation, 400)));
+        Assert.Equal(
+            ["urn:idempotency:idempotency-key-missing", "urn:idempotency:idempotency-key-invalid", "urn:idempotency:request-body-invalid"],
+            ProblemTypes(Response(operation, 400)));
         Assert.Equal(["urn:idempotency:idempotency-request-in-flight", "urn:idempotency:idempotency-response-not-replayable"], ProblemTypes(Response(operation, 409)));
         Assert.Equal(["urn:idempotency:idempotency-key-reused"], ProblemTypes(Response(operation, 422)));
         Assert.Equal(["urn:idempotency:idempotency-store-unavailable"], ProblemTypes(Response(operation, 503)));
@@ -110,7 +112,7 @@ public sealed class DocumentedEndpointsTests(DocumentFixture fixture) : IClassFi
         var key = Header(operation, "Idempotency-Key");
         Assert.False(IsRequired(key));
         Assert.Contains("runs unprotected", key.GetProperty("description").GetString(), StringComparison.Ordinal);
-        Assert.Equal(["urn:idempotency:idempotency-key-invalid"], ProblemTypes(Response(operation, 400)));
+        Assert.Equal(["urn:idempotency:idempotency-key-invalid", "urn:idempotency:request-body-invalid"], ProblemTypes(Response(operation, 400)));
         Assert.Equal(["200", "400", "409", "422", "503"], Statuses(operation).Order());
     }
 
@@ -137,7 +139,9 @@ public sealed class DocumentedEndpointsTests(DocumentFixture fixture) : IClassFi
         var operation = Document.Operation("POST", "/accounts/{accountId}/transfers");
 
         Assert.Equal(["201", "400", "409", "422", "428", "503"], Statuses(operation).Order());
-        Assert.Equal(["urn:idempotency:idempotency-key-invalid", "urn:idempotency:sequence-number-invalid"], ProblemTypes(Response(operation, 400)));
+        Assert.Equal(
+            ["urn:idempotency:idempotency-key-invalid", "urn:idempotency:sequence-number-invalid", "urn:idempotency:request-body-invalid"],
+            ProblemTypes(Response(operation, 400)));
         Assert.Equal(
             [
                 "urn:idempotency:idempotency-request-in-flight",

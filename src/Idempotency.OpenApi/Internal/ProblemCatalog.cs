@@ -26,6 +26,9 @@ internal static class ProblemCatalog
     public static readonly ProblemKind SequenceInvalid = new(
         "sequence-number-invalid", 400, "`{number}`, `{epoch}` or `{stream}` is malformed or sent more than once.");
 
+    public static readonly ProblemKind RequestBodyInvalid = new(
+        "request-body-invalid", 400, "the server refused to read the request body (malformed framing); a body over the server's size limit gets `413` with this type.");
+
     public static readonly ProblemKind InFlight = new(
         "idempotency-request-in-flight", 409, "a request with the same key (or sequence number) is still being processed; retry it after `Retry-After`.");
 
@@ -54,7 +57,7 @@ internal static class ProblemCatalog
     public static List<ProblemKind> For(IdempotencyPolicy policy)
     {
         var sequence = policy.SequenceRequirement != SequenceRequirement.Off;
-        var problems = new List<ProblemKind>(11);
+        var problems = new List<ProblemKind>(12);
         if (policy.KeyRequirement == KeyRequirement.Required && policy.SequenceRequirement != SequenceRequirement.Required)
         {
             problems.Add(KeyMissing);
@@ -64,6 +67,12 @@ internal static class ProblemCatalog
         if (sequence)
         {
             problems.Add(SequenceInvalid);
+        }
+
+        // Only a fingerprint that reads the body can meet one the server refuses to read.
+        if ((policy.FingerprintComponents & FingerprintComponents.Body) != 0)
+        {
+            problems.Add(RequestBodyInvalid);
         }
 
         problems.Add(InFlight);

@@ -2,15 +2,20 @@ using System.Buffers;
 
 namespace Idempotency.Buffers;
 
-/// <summary>A growable byte buffer over <see cref="ArrayPool{T}"/>; <see cref="Dispose"/> returns the array.</summary>
+/// <summary>
+/// A byte buffer over <see cref="ArrayPool{T}"/> that grows up to a fixed capacity; <see cref="Dispose"/> returns the
+/// array. The capacity bounds what the pool can be made to keep, so it must be bounded by configuration, never by input.
+/// </summary>
 internal sealed class PooledByteBufferWriter : IBufferWriter<byte>, IDisposable
 {
+    private readonly int _maxCapacity;
     private byte[] _buffer;
     private int _written;
 
-    public PooledByteBufferWriter(int initialCapacity)
+    public PooledByteBufferWriter(int initialCapacity, int maxCapacity)
     {
-        _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(initialCapacity, 256));
+        _maxCapacity = maxCapacity;
+        _buffer = ArrayPool<byte>.Shared.Rent(Math.Clamp(initialCapacity, 1, Math.Max(maxCapacity, 1)));
     }
 
     public int WrittenCount => _written;
@@ -60,7 +65,12 @@ internal sealed class PooledByteBufferWriter : IBufferWriter<byte>, IDisposable
             return;
         }
 
-        var newSize = Math.Max(_buffer.Length * 2, _written + sizeHint);
+        if (sizeHint > _maxCapacity - _written)
+        {
+            throw new InvalidOperationException($"The buffer cannot grow past {_maxCapacity} bytes.");
+        }
+
+        var newSize = (int)Math.Min(Math.Max(_buffer.Length * 2L, _written + sizeHint), _maxCapacity);
         var larger = ArrayPool<byte>.Shared.Rent(newSize);
         _buffer.AsSpan(0, _written).CopyTo(larger);
         ArrayPool<byte>.Shared.Return(_buffer);

@@ -68,6 +68,9 @@ internal static partial class IdempotencyLog
     [LoggerMessage(20, LogLevel.Information, "Request of epoch {Epoch} on stream {Stream} fenced by epoch {CurrentEpoch}.", EventName = "SequenceEpochFenced")]
     public static partial void SequenceEpochFenced(ILogger logger, string stream, long epoch, long currentEpoch);
 
+    [LoggerMessage(21, LogLevel.Debug, "Request body refused by the server with {StatusCode} while fingerprinting (policy '{Policy}').", EventName = "RequestBodyInvalid")]
+    public static partial void RequestBodyInvalid(ILogger logger, string policy, int statusCode);
+
     [LoggerMessage(40, LogLevel.Error, "Record {Record} (policy '{Policy}') cannot be read by this version; answering 500 without running the handler.", EventName = "RecordUnreadable")]
     public static partial void RecordUnreadable(ILogger logger, string record, string policy, Exception exception);
 

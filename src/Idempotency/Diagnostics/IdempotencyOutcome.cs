@@ -18,7 +18,7 @@ internal enum IdempotencyOutcome
     /// <summary>A required key was missing: 400.</summary>
     MissingKey,
 
-    /// <summary>A key or sequence header was malformed: 400.</summary>
+    /// <summary>A key or sequence header was malformed (400), or the server refused to read the body (400, 413).</summary>
     Invalid,
 
     /// <summary>A required sequence number was missing: 428.</summary>

@@ -5,110 +5,180 @@ using Idempotency.Buffers;
 namespace Idempotency.Fingerprinting;
 
 /// <summary>
-/// Hashes a JSON body in a canonical form (properties sorted by ordinal name at every level, no insignificant
-/// whitespace, strings re-escaped uniformly) so that two serializations of the same object share a fingerprint.
+/// Hashes a JSON body in a canonical form so that two serializations of the same object share a fingerprint:
+/// members sorted by name at every level, insignificant whitespace gone, strings compared by their unescaped value.
 /// Numbers keep their original text: <c>1</c> and <c>1.0</c> stay different, because a handler may treat them
-/// differently. A body that is not valid JSON is hashed as raw bytes; the handler will reject it anyway.
+/// differently.
 /// </summary>
+/// <remarks>
+/// Members are sorted by name ignoring case, and members whose names are equal ignoring case (duplicates included)
+/// keep their order: a case-insensitive binder that lets the last duplicate win (System.Text.Json with the web
+/// defaults) reads <c>{"amount":1,"Amount":2}</c> and <c>{"Amount":2,"amount":1}</c> differently, so they must not
+/// share a fingerprint. The canonical form is hashed as it is produced, never written out.
+/// </remarks>
 internal static class CanonicalJson
 {
     private const int InitialBufferSize = 16 * 1024;
+    private const int ReadSize = 16 * 1024;
+
+    // Tags of the canonical form. Strings, names and numbers carry their length and containers end with a tag no
+    // value starts with, so the form of a document is never the prefix of another's.
+    private const byte JsonTag = (byte)'J';
+    private const byte ObjectTag = (byte)'{';
+    private const byte ArrayTag = (byte)'[';
+    private const byte EndTag = (byte)'.';
+    private const byte NameTag = (byte)'k';
+    private const byte StringTag = (byte)'s';
+    private const byte NumberTag = (byte)'n';
+    private const byte TrueTag = (byte)'t';
+    private const byte FalseTag = (byte)'f';
+    private const byte NullTag = (byte)'z';
+
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64 };
 
-    public static async ValueTask AppendBodyAsync(IncrementalHash hash, Stream body, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the body from its current position and, when it is valid JSON of at most <paramref name="maxBytes"/>
+    /// bytes, appends its canonical form to <paramref name="hash"/>. Returns <see langword="false"/> without touching
+    /// the hash otherwise; the caller then hashes the body as bytes.
+    /// </summary>
+    /// <remarks>
+    /// Whether a body is canonicalised depends only on its length, never on how its bytes arrive or on what
+    /// <c>Content-Length</c> claims (used only to size the buffer), so the same body always gets the same fingerprint.
+    /// The buffer never grows past <paramref name="maxBytes"/>: a client cannot make the pool keep a huge array.
+    /// </remarks>
+    public static async ValueTask<bool> TryAppendBodyAsync(IncrementalHash hash, Stream body, int maxBytes, long? contentLength, CancellationToken cancellationToken)
     {
-        // The canonical form needs the whole document, so this opt-in mode reads the body into a pooled buffer.
-        using var raw = new PooledByteBufferWriter(InitialBufferSize);
-        while (true)
+        var initialSize = contentLength is { } length && length <= maxBytes ? (int)length : Math.Min(maxBytes, InitialBufferSize);
+        using var raw = new PooledByteBufferWriter(initialSize, maxBytes);
+        while (raw.WrittenCount < maxBytes)
         {
-            var read = await body.ReadAsync(raw.GetMemory(4096), cancellationToken).ConfigureAwait(false);
+            var room = maxBytes - raw.WrittenCount;
+            var memory = raw.GetMemory(Math.Min(room, ReadSize));
+            var read = await body.ReadAsync(memory[..Math.Min(memory.Length, room)], cancellationToken).ConfigureAwait(false);
             if (read == 0)
             {
-                break;
+                return TryAppendCanonical(hash, raw.WrittenMemory);
             }
 
             raw.Advance(read);
         }
 
-        using var canonical = new PooledByteBufferWriter(raw.WrittenCount);
-        if (TryWriteCanonical(raw.WrittenMemory, canonical))
-        {
-            // Tag 'J' keeps a canonical body apart from a raw body with the same bytes.
-            hash.AppendData([(byte)'J']);
-            hash.AppendData(canonical.WrittenSpan);
-            RequestFingerprinter.AppendLength(hash, canonical.WrittenCount);
-        }
-        else
-        {
-            hash.AppendData([(byte)'B']);
-            hash.AppendData(raw.WrittenSpan);
-            RequestFingerprinter.AppendLength(hash, raw.WrittenCount);
-        }
+        var probe = new byte[1];
+        return await body.ReadAsync(probe, cancellationToken).ConfigureAwait(false) == 0 && TryAppendCanonical(hash, raw.WrittenMemory);
     }
 
-    internal static bool TryWriteCanonical(ReadOnlyMemory<byte> json, PooledByteBufferWriter output)
+    private static bool TryAppendCanonical(IncrementalHash hash, ReadOnlyMemory<byte> json)
     {
+        JsonDocument document;
         try
         {
-            using var document = JsonDocument.Parse(json, DocumentOptions);
-            using var writer = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = false, SkipValidation = true });
-            Write(writer, document.RootElement);
-            writer.Flush();
-            return true;
+            document = JsonDocument.Parse(json, DocumentOptions);
         }
         catch (JsonException)
         {
             return false;
         }
-        catch (InvalidOperationException)
+
+        using (document)
         {
-            // A string with an unpaired surrogate escape cannot be read back as text.
-            return false;
+            // Hashed apart and mixed in as a digest, so that a string found unreadable half-way leaves the request's
+            // hash untouched for the byte fallback.
+            var canonical = RequestFingerprinter.RentHash();
+            var completed = false;
+            Span<byte> digest = stackalloc byte[RequestFingerprinter.Size];
+            try
+            {
+                Append(canonical, document.RootElement, []);
+                canonical.GetHashAndReset(digest);
+                completed = true;
+            }
+            catch (InvalidOperationException)
+            {
+                // A string with an unpaired surrogate escape or invalid UTF-8 cannot be read as text.
+                return false;
+            }
+            finally
+            {
+                RequestFingerprinter.ReturnHash(canonical, completed);
+            }
+
+            ReadOnlySpan<byte> tag = [JsonTag];
+            hash.AppendData(tag);
+            hash.AppendData(digest);
+            return true;
         }
     }
 
-    private static void Write(Utf8JsonWriter writer, JsonElement element)
+    // One list for the whole document: each object sorts its members in a range at the end and removes them after.
+    private static void Append(IncrementalHash hash, JsonElement element, List<Member> members)
     {
         switch (element.ValueKind)
         {
             case JsonValueKind.Object:
-                var properties = new List<(string Name, int Index, JsonElement Value)>();
+                var start = members.Count;
                 var index = 0;
                 foreach (var property in element.EnumerateObject())
                 {
-                    properties.Add((property.Name, index++, property.Value));
+                    members.Add(new Member(property.Name, index++, property.Value));
                 }
 
-                properties.Sort(static (a, b) =>
+                var end = members.Count;
+                members.Sort(start, end - start, MemberOrder.Instance);
+                AppendTag(hash, ObjectTag);
+                for (var i = start; i < end; i++)
                 {
-                    var byName = string.CompareOrdinal(a.Name, b.Name);
-                    return byName != 0 ? byName : a.Index.CompareTo(b.Index);
-                });
-
-                writer.WriteStartObject();
-                foreach (var (name, _, value) in properties)
-                {
-                    writer.WritePropertyName(name);
-                    Write(writer, value);
+                    var member = members[i];
+                    RequestFingerprinter.AppendText(hash, NameTag, member.Name);
+                    Append(hash, member.Value, members);
                 }
 
-                writer.WriteEndObject();
+                members.RemoveRange(start, end - start);
+                AppendTag(hash, EndTag);
                 break;
             case JsonValueKind.Array:
-                writer.WriteStartArray();
+                AppendTag(hash, ArrayTag);
                 foreach (var item in element.EnumerateArray())
                 {
-                    Write(writer, item);
+                    Append(hash, item, members);
                 }
 
-                writer.WriteEndArray();
+                AppendTag(hash, EndTag);
                 break;
             case JsonValueKind.String:
-                writer.WriteStringValue(element.GetString());
+                RequestFingerprinter.AppendText(hash, StringTag, element.GetString());
+                break;
+            case JsonValueKind.Number:
+                RequestFingerprinter.AppendText(hash, NumberTag, element.GetRawText());
+                break;
+            case JsonValueKind.True:
+                AppendTag(hash, TrueTag);
+                break;
+            case JsonValueKind.False:
+                AppendTag(hash, FalseTag);
                 break;
             default:
-                element.WriteTo(writer);
+                AppendTag(hash, NullTag);
                 break;
+        }
+    }
+
+    private static void AppendTag(IncrementalHash hash, byte tag)
+    {
+        ReadOnlySpan<byte> bytes = [tag];
+        hash.AppendData(bytes);
+    }
+
+    private readonly record struct Member(string Name, int Index, JsonElement Value);
+
+    private sealed class MemberOrder : IComparer<Member>
+    {
+        public static readonly MemberOrder Instance = new();
+
+        // Ignoring case groups the names a case-insensitive binder confuses; the index keeps each group in body order.
+        public int Compare(Member x, Member y)
+        {
+            var byName = StringComparer.OrdinalIgnoreCase.Compare(x.Name, y.Name);
+            return byName != 0 ? byName : x.Index.CompareTo(y.Index);
         }
     }
 }

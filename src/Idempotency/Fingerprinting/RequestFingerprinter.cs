@@ -9,15 +9,16 @@ using Microsoft.Extensions.ObjectPool;
 namespace Idempotency.Fingerprinting;
 
 /// <summary>
-/// SHA-256 over the parts of a request a retry must repeat exactly. The body is streamed through the hash from a
-/// buffered request stream (which spills to disk past 30 KB), so large bodies are never held whole in memory, and
-/// is rewound for the handler.
+/// SHA-256 over the parts of a request a retry must repeat exactly. The body is read from its start and streamed
+/// through the hash from a buffered request stream (which spills to disk past 30 KB), so large bodies are never held
+/// whole in memory, and is rewound for the handler. Canonical JSON holds at most the policy's bound in memory.
 /// </summary>
 internal static class RequestFingerprinter
 {
     public const int Size = SHA256.HashSizeInBytes;
 
     private const int ReadBufferSize = 16 * 1024;
+    private const int TextChunkChars = 256;
 
     private static readonly ObjectPool<IncrementalHash> HashPool =
         new DefaultObjectPool<IncrementalHash>(new IncrementalHashPolicy(), Environment.ProcessorCount * 4);
@@ -31,51 +32,54 @@ internal static class RequestFingerprinter
     private const byte ExtraTag = (byte)'X';
 
     /// <summary>Computes the fingerprint. <paramref name="extra"/> (may be null) is mixed in as its own part.</summary>
-    public static async ValueTask<byte[]> ComputeAsync(HttpRequest request, FingerprintComponents components, bool canonicalJson, string? extra, CancellationToken cancellationToken)
+    public static async ValueTask<byte[]> ComputeAsync(
+        HttpRequest request, FingerprintComponents components, bool canonicalJson, int maxCanonicalJsonBytes, string? extra, CancellationToken cancellationToken)
     {
-        var hash = HashPool.Get();
+        var hash = RentHash();
         var returnToPool = false;
         try
         {
             if ((components & FingerprintComponents.Method) != 0)
             {
-                AppendPart(hash, MethodTag, request.Method);
+                AppendText(hash, MethodTag, request.Method);
             }
 
             if ((components & FingerprintComponents.Path) != 0)
             {
-                AppendPart(hash, PathTag, request.PathBase.HasValue ? string.Concat(request.PathBase.Value, request.Path.Value) : request.Path.Value);
+                AppendText(hash, PathTag, request.PathBase.HasValue ? string.Concat(request.PathBase.Value, request.Path.Value) : request.Path.Value);
             }
 
             if ((components & FingerprintComponents.Query) != 0)
             {
-                AppendPart(hash, QueryTag, request.QueryString.Value);
+                AppendText(hash, QueryTag, request.QueryString.Value);
             }
 
             var contentType = request.ContentType;
             if ((components & FingerprintComponents.ContentType) != 0)
             {
-                AppendPart(hash, ContentTypeTag, contentType);
+                AppendText(hash, ContentTypeTag, contentType);
             }
 
             if (extra is not null)
             {
-                AppendPart(hash, ExtraTag, extra);
+                AppendText(hash, ExtraTag, extra);
             }
 
             if ((components & FingerprintComponents.Body) != 0 && MayHaveBody(request))
             {
                 request.EnableBuffering();
-                if (canonicalJson && IsJson(contentType))
+                var body = request.Body;
+
+                // The fingerprint covers the whole body even when an outer middleware buffered it and left it read.
+                body.Position = 0;
+                if (!canonicalJson || !IsJson(contentType)
+                    || !await CanonicalJson.TryAppendBodyAsync(hash, body, maxCanonicalJsonBytes, request.ContentLength, cancellationToken).ConfigureAwait(false))
                 {
-                    await CanonicalJson.AppendBodyAsync(hash, request.Body, cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    await AppendBodyAsync(hash, request.Body, cancellationToken).ConfigureAwait(false);
+                    body.Position = 0;
+                    await AppendBodyAsync(hash, body, cancellationToken).ConfigureAwait(false);
                 }
 
-                request.Body.Position = 0;
+                body.Position = 0;
             }
 
             var fingerprint = new byte[Size];
@@ -85,15 +89,24 @@ internal static class RequestFingerprinter
         }
         finally
         {
-            if (returnToPool)
-            {
-                HashPool.Return(hash);
-            }
-            else
-            {
-                // A hash abandoned half-way holds partial state; dropping it is simpler than resetting it.
-                hash.Dispose();
-            }
+            ReturnHash(hash, returnToPool);
+        }
+    }
+
+    /// <summary>A SHA-256 hash from the pool; give it back with <see cref="ReturnHash"/>.</summary>
+    internal static IncrementalHash RentHash() => HashPool.Get();
+
+    /// <summary>Gives back a hash from <see cref="RentHash"/>; <paramref name="reset"/> says whether its last use ended with <c>GetHashAndReset</c>.</summary>
+    internal static void ReturnHash(IncrementalHash hash, bool reset)
+    {
+        if (reset)
+        {
+            HashPool.Return(hash);
+        }
+        else
+        {
+            // A hash abandoned half-way holds partial state; dropping it is simpler than resetting it.
+            hash.Dispose();
         }
     }
 
@@ -127,27 +140,28 @@ internal static class RequestFingerprinter
         hash.AppendData(bytes);
     }
 
-    private static void AppendPart(IncrementalHash hash, byte tag, string? value)
+    /// <summary>Appends <paramref name="tag"/>, the UTF-8 length of <paramref name="value"/> and its UTF-8 bytes, encoded in small chunks.</summary>
+    internal static void AppendText(IncrementalHash hash, byte tag, ReadOnlySpan<char> value)
     {
-        value ??= string.Empty;
-        var byteCount = Encoding.UTF8.GetByteCount(value);
-        byte[]? rented = null;
-        var buffer = byteCount <= 256 ? stackalloc byte[256] : (rented = ArrayPool<byte>.Shared.Rent(byteCount));
-        try
+        Span<byte> header = stackalloc byte[5];
+        header[0] = tag;
+        BinaryPrimitives.WriteInt32LittleEndian(header[1..], Encoding.UTF8.GetByteCount(value));
+        hash.AppendData(header);
+
+        Span<byte> buffer = stackalloc byte[TextChunkChars * 3];
+        while (!value.IsEmpty)
         {
-            Span<byte> header = stackalloc byte[5];
-            header[0] = tag;
-            BinaryPrimitives.WriteInt32LittleEndian(header[1..], byteCount);
-            hash.AppendData(header);
-            var written = Encoding.UTF8.GetBytes(value, buffer);
-            hash.AppendData(buffer[..written]);
-        }
-        finally
-        {
-            if (rented is not null)
+            var take = Math.Min(value.Length, TextChunkChars);
+
+            // A surrogate pair split between chunks would encode as two replacement characters.
+            if (take < value.Length && char.IsHighSurrogate(value[take - 1]))
             {
-                ArrayPool<byte>.Shared.Return(rented);
+                take--;
             }
+
+            var written = Encoding.UTF8.GetBytes(value[..take], buffer);
+            hash.AppendData(buffer[..written]);
+            value = value[take..];
         }
     }
 

@@ -14,6 +14,9 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
     private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromDays(1);
     private const int MaxStoredBytes = 64 * 1024 * 1024;
 
+    // A canonical body is held in memory with its parsed index (up to about seven times its size) for each request.
+    private const int MaxCanonicalJsonBytesLimit = 16 * 1024 * 1024;
+
     public ValidateOptionsResult Validate(string? name, IdempotencyOptions options)
     {
         List<string>? failures = null;
@@ -83,6 +86,11 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
         if (policy.MaxSnapshotBytes is < 0 or > MaxStoredBytes)
         {
             fail($"{owner}: {nameof(IdempotencyPolicy.MaxSnapshotBytes)} must be between 0 and {MaxStoredBytes} (64 MiB); it is {policy.MaxSnapshotBytes}.");
+        }
+
+        if (policy.MaxCanonicalJsonBytes is < 1 or > MaxCanonicalJsonBytesLimit)
+        {
+            fail($"{owner}: {nameof(IdempotencyPolicy.MaxCanonicalJsonBytes)} must be between 1 and {MaxCanonicalJsonBytesLimit} (16 MiB); it is {policy.MaxCanonicalJsonBytes}.");
         }
 
         ValidateDuration(policy.ConcurrentWaitTimeout, $"{owner}: {nameof(IdempotencyPolicy.ConcurrentWaitTimeout)}", MaxWait, "10 minutes", fail);

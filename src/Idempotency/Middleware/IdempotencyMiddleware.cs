@@ -142,8 +142,11 @@ internal sealed class IdempotencyMiddleware
         }
 
         var recordKey = RecordKey.Create(policy.ResolveScope(context), key!);
-        var fingerprint = await RequestFingerprinter.ComputeAsync(
-            context.Request, policy.FingerprintComponents, policy.CanonicalJsonFingerprint, extra: null, context.RequestAborted).ConfigureAwait(false);
+        var fingerprint = await FingerprintAsync(context, policy, activity, extra: null).ConfigureAwait(false);
+        if (fingerprint is null)
+        {
+            return;
+        }
 
         IdempotencyBeginResult begin;
         try
@@ -226,8 +229,11 @@ internal sealed class IdempotencyMiddleware
         }
 
         var streamKey = RecordKey.CreateStream(policy.ResolveScope(context), stream ?? DefaultStream);
-        var fingerprint = await RequestFingerprinter.ComputeAsync(
-            context.Request, policy.FingerprintComponents, policy.CanonicalJsonFingerprint, extra: key, context.RequestAborted).ConfigureAwait(false);
+        var fingerprint = await FingerprintAsync(context, policy, activity, extra: key).ConfigureAwait(false);
+        if (fingerprint is null)
+        {
+            return;
+        }
 
         SequenceBeginResult begin;
         try
@@ -292,6 +298,28 @@ internal sealed class IdempotencyMiddleware
                     context, IdempotencyProblem.SequenceEpochFenced, IdempotencyProblem.SequenceEpochFenced.Detail,
                     extensions: new ProblemExtensions("currentEpoch", begin.CurrentEpoch)).ConfigureAwait(false);
                 break;
+        }
+    }
+
+    /// <summary>The request's fingerprint, or <see langword="null"/> once a body the server refused to read has been answered.</summary>
+    private async ValueTask<byte[]?> FingerprintAsync(HttpContext context, ResolvedPolicy policy, Activity? activity, string? extra)
+    {
+        try
+        {
+            return await RequestFingerprinter.ComputeAsync(
+                context.Request, policy.FingerprintComponents, policy.CanonicalJsonFingerprint, policy.MaxCanonicalJsonBytes, extra, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // Kestrel refuses a body over MaxRequestBodySize (413) or with malformed framing (400) as it is read: the
+            // client's error, answered with the server's status before any store call.
+            IdempotencyLog.RequestBodyInvalid(_logger, policy.Name, ex.StatusCode);
+            _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Invalid);
+            await _problems.WriteAsync(
+                context, IdempotencyProblem.RequestBodyInvalid,
+                string.Format(CultureInfo.InvariantCulture, IdempotencyProblem.RequestBodyInvalid.Detail, ex.Message),
+                status: ex.StatusCode).ConfigureAwait(false);
+            return null;
         }
     }
 

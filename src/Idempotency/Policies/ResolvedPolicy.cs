@@ -24,6 +24,7 @@ internal sealed class ResolvedPolicy
         CancelHandlerOnDisconnect = policy.CancelHandlerOnDisconnect;
         FingerprintComponents = policy.FingerprintComponents;
         CanonicalJsonFingerprint = policy.CanonicalJsonFingerprint;
+        MaxCanonicalJsonBytes = policy.MaxCanonicalJsonBytes;
         ExcludedResponseHeaders = new HashSet<string>(policy.ExcludedResponseHeaders, StringComparer.OrdinalIgnoreCase);
         ScopeResolver = policy.ScopeResolver ?? options.ScopeResolver;
         _scopeIsPrincipal = ScopeResolver == (Func<Microsoft.AspNetCore.Http.HttpContext, string>)PrincipalScope.Resolve;
@@ -71,6 +72,8 @@ internal sealed class ResolvedPolicy
     public FingerprintComponents FingerprintComponents { get; }
 
     public bool CanonicalJsonFingerprint { get; }
+
+    public int MaxCanonicalJsonBytes { get; }
 
     public ISet<string> ExcludedResponseHeaders { get; }
 

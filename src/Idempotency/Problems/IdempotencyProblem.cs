@@ -61,6 +61,11 @@ internal sealed class IdempotencyProblem
         "sequence-gap", StatusCodes.Status409Conflict, "Sequence gap",
         "Earlier sequence numbers of this stream have not been applied yet. Send expectedSequence first, then retry this request.");
 
+    /// <summary>Sent with the status of the server's refusal (413 over the body size limit, 400 for malformed framing).</summary>
+    public static readonly IdempotencyProblem RequestBodyInvalid = new(
+        "request-body-invalid", StatusCodes.Status400BadRequest, "Request body invalid",
+        "The request body could not be read, so the request was not processed: {0}");
+
     private IdempotencyProblem(string name, int status, string title, string detail)
     {
         Name = name;

@@ -23,10 +23,12 @@ internal sealed class ProblemResponseWriter
         _problemDetailsService = problemDetailsService;
     }
 
-    public Task WriteAsync(HttpContext context, IdempotencyProblem problem, string detail, TimeSpan? retryAfter = null, ProblemExtensions extensions = default)
+    /// <summary>Writes <paramref name="problem"/>; <paramref name="status"/>, when given, replaces the problem's usual status.</summary>
+    public Task WriteAsync(
+        HttpContext context, IdempotencyProblem problem, string detail, TimeSpan? retryAfter = null, ProblemExtensions extensions = default, int? status = null)
     {
         var response = context.Response;
-        response.StatusCode = problem.Status;
+        response.StatusCode = status ?? problem.Status;
         if (retryAfter is { } delay)
         {
             response.Headers[HeaderNames.RetryAfter] = RetryAfterSeconds(delay).ToString(CultureInfo.InvariantCulture);
@@ -44,7 +46,7 @@ internal sealed class ProblemResponseWriter
         {
             Type = type,
             Title = problem.Title,
-            Status = problem.Status,
+            Status = context.Response.StatusCode,
             Detail = detail,
         };
         if (extensions.FirstName is { } first)
@@ -74,7 +76,7 @@ internal sealed class ProblemResponseWriter
             writer.WriteStartObject();
             writer.WriteString("type", type);
             writer.WriteString("title", problem.Title);
-            writer.WriteNumber("status", problem.Status);
+            writer.WriteNumber("status", response.StatusCode);
             writer.WriteString("detail", detail);
             if (extensions.FirstName is { } first)
             {

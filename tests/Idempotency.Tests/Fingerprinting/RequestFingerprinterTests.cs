@@ -19,8 +19,11 @@ public sealed class RequestFingerprinterTests
         return context;
     }
 
-    private static async Task<byte[]> Fingerprint(DefaultHttpContext context, FingerprintComponents components = FingerprintComponents.All, bool canonical = false)
-        => await RequestFingerprinter.ComputeAsync(context.Request, components, canonical, null, CancellationToken.None);
+    private static readonly int DefaultCanonicalLimit = new IdempotencyPolicy().MaxCanonicalJsonBytes;
+
+    private static async Task<byte[]> Fingerprint(
+        DefaultHttpContext context, FingerprintComponents components = FingerprintComponents.All, bool canonical = false, int? canonicalLimit = null)
+        => await RequestFingerprinter.ComputeAsync(context.Request, components, canonical, canonicalLimit ?? DefaultCanonicalLimit, null, CancellationToken.None);
 
     [Fact]
     public async Task Same_request_gives_the_same_fingerprint_and_the_body_stays_readable()
@@ -116,6 +119,104 @@ public sealed class RequestFingerprinterTests
             await Fingerprint(Request(contentType: "text/plain", body: "{\"b\":2,\"a\":1}"), canonical: true));
     }
 
+    [Fact]
+    public async Task Canonical_json_keeps_names_that_differ_only_by_case_in_their_order()
+    {
+        // A case-insensitive binder takes the last of "amount" and "Amount": 5000 for the first body, 100 for the second.
+        var first = await Fingerprint(Request(body: "{\"amount\":100,\"currency\":\"EUR\",\"Amount\":5000}"), canonical: true);
+        var second = await Fingerprint(Request(body: "{\"Amount\":5000,\"currency\":\"EUR\",\"amount\":100}"), canonical: true);
+
+        Assert.NotEqual(first, second);
+        Assert.Equal(first, await Fingerprint(Request(body: "{\"currency\":\"EUR\",\"amount\":100,\"Amount\":5000}"), canonical: true));
+    }
+
+    [Fact]
+    public async Task Canonical_json_keeps_duplicate_names_in_their_order()
+    {
+        Assert.NotEqual(
+            await Fingerprint(Request(body: "{\"a\":1,\"b\":0,\"a\":2}"), canonical: true),
+            await Fingerprint(Request(body: "{\"a\":2,\"b\":0,\"a\":1}"), canonical: true));
+        Assert.Equal(
+            await Fingerprint(Request(body: "{\"a\":1,\"b\":0,\"a\":2}"), canonical: true),
+            await Fingerprint(Request(body: "{\"b\":0,\"a\":1,\"a\":2}"), canonical: true));
+    }
+
+    [Fact]
+    public async Task Canonical_json_longer_than_the_bound_is_fingerprinted_as_bytes()
+    {
+        const int limit = 64;
+        var longer = "{\"a\":1,\"b\":\"" + new string('x', limit) + "\"}";
+        var reordered = "{\"b\":\"" + new string('x', limit) + "\",\"a\":1}";
+
+        var canonical = await Fingerprint(Request(body: longer), canonical: true, canonicalLimit: limit);
+
+        Assert.Equal(await Fingerprint(Request(body: longer)), canonical);
+        Assert.NotEqual(canonical, await Fingerprint(Request(body: reordered), canonical: true, canonicalLimit: limit));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(int.MaxValue)]
+    public async Task Canonical_json_form_depends_on_the_body_length_not_on_how_the_body_arrives(int chunkSize)
+    {
+        const string body = "{\"b\":2,\"a\":1}";
+        const string reordered = "{\"a\":1,\"b\":2}";
+
+        // A body exactly at the bound is canonical; one byte over, it is bytes, however it is read.
+        var atBound = Request(body: body);
+        atBound.Request.Body = new ChunkedStream(Encoding.UTF8.GetBytes(body), chunkSize);
+        var overBound = Request(body: body);
+        overBound.Request.Body = new ChunkedStream(Encoding.UTF8.GetBytes(body), chunkSize);
+
+        Assert.Equal(
+            await Fingerprint(Request(body: reordered), canonical: true, canonicalLimit: body.Length),
+            await Fingerprint(atBound, canonical: true, canonicalLimit: body.Length));
+        Assert.Equal(
+            await Fingerprint(Request(body: body)),
+            await Fingerprint(overBound, canonical: true, canonicalLimit: body.Length - 1));
+        Assert.Equal(body, await new StreamReader(overBound.Request.Body).ReadToEndAsync());
+    }
+
+    [Fact]
+    public async Task Canonical_json_far_above_the_bound_is_hashed_without_holding_it_in_memory()
+    {
+        // 30 MB of small objects: parsing and re-writing it canonically would allocate far more than the body.
+        var builder = new StringBuilder("[");
+        while (builder.Length < 30_000_000)
+        {
+            builder.Append("{\"name\":\"item\",\"value\":12345},");
+        }
+
+        builder.Append("{}]");
+        var body = Encoding.UTF8.GetBytes(builder.ToString());
+        var context = Request(body: "");
+        context.Request.Body = new MemoryStream(body);
+        context.Request.ContentLength = body.Length;
+        await Fingerprint(Request(), canonical: true);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        await Fingerprint(context, canonical: true);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.True(allocated < 4 * 1024 * 1024, $"Fingerprinting a {body.Length}-byte JSON body allocated {allocated} bytes.");
+        Assert.Equal(0, context.Request.Body.Position);
+    }
+
+    [Fact]
+    public async Task Body_left_at_its_end_by_an_earlier_reader_is_hashed_whole_and_left_rewound()
+    {
+        var read = Request(body: "{\"a\":1}");
+        await new StreamReader(read.Request.Body).ReadToEndAsync();
+        var readCanonical = Request(body: "{\"a\":1}");
+        await new StreamReader(readCanonical.Request.Body).ReadToEndAsync();
+
+        Assert.Equal(await Fingerprint(Request(body: "{\"a\":1}")), await Fingerprint(read));
+        Assert.Equal(await Fingerprint(Request(body: "{\"a\":1}"), canonical: true), await Fingerprint(readCanonical, canonical: true));
+        Assert.Equal(0, read.Request.Body.Position);
+        Assert.Equal(0, readCanonical.Request.Body.Position);
+    }
+
     [Theory]
     [InlineData("application/json", true)]
     [InlineData("application/json; charset=utf-8", true)]
@@ -127,5 +228,19 @@ public sealed class RequestFingerprinterTests
     public void Json_media_types_are_recognised(string? contentType, bool expected)
     {
         Assert.Equal(expected, RequestFingerprinter.IsJson(contentType));
+    }
+
+    /// <summary>A seekable body that hands out at most <c>chunkSize</c> bytes per read, as a network stream may.</summary>
+    private sealed class ChunkedStream(byte[] buffer, int chunkSize) : MemoryStream(buffer)
+    {
+        public override int Read(byte[] buffer, int offset, int count) => base.Read(buffer, offset, Math.Min(count, chunkSize));
+
+        public override int Read(Span<byte> buffer) => base.Read(buffer[..Math.Min(buffer.Length, chunkSize)]);
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+            => base.ReadAsync(buffer, offset, Math.Min(count, chunkSize), cancellationToken);
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+            => base.ReadAsync(buffer[..Math.Min(buffer.Length, chunkSize)], cancellationToken);
     }
 }

@@ -52,6 +52,8 @@ public sealed class ConfigurationTests
         { "DefaultPolicy: Retention", o => o.DefaultPolicy.Retention = o.DefaultPolicy.Lease - TimeSpan.FromSeconds(1) },
         { "DefaultPolicy: MaxSnapshotBytes", o => o.DefaultPolicy.MaxSnapshotBytes = -1 },
         { "DefaultPolicy: ConcurrentWaitTimeout", o => o.DefaultPolicy.ConcurrentWaitTimeout = TimeSpan.Zero },
+        { "DefaultPolicy: MaxCanonicalJsonBytes", o => o.DefaultPolicy.MaxCanonicalJsonBytes = 0 },
+        { "Policy 'p': MaxCanonicalJsonBytes", o => o.AddPolicy("p", p => p.MaxCanonicalJsonBytes = 16 * 1024 * 1024 + 1) },
         { "Policy 'p': SequenceRequirement", o => o.AddPolicy("p", p => p.SequenceRequirement = (SequenceRequirement)42) },
         { "Policy 'p': SequenceWindow", o => o.AddPolicy("p", p => p.SequenceWindow = 0) },
         { "Policy 'p': SequenceWindow", o => o.AddPolicy("p", p => p.SequenceWindow = 1025) },

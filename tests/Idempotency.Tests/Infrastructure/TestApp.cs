@@ -48,7 +48,8 @@ public sealed class TestApp : IAsyncDisposable
         Action<IdempotencyOptions>? configure = null,
         Action<IServiceCollection>? services = null,
         Action<WebApplication>? map = null,
-        FakeTimeProvider? time = null)
+        FakeTimeProvider? time = null,
+        Action<WebApplication>? beforeIdempotency = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseTestServer();
@@ -104,6 +105,7 @@ public sealed class TestApp : IAsyncDisposable
 
             return next(context);
         });
+        beforeIdempotency?.Invoke(app);
         app.UseIdempotency();
         var endpoints = app.Services.GetRequiredService<Endpoints>();
         endpoints.Map(app);

@@ -1,0 +1,129 @@
+using System.Net;
+using Idempotency.Storage;
+using Idempotency.Storage.InMemory;
+using Idempotency.Tests.Infrastructure;
+using Idempotency.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Idempotency.Tests.Middleware;
+
+/// <summary>How the request body reaches the fingerprint through the middleware (SPEC §3, §5).</summary>
+public sealed class RequestBodyFingerprintTests
+{
+    [Fact]
+    public async Task Canonical_json_policy_refuses_a_retry_whose_case_clashing_names_bind_to_another_amount()
+    {
+        await using var app = await TestApp.StartAsync();
+
+        var first = await app.Client.SendAsync(TestApp.Post("/canonical", "key-1", "{\"amount\":100,\"currency\":\"EUR\",\"Amount\":5000}"));
+        var second = await app.Client.SendAsync(TestApp.Post("/canonical", "key-1", "{\"Amount\":5000,\"currency\":\"EUR\",\"amount\":100}"));
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        await ProblemAssert.IsProblemAsync(second, HttpStatusCode.UnprocessableEntity, "idempotency-key-reused");
+        Assert.Equal(1, app.Handlers.Executions("canonical"));
+    }
+
+    [Fact]
+    public async Task Body_an_outer_middleware_read_to_its_end_is_fingerprinted_whole_and_reaches_the_handler()
+    {
+        await using var app = await TestApp.StartAsync(beforeIdempotency: static app => app.Use(static async (context, next) =>
+        {
+            context.Request.EnableBuffering();
+            await new StreamReader(context.Request.Body).ReadToEndAsync();
+            await next(context);
+        }));
+
+        var first = await app.Client.SendAsync(TestApp.Post("/items", "key-1", "{\"amount\":100}"));
+        var other = await app.Client.SendAsync(TestApp.Post("/items", "key-1", "{\"amount\":5000}"));
+
+        Assert.Equal("{\"execution\":1,\"echo\":{\"amount\":100}}", await first.Content.ReadAsStringAsync());
+        await ProblemAssert.IsProblemAsync(other, HttpStatusCode.UnprocessableEntity, "idempotency-key-reused");
+        Assert.Equal(1, app.Handlers.Executions("items"));
+    }
+
+    [Theory]
+    [InlineData("/items", StatusCodes.Status413PayloadTooLarge)]
+    [InlineData("/items", StatusCodes.Status400BadRequest)]
+    [InlineData("/canonical", StatusCodes.Status413PayloadTooLarge)]
+    [InlineData("/seq", StatusCodes.Status400BadRequest)]
+    public async Task Body_the_server_refuses_to_read_is_answered_with_its_status_as_a_problem_without_store_call(string path, int status)
+    {
+        await using var app = await TestApp.StartAsync(beforeIdempotency: app => app.Use((context, next) =>
+        {
+            // What Kestrel throws for a body over MaxRequestBodySize (413) or a malformed chunk (400).
+            context.Request.Body = new RefusingStream(new BadHttpRequestException("The request body cannot be read.", status));
+            return next(context);
+        }));
+
+        var request = path == "/seq" ? TestApp.Sequenced(path, 1) : TestApp.Post(path, "key-1");
+        var response = await app.Client.SendAsync(request);
+
+        var problem = await ProblemAssert.IsProblemAsync(response, (HttpStatusCode)status, "request-body-invalid");
+        Assert.Contains("The request body cannot be read.", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0, app.Store.TotalCalls);
+        Assert.Equal(0, app.Handlers.Executions(path.TrimStart('/')));
+    }
+
+    [Fact]
+    public async Task Kestrel_refusing_a_body_over_its_size_limit_is_answered_413_request_body_invalid_without_store_call()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.ConfigureKestrel(static kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = 1024;
+            kestrel.Listen(IPAddress.Loopback, 0);
+        });
+        builder.Logging.ClearProviders();
+        builder.Services.AddIdempotency();
+        builder.Services.AddSingleton(sp => new FaultyStore(ActivatorUtilities.CreateInstance<InMemoryIdempotencyStore>(sp)));
+        builder.Services.AddSingleton<IIdempotencyStore>(sp => sp.GetRequiredService<FaultyStore>());
+        await using var app = builder.Build();
+        app.UseIdempotency();
+        app.MapPost("/items", static () => "ran").RequireIdempotency();
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        using var client = new HttpClient { BaseAddress = new Uri(address) };
+
+        var response = await client.SendAsync(TestApp.Post("/items", "key-1", "{\"data\":\"" + new string('x', 4096) + "\"}"));
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, "request-body-invalid");
+        Assert.Equal(0, app.Services.GetRequiredService<FaultyStore>().TotalCalls);
+    }
+
+    /// <summary>A request body whose every read fails as Kestrel's does for a body it refuses.</summary>
+    private sealed class RefusingStream(Exception exception) : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw exception;
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => ValueTask.FromException<int>(exception);
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => Task.FromException<int>(exception);
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
