@@ -67,4 +67,10 @@ internal static partial class IdempotencyLog
 
     [LoggerMessage(20, LogLevel.Information, "Request of epoch {Epoch} on stream {Stream} fenced by epoch {CurrentEpoch}.", EventName = "SequenceEpochFenced")]
     public static partial void SequenceEpochFenced(ILogger logger, string stream, long epoch, long currentEpoch);
+
+    [LoggerMessage(21, LogLevel.Warning, "Idempotency store full; answering 503 without running the handler (policy '{Policy}', fail-open or not).", EventName = "StoreFull")]
+    public static partial void StoreFull(ILogger logger, string policy, Exception exception);
+
+    [LoggerMessage(22, LogLevel.Information, "Request for {Record} refused: its scope holds its quota of the idempotency store; answering 429 (policy '{Policy}').", EventName = "QuotaExceeded")]
+    public static partial void QuotaExceeded(ILogger logger, string record, string policy, Exception exception);
 }
