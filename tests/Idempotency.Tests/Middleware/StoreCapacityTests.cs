@@ -1,9 +1,11 @@
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net;
 using Idempotency.Storage;
 using Idempotency.Tests.Infrastructure;
 using Idempotency.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace Idempotency.Tests.Middleware;
 
@@ -110,6 +112,24 @@ public sealed class StoreCapacityTests
 
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.TooManyRequests, "idempotency-quota-exceeded");
         Assert.Equal(executions, app.Handlers.Executions("seq"));
+    }
+
+    [Fact]
+    public async Task Refusals_are_counted_as_request_outcomes_and_store_rejections()
+    {
+        await using var app = await StartAsync();
+        var meters = app.Services.GetRequiredService<IMeterFactory>();
+        using var requests = new MetricCollector<long>(meters, "Idempotency", "idempotency.requests");
+        using var rejections = new MetricCollector<long>(meters, "Idempotency", "idempotency.store.rejections");
+
+        await FillWithRecordsAsync(app, "mallory");
+        await FillStoreAsync(app, stream: true);
+
+        var outcomes = requests.GetMeasurementSnapshot().Select(m => (string?)m.Tags["idempotency.outcome"]).ToHashSet();
+        Assert.Contains("quota_exceeded", outcomes);
+        Assert.Contains("store_full", outcomes);
+        var reasons = rejections.GetMeasurementSnapshot().Select(m => (string?)m.Tags["idempotency.store.rejection.reason"]).ToHashSet();
+        Assert.Equal(["scope_quota", "store_full"], reasons.Order());
     }
 
     private static Task<TestApp> StartAsync()
