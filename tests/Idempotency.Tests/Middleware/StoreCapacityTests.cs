@@ -77,27 +77,21 @@ public sealed class StoreCapacityTests
         Assert.Equal(HttpStatusCode.Created, sequenced.StatusCode);
     }
 
-    [Fact]
-    public async Task A_full_store_never_fails_open()
-    {
-        await using var app = await StartAsync();
-        await FillStoreAsync(app, stream: true);
-
-        var response = await app.Client.SendAsync(TestApp.Post("/fail-open", "k", user: "newcomer"));
-
-        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.ServiceUnavailable, "idempotency-store-full");
-        Assert.Equal(0, app.Handlers.Executions("fail-open"));
-    }
-
-    [Fact]
-    public async Task A_scope_over_its_quota_never_fails_open()
+    [Theory]
+    [InlineData("newcomer", HttpStatusCode.ServiceUnavailable, "idempotency-store-full")]
+    [InlineData("mallory", HttpStatusCode.TooManyRequests, "idempotency-quota-exceeded")]
+    public async Task A_refusal_for_room_never_fails_open(string user, HttpStatusCode status, string problem)
     {
         await using var app = await StartAsync();
         await FillWithRecordsAsync(app, "mallory");
+        if (status == HttpStatusCode.ServiceUnavailable)
+        {
+            await FillStoreAsync(app, stream: true);
+        }
 
-        var response = await app.Client.SendAsync(TestApp.Post("/fail-open", "k", user: "mallory"));
+        var response = await app.Client.SendAsync(TestApp.Post("/fail-open", "k", user: user));
 
-        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.TooManyRequests, "idempotency-quota-exceeded");
+        await ProblemAssert.IsProblemAsync(response, status, problem);
         Assert.Equal(0, app.Handlers.Executions("fail-open"));
     }
 

@@ -37,32 +37,11 @@ internal sealed class InMemoryStoreMetrics : IDisposable
             "Completed records within their retention evicted to make room (EvictLiveRecordsWhenFull only); a retry of one runs the operation again.");
     }
 
-    public static string ReasonName(StoreCapacityReason reason)
-        => reason == StoreCapacityReason.StoreFull ? "store_full" : "scope_quota";
-
     public void Rejected(StoreCapacityReason reason, bool stream)
-    {
-        if (_rejections.Enabled)
-        {
-            _rejections.Add(
-                1,
-                new KeyValuePair<string, object?>("idempotency.store", StoreName),
-                new KeyValuePair<string, object?>("idempotency.store.operation", stream ? "begin_sequence" : "begin"),
-                new KeyValuePair<string, object?>("idempotency.store.rejection.reason", ReasonName(reason)));
-        }
-    }
+        => Count(_rejections, stream ? "begin_sequence" : "begin", reason);
 
     public void BodyDropped(StoreCapacityReason reason, bool stream)
-    {
-        if (_bodiesDropped.Enabled)
-        {
-            _bodiesDropped.Add(
-                1,
-                new KeyValuePair<string, object?>("idempotency.store", StoreName),
-                new KeyValuePair<string, object?>("idempotency.store.operation", stream ? "complete_sequence" : "complete"),
-                new KeyValuePair<string, object?>("idempotency.store.rejection.reason", ReasonName(reason)));
-        }
-    }
+        => Count(_bodiesDropped, stream ? "complete_sequence" : "complete", reason);
 
     public void Evicted()
     {
@@ -80,4 +59,19 @@ internal sealed class InMemoryStoreMetrics : IDisposable
             _meter.Dispose();
         }
     }
+
+    private static void Count(Counter<long> counter, string operation, StoreCapacityReason reason)
+    {
+        if (counter.Enabled)
+        {
+            counter.Add(
+                1,
+                new KeyValuePair<string, object?>("idempotency.store", StoreName),
+                new KeyValuePair<string, object?>("idempotency.store.operation", operation),
+                new KeyValuePair<string, object?>("idempotency.store.rejection.reason", ReasonName(reason)));
+        }
+    }
+
+    private static string ReasonName(StoreCapacityReason reason)
+        => reason == StoreCapacityReason.StoreFull ? "store_full" : "scope_quota";
 }
