@@ -52,7 +52,9 @@ public sealed class IdempotencyClientOptions
 
     /// <summary>
     /// Whether <c>503 idempotency-store-unavailable</c> (the server refused to run the request because it could not
-    /// check its records) is retried with the same key after <c>Retry-After</c>.
+    /// check its records) and <c>503 idempotency-store-full</c> (it had no room to record it) are retried with the same
+    /// key after <c>Retry-After</c>. <c>429 idempotency-quota-exceeded</c> (the caller holds its quota of the server's
+    /// store) is never retried here: it is the caller's own load, for its resilience pipeline to pace.
     /// </summary>
     /// <value>Defaults to <see langword="true"/>.</value>
     public bool RetryStoreUnavailable { get; set; } = true;

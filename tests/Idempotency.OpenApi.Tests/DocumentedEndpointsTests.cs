@@ -54,23 +54,25 @@ public sealed class DocumentedEndpointsTests(DocumentFixture fixture) : IClassFi
     }
 
     [Fact]
-    public void Required_key_policy_documents_the_400_409_422_and_503_problems_and_no_428()
+    public void Required_key_policy_documents_the_400_409_422_429_and_503_problems_and_no_428()
     {
         var operation = Document.Operation("POST", "/payments");
 
-        Assert.Equal(["201", "400", "409", "422", "503"], Statuses(operation).Order());
+        Assert.Equal(["201", "400", "409", "422", "429", "503"], Statuses(operation).Order());
         Assert.Equal(
             ["urn:idempotency:idempotency-key-missing", "urn:idempotency:idempotency-key-invalid", "urn:idempotency:request-body-invalid"],
             ProblemTypes(Response(operation, 400)));
         Assert.Equal(["urn:idempotency:idempotency-request-in-flight", "urn:idempotency:idempotency-response-not-replayable"], ProblemTypes(Response(operation, 409)));
         Assert.Equal(["urn:idempotency:idempotency-key-reused"], ProblemTypes(Response(operation, 422)));
-        Assert.Equal(["urn:idempotency:idempotency-store-unavailable"], ProblemTypes(Response(operation, 503)));
+        Assert.Equal(["urn:idempotency:idempotency-quota-exceeded"], ProblemTypes(Response(operation, 429)));
+        Assert.Equal(["urn:idempotency:idempotency-store-unavailable", "urn:idempotency:idempotency-store-full"], ProblemTypes(Response(operation, 503)));
     }
 
     [Theory]
     [InlineData(400)]
     [InlineData(409)]
     [InlineData(422)]
+    [InlineData(429)]
     [InlineData(503)]
     public void Problem_responses_are_problem_json_with_the_ProblemDetails_schema(int status)
     {
@@ -83,11 +85,12 @@ public sealed class DocumentedEndpointsTests(DocumentFixture fixture) : IClassFi
     }
 
     [Fact]
-    public void In_flight_and_store_unavailable_responses_document_Retry_After()
+    public void In_flight_quota_and_store_responses_document_Retry_After()
     {
         var operation = Document.Operation("POST", "/payments");
 
         Assert.True(HasResponseHeader(Response(operation, 409), "Retry-After"));
+        Assert.True(HasResponseHeader(Response(operation, 429), "Retry-After"));
         Assert.True(HasResponseHeader(Response(operation, 503), "Retry-After"));
         Assert.False(HasResponseHeader(Response(operation, 422), "Retry-After"));
     }
@@ -113,7 +116,7 @@ public sealed class DocumentedEndpointsTests(DocumentFixture fixture) : IClassFi
         Assert.False(IsRequired(key));
         Assert.Contains("runs unprotected", key.GetProperty("description").GetString(), StringComparison.Ordinal);
         Assert.Equal(["urn:idempotency:idempotency-key-invalid", "urn:idempotency:request-body-invalid"], ProblemTypes(Response(operation, 400)));
-        Assert.Equal(["200", "400", "409", "422", "503"], Statuses(operation).Order());
+        Assert.Equal(["200", "400", "409", "422", "429", "503"], Statuses(operation).Order());
     }
 
     [Fact]
@@ -138,7 +141,7 @@ public sealed class DocumentedEndpointsTests(DocumentFixture fixture) : IClassFi
     {
         var operation = Document.Operation("POST", "/accounts/{accountId}/transfers");
 
-        Assert.Equal(["201", "400", "409", "422", "428", "503"], Statuses(operation).Order());
+        Assert.Equal(["201", "400", "409", "422", "428", "429", "503"], Statuses(operation).Order());
         Assert.Equal(
             ["urn:idempotency:idempotency-key-invalid", "urn:idempotency:sequence-number-invalid", "urn:idempotency:request-body-invalid"],
             ProblemTypes(Response(operation, 400)));
@@ -171,11 +174,13 @@ public sealed class DocumentedEndpointsTests(DocumentFixture fixture) : IClassFi
     }
 
     [Fact]
-    public void Fail_open_policy_documents_no_503()
+    public void Fail_open_policy_documents_store_full_but_not_store_unavailable()
     {
         var operation = Document.Operation("POST", "/fail-open");
 
-        Assert.Equal(["204", "400", "409", "422"], Statuses(operation).Order());
+        // Fail-open covers an unreachable store only: a full store or a scope at its quota is refused under any policy.
+        Assert.Equal(["204", "400", "409", "422", "429", "503"], Statuses(operation).Order());
+        Assert.Equal(["urn:idempotency:idempotency-store-full"], ProblemTypes(Response(operation, 503)));
     }
 
     [Fact]
@@ -196,7 +201,7 @@ public sealed class DocumentedEndpointsTests(DocumentFixture fixture) : IClassFi
         Assert.Equal(Raw(Response(baseline, 400)), Raw(Response(operation, 400)));
         Assert.Equal(Raw(Response(baseline, 409)), Raw(Response(operation, 409)));
         Assert.Equal(Raw(Header(baseline, "Idempotency-Key")), Raw(Header(operation, "Idempotency-Key")));
-        Assert.Equal(["200", "400", "409", "422", "503"], Statuses(operation).Order());
+        Assert.Equal(["200", "400", "409", "422", "429", "503"], Statuses(operation).Order());
     }
 
     [Fact]

@@ -21,6 +21,7 @@ internal sealed class IdempotencyKeyHandler : DelegatingHandler
     private readonly ILogger _logger;
     private readonly string _inFlightType;
     private readonly string _storeUnavailableType;
+    private readonly string _storeFullType;
     private readonly string _sequenceGapType;
 
     public IdempotencyKeyHandler(string clientName, IdempotencyClientOptions options, SequenceCounters counters, TimeProvider timeProvider, ILogger logger)
@@ -32,6 +33,7 @@ internal sealed class IdempotencyKeyHandler : DelegatingHandler
         _logger = logger;
         _inFlightType = options.ProblemTypeBaseUri + "idempotency-request-in-flight";
         _storeUnavailableType = options.ProblemTypeBaseUri + "idempotency-store-unavailable";
+        _storeFullType = options.ProblemTypeBaseUri + "idempotency-store-full";
         _sequenceGapType = options.ProblemTypeBaseUri + "sequence-gap";
     }
 
@@ -157,7 +159,8 @@ internal sealed class IdempotencyKeyHandler : DelegatingHandler
     {
         HttpStatusCode.Conflict => (_options.RetryInFlight && string.Equals(problemType, _inFlightType, StringComparison.Ordinal))
             || (_options.RetrySequenceGap && string.Equals(problemType, _sequenceGapType, StringComparison.Ordinal)),
-        HttpStatusCode.ServiceUnavailable => _options.RetryStoreUnavailable && string.Equals(problemType, _storeUnavailableType, StringComparison.Ordinal),
+        HttpStatusCode.ServiceUnavailable => _options.RetryStoreUnavailable
+            && (string.Equals(problemType, _storeUnavailableType, StringComparison.Ordinal) || string.Equals(problemType, _storeFullType, StringComparison.Ordinal)),
         _ => false,
     };
 

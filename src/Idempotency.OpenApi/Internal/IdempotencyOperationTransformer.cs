@@ -250,7 +250,7 @@ internal sealed class IdempotencyOperationTransformer : IOpenApiOperationTransfo
                     .Replace("{number}", options.SequenceNumberHeaderName, StringComparison.Ordinal)
                     .Replace("{epoch}", options.SequenceEpochHeaderName, StringComparison.Ordinal)
                     .Replace("{stream}", options.SequenceStreamHeaderName, StringComparison.Ordinal));
-            retryAfter |= ReferenceEquals(problem, ProblemCatalog.InFlight) || ReferenceEquals(problem, ProblemCatalog.StoreUnavailable);
+            retryAfter |= ReferenceEquals(problem, ProblemCatalog.InFlight) || problem.Status is 429 or 503;
         }
 
         var response = new OpenApiResponse
@@ -267,7 +267,7 @@ internal sealed class IdempotencyOperationTransformer : IOpenApiOperationTransfo
             {
                 [RetryAfterHeaderName] = new OpenApiHeader
                 {
-                    Description = status == 503
+                    Description = status is 429 or 503
                         ? "Seconds to wait before retrying with the same key."
                         : "Seconds to wait before retrying a request that is still in flight.",
                     Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "1" },
@@ -284,6 +284,7 @@ internal sealed class IdempotencyOperationTransformer : IOpenApiOperationTransfo
         409 => "Conflict",
         422 => "Unprocessable Content",
         428 => "Precondition Required",
+        429 => "Too Many Requests",
         _ => "Service Unavailable",
     };
 }

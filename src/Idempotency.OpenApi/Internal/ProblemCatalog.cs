@@ -50,14 +50,20 @@ internal static class ProblemCatalog
     public static readonly ProblemKind SequenceMissing = new(
         "sequence-number-missing", 428, "the request has no `{number}` header, and this endpoint requires one.");
 
+    public static readonly ProblemKind QuotaExceeded = new(
+        "idempotency-quota-exceeded", 429, "the records kept for this caller have reached its quota of the store (in-memory store, `MaxBytesPerScope`); the request was not processed. Retry with the same key after `Retry-After`.");
+
     public static readonly ProblemKind StoreUnavailable = new(
         "idempotency-store-unavailable", 503, "idempotency records cannot be checked right now; the request was not processed. Retry with the same key after `Retry-After`.");
+
+    public static readonly ProblemKind StoreFull = new(
+        "idempotency-store-full", 503, "the store has no room for a new record (in-memory store, `SizeLimitBytes`); the request was not processed, even under a fail-open policy. Retry with the same key after `Retry-After`.");
 
     /// <summary>The problems a request to an endpoint under <paramref name="policy"/> can get, in status order.</summary>
     public static List<ProblemKind> For(IdempotencyPolicy policy)
     {
         var sequence = policy.SequenceRequirement != SequenceRequirement.Off;
-        var problems = new List<ProblemKind>(12);
+        var problems = new List<ProblemKind>(13);
         if (policy.KeyRequirement == KeyRequirement.Required && policy.SequenceRequirement != SequenceRequirement.Required)
         {
             problems.Add(KeyMissing);
@@ -90,11 +96,16 @@ internal static class ProblemCatalog
             problems.Add(SequenceMissing);
         }
 
+        // Room is not reachability: a full store or a scope at its quota is refused under any policy.
+        problems.Add(QuotaExceeded);
+
         // A policy that fails open runs the handler when the store is down instead of answering 503.
         if (!policy.FailOpen)
         {
             problems.Add(StoreUnavailable);
         }
+
+        problems.Add(StoreFull);
 
         return problems;
     }

@@ -71,9 +71,15 @@ internal static partial class IdempotencyLog
     [LoggerMessage(21, LogLevel.Debug, "Request body refused by the server with {StatusCode} while fingerprinting (policy '{Policy}').", EventName = "RequestBodyInvalid")]
     public static partial void RequestBodyInvalid(ILogger logger, string policy, int statusCode);
 
-    [LoggerMessage(40, LogLevel.Error, "Record {Record} (policy '{Policy}') cannot be read by this version; answering 500 without running the handler.", EventName = "RecordUnreadable")]
+    [LoggerMessage(22, LogLevel.Warning, "Idempotency store full; answering 503 without running the handler (policy '{Policy}', fail-open or not).", EventName = "StoreFull")]
+    public static partial void StoreFull(ILogger logger, string policy, Exception exception);
+
+    [LoggerMessage(23, LogLevel.Information, "Request for {Record} refused: its scope holds its quota of the idempotency store; answering 429 (policy '{Policy}').", EventName = "QuotaExceeded")]
+    public static partial void QuotaExceeded(ILogger logger, string record, string policy, Exception exception);
+
+    [LoggerMessage(24, LogLevel.Error, "Record {Record} (policy '{Policy}') cannot be read by this version; answering 500 without running the handler.", EventName = "RecordUnreadable")]
     public static partial void RecordUnreadable(ILogger logger, string record, string policy, Exception exception);
 
-    [LoggerMessage(41, LogLevel.Warning, "Record {Record} holds a response encoded as '{Coding}', which the retry does not accept; answering 406. Place response compression before the idempotency middleware so records hold the unencoded response.", EventName = "RepresentationNotAcceptable")]
+    [LoggerMessage(25, LogLevel.Warning, "Record {Record} holds a response encoded as '{Coding}', which the retry does not accept; answering 406. Place response compression before the idempotency middleware so records hold the unencoded response.", EventName = "RepresentationNotAcceptable")]
     public static partial void RepresentationNotAcceptable(ILogger logger, string record, string coding);
 }

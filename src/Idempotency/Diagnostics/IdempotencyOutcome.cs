@@ -42,6 +42,12 @@ internal enum IdempotencyOutcome
     /// <summary>The store was unreachable and the handler ran unprotected.</summary>
     FailOpen,
 
+    /// <summary>The store had no room for a new record or stream: 503, never fail-open.</summary>
+    StoreFull,
+
+    /// <summary>The caller's scope held its quota of the store: 429, never fail-open.</summary>
+    QuotaExceeded,
+
     /// <summary>A request without a key on an optional-key policy ran unprotected.</summary>
     PassThrough,
 

@@ -58,6 +58,8 @@ internal sealed class IdempotencyTelemetry : IDisposable
         IdempotencyOutcome.NotReplayable => "not_replayable",
         IdempotencyOutcome.StoreUnavailable => "store_unavailable",
         IdempotencyOutcome.FailOpen => "fail_open",
+        IdempotencyOutcome.StoreFull => "store_full",
+        IdempotencyOutcome.QuotaExceeded => "quota_exceeded",
         IdempotencyOutcome.PassThrough => "pass_through",
         IdempotencyOutcome.RecordUnreadable => "record_unreadable",
         IdempotencyOutcome.NotAcceptable => "not_acceptable",

@@ -161,6 +161,11 @@ internal sealed class IdempotencyMiddleware
                 }
             }
         }
+        catch (IdempotencyStoreCapacityException ex)
+        {
+            await StoreCapacityAsync(context, policy, activity, recordKey, ex).ConfigureAwait(false);
+            return;
+        }
         catch (Exception ex) when (IsUnavailability(ex) && !context.RequestAborted.IsCancellationRequested)
         {
             await StoreUnavailableAsync(context, policy, activity, ex).ConfigureAwait(false);
@@ -250,6 +255,11 @@ internal sealed class IdempotencyMiddleware
                     begin = await BeginSequenceAsync(streamKey, epoch, number, fingerprint, policy).ConfigureAwait(false);
                 }
             }
+        }
+        catch (IdempotencyStoreCapacityException ex)
+        {
+            await StoreCapacityAsync(context, policy, activity, streamKey, ex).ConfigureAwait(false);
+            return;
         }
         catch (Exception ex) when (IsUnavailability(ex) && !context.RequestAborted.IsCancellationRequested)
         {
@@ -491,6 +501,22 @@ internal sealed class IdempotencyMiddleware
         _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.StoreUnavailable);
         await _problems.WriteAsync(
             context, IdempotencyProblem.StoreUnavailable, IdempotencyProblem.StoreUnavailable.Detail, _options.StoreUnavailableRetryAfter).ConfigureAwait(false);
+    }
+
+    // Room, not reachability: the store answered, so this is never unavailability and never fails open (a caller who
+    // fills the store must not switch protection off). The handler has not run and nothing was written.
+    private Task StoreCapacityAsync(HttpContext context, ResolvedPolicy policy, Activity? activity, string storeKey, IdempotencyStoreCapacityException exception)
+    {
+        if (exception.Reason == StoreCapacityReason.ScopeQuotaExceeded)
+        {
+            IdempotencyLog.QuotaExceeded(_logger, storeKey, policy.Name, exception);
+            _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.QuotaExceeded);
+            return _problems.WriteAsync(context, IdempotencyProblem.QuotaExceeded, IdempotencyProblem.QuotaExceeded.Detail, exception.RetryAfter);
+        }
+
+        IdempotencyLog.StoreFull(_logger, policy.Name, exception);
+        _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.StoreFull);
+        return _problems.WriteAsync(context, IdempotencyProblem.StoreFull, IdempotencyProblem.StoreFull.Detail, exception.RetryAfter);
     }
 
     // Only a store that cannot answer may be answered 503 or fail open. Anything else (a record this version cannot

@@ -37,6 +37,14 @@ internal sealed class IdempotencyProblem
         "idempotency-representation-not-acceptable", StatusCodes.Status406NotAcceptable, "Recorded representation not acceptable",
         "The recorded response to this request is encoded as '{0}', which this request's Accept-Encoding does not accept. Retry accepting '{0}'; the operation will not run again.");
 
+    public static readonly IdempotencyProblem StoreFull = new(
+        "idempotency-store-full", StatusCodes.Status503ServiceUnavailable, "Idempotency store full",
+        "The request was not processed because the idempotency store has no room for a new record; stored records make room as they expire. Retry with the same key after the time given in Retry-After.");
+
+    public static readonly IdempotencyProblem QuotaExceeded = new(
+        "idempotency-quota-exceeded", StatusCodes.Status429TooManyRequests, "Idempotency quota exceeded",
+        "The request was not processed because the idempotency records kept for you have reached your quota; they make room as they expire. Retry with the same key after the time given in Retry-After.");
+
     public static readonly IdempotencyProblem SequenceNumberMissing = new(
         "sequence-number-missing", StatusCodes.Status428PreconditionRequired, "Sequence number missing",
         "This endpoint requires a sequence number; send the request's position in its stream in the {0} header.");

@@ -31,11 +31,13 @@ public sealed class RetryAfterTests
         Assert.Same(sent[0].Message, sent[1].Message);
     }
 
-    [Fact]
-    public async Task Store_unavailable_503_is_retried_after_Retry_After_with_the_same_key()
+    [Theory]
+    [InlineData(Responses.StoreUnavailable)]
+    [InlineData(Responses.StoreFull)]
+    public async Task Store_unavailable_or_full_503_is_retried_after_Retry_After_with_the_same_key(string problemType)
     {
         using var client = new TestClient();
-        client.Server.Respond(Responses.Problem(HttpStatusCode.ServiceUnavailable, Responses.StoreUnavailable, retryAfter: "2"));
+        client.Server.Respond(Responses.Problem(HttpStatusCode.ServiceUnavailable, problemType, retryAfter: "2"));
 
         var sending = client.Client.SendAsync(TestClient.Post());
         await client.Time.WaitForTimerAsync(TimeSpan.FromSeconds(2));

@@ -9,6 +9,7 @@ public static class Responses
 {
     public const string InFlight = "urn:idempotency:idempotency-request-in-flight";
     public const string StoreUnavailable = "urn:idempotency:idempotency-store-unavailable";
+    public const string StoreFull = "urn:idempotency:idempotency-store-full";
     public const string SequenceGap = "urn:idempotency:sequence-gap";
     public const string NotReplayable = "urn:idempotency:idempotency-response-not-replayable";
 

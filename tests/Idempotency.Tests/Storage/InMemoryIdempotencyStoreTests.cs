@@ -19,9 +19,9 @@ public sealed class InMemoryIdempotencyStoreTests
     private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z", CultureInfo.InvariantCulture));
 
     [Fact]
-    public async Task Oldest_completed_records_are_evicted_first_when_the_size_limit_is_reached()
+    public async Task With_eviction_opted_in_the_oldest_completed_records_are_evicted_first_when_the_size_limit_is_reached()
     {
-        using var store = CreateStore(sizeLimitBytes: 4096);
+        using var store = CreateStore(sizeLimitBytes: 4096, evictLiveRecords: true);
         await CompleteAsync(store, Key(1), bodyBytes: 1000, Hour);
         await CompleteAsync(store, Key(2), bodyBytes: 1000, Hour);
         await CompleteAsync(store, Key(3), bodyBytes: 1000, Hour);
@@ -55,7 +55,7 @@ public sealed class InMemoryIdempotencyStoreTests
     [Fact]
     public async Task In_flight_records_are_never_evicted()
     {
-        using var store = CreateStore(sizeLimitBytes: 4096);
+        using var store = CreateStore(sizeLimitBytes: 4096, evictLiveRecords: true);
         var first = await AcquireAsync(store, Key(1));
         var second = await AcquireAsync(store, Key(2));
         await CompleteAsync(store, Key(3), bodyBytes: 2000, Hour);
@@ -78,7 +78,7 @@ public sealed class InMemoryIdempotencyStoreTests
             tokens[i] = await AcquireAsync(store, Key(i));
         }
 
-        var exception = await Assert.ThrowsAsync<InvalidOperationException>(() => store.TryBeginAsync(Key(9), Fingerprint, Hour, CancellationToken.None).AsTask());
+        var exception = await Assert.ThrowsAsync<IdempotencyStoreCapacityException>(() => store.TryBeginAsync(Key(9), Fingerprint, Hour, CancellationToken.None).AsTask());
 
         Assert.Contains(nameof(InMemoryIdempotencyStoreOptions.SizeLimitBytes), exception.Message, StringComparison.Ordinal);
         Assert.Equal(4, store.Count);
@@ -87,9 +87,9 @@ public sealed class InMemoryIdempotencyStoreTests
     }
 
     [Fact]
-    public async Task A_begin_that_cannot_fit_does_not_evict_completed_records_in_vain()
+    public async Task With_eviction_opted_in_a_begin_that_cannot_fit_does_not_evict_completed_records_in_vain()
     {
-        using var store = CreateStore(sizeLimitBytes: 1024);
+        using var store = CreateStore(sizeLimitBytes: 1024, evictLiveRecords: true);
         await CompleteAsync(store, Key(0), bodyBytes: 0, Hour);
         for (var i = 1; i <= 3; i++)
         {
@@ -98,7 +98,7 @@ public sealed class InMemoryIdempotencyStoreTests
 
         // Bigger than what the completed record would free next to the in-flight ones.
         var largeFingerprint = new byte[200];
-        await Assert.ThrowsAsync<InvalidOperationException>(() => store.TryBeginAsync(Key(9), largeFingerprint, Hour, CancellationToken.None).AsTask());
+        await Assert.ThrowsAsync<IdempotencyStoreCapacityException>(() => store.TryBeginAsync(Key(9), largeFingerprint, Hour, CancellationToken.None).AsTask());
 
         Assert.Equal(IdempotencyBeginStatus.Completed, await BeginStatusAsync(store, Key(0)));
     }
@@ -143,9 +143,9 @@ public sealed class InMemoryIdempotencyStoreTests
     }
 
     [Fact]
-    public async Task A_record_that_replaced_an_expired_one_is_not_evicted_in_its_place()
+    public async Task With_eviction_opted_in_a_record_that_replaced_an_expired_one_is_not_evicted_in_its_place()
     {
-        using var store = CreateStore(sizeLimitBytes: 4096);
+        using var store = CreateStore(sizeLimitBytes: 4096, evictLiveRecords: true);
         await CompleteAsync(store, Key(1), bodyBytes: 1000, TimeSpan.FromMinutes(1));
         _time.Advance(TimeSpan.FromMinutes(2));
         var token = await AcquireAsync(store, Key(1));
@@ -247,7 +247,7 @@ public sealed class InMemoryIdempotencyStoreTests
                     {
                         begin = await store.TryBeginAsync(key, Fingerprint, Hour, CancellationToken.None);
                     }
-                    catch (InvalidOperationException)
+                    catch (IdempotencyStoreCapacityException)
                     {
                         continue;
                     }
@@ -313,9 +313,9 @@ public sealed class InMemoryIdempotencyStoreTests
     }
 
     [Fact]
-    public void An_evicted_record_does_not_keep_its_response_body_alive()
+    public void With_eviction_opted_in_an_evicted_record_does_not_keep_its_response_body_alive()
     {
-        using var store = CreateStore(sizeLimitBytes: 64 * 1024);
+        using var store = CreateStore(sizeLimitBytes: 64 * 1024, evictLiveRecords: true);
         var body = CompleteWithWeakBody(store, Key(1), bodyBytes: 40 * 1024, Hour);
 
         // Evicts Key(1) to make room, long before its retention ends: nothing of the store may still hold its response.
@@ -345,9 +345,17 @@ public sealed class InMemoryIdempotencyStoreTests
 
     private static StoredResponse Response(int bodyBytes, int statusCode = 200) => new(statusCode, [], new byte[bodyBytes]);
 
-    private InMemoryIdempotencyStore CreateStore(long sizeLimitBytes = 256L * 1024 * 1024, TimeSpan? scanInterval = null)
+    // One scope may take the whole store here (the keys share a scope partition): these tests are about the size limit;
+    // the per-scope quota has its own tests.
+    private InMemoryIdempotencyStore CreateStore(long sizeLimitBytes = 256L * 1024 * 1024, TimeSpan? scanInterval = null, bool evictLiveRecords = false)
         => new(
-            Options.Create(new InMemoryIdempotencyStoreOptions { SizeLimitBytes = sizeLimitBytes, ExpirationScanInterval = scanInterval ?? Hour }),
+            Options.Create(new InMemoryIdempotencyStoreOptions
+            {
+                SizeLimitBytes = sizeLimitBytes,
+                MaxBytesPerScope = sizeLimitBytes,
+                EvictLiveRecordsWhenFull = evictLiveRecords,
+                ExpirationScanInterval = scanInterval ?? Hour,
+            }),
             _time);
 
     private static async Task<long> AcquireAsync(InMemoryIdempotencyStore store, string key, TimeSpan? lease = null)

@@ -231,9 +231,9 @@ public sealed class InMemorySequenceStoreTests
     // ---- the size limit ---------------------------------------------------------------------------------------------
 
     [Fact]
-    public async Task Streams_are_never_evicted_to_make_room()
+    public async Task With_eviction_opted_in_streams_are_still_never_evicted_to_make_room()
     {
-        using var store = CreateStore(sizeLimitBytes: 4096);
+        using var store = CreateStore(sizeLimitBytes: 4096, evictLiveRecords: true);
         await ApplyRangeAsync(store, Key(1), 0, 1, 1, bodyBytes: 1500);
         await CompleteRecordAsync(store, Key(1), bodyBytes: 1500);
 
@@ -262,7 +262,7 @@ public sealed class InMemorySequenceStoreTests
             tokens[i] = await AcquireAsync(store, Key(i), 0, 1);
         }
 
-        var exception = await Assert.ThrowsAsync<InvalidOperationException>(
+        var exception = await Assert.ThrowsAsync<IdempotencyStoreCapacityException>(
             () => store.TryBeginSequenceAsync(Key(9), 0, 1, Fingerprint(1), Hour, CancellationToken.None).AsTask());
 
         Assert.Contains(nameof(InMemoryIdempotencyStoreOptions.SizeLimitBytes), exception.Message, StringComparison.Ordinal);
@@ -273,9 +273,9 @@ public sealed class InMemorySequenceStoreTests
     }
 
     [Fact]
-    public async Task Streams_count_against_a_record_begin_and_completed_records_make_room_for_streams()
+    public async Task With_eviction_opted_in_streams_count_against_a_record_begin_and_completed_records_make_room_for_streams()
     {
-        using var store = CreateStore(sizeLimitBytes: 2048);
+        using var store = CreateStore(sizeLimitBytes: 2048, evictLiveRecords: true);
         await CompleteRecordAsync(store, Key(0), bodyBytes: 600);
 
         for (var i = 1; i <= 3; i++)
@@ -291,7 +291,7 @@ public sealed class InMemorySequenceStoreTests
         // Now only streams remain, and they are not evicted for a record.
         await AcquireAsync(store, Key(5), 0, 1);
         await AcquireAsync(store, Key(6), 0, 1);
-        await Assert.ThrowsAsync<InvalidOperationException>(() => store.TryBeginAsync(Key(7), Fingerprint(1), Hour, CancellationToken.None).AsTask());
+        await Assert.ThrowsAsync<IdempotencyStoreCapacityException>(() => store.TryBeginAsync(Key(7), Fingerprint(1), Hour, CancellationToken.None).AsTask());
         Assert.Equal(6, store.StreamCount);
     }
 
@@ -334,9 +334,9 @@ public sealed class InMemorySequenceStoreTests
     }
 
     [Fact]
-    public async Task Completed_records_make_room_for_a_streams_response()
+    public async Task With_eviction_opted_in_completed_records_make_room_for_a_streams_response()
     {
-        using var store = CreateStore(sizeLimitBytes: 4096);
+        using var store = CreateStore(sizeLimitBytes: 4096, evictLiveRecords: true);
         await CompleteRecordAsync(store, Key(1), bodyBytes: 2000);
         var token = await AcquireAsync(store, Key(1), 0, 1);
 
@@ -392,7 +392,7 @@ public sealed class InMemorySequenceStoreTests
                             await RecordStepAsync(store, key, random, retention);
                         }
                     }
-                    catch (InvalidOperationException)
+                    catch (IdempotencyStoreCapacityException)
                     {
                         // Full: only begins throw, and they change nothing.
                     }
@@ -478,9 +478,17 @@ public sealed class InMemorySequenceStoreTests
 
     private static StoredResponse Response(int bodyBytes, int statusCode = 200) => new(statusCode, [], new byte[bodyBytes]);
 
-    private InMemoryIdempotencyStore CreateStore(long sizeLimitBytes = 256L * 1024 * 1024, TimeSpan? scanInterval = null)
+    // One scope may take the whole store here (the keys share a scope partition): these tests are about the size limit;
+    // the per-scope quota has its own tests.
+    private InMemoryIdempotencyStore CreateStore(long sizeLimitBytes = 256L * 1024 * 1024, TimeSpan? scanInterval = null, bool evictLiveRecords = false)
         => new(
-            Options.Create(new InMemoryIdempotencyStoreOptions { SizeLimitBytes = sizeLimitBytes, ExpirationScanInterval = scanInterval ?? Hour }),
+            Options.Create(new InMemoryIdempotencyStoreOptions
+            {
+                SizeLimitBytes = sizeLimitBytes,
+                MaxBytesPerScope = sizeLimitBytes,
+                EvictLiveRecordsWhenFull = evictLiveRecords,
+                ExpirationScanInterval = scanInterval ?? Hour,
+            }),
             _time);
 
     private static async Task<long> AcquireAsync(InMemoryIdempotencyStore store, string key, long epoch, long number, TimeSpan? lease = null)

@@ -10,7 +10,9 @@ namespace Idempotency.Tests.Storage;
 
 /// <summary>
 /// The property tests against the in-memory store on a fake clock: every operation, expiries anywhere in a sequence and
-/// exactly on their boundaries, and the sweep timer firing as the clock passes its interval.
+/// exactly on their boundaries, and the sweep timer firing as the clock passes its interval. Through
+/// <see cref="AccountingCheckedStore"/>, every step also checks the size and per-scope counters against a recount, and
+/// every sequence ends with all of them back at zero once everything has expired.
 /// </summary>
 public sealed class InMemoryStorePropertyTests(ITestOutputHelper output) : StorePropertyTests(output)
 {
@@ -27,7 +29,7 @@ public sealed class InMemoryStorePropertyTests(ITestOutputHelper output) : Store
         // than the advances, so sweeps run between the steps and must not change any answer.
         _time = new FakeTimeProvider(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
         var options = new InMemoryIdempotencyStoreOptions { ExpirationScanInterval = TimeSpan.FromSeconds(2) };
-        return Task.FromResult<IIdempotencyStore>(new InMemoryIdempotencyStore(Options.Create(options), _time));
+        return Task.FromResult<IIdempotencyStore>(new AccountingCheckedStore(new InMemoryIdempotencyStore(Options.Create(options), _time)));
     }
 
     protected override Task AdvanceTimeAsync(TimeSpan duration)
@@ -38,7 +40,11 @@ public sealed class InMemoryStorePropertyTests(ITestOutputHelper output) : Store
 
     protected override ValueTask DisposeStoreAsync(IIdempotencyStore store)
     {
-        ((InMemoryIdempotencyStore)store).Dispose();
+        // Disposed first: its sweep timer would otherwise fire for every interval of the long advance.
+        var checkedStore = (AccountingCheckedStore)store;
+        checkedStore.Inner.Dispose();
+        var time = _time;
+        checkedStore.AssertEmptyAfterExpiry(() => time.Advance(TimeSpan.FromDays(1)));
         return ValueTask.CompletedTask;
     }
 }

@@ -21,5 +21,8 @@ internal abstract class InMemoryEntry
 
     public long SizeBytes { get; protected set; }
 
+    /// <summary>The usage of the entry's scope, which its bytes count against; set by the store when it adds the entry.</summary>
+    public ScopeUsage? Scope { get; set; }
+
     public bool IsExpired(long now) => now >= ExpiresAt;
 }

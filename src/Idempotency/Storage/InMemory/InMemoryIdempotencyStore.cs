@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
 
@@ -10,6 +11,12 @@ namespace Idempotency.Storage.InMemory;
 /// One lock guards everything. Each operation does a dictionary lookup and at most a few O(log n) index updates under
 /// it, which beats finer-grained locking on the small machines this store is meant for, and makes every operation
 /// trivially atomic. See README.md in this folder for the design.
+/// </para>
+/// <para>
+/// Capacity (SPEC §5): a record or stream within its retention is never dropped for room unless
+/// <see cref="InMemoryIdempotencyStoreOptions.EvictLiveRecordsWhenFull"/> says so. A begin that finds no room, in the
+/// store or in its scope's quota, throws <see cref="IdempotencyStoreCapacityException"/>; a completion that finds none
+/// keeps the status without the body.
 /// </para>
 /// </remarks>
 internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
@@ -30,20 +37,31 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
     // Every live record and stream by expiry, so expired ones are found without scanning the whole store.
     private readonly ExpiryIndex _byExpiry = new();
 
-    // Completed records, oldest completion first: the eviction order once expired records are gone.
+    // What each scope with live entries holds, by the scope partition of its keys: the per-scope quota's accounting.
+    private readonly Dictionary<string, ScopeUsage> _scopes = new(StringComparer.Ordinal);
+#if NET9_0_OR_GREATER
+    private readonly Dictionary<string, ScopeUsage>.AlternateLookup<ReadOnlySpan<char>> _scopesByPartition;
+#endif
+
+    // Completed records, oldest completion first: the eviction order, kept only when live records may be evicted.
     private readonly LinkedList<InMemoryRecord> _completionOrder = new();
 
     private readonly TimeProvider _timeProvider;
     private readonly long _sizeLimitBytes;
+    private readonly long _maxBytesPerScope;
+    private readonly bool _evictLiveRecords;
+    private readonly InMemoryStoreMetrics _metrics;
     private readonly ITimer _sweepTimer;
-    private long _inFlightBytes;
-    private long _completedBytes;
 
-    // Streams are never evicted before they expire, so like in-flight records they only ever count against the limit.
-    private long _streamBytes;
+    // Every record and stream counts against the limit; completed records are the only ones eviction may take.
+    private long _sizeBytes;
+    private long _completedBytes;
     private long _lastFencingToken;
 
-    public InMemoryIdempotencyStore(IOptions<InMemoryIdempotencyStoreOptions> options, TimeProvider timeProvider)
+    /// <param name="options">The size limit, per-scope quota, eviction choice and sweep interval.</param>
+    /// <param name="timeProvider">The clock of leases, retention and the sweep.</param>
+    /// <param name="meterFactory">Where the store's counters go; without one (a store built by hand) it has a meter of its own.</param>
+    public InMemoryIdempotencyStore(IOptions<InMemoryIdempotencyStoreOptions> options, TimeProvider timeProvider, IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(timeProvider);
@@ -51,6 +69,14 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
         var settings = options.Value;
         _timeProvider = timeProvider;
         _sizeLimitBytes = settings.SizeLimitBytes;
+        // A quota as large as the store is no quota: the store is full before the scope could pass it, and the
+        // refusal should say so.
+        _maxBytesPerScope = settings.EffectiveMaxBytesPerScope < _sizeLimitBytes ? settings.EffectiveMaxBytesPerScope : long.MaxValue;
+        _evictLiveRecords = settings.EvictLiveRecordsWhenFull;
+        _metrics = new InMemoryStoreMetrics(meterFactory);
+#if NET9_0_OR_GREATER
+        _scopesByPartition = _scopes.GetAlternateLookup<ReadOnlySpan<char>>();
+#endif
         _sweepTimer = timeProvider.CreateTimer(
             static state => ((InMemoryIdempotencyStore)state!).SweepExpired(),
             this,
@@ -89,8 +115,17 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
         {
             lock (_lock)
             {
-                return _inFlightBytes + _completedBytes + _streamBytes;
+                return _sizeBytes;
             }
+        }
+    }
+
+    /// <summary>The bytes accounted against the quota of <paramref name="key"/>'s scope; for tests.</summary>
+    internal long ScopeBytes(string key)
+    {
+        lock (_lock)
+        {
+            return FindScope(key)?.Bytes ?? 0;
         }
     }
 
@@ -123,16 +158,16 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
                 Remove(existing);
             }
 
-            if (!TryMakeRoom(size, now))
+            if (!TryMakeRoom(null, key, size, now, out var refusal))
             {
-                throw Full();
+                throw Refuse(refusal, null, key, now, stream: false);
             }
 
             // Copied because the caller's buffer may be pooled and reused as soon as this call returns.
             var record = new InMemoryRecord(key, fingerprintSpan.ToArray(), ++_lastFencingToken, Deadline(now, lease));
             _records.Add(key, record);
             _byExpiry.Set(record);
-            _inFlightBytes += record.SizeBytes;
+            Attach(record);
             return new ValueTask<IdempotencyBeginResult>(IdempotencyBeginResult.Acquired(record.FencingToken));
         }
     }
@@ -173,20 +208,28 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
                 return new ValueTask<bool>(false);
             }
 
-            if (!TryMakeRoom(responseBytes, now))
+            if (!TryMakeRoom(record, key, responseBytes, now, out var refusal))
             {
                 // Dropping the record would let a retry run the operation a second time, and throwing would leave it
                 // in flight until its lease ends, with the same result. Keeping only the status is what the middleware
                 // does with a body over its snapshot limit: a retry learns the outcome and nothing runs twice.
+                _metrics.BodyDropped(refusal, stream: false);
                 response = new StoredResponse(response.StatusCode, [], ReadOnlyMemory<byte>.Empty, isBodyStored: false);
                 responseBytes = 0;
             }
 
-            _inFlightBytes -= record.SizeBytes;
             record.Complete(response, responseBytes, Deadline(now, retention));
+            Charge(record, responseBytes);
             _completedBytes += record.SizeBytes;
+            var usage = record.Scope!;
+            usage.CompletedBytes += record.SizeBytes;
             _byExpiry.Set(record);
-            record.CompletionNode = _completionOrder.AddLast(record);
+            if (_evictLiveRecords)
+            {
+                record.CompletionNode = _completionOrder.AddLast(record);
+                record.ScopeCompletionNode = (usage.CompletionOrder ??= new()).AddLast(record);
+            }
+
             return new ValueTask<bool>(true);
         }
     }
@@ -265,9 +308,9 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
             var needed = stream is null
                 ? InMemoryStream.MeasureEmpty(streamKey) + InMemoryStream.MeasureSlot(fingerprintSpan.Length)
                 : InMemoryStream.MeasureSlot(fingerprintSpan.Length) - stream.SlotBytes;
-            if (!TryMakeRoom(needed, now))
+            if (!TryMakeRoom(stream, streamKey, needed, now, out var refusal))
             {
-                throw Full();
+                throw Refuse(refusal, stream, streamKey, now, stream: true);
             }
 
             var token = ++_lastFencingToken;
@@ -275,14 +318,14 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
             {
                 stream = new InMemoryStream(streamKey);
                 _streams.Add(streamKey, stream);
-                _streamBytes += stream.SizeBytes;
+                Attach(stream);
             }
 
             var before = stream.SizeBytes;
 
             // Copied because the caller's buffer may be pooled and reused as soon as this call returns.
             stream.TakeSlot(epoch, sequenceNumber, fingerprintSpan.ToArray(), token, Deadline(now, lease));
-            _streamBytes += stream.SizeBytes - before;
+            Charge(stream, stream.SizeBytes - before);
             _byExpiry.Set(stream);
             return new ValueTask<SequenceBeginResult>(SequenceBeginResult.Acquired(token));
         }
@@ -328,20 +371,22 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
             // Making room below cannot touch this stream: streams are never evicted, and its live slot keeps it from expiring.
             var before = stream.SizeBytes;
             stream.PrepareToApply(window);
-            _streamBytes += stream.SizeBytes - before;
+            Charge(stream, stream.SizeBytes - before);
 
             // The slot becomes the window entry at no cost, so only the response needs room.
-            if (!TryMakeRoom(responseBytes, now))
+            if (!TryMakeRoom(stream, streamKey, responseBytes, now, out var refusal))
             {
                 // The number must be applied whatever happens to its response, or a retry would run it a second time.
                 // Keeping only the status is what the middleware does with a body over its snapshot limit: a retry
                 // learns the outcome and nothing runs twice.
+                _metrics.BodyDropped(refusal, stream: true);
                 response = new StoredResponse(response.StatusCode, [], ReadOnlyMemory<byte>.Empty, isBodyStored: false);
                 responseBytes = 0;
             }
 
+            before = stream.SizeBytes;
             stream.ApplySlot(response, responseBytes, Deadline(now, retention));
-            _streamBytes += responseBytes;
+            Charge(stream, stream.SizeBytes - before);
             _byExpiry.Set(stream);
             return new ValueTask<bool>(true);
         }
@@ -362,7 +407,7 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
 
             var before = stream.SizeBytes;
             stream.FreeSlot();
-            _streamBytes += stream.SizeBytes - before;
+            Charge(stream, stream.SizeBytes - before);
 
             // Without its slot, a stream that never applied anything (or whose retention ran out while the slot held
             // it) is garbage: dropping it now is what expiring it later would do.
@@ -401,7 +446,99 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
         while (more);
     }
 
-    public void Dispose() => _sweepTimer.Dispose();
+    public void Dispose()
+    {
+        _sweepTimer.Dispose();
+        _metrics.Dispose();
+    }
+
+    /// <summary>
+    /// Recounts every total and every scope's usage from the entries themselves and describes the first difference
+    /// from the running counters; <see langword="null"/> when they agree. For tests: a counter that leaks in some
+    /// transition shows up here long before it would fill a quota.
+    /// </summary>
+    internal string? FindAccountingError()
+    {
+        lock (_lock)
+        {
+            var scopes = new Dictionary<ScopeUsage, (int Entries, long Bytes, long CompletedBytes, int Evictable)>();
+            long total = 0;
+            long completed = 0;
+            var evictable = 0;
+            foreach (var record in _records.Values)
+            {
+                total += record.SizeBytes;
+                if (record.IsCompleted)
+                {
+                    completed += record.SizeBytes;
+                    evictable++;
+                }
+
+                if (Recount(scopes, record) is { } error)
+                {
+                    return error;
+                }
+            }
+
+            foreach (var stream in _streams.Values)
+            {
+                total += stream.SizeBytes;
+                if (Recount(scopes, stream) is { } error)
+                {
+                    return error;
+                }
+            }
+
+            if (total != _sizeBytes || completed != _completedBytes)
+            {
+                return $"entries hold {total} bytes ({completed} completed), the counters say {_sizeBytes} ({_completedBytes})";
+            }
+
+            if (_byExpiry.Count != _records.Count + _streams.Count)
+            {
+                return $"the expiry index holds {_byExpiry.Count} entries, the store {_records.Count + _streams.Count}";
+            }
+
+            if (_completionOrder.Count != (_evictLiveRecords ? evictable : 0))
+            {
+                return $"the eviction order holds {_completionOrder.Count} records, {evictable} are completed";
+            }
+
+            if (scopes.Count != _scopes.Count)
+            {
+                return $"{scopes.Count} scopes have entries, {_scopes.Count} are counted";
+            }
+
+            foreach (var (usage, actual) in scopes)
+            {
+                if (usage.Entries != actual.Entries || usage.Bytes != actual.Bytes || usage.CompletedBytes != actual.CompletedBytes
+                    || (usage.CompletionOrder?.Count ?? 0) != actual.Evictable)
+                {
+                    return $"scope {usage.Partition} holds {actual.Entries} entries of {actual.Bytes} bytes ({actual.CompletedBytes} completed, {actual.Evictable} evictable), " +
+                        $"its usage says {usage.Entries} of {usage.Bytes} ({usage.CompletedBytes}, {usage.CompletionOrder?.Count ?? 0})";
+                }
+            }
+
+            return null;
+        }
+    }
+
+    private string? Recount(Dictionary<ScopeUsage, (int Entries, long Bytes, long CompletedBytes, int Evictable)> scopes, InMemoryEntry entry)
+    {
+        if (entry.Scope is not { } usage || FindScope(entry.Key) != usage)
+        {
+            return $"entry {entry.Key} is not attached to its scope's usage";
+        }
+
+        var completed = entry is InMemoryRecord { IsCompleted: true };
+        scopes.TryGetValue(usage, out var counted);
+        scopes[usage] = (
+            counted.Entries + 1,
+            counted.Bytes + entry.SizeBytes,
+            counted.CompletedBytes + (completed ? entry.SizeBytes : 0),
+            counted.Evictable + (completed && _evictLiveRecords ? 1 : 0));
+        return null;
+    }
 
     private bool TryGetOwned(string key, long fencingToken, long now, [NotNullWhen(true)] out InMemoryRecord? record)
     {
@@ -423,48 +560,126 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
     }
 
     /// <summary>
-    /// Frees space for <paramref name="bytes"/> more; <see langword="false"/> when only in-flight records and streams
-    /// would remain.
+    /// Frees space for <paramref name="bytes"/> more in the store and in the scope of <paramref name="key"/> (whose entry
+    /// <paramref name="owner"/> grows, or a new entry when it is <see langword="null"/>); on <see langword="false"/>,
+    /// <paramref name="refusal"/> says which limit is in the way and nothing live was removed.
     /// </summary>
-    private bool TryMakeRoom(long bytes, long now)
+    private bool TryMakeRoom(InMemoryEntry? owner, string key, long bytes, long now, out StoreCapacityReason refusal)
     {
-        if (Fits(bytes))
+        refusal = default;
+        if (bytes <= 0 || (ScopeFits(owner, key, bytes) && Fits(bytes)))
         {
             return true;
         }
 
-        // Expired records and streams are garbage whatever their state, so they go before anything a client could still replay.
+        // Expired records and streams are garbage whatever their state or scope, so they go before anything a client
+        // could still replay. The owner is live (a held lease or slot), so it is never among them.
         while (_byExpiry.TryPeekEarliest(out var earliest) && earliest.IsExpired(now))
         {
             Remove(earliest);
-            if (Fits(bytes))
+            if (ScopeFits(owner, key, bytes) && Fits(bytes))
             {
                 return true;
             }
         }
 
-        // In-flight records are never evicted (their owners would lose the key mid-request), nor are streams: a stream
-        // forgotten early starts over at 1 and its numbers run a second time. When the completed records cannot free
-        // enough, evicting them would cost their replays and still fail.
-        if (_inFlightBytes + _streamBytes + bytes > _sizeLimitBytes)
+        // Only by the documented opt-in are live completed records evicted: one dropped here runs again on its retry.
+        // A scope at its quota makes room from its own records only, never another scope's; a full store from the
+        // oldest completions of any scope. In-flight records (their owners would lose the key mid-request) and streams
+        // (one forgotten early starts over at 1) are never evicted. Both limits are checked before anything goes, so
+        // no record is evicted for a request that is refused anyway.
+        var usage = owner?.Scope ?? FindScope(key);
+        if (!ScopeFits(owner, key, bytes) && !(_evictLiveRecords && usage is not null && usage.Bytes - usage.CompletedBytes + bytes <= _maxBytesPerScope))
         {
+            refusal = StoreCapacityReason.ScopeQuotaExceeded;
             return false;
+        }
+
+        if (!(_evictLiveRecords && _sizeBytes - _completedBytes + bytes <= _sizeLimitBytes) && !Fits(bytes))
+        {
+            refusal = StoreCapacityReason.StoreFull;
+            return false;
+        }
+
+        while (!ScopeFits(owner, key, bytes))
+        {
+            Evict(usage!.CompletionOrder!.First!.Value);
         }
 
         while (!Fits(bytes))
         {
-            Remove(_completionOrder.First!.Value);
+            Evict(_completionOrder.First!.Value);
         }
 
         return true;
     }
 
-    private bool Fits(long bytes) => _inFlightBytes + _completedBytes + _streamBytes + bytes <= _sizeLimitBytes;
+    private void Evict(InMemoryRecord record)
+    {
+        Remove(record);
+        _metrics.Evicted();
+    }
 
-    private InvalidOperationException Full()
-        => new(
-            $"The in-memory idempotency store is full: in-flight requests and sequence streams alone hold {_inFlightBytes + _streamBytes} of its {_sizeLimitBytes} bytes " +
-            $"({nameof(InMemoryIdempotencyStoreOptions)}.{nameof(InMemoryIdempotencyStoreOptions.SizeLimitBytes)}).");
+    private bool Fits(long bytes) => _sizeBytes + bytes <= _sizeLimitBytes;
+
+    private bool ScopeFits(InMemoryEntry? owner, string key, long bytes)
+        => ((owner?.Scope ?? FindScope(key))?.Bytes ?? 0) + bytes <= _maxBytesPerScope;
+
+    private IdempotencyStoreCapacityException Refuse(StoreCapacityReason reason, InMemoryEntry? owner, string key, long now, bool stream)
+    {
+        _metrics.Rejected(reason, stream);
+        var message = reason == StoreCapacityReason.StoreFull
+            ? $"The in-memory idempotency store is full: records and streams within their retention hold {_sizeBytes} of its {_sizeLimitBytes} bytes " +
+              $"({nameof(InMemoryIdempotencyStoreOptions)}.{nameof(InMemoryIdempotencyStoreOptions.SizeLimitBytes)})."
+            : $"The scope's records and streams within their retention hold {(owner?.Scope ?? FindScope(key))?.Bytes ?? 0} of the {_maxBytesPerScope} bytes one scope may hold " +
+              $"({nameof(InMemoryIdempotencyStoreOptions)}.{nameof(InMemoryIdempotencyStoreOptions.MaxBytesPerScope)}).";
+        return new IdempotencyStoreCapacityException(reason, RetryAfter(now), message);
+    }
+
+    /// <summary>
+    /// When the earliest record or stream expires: nothing can give room back by expiring sooner (a release can, so
+    /// this is a hint), and it is a lower bound for a scope's own entries too. At least a second, at most a minute, so
+    /// a client keeps checking rather than giving up on a long retention.
+    /// </summary>
+    private TimeSpan RetryAfter(long now)
+    {
+        var seconds = _byExpiry.TryPeekEarliest(out var earliest)
+            ? (earliest.ExpiresAt - (double)now) / _timeProvider.TimestampFrequency
+            : 0;
+        return TimeSpan.FromSeconds(Math.Clamp(seconds, 1, 60));
+    }
+
+    private ScopeUsage? FindScope(string key)
+    {
+        var partition = RecordKey.ScopePartition(key);
+#if NET9_0_OR_GREATER
+        return _scopesByPartition.TryGetValue(partition, out var usage) ? usage : null;
+#else
+        return _scopes.TryGetValue(partition.ToString(), out var usage) ? usage : null;
+#endif
+    }
+
+    /// <summary>Counts a new entry, already in its dictionary, against its scope and the store.</summary>
+    private void Attach(InMemoryEntry entry)
+    {
+        var usage = FindScope(entry.Key);
+        if (usage is null)
+        {
+            usage = new ScopeUsage(RecordKey.ScopePartition(entry.Key).ToString());
+            _scopes.Add(usage.Partition, usage);
+        }
+
+        entry.Scope = usage;
+        usage.Entries++;
+        Charge(entry, entry.SizeBytes);
+    }
+
+    /// <summary>Counts <paramref name="delta"/> bytes more (or fewer) of <paramref name="entry"/> against the store and its scope.</summary>
+    private void Charge(InMemoryEntry entry, long delta)
+    {
+        _sizeBytes += delta;
+        entry.Scope!.Bytes += delta;
+    }
 
     private void Remove(InMemoryEntry entry)
     {
@@ -472,22 +687,32 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
         if (entry is InMemoryStream stream)
         {
             _streams.Remove(stream.Key);
-            _streamBytes -= stream.SizeBytes;
         }
         else
         {
             var record = (InMemoryRecord)entry;
             _records.Remove(record.Key);
+            if (record.IsCompleted)
+            {
+                _completedBytes -= record.SizeBytes;
+                record.Scope!.CompletedBytes -= record.SizeBytes;
+            }
+
             if (record.CompletionNode is { } node)
             {
                 _completionOrder.Remove(node);
                 record.CompletionNode = null;
-                _completedBytes -= record.SizeBytes;
+                record.Scope!.CompletionOrder!.Remove(record.ScopeCompletionNode!);
+                record.ScopeCompletionNode = null;
             }
-            else
-            {
-                _inFlightBytes -= record.SizeBytes;
-            }
+        }
+
+        Charge(entry, -entry.SizeBytes);
+        var usage = entry.Scope!;
+        if (--usage.Entries == 0)
+        {
+            // Only scopes with live entries are kept, so callers who come and go do not grow the table.
+            _scopes.Remove(usage.Partition);
         }
     }
 

@@ -7,9 +7,16 @@ internal sealed class InMemoryIdempotencyStoreOptionsValidator : IValidateOption
     public ValidateOptionsResult Validate(string? name, InMemoryIdempotencyStoreOptions options)
     {
         List<string>? failures = null;
-        if (options.SizeLimitBytes < 1024)
+        if (options.SizeLimitBytes < InMemoryIdempotencyStoreOptions.MinimumBytes)
         {
-            (failures ??= []).Add($"{nameof(InMemoryIdempotencyStoreOptions.SizeLimitBytes)} must be at least 1024; it is {options.SizeLimitBytes}.");
+            (failures ??= []).Add($"{nameof(InMemoryIdempotencyStoreOptions.SizeLimitBytes)} must be at least {InMemoryIdempotencyStoreOptions.MinimumBytes}; it is {options.SizeLimitBytes}.");
+        }
+
+        if (options.MaxBytesPerScope is { } perScope && (perScope < InMemoryIdempotencyStoreOptions.MinimumBytes || perScope > options.SizeLimitBytes))
+        {
+            (failures ??= []).Add(
+                $"{nameof(InMemoryIdempotencyStoreOptions.MaxBytesPerScope)} must be at least {InMemoryIdempotencyStoreOptions.MinimumBytes} " +
+                $"and at most {nameof(InMemoryIdempotencyStoreOptions.SizeLimitBytes)} ({options.SizeLimitBytes}); it is {perScope}.");
         }
 
         if (options.ExpirationScanInterval <= TimeSpan.Zero)

@@ -30,6 +30,9 @@ internal sealed class InMemoryRecord : InMemoryEntry
     /// <summary>The record's place in the eviction order, so removing it is O(1) and leaves nothing stale behind.</summary>
     public LinkedListNode<InMemoryRecord>? CompletionNode { get; set; }
 
+    /// <summary>The record's place in its scope's eviction order (<see cref="ScopeUsage.CompletionOrder"/>).</summary>
+    public LinkedListNode<InMemoryRecord>? ScopeCompletionNode { get; set; }
+
     public bool IsCompleted => Response is not null;
 
     /// <summary>Moves the lease end; only while the record is out of the store's expiry index.</summary>
