@@ -7,46 +7,15 @@ using StackExchange.Redis;
 namespace Idempotency.Redis.Tests.Storage;
 
 /// <summary>
-/// A Redis that cannot serve surfaces as <see cref="IdempotencyStoreUnavailableException"/> from every store operation,
-/// keys and streams alike, with Redis's own exception inside: the one failure the middleware may answer with 503 or
-/// fail open on. The class has a server of its own, because it stops it.
+/// A Redis the store cannot reach surfaces as <see cref="IdempotencyStoreUnavailableException"/>, with Redis's own
+/// exception inside: the one failure the middleware may answer with 503 or fail open on. Here the connection itself
+/// fails; a server that stops is in <see cref="RedisStoreFaultTests"/>, one that refuses writes in
+/// <see cref="RedisStoreServerErrorTests"/>.
 /// </summary>
 public sealed class RedisStoreUnavailableTests(RedisServerFixture server) : IClassFixture<RedisServerFixture>
 {
     private static readonly byte[] Fingerprint = [7];
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
-    private static readonly StoredResponse Response = new(200, [], "done"u8.ToArray());
-
-    [Fact]
-    public async Task Every_record_and_stream_operation_throws_StoreUnavailable_while_Redis_is_down()
-    {
-        var store = TestStores.Create(new RedisIdempotencyStoreOptions
-        {
-            Configuration = server.ConnectionString,
-            KeyPrefix = TestStores.UniquePrefix("unavailable"),
-        });
-        var record = await store.TryBeginAsync("record", Fingerprint, Lease, CancellationToken.None);
-        var stream = await store.TryBeginSequenceAsync("stream", 0, 1, Fingerprint, Lease, CancellationToken.None);
-        Assert.Equal(IdempotencyBeginStatus.Acquired, record.Status);
-        Assert.Equal(SequenceBeginStatus.Acquired, stream.Status);
-
-        await server.StopServerAsync();
-        try
-        {
-            await AssertUnavailableAsync(() => store.TryBeginAsync("other", Fingerprint, Lease, CancellationToken.None).AsTask());
-            await AssertUnavailableAsync(() => store.RenewLeaseAsync("record", record.FencingToken, Lease, CancellationToken.None).AsTask());
-            await AssertUnavailableAsync(() => store.CompleteAsync("record", record.FencingToken, Response, Lease, CancellationToken.None).AsTask());
-            await AssertUnavailableAsync(() => store.ReleaseAsync("record", record.FencingToken, CancellationToken.None).AsTask());
-            await AssertUnavailableAsync(() => store.TryBeginSequenceAsync("other", 0, 1, Fingerprint, Lease, CancellationToken.None).AsTask());
-            await AssertUnavailableAsync(() => store.RenewSequenceLeaseAsync("stream", stream.FencingToken, Lease, CancellationToken.None).AsTask());
-            await AssertUnavailableAsync(() => store.CompleteSequenceAsync("stream", stream.FencingToken, Response, 4, Lease, CancellationToken.None).AsTask());
-            await AssertUnavailableAsync(() => store.ReleaseSequenceAsync("stream", stream.FencingToken, CancellationToken.None).AsTask());
-        }
-        finally
-        {
-            await server.StartServerAsync();
-        }
-    }
 
     [Fact]
     public async Task A_store_whose_first_connection_finds_no_server_throws_StoreUnavailable()
