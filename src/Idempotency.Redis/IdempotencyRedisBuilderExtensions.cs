@@ -48,6 +48,7 @@ public static class IdempotencyRedisBuilderExtensions
     private static void AddCore(IServiceCollection services)
     {
         services.AddOptions<RedisIdempotencyStoreOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<RedisIdempotencyStoreOptions>, RedisIdempotencyStoreOptionsSetup>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisIdempotencyStoreOptions>, RedisIdempotencyStoreOptionsValidator>());
         services.TryAddSingleton<RedisConnectionProvider>();
 

@@ -37,6 +37,27 @@ public sealed class RedisIdempotencyStoreOptions
     /// lives at <c>{KeyPrefix}{{recordKey}}</c> and each stream (sequence mode) at <c>{KeyPrefix}{{streamKey}}:s</c>: the
     /// record or stream key is the Redis Cluster hash tag, so the prefix must not contain <c>{</c> or <c>}</c>.
     /// </summary>
-    /// <value>Defaults to <c>idempotency:</c>.</value>
-    public string KeyPrefix { get; set; } = "idempotency:";
+    /// <remarks>
+    /// The default includes the application's name (<c>IHostEnvironment.ApplicationName</c>, by default the entry
+    /// assembly's name; without a host, the entry assembly's name), with any <c>{</c> or <c>}</c> replaced by <c>_</c>.
+    /// Two services sharing one Redis therefore never replay each other's responses to the same caller, key and request.
+    /// Set the prefix yourself when deployments with different application names must share records (the same service
+    /// deployed under two names), when the application's name may change while records are alive (a renamed assembly
+    /// loses them, and their retries run again), or to keep the records of a version whose default was
+    /// <c>idempotency:</c> across an upgrade.
+    /// </remarks>
+    /// <value>Defaults to <see langword="null"/>, which means <c>idempotency:{ApplicationName}:</c>.</value>
+    public string? KeyPrefix { get; set; }
+
+    /// <summary>
+    /// Whether the store checks, on its first connection, that Redis does not evict keys (<c>maxmemory-policy</c>
+    /// <c>noeviction</c>). An evicting policy can drop a record within its retention, and its retry then runs again.
+    /// </summary>
+    /// <remarks>
+    /// The store reads <c>CONFIG GET maxmemory-policy</c> from every primary before its first command. Where
+    /// <c>CONFIG</c> is disabled or renamed (as on most managed Redis services), it logs that the policy could not be
+    /// checked and serves, whatever this option says.
+    /// </remarks>
+    /// <value>Defaults to <see cref="RedisEvictionPolicyCheck.Warn"/>.</value>
+    public RedisEvictionPolicyCheck EvictionPolicyCheck { get; set; } = RedisEvictionPolicyCheck.Warn;
 }

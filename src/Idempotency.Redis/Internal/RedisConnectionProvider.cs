@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -6,20 +8,29 @@ namespace Idempotency.Redis.Internal;
 /// <summary>
 /// Owns the one connection the store and its health check share. Connects lazily so that building the service
 /// provider never blocks on the network, and keeps nothing from a failed attempt so the next call tries again.
+/// Before it hands out the database for the first time it checks the server's eviction policy
+/// (<see cref="RedisIdempotencyStoreOptions.EvictionPolicyCheck"/>); a check Redis could not answer runs again on the
+/// next call, on the same connection.
 /// </summary>
 internal sealed class RedisConnectionProvider : IAsyncDisposable, IDisposable
 {
     private readonly RedisIdempotencyStoreOptions _options;
+    private readonly ILogger _logger;
     private readonly SemaphoreSlim _connectLock = new(1, 1);
     private IConnectionMultiplexer? _connection;
     private volatile IDatabase? _database;
     private bool _ownsConnection;
     private bool _disposed;
 
-    public RedisConnectionProvider(IOptions<RedisIdempotencyStoreOptions> options)
+    // Set once a Refuse check found an evicting policy: the store stays refused until the application restarts, so
+    // that a record is never written to, or replayed from, a server that may drop it.
+    private string? _refusal;
+
+    public RedisConnectionProvider(IOptions<RedisIdempotencyStoreOptions> options, ILogger<RedisConnectionProvider>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Value;
+        _logger = logger ?? NullLogger<RedisConnectionProvider>.Instance;
     }
 
     public ValueTask<IDatabase> GetDatabaseAsync(CancellationToken cancellationToken)
@@ -68,29 +79,20 @@ internal sealed class RedisConnectionProvider : IAsyncDisposable, IDisposable
                 return database;
             }
 
-            IConnectionMultiplexer connection;
-            bool owns;
-            if (_options.ConnectionMultiplexerFactory is { } factory)
+            // A refused store keeps its connection (disposed with the provider), so this never connects twice.
+            var connection = _connection ??= await ConnectAsync().ConfigureAwait(false);
+            if (_refusal is null && _options.EvictionPolicyCheck != RedisEvictionPolicyCheck.Off)
             {
-                // Not abandoned on cancellation: a connection that arrives after its caller gave up would leak.
-                connection = await Task.Run(factory, CancellationToken.None).ConfigureAwait(false)
-                    ?? throw new InvalidOperationException($"{nameof(RedisIdempotencyStoreOptions)}.{nameof(RedisIdempotencyStoreOptions.ConnectionMultiplexerFactory)} returned null.");
-                owns = false;
-            }
-            else
-            {
-                var configuration = _options.Configuration
-                    ?? throw new InvalidOperationException($"{nameof(RedisIdempotencyStoreOptions)}.{nameof(RedisIdempotencyStoreOptions.Configuration)} is not set.");
-                // Off the caller's thread (as the factory above): ConnectAsync does seconds of work before it returns its
-                // task when the server cannot be reached, and the caller (a request) must be able to stop waiting at its
-                // StoreTimeout.
-                var options = CreateConfiguration(configuration);
-                connection = await Task.Run(() => ConnectionMultiplexer.ConnectAsync(options), CancellationToken.None).ConfigureAwait(false);
-                owns = true;
+                // Before the first command, and not in the background: under Refuse not one record may be written to a
+                // server that evicts. A check that fails because Redis is unreachable throws, and the next call repeats it.
+                _refusal = await RedisEvictionPolicy.CheckAsync(connection, _options.EvictionPolicyCheck, _logger, cancellationToken).ConfigureAwait(false);
             }
 
-            _ownsConnection = owns;
-            _connection = connection;
+            if (_refusal is not null)
+            {
+                throw new InvalidOperationException(_refusal);
+            }
+
             database = connection.GetDatabase();
             _database = database;
             return database;
@@ -99,6 +101,29 @@ internal sealed class RedisConnectionProvider : IAsyncDisposable, IDisposable
         {
             _connectLock.Release();
         }
+    }
+
+    // Called with the connect lock held.
+    private async Task<IConnectionMultiplexer> ConnectAsync()
+    {
+        if (_options.ConnectionMultiplexerFactory is { } factory)
+        {
+            // Not abandoned on cancellation: a connection that arrives after its caller gave up would leak.
+            var supplied = await Task.Run(factory, CancellationToken.None).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"{nameof(RedisIdempotencyStoreOptions)}.{nameof(RedisIdempotencyStoreOptions.ConnectionMultiplexerFactory)} returned null.");
+            _ownsConnection = false;
+            return supplied;
+        }
+
+        var configuration = _options.Configuration
+            ?? throw new InvalidOperationException($"{nameof(RedisIdempotencyStoreOptions)}.{nameof(RedisIdempotencyStoreOptions.Configuration)} is not set.");
+
+        // Off the caller's thread (as the factory above): ConnectAsync does seconds of work before it returns its task
+        // when the server cannot be reached, and the caller (a request) must be able to stop waiting at its StoreTimeout.
+        var options = CreateConfiguration(configuration);
+        var created = await Task.Run(() => ConnectionMultiplexer.ConnectAsync(options), CancellationToken.None).ConfigureAwait(false);
+        _ownsConnection = true;
+        return created;
     }
 
     public async ValueTask DisposeAsync()

@@ -43,7 +43,9 @@ internal sealed class RedisIdempotencyHealthCheck(RedisConnectionProvider? conne
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            return new HealthCheckResult(context.Registration.FailureStatus, "The idempotency store cannot reach Redis.", ex);
+            // A store that refuses to serve (an evicting maxmemory-policy under Refuse) can reach Redis: say why instead.
+            var description = RedisFailures.IsUnavailable(ex) || ex is RedisException ? "The idempotency store cannot reach Redis." : ex.Message;
+            return new HealthCheckResult(context.Registration.FailureStatus, description, ex);
         }
     }
 }

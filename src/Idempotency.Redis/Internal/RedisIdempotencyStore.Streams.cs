@@ -15,12 +15,11 @@ internal sealed partial class RedisIdempotencyStore
         ArgumentOutOfRangeException.ThrowIfNegative(epoch);
         ArgumentOutOfRangeException.ThrowIfLessThan(sequenceNumber, 1);
         var leaseMilliseconds = ToMilliseconds(lease, nameof(lease));
-        var database = await _connections.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
 
         // Numbers go out as RedisValue longs, which StackExchange.Redis writes as canonical decimal strings: the form the
         // scripts compare and store.
         var token = FencingTokens.Next();
-        var result = await EvaluateAsync(database, RedisStreamScripts.Begin, redisKey, [epoch, sequenceNumber, fingerprint, token, leaseMilliseconds], cancellationToken).ConfigureAwait(false);
+        var result = await EvaluateAsync(RedisStreamScripts.Begin, redisKey, [epoch, sequenceNumber, fingerprint, token, leaseMilliseconds], cancellationToken).ConfigureAwait(false);
 
         switch (result.Resp2Type)
         {
@@ -54,8 +53,7 @@ internal sealed partial class RedisIdempotencyStore
     {
         var redisKey = StreamKey(streamKey);
         var leaseMilliseconds = ToMilliseconds(lease, nameof(lease));
-        var database = await _connections.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
-        var result = await EvaluateAsync(database, RedisStreamScripts.Renew, redisKey, [fencingToken, leaseMilliseconds], cancellationToken).ConfigureAwait(false);
+        var result = await EvaluateAsync(RedisStreamScripts.Renew, redisKey, [fencingToken, leaseMilliseconds], cancellationToken).ConfigureAwait(false);
         return (long)result == 1;
     }
 
@@ -67,13 +65,12 @@ internal sealed partial class RedisIdempotencyStore
         // 0 is allowed: the number is applied and no response is kept, so every retry is "already applied".
         ArgumentOutOfRangeException.ThrowIfNegative(window);
         var retentionMilliseconds = ToMilliseconds(retention, nameof(retention));
-        var database = await _connections.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
 
         var size = StoredResponseFormat.GetSize(response);
         var buffer = ArrayPool<byte>.Shared.Rent(size);
         var written = StoredResponseFormat.Write(response, buffer);
 
-        var result = await EvaluateAsync(database, RedisStreamScripts.Complete, redisKey, [fencingToken, buffer.AsMemory(0, written), window, retentionMilliseconds], cancellationToken).ConfigureAwait(false);
+        var result = await EvaluateAsync(RedisStreamScripts.Complete, redisKey, [fencingToken, buffer.AsMemory(0, written), window, retentionMilliseconds], cancellationToken).ConfigureAwait(false);
 
         // As in CompleteAsync: back to the pool only once Redis answered; after a failure the command may still be
         // queued with a reference to the array, so it is left to the GC.
@@ -84,8 +81,7 @@ internal sealed partial class RedisIdempotencyStore
     public async ValueTask<bool> ReleaseSequenceAsync(string streamKey, long fencingToken, CancellationToken cancellationToken)
     {
         var redisKey = StreamKey(streamKey);
-        var database = await _connections.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
-        var result = await EvaluateAsync(database, RedisStreamScripts.Release, redisKey, [fencingToken], cancellationToken).ConfigureAwait(false);
+        var result = await EvaluateAsync(RedisStreamScripts.Release, redisKey, [fencingToken], cancellationToken).ConfigureAwait(false);
         return (long)result == 1;
     }
 

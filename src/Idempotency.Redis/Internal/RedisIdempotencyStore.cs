@@ -11,8 +11,10 @@ namespace Idempotency.Redis.Internal;
 /// <see cref="RedisScripts"/>; the stream operations live in <c>RedisIdempotencyStore.Streams.cs</c> and <see cref="RedisStreamScripts"/>).
 /// </summary>
 /// <remarks>
-/// Failures of Redis (timeouts, lost connections, server errors) propagate as exceptions: the middleware turns them
-/// into <c>503 idempotency-store-unavailable</c>. Every script may write, so every call demands the primary.
+/// A Redis that cannot serve now (unreachable, timed out, out of memory under <c>noeviction</c>, read-only after a
+/// failover, loading, ...) surfaces as <see cref="IdempotencyStoreUnavailableException"/>, which the middleware answers
+/// with <c>503 idempotency-store-unavailable</c>; see <see cref="RedisFailures"/>. An unreadable record is an
+/// <see cref="InvalidDataException"/>. Every script may write, so every call demands the primary.
 /// </remarks>
 internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
 {
@@ -26,17 +28,17 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
         ArgumentNullException.ThrowIfNull(connections);
         ArgumentNullException.ThrowIfNull(options);
         _connections = connections;
-        _keyPrefix = Encoding.UTF8.GetBytes(options.Value.KeyPrefix ?? string.Empty);
+        _keyPrefix = Encoding.UTF8.GetBytes(options.Value.KeyPrefix
+            ?? throw new InvalidOperationException($"{nameof(RedisIdempotencyStoreOptions)}.{nameof(RedisIdempotencyStoreOptions.KeyPrefix)} was not resolved; register the store with AddRedisStore()."));
     }
 
     public async ValueTask<IdempotencyBeginResult> TryBeginAsync(string key, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, CancellationToken cancellationToken)
     {
         var recordKey = RecordKey(key);
         var leaseMilliseconds = ToMilliseconds(lease, nameof(lease));
-        var database = await _connections.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
 
         var token = FencingTokens.Next();
-        var result = await EvaluateAsync(database, RedisScripts.Begin, recordKey, [fingerprint, token, leaseMilliseconds], cancellationToken).ConfigureAwait(false);
+        var result = await EvaluateAsync(RedisScripts.Begin, recordKey, [fingerprint, token, leaseMilliseconds], cancellationToken).ConfigureAwait(false);
 
         if (result.Resp2Type == ResultType.BulkString)
         {
@@ -57,8 +59,7 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
     {
         var recordKey = RecordKey(key);
         var leaseMilliseconds = ToMilliseconds(lease, nameof(lease));
-        var database = await _connections.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
-        var result = await EvaluateAsync(database, RedisScripts.Renew, recordKey, [fencingToken, leaseMilliseconds], cancellationToken).ConfigureAwait(false);
+        var result = await EvaluateAsync(RedisScripts.Renew, recordKey, [fencingToken, leaseMilliseconds], cancellationToken).ConfigureAwait(false);
         return (long)result == 1;
     }
 
@@ -67,13 +68,12 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
         ArgumentNullException.ThrowIfNull(response);
         var recordKey = RecordKey(key);
         var retentionMilliseconds = ToMilliseconds(retention, nameof(retention));
-        var database = await _connections.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
 
         var size = StoredResponseFormat.GetSize(response);
         var buffer = ArrayPool<byte>.Shared.Rent(size);
         var written = StoredResponseFormat.Write(response, buffer);
 
-        var result = await EvaluateAsync(database, RedisScripts.Complete, recordKey, [fencingToken, buffer.AsMemory(0, written), retentionMilliseconds], cancellationToken).ConfigureAwait(false);
+        var result = await EvaluateAsync(RedisScripts.Complete, recordKey, [fencingToken, buffer.AsMemory(0, written), retentionMilliseconds], cancellationToken).ConfigureAwait(false);
 
         // Returned only once Redis has answered, which proves the command was written. After a failure or a
         // cancellation the command may still sit in the connection's write queue referring to this array; handing it
@@ -85,8 +85,7 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
     public async ValueTask<bool> ReleaseAsync(string key, long fencingToken, CancellationToken cancellationToken)
     {
         var recordKey = RecordKey(key);
-        var database = await _connections.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
-        var result = await EvaluateAsync(database, RedisScripts.Release, recordKey, [fencingToken], cancellationToken).ConfigureAwait(false);
+        var result = await EvaluateAsync(RedisScripts.Release, recordKey, [fencingToken], cancellationToken).ConfigureAwait(false);
         return (long)result == 1;
     }
 
@@ -104,14 +103,30 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
         return buffer;
     }
 
-    private static Task<RedisResult> EvaluateAsync(IDatabase database, string script, RedisKey key, RedisValue[] arguments, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs one script on the record or stream at <paramref name="key"/>: the one place every store operation reaches
+    /// Redis, so the one place a failure that means "cannot serve now" becomes <see cref="IdempotencyStoreUnavailableException"/>.
+    /// Anything else (an unreadable record, a script error, a configuration the store refuses) propagates unchanged as
+    /// a server error, which the middleware never answers by running the handler again.
+    /// </summary>
+    private async Task<RedisResult> EvaluateAsync(string script, RedisKey key, RedisValue[] arguments, CancellationToken cancellationToken)
     {
-        cancellationToken.ThrowIfCancellationRequested();
-        var evaluation = database.ScriptEvaluateAsync(script, [key], arguments, Flags);
+        try
+        {
+            var database = await _connections.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
 
-        // StackExchange.Redis takes no cancellation token: a cancelled caller stops waiting, the command runs anyway.
-        // That is safe because every script either creates a record the lease will expire or is fenced by the token.
-        return cancellationToken.CanBeCanceled ? evaluation.WaitAsync(cancellationToken) : evaluation;
+            // A caller that gave up while the connection was being made must not have its command sent afterwards.
+            cancellationToken.ThrowIfCancellationRequested();
+            var evaluation = database.ScriptEvaluateAsync(script, [key], arguments, Flags);
+
+            // StackExchange.Redis takes no cancellation token: a cancelled caller stops waiting, the command runs anyway.
+            // That is safe because every script either creates a record the lease will expire or is fenced by the token.
+            return await (cancellationToken.CanBeCanceled ? evaluation.WaitAsync(cancellationToken) : evaluation).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (RedisFailures.IsUnavailable(ex))
+        {
+            throw new IdempotencyStoreUnavailableException($"Redis cannot serve the idempotency store now: {ex.Message}", ex);
+        }
     }
 
     private static long ToMilliseconds(TimeSpan duration, string parameterName)

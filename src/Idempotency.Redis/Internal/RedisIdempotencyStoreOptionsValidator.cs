@@ -43,13 +43,15 @@ internal sealed class RedisIdempotencyStoreOptionsValidator(IServiceProvider ser
             Fail($"AddRedisStore() without options uses the {nameof(IConnectionMultiplexer)} registered in the service collection, and none is registered. Register one, or call AddRedisStore(options => options.{nameof(RedisIdempotencyStoreOptions.Configuration)} = \"...\").");
         }
 
-        if (options.KeyPrefix is null)
-        {
-            Fail($"{nameof(RedisIdempotencyStoreOptions)}.{nameof(RedisIdempotencyStoreOptions.KeyPrefix)} must not be null; use \"\" for no prefix.");
-        }
-        else if (options.KeyPrefix.AsSpan().IndexOfAny('{', '}') >= 0)
+        // A null prefix was replaced by the default before validation (RedisIdempotencyStoreOptionsSetup).
+        if (options.KeyPrefix is not null && options.KeyPrefix.AsSpan().IndexOfAny('{', '}') >= 0)
         {
             Fail($"{nameof(RedisIdempotencyStoreOptions)}.{nameof(RedisIdempotencyStoreOptions.KeyPrefix)} '{options.KeyPrefix}' must not contain '{{' or '}}': the record or stream key is the Redis Cluster hash tag, and a brace in the prefix would put every record and stream in one slot.");
+        }
+
+        if (!Enum.IsDefined(options.EvictionPolicyCheck))
+        {
+            Fail($"{nameof(RedisIdempotencyStoreOptions)}.{nameof(RedisIdempotencyStoreOptions.EvictionPolicyCheck)} is {(int)options.EvictionPolicyCheck}, not one of {string.Join(", ", Enum.GetNames<RedisEvictionPolicyCheck>())}.");
         }
 
         return failures is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

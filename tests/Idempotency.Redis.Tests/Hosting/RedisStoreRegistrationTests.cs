@@ -2,6 +2,8 @@ using Idempotency.Redis.Internal;
 using Idempotency.Redis.Tests.Infrastructure;
 using Idempotency.Storage;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -91,6 +93,63 @@ public sealed class RedisStoreRegistrationTests(RedisStoreFixture server) : ICla
         }));
 
         Assert.Contains(nameof(RedisIdempotencyStoreOptions.KeyPrefix), errors, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Orders", "idempotency:Orders:")]
+    [InlineData("Shop.Api", "idempotency:Shop.Api:")]
+    // Braces would make the prefix part of the cluster hash tag; the validator's rule still holds for the default.
+    [InlineData("My{App}", "idempotency:My_App_:")]
+    public void The_default_key_prefix_names_the_application(string applicationName, string expected)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IHostEnvironment>(new HostingEnvironment { ApplicationName = applicationName });
+        services.AddIdempotency().AddRedisStore(options => options.Configuration = "localhost");
+        using var provider = services.BuildServiceProvider();
+
+        provider.GetRequiredService<IStartupValidator>().Validate();
+
+        Assert.Equal(expected, provider.GetRequiredService<IOptions<RedisIdempotencyStoreOptions>>().Value.KeyPrefix);
+    }
+
+    [Fact]
+    public void Without_a_host_the_default_key_prefix_names_the_entry_assembly_as_the_host_would()
+    {
+        var services = new ServiceCollection();
+        services.AddIdempotency().AddRedisStore(options => options.Configuration = "localhost");
+        using var provider = services.BuildServiceProvider();
+
+        var entryAssembly = System.Reflection.Assembly.GetEntryAssembly()!.GetName().Name;
+        Assert.Equal($"idempotency:{entryAssembly}:", provider.GetRequiredService<IOptions<RedisIdempotencyStoreOptions>>().Value.KeyPrefix);
+    }
+
+    [Theory]
+    [InlineData("shared:")]
+    [InlineData("")]
+    public void An_explicit_key_prefix_wins_over_the_application_name(string keyPrefix)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IHostEnvironment>(new HostingEnvironment { ApplicationName = "Orders" });
+        services.AddIdempotency().AddRedisStore(options =>
+        {
+            options.Configuration = "localhost";
+            options.KeyPrefix = keyPrefix;
+        });
+        using var provider = services.BuildServiceProvider();
+
+        Assert.Equal(keyPrefix, provider.GetRequiredService<IOptions<RedisIdempotencyStoreOptions>>().Value.KeyPrefix);
+    }
+
+    [Fact]
+    public void Start_up_fails_on_an_eviction_policy_check_that_is_not_defined()
+    {
+        var errors = ValidationErrors(services => services.AddIdempotency().AddRedisStore(options =>
+        {
+            options.Configuration = "localhost";
+            options.EvictionPolicyCheck = (RedisEvictionPolicyCheck)42;
+        }));
+
+        Assert.Contains($"{nameof(RedisIdempotencyStoreOptions)}.{nameof(RedisIdempotencyStoreOptions.EvictionPolicyCheck)} is 42", errors, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -50,16 +50,25 @@ public sealed class RedisTestApp : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
+    /// <summary>Starts an instance on the Redis store.</summary>
+    /// <param name="redisConfiguration">The Redis server.</param>
+    /// <param name="keyPrefix">The store's key prefix; <see langword="null"/> leaves the default (from the application's name).</param>
+    /// <param name="endpoints">Handlers shared with other instances, or <see langword="null"/> for new ones.</param>
+    /// <param name="name">The instance's name, which its handlers put in their responses.</param>
+    /// <param name="configure">Further idempotency options.</param>
+    /// <param name="connectionFactory">Supplies the connection instead of the store making its own.</param>
+    /// <param name="applicationName">The host's <c>ApplicationName</c>; <see langword="null"/> leaves the host's default.</param>
     public static async Task<RedisTestApp> StartAsync(
         string redisConfiguration,
-        string keyPrefix,
+        string? keyPrefix,
         TestEndpoints? endpoints = null,
         string name = "A",
         Action<IdempotencyOptions>? configure = null,
-        Func<Task<IConnectionMultiplexer>>? connectionFactory = null)
+        Func<Task<IConnectionMultiplexer>>? connectionFactory = null,
+        string? applicationName = null)
     {
         endpoints ??= new TestEndpoints();
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = applicationName });
         builder.WebHost.UseTestServer();
         builder.Logging.ClearProviders();
 
@@ -82,7 +91,10 @@ public sealed class RedisTestApp : IAsyncDisposable
                     options.ConnectionMultiplexerFactory = connectionFactory;
                 }
 
-                options.KeyPrefix = keyPrefix;
+                if (keyPrefix is not null)
+                {
+                    options.KeyPrefix = keyPrefix;
+                }
             });
         DecorateStore(builder.Services);
 

@@ -19,7 +19,7 @@ public sealed class RedisStoreFaultTests(RedisServerFixture server, ITestOutputH
     private static readonly StoredResponse Response = new(200, [], "done"u8.ToArray());
 
     [Fact]
-    public async Task Operations_fail_fast_while_Redis_is_down_and_the_same_store_works_again_when_it_is_back()
+    public async Task Record_and_stream_operations_fail_fast_as_unavailable_while_Redis_is_down_and_the_same_store_works_again_when_it_is_back()
     {
         // A connection the store creates and configures itself (fail-fast backlog), as in production.
         var store = TestStores.Create(new RedisIdempotencyStoreOptions
@@ -28,7 +28,9 @@ public sealed class RedisStoreFaultTests(RedisServerFixture server, ITestOutputH
             KeyPrefix = TestStores.UniquePrefix("faults"),
         });
         var before = await store.TryBeginAsync("before", Fingerprint, Lease, CancellationToken.None);
+        var stream = await store.TryBeginSequenceAsync("stream", 0, 1, Fingerprint, Lease, CancellationToken.None);
         Assert.Equal(IdempotencyBeginStatus.Acquired, before.Status);
+        Assert.Equal(SequenceBeginStatus.Acquired, stream.Status);
 
         await server.StopServerAsync();
         try
@@ -37,6 +39,10 @@ public sealed class RedisStoreFaultTests(RedisServerFixture server, ITestOutputH
             await AssertFailsFastAsync("renew", () => store.RenewLeaseAsync("before", before.FencingToken, Lease, CancellationToken.None).AsTask());
             await AssertFailsFastAsync("complete", () => store.CompleteAsync("before", before.FencingToken, Response, Lease, CancellationToken.None).AsTask());
             await AssertFailsFastAsync("release", () => store.ReleaseAsync("before", before.FencingToken, CancellationToken.None).AsTask());
+            await AssertFailsFastAsync("stream begin", () => store.TryBeginSequenceAsync("during", 0, 1, Fingerprint, Lease, CancellationToken.None).AsTask());
+            await AssertFailsFastAsync("stream renew", () => store.RenewSequenceLeaseAsync("stream", stream.FencingToken, Lease, CancellationToken.None).AsTask());
+            await AssertFailsFastAsync("stream complete", () => store.CompleteSequenceAsync("stream", stream.FencingToken, Response, 4, Lease, CancellationToken.None).AsTask());
+            await AssertFailsFastAsync("stream release", () => store.ReleaseSequenceAsync("stream", stream.FencingToken, CancellationToken.None).AsTask());
         }
         finally
         {
@@ -53,7 +59,7 @@ public sealed class RedisStoreFaultTests(RedisServerFixture server, ITestOutputH
                 after = await store.TryBeginAsync("after", Fingerprint, Lease, CancellationToken.None);
                 break;
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException && recovery.Elapsed < RecoveryBound)
+            catch (IdempotencyStoreUnavailableException) when (recovery.Elapsed < RecoveryBound)
             {
                 await Task.Delay(50);
             }
@@ -77,7 +83,8 @@ public sealed class RedisStoreFaultTests(RedisServerFixture server, ITestOutputH
         stopwatch.Stop();
 
         output.WriteLine($"{operation} while down: {error?.GetType().Name} after {stopwatch.Elapsed.TotalMilliseconds:F0} ms");
-        Assert.True(error is RedisException or TimeoutException, $"{operation} should fail with a Redis error, got {error}");
+        // The one signal the middleware answers with 503 (or fail-open), with Redis's own exception inside.
+        Assert.True(error is IdempotencyStoreUnavailableException { InnerException: RedisException or TimeoutException }, $"{operation} should fail as unavailable, got {error}");
         Assert.True(stopwatch.Elapsed < FailFastBound, $"{operation} took {stopwatch.Elapsed} to fail");
     }
 }

@@ -1,0 +1,63 @@
+using StackExchange.Redis;
+
+namespace Idempotency.Redis.Internal;
+
+/// <summary>
+/// Tells a Redis failure that means "cannot serve now" (the middleware answers 503, or fails open) from one that means
+/// something is wrong with a record, a script or the configuration (a server error that never fails open).
+/// </summary>
+internal static class RedisFailures
+{
+    // Error codes of replies with which a healthy server refuses work for now: out of memory under noeviction, a
+    // replica that was a primary before a failover, a dataset still loading, a replica cut off from its primary, a
+    // long-running script, a cluster without a quorum or in the middle of a resharding, too few replicas for
+    // min-replicas-to-write, a failing RDB save that stops writes. NOAUTH, NOPERM, WRONGTYPE and script errors are
+    // left out: they do not heal by waiting, so failing open on them would run handlers unprotected until a person acts.
+    private static readonly string[] UnavailableCodes = ["OOM", "READONLY", "LOADING", "MASTERDOWN", "BUSY", "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS", "MISCONF"];
+
+    // Redis before 7.0 reports an error a command raised inside a script as "ERR Error running script (call to f_...):
+    // @user_script:1: -OOM command not allowed ...": the code follows this marker.
+    private const string ScriptErrorPrefix = "ERR Error running script";
+    private const string InnerErrorMarker = ": -";
+
+    /// <summary>Whether <paramref name="exception"/> means that Redis cannot be reached or cannot serve now.</summary>
+    public static bool IsUnavailable(Exception exception) => exception switch
+    {
+        // RedisTimeoutException is a TimeoutException. A disposed connection is an application shutting down.
+        RedisConnectionException or TimeoutException or ObjectDisposedException => true,
+        RedisServerException server => IsUnavailableReply(server.Message),
+        _ => false,
+    };
+
+    /// <summary>Whether a server's error reply (without the leading <c>-</c>) refuses work only for now.</summary>
+    internal static bool IsUnavailableReply(string message)
+    {
+        var code = message.AsSpan();
+        if (code.StartsWith(ScriptErrorPrefix, StringComparison.Ordinal))
+        {
+            var marker = code.IndexOf(InnerErrorMarker, StringComparison.Ordinal);
+            if (marker < 0)
+            {
+                return false;
+            }
+
+            code = code[(marker + InnerErrorMarker.Length)..];
+        }
+
+        var space = code.IndexOf(' ');
+        if (space >= 0)
+        {
+            code = code[..space];
+        }
+
+        foreach (var unavailable in UnavailableCodes)
+        {
+            if (code.SequenceEqual(unavailable))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
