@@ -24,10 +24,37 @@ internal static class RedisFailures
     public static bool IsUnavailable(Exception exception) => exception switch
     {
         // RedisTimeoutException is a TimeoutException. A disposed connection is an application shutting down.
-        RedisConnectionException or TimeoutException or ObjectDisposedException => true,
+        // A refused login (wrong or rotated password, missing ACL rights) also surfaces as a connection failure, but it
+        // does not heal by waiting either: failing open on it would run every handler unprotected until a person acts.
+        RedisConnectionException connection => !IsAuthenticationFailure(connection),
+        TimeoutException or ObjectDisposedException => true,
         RedisServerException server => IsUnavailableReply(server.Message),
         _ => false,
     };
+
+    /// <summary>Whether a connection failed because Redis refused the credentials, as opposed to being out of reach.</summary>
+    internal static bool IsAuthenticationFailure(RedisConnectionException exception)
+    {
+        if (exception.FailureType == ConnectionFailureType.AuthenticationFailure)
+        {
+            return true;
+        }
+
+        // StackExchange.Redis reports a NOAUTH or WRONGPASS reply to its handshake inside the message of a
+        // connection failure of another type (UnableToResolvePhysicalConnection); the inner exceptions can carry it too.
+        for (Exception? current = exception; current is not null; current = current.InnerException)
+        {
+            var message = current.Message;
+            if (message.Contains("NOAUTH", StringComparison.Ordinal)
+                || message.Contains("WRONGPASS", StringComparison.Ordinal)
+                || message.Contains("NOPERM", StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>Whether a server's error reply (without the leading <c>-</c>) refuses work only for now.</summary>
     internal static bool IsUnavailableReply(string message)

@@ -48,7 +48,9 @@ internal static class CanonicalJson
     /// </remarks>
     public static async ValueTask<bool> TryAppendBodyAsync(IncrementalHash hash, Stream body, int maxBytes, long? contentLength, CancellationToken cancellationToken)
     {
-        var initialSize = contentLength is { } length && length <= maxBytes ? (int)length : Math.Min(maxBytes, InitialBufferSize);
+        // Content-Length only sizes the first buffer, and never past InitialBufferSize: a client that announces a large
+        // body and then trickles it in must not pin the whole bound of memory before it has sent the bytes.
+        var initialSize = Math.Min(maxBytes, contentLength is { } length && length < InitialBufferSize ? (int)length : InitialBufferSize);
         using var raw = new PooledByteBufferWriter(initialSize, maxBytes);
         while (raw.WrittenCount < maxBytes)
         {

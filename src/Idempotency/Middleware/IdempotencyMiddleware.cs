@@ -9,7 +9,9 @@ using Idempotency.Problems;
 using Idempotency.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
@@ -36,6 +38,7 @@ internal sealed class IdempotencyMiddleware
     private readonly ProblemResponseWriter _problems;
     private readonly IdempotencyTelemetry _telemetry;
     private readonly PipelineOrder _pipelineOrder;
+    private readonly CancellationToken _stopping;
     private readonly string _keyMissingDetail;
     private readonly string _keyInvalidDetail;
     private readonly string _sequenceMissingDetail;
@@ -54,6 +57,7 @@ internal sealed class IdempotencyMiddleware
     {
         _telemetry = telemetry;
         _pipelineOrder = new PipelineOrder(services);
+        _stopping = services.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? default;
         _next = next;
         _policies = policies;
         _store = store;
@@ -349,9 +353,16 @@ internal sealed class IdempotencyMiddleware
         var handlerCompleted = false;
         var features = context.Features;
         var lifetime = policy.CancelHandlerOnDisconnect ? null : features.Get<IHttpRequestLifetimeFeature>();
+        CancellationTokenSource? serverSide = null;
         if (lifetime is not null)
         {
-            features.Set<IHttpRequestLifetimeFeature>(new DetachedRequestLifetime(lifetime));
+            // The client leaving does not stop the handler; the server's own limits still do: a request timeout set
+            // by the request-timeouts middleware, and the application shutting down.
+            var timeout = features.Get<IHttpRequestTimeoutFeature>()?.RequestTimeoutToken ?? default;
+            var handlerToken = timeout.CanBeCanceled
+                ? (serverSide = CancellationTokenSource.CreateLinkedTokenSource(timeout, _stopping)).Token
+                : _stopping;
+            features.Set<IHttpRequestLifetimeFeature>(new DetachedRequestLifetime(lifetime) { RequestAborted = handlerToken });
         }
 
         features.Set<IHttpResponseBodyFeature>(captureBody);
@@ -367,6 +378,7 @@ internal sealed class IdempotencyMiddleware
             if (lifetime is not null)
             {
                 features.Set(lifetime);
+                serverSide?.Dispose();
             }
 
             await renewal.DisposeAsync().ConfigureAwait(false);

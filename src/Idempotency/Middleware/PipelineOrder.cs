@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Idempotency.Middleware;
 
@@ -16,10 +17,16 @@ internal sealed class PipelineOrder
     private const string AuthorizationInvokedKey = "__AuthorizationMiddlewareWithEndpointInvoked";
 
     private readonly bool _authenticationRegistered;
+    private readonly bool _fallbackPolicy;
 
     public PipelineOrder(IServiceProvider services)
     {
         _authenticationRegistered = services.GetService<IAuthenticationSchemeProvider>() is not null;
+
+        // A fallback policy makes authorization apply to endpoints without authorization metadata, and its schemes
+        // may be the only place the caller is authenticated.
+        _fallbackPolicy = services.GetService<IAuthorizationPolicyProvider>() is not null
+            && services.GetService<IOptions<AuthorizationOptions>>()?.Value.FallbackPolicy is not null;
     }
 
     /// <exception cref="InvalidOperationException">Authentication or authorization the endpoint relies on runs after this middleware.</exception>
@@ -34,11 +41,11 @@ internal sealed class PipelineOrder
         }
 
         if (!context.Items.ContainsKey(AuthorizationInvokedKey)
-            && endpoint.Metadata.GetMetadata<IAuthorizeData>() is not null
+            && (_fallbackPolicy || endpoint.Metadata.GetMetadata<IAuthorizeData>() is not null)
             && endpoint.Metadata.GetMetadata<IAllowAnonymous>() is null)
         {
             throw new InvalidOperationException(
-                $"Endpoint '{endpoint.DisplayName}' requires authorization, but the idempotency middleware ran before the authorization middleware: " +
+                $"Endpoint '{endpoint.DisplayName}' requires authorization (its metadata or the fallback policy), but the idempotency middleware ran before the authorization middleware: " +
                 "requests that authorization would refuse would take idempotency records. Call app.UseAuthorization() before app.UseIdempotency().");
         }
     }

@@ -62,4 +62,14 @@ public sealed class RedisFailuresTests
         Assert.False(RedisFailures.IsUnavailable(new InvalidCastException()));
         Assert.False(RedisFailures.IsUnavailable(new OperationCanceledException()));
     }
+
+    [Fact]
+    public void Refused_credentials_are_not_unavailable_whatever_failure_type_carries_them()
+    {
+        Assert.False(RedisFailures.IsUnavailable(new RedisConnectionException(ConnectionFailureType.AuthenticationFailure, "auth failed")));
+        Assert.False(RedisFailures.IsUnavailable(new RedisConnectionException(
+            ConnectionFailureType.UnableToResolvePhysicalConnection, "No connection is active/available to service this operation: EVALSHA; NOAUTH Authentication required.")));
+        Assert.False(RedisFailures.IsUnavailable(new RedisConnectionException(
+            ConnectionFailureType.UnableToConnect, "It was not possible to connect", new RedisServerException("WRONGPASS invalid username-password pair"))));
+    }
 }

@@ -81,4 +81,22 @@ public sealed class RedisStoreServerErrorTests(RedisStoreFixture server) : IClas
             Assert.StartsWith("OOM", oom.Message, StringComparison.Ordinal);
         }
     }
+
+    [Theory]
+    [InlineData("wrong-password")]
+    [InlineData(null)]
+    public async Task A_Redis_that_refuses_the_credentials_is_a_server_error_and_not_unavailable(string? password)
+    {
+        // A wrong or rotated password does not heal by waiting: answering 503 (or failing open) would hide it.
+        // The password is set after start: the fixture's readiness PING goes without credentials.
+        await using var locked = await RedisServerProcess.StartNewAsync();
+        await Idempotency.Testing.Redis.Resp.ExecuteAsync(locked.Port, "CONFIG", "SET", "requirepass", "right-password");
+        var configuration = password is null ? $"127.0.0.1:{locked.Port}" : $"127.0.0.1:{locked.Port},password={password}";
+        var store = TestStores.Create(new RedisIdempotencyStoreOptions { Configuration = configuration, KeyPrefix = _keyPrefix });
+
+        var error = await Record.ExceptionAsync(() => store.TryBeginAsync("locked", Fingerprint, Lease, CancellationToken.None).AsTask());
+
+        Assert.NotNull(error);
+        Assert.IsNotType<IdempotencyStoreUnavailableException>(error);
+    }
 }

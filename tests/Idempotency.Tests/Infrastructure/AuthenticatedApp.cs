@@ -30,14 +30,17 @@ public sealed class AuthenticatedApp : IAsyncDisposable
     private int _charges;
 
     /// <param name="pipeline">Adds the middleware in the order under test; the endpoints are mapped after it.</param>
-    public static async Task<AuthenticatedApp> StartAsync(Action<WebApplication> pipeline, Action<IdempotencyOptions>? configure = null)
+    public static async Task<AuthenticatedApp> StartAsync(
+        Action<WebApplication> pipeline,
+        Action<IdempotencyOptions>? configure = null,
+        Action<Microsoft.AspNetCore.Authorization.AuthorizationOptions>? authorization = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseTestServer();
         builder.Logging.ClearProviders();
         builder.Services.AddAuthentication(HeaderAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, HeaderAuthenticationHandler>(HeaderAuthenticationHandler.SchemeName, null);
-        builder.Services.AddAuthorization();
+        builder.Services.AddAuthorization(options => authorization?.Invoke(options));
         builder.Services.AddIdempotency(options => configure?.Invoke(options));
 
         var app = builder.Build();

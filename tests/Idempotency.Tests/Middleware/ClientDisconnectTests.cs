@@ -55,6 +55,33 @@ public sealed class ClientDisconnectTests
         Assert.True(charge.OuterTokenCanBeCancelled, "Outside the recorded handler, RequestAborted is the connection's own token.");
     }
 
+    [Fact]
+    public async Task A_request_timeout_still_cancels_the_handler()
+    {
+        var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var app = await TestApp.StartAsync(
+            services: static services => services.AddRequestTimeouts(),
+            beforeIdempotency: static app => app.UseRequestTimeouts(),
+            map: app => app.MapPost("/slow", async (HttpContext context) =>
+            {
+                try
+                {
+                    await Task.Delay(TimeSpan.FromMinutes(2), context.RequestAborted);
+                    return Results.Text("finished");
+                }
+                catch (OperationCanceledException)
+                {
+                    cancelled.TrySetResult();
+                    throw;
+                }
+            }).RequireIdempotency().WithRequestTimeout(TimeSpan.FromMilliseconds(200)));
+
+        var response = await app.Client.SendAsync(TestApp.Post("/slow", "slow-1")).WaitAsync(TimeSpan.FromSeconds(60));
+
+        await cancelled.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+    }
+
     // A retry right after the first handler finished may still find the record in flight for a moment.
     private static async Task<HttpResponseMessage> RetryUntilSettledAsync(TestApp app)
     {

@@ -90,6 +90,28 @@ public sealed class PipelineOrderTests
     }
 
     [Fact]
+    public async Task Idempotency_before_authorization_with_a_fallback_policy_fails_even_on_an_endpoint_without_metadata()
+    {
+        // The fallback policy applies to /charge although it carries no [Authorize]; run before it, the middleware
+        // would record and replay requests that authorization would refuse, in a scope it cannot trust.
+        await using var app = await AuthenticatedApp.StartAsync(
+            static app =>
+            {
+                app.UseRouting();
+                app.UseAuthentication();
+                app.UseIdempotency();
+                app.UseAuthorization();
+            },
+            authorization: static options => options.FallbackPolicy =
+                new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => app.Client.SendAsync(AuthenticatedApp.Charge("order-1")));
+
+        Assert.Contains("fallback policy", error.Message, StringComparison.Ordinal);
+        Assert.Equal(0, app.Charges);
+    }
+
+    [Fact]
     public async Task The_documented_order_serves_and_replays()
     {
         await using var app = await AuthenticatedApp.StartAsync(static app =>
