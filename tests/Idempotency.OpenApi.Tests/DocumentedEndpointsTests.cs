@@ -143,7 +143,12 @@ public sealed class DocumentedEndpointsTests(DocumentFixture fixture) : IClassFi
 
         Assert.Equal(["201", "400", "409", "422", "428", "429", "503"], Statuses(operation).Order());
         Assert.Equal(
-            ["urn:idempotency:idempotency-key-invalid", "urn:idempotency:sequence-number-invalid", "urn:idempotency:request-body-invalid"],
+            [
+                "urn:idempotency:idempotency-key-invalid",
+                "urn:idempotency:sequence-number-invalid",
+                "urn:idempotency:sequence-stream-invalid",
+                "urn:idempotency:request-body-invalid",
+            ],
             ProblemTypes(Response(operation, 400)));
         Assert.Equal(
             [

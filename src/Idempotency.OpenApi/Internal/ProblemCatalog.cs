@@ -26,6 +26,9 @@ internal static class ProblemCatalog
     public static readonly ProblemKind SequenceInvalid = new(
         "sequence-number-invalid", 400, "`{number}`, `{epoch}` or `{stream}` is malformed or sent more than once.");
 
+    public static readonly ProblemKind SequenceStreamInvalid = new(
+        "sequence-stream-invalid", 400, "the sequence stream this endpoint takes from the request (for example a route value) is empty or longer than 1024 characters.");
+
     public static readonly ProblemKind RequestBodyInvalid = new(
         "request-body-invalid", 400, "the server refused to read the request body (malformed framing); a body over the server's size limit gets `413` with this type.");
 
@@ -63,7 +66,7 @@ internal static class ProblemCatalog
     public static List<ProblemKind> For(IdempotencyPolicy policy)
     {
         var sequence = policy.SequenceRequirement != SequenceRequirement.Off;
-        var problems = new List<ProblemKind>(13);
+        var problems = new List<ProblemKind>(14);
         if (policy.KeyRequirement == KeyRequirement.Required && policy.SequenceRequirement != SequenceRequirement.Required)
         {
             problems.Add(KeyMissing);
@@ -73,6 +76,10 @@ internal static class ProblemCatalog
         if (sequence)
         {
             problems.Add(SequenceInvalid);
+            if (policy.SequenceStreamResolver is not null)
+            {
+                problems.Add(SequenceStreamInvalid);
+            }
         }
 
         // Only a fingerprint that reads the body can meet one the server refuses to read.
