@@ -11,8 +11,8 @@ internal static class RedisFailures
     // Error codes of replies with which a healthy server refuses work for now: out of memory under noeviction, a
     // replica that was a primary before a failover, a dataset still loading, a replica cut off from its primary, a
     // long-running script, a cluster without a quorum or in the middle of a resharding, too few replicas for
-    // min-replicas-to-write, a failing RDB save that stops writes. NOAUTH, NOPERM, WRONGTYPE and script errors are
-    // left out: they do not heal by waiting, so failing open on them would run handlers unprotected until a person acts.
+    // min-replicas-to-write, a failing RDB save that stops writes. NOAUTH, WRONGPASS, NOPERM, WRONGTYPE and script errors
+    // are left out: they do not heal by waiting, so failing open on them would run handlers unprotected until a person acts.
     private static readonly string[] UnavailableCodes = ["OOM", "READONLY", "LOADING", "MASTERDOWN", "BUSY", "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS", "MISCONF"];
 
     // Redis before 7.0 reports an error a command raised inside a script as "ERR Error running script (call to f_...):
@@ -23,10 +23,11 @@ internal static class RedisFailures
     /// <summary>Whether <paramref name="exception"/> means that Redis cannot be reached or cannot serve now.</summary>
     public static bool IsUnavailable(Exception exception) => exception switch
     {
-        // RedisTimeoutException is a TimeoutException. A disposed connection is an application shutting down.
         // A refused login (wrong or rotated password, missing ACL rights) also surfaces as a connection failure, but it
         // does not heal by waiting either: failing open on it would run every handler unprotected until a person acts.
         RedisConnectionException connection => !IsAuthenticationFailure(connection),
+
+        // RedisTimeoutException is a TimeoutException. A disposed connection is an application shutting down.
         TimeoutException or ObjectDisposedException => true,
         RedisServerException server => IsUnavailableReply(server.Message),
         _ => false,

@@ -12,6 +12,20 @@ internal static class ContentCodingNegotiation
 {
     private const string Identity = "identity";
 
+    /// <summary>The first content coding of a recorded response's <paramref name="headers"/> that <paramref name="acceptEncoding"/> does not accept, or null.</summary>
+    public static string? FindUnacceptable(IReadOnlyList<KeyValuePair<string, StringValues>> headers, StringValues acceptEncoding)
+    {
+        for (var i = 0; i < headers.Count; i++)
+        {
+            if (string.Equals(headers[i].Key, HeaderNames.ContentEncoding, StringComparison.OrdinalIgnoreCase))
+            {
+                return FindUnacceptable(headers[i].Value, acceptEncoding);
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>The first coding of <paramref name="contentEncoding"/> that <paramref name="acceptEncoding"/> does not accept, or null when every one is accepted.</summary>
     /// <remarks>
     /// A request without <c>Accept-Encoding</c> accepts only <c>identity</c>: RFC 9110 allows any coding then, but no

@@ -15,7 +15,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
-using Microsoft.Net.Http.Headers;
 
 namespace Idempotency.Middleware;
 
@@ -437,7 +436,7 @@ internal sealed class IdempotencyMiddleware
                 extensions: new ProblemExtensions("originalStatus", stored.StatusCode));
         }
 
-        if (FindUnacceptableCoding(stored, context.Request.Headers.AcceptEncoding) is { } coding)
+        if (ContentCodingNegotiation.FindUnacceptable(stored.Headers, context.Request.Headers.AcceptEncoding) is { } coding)
         {
             IdempotencyLog.RepresentationNotAcceptable(_logger, storeKey, coding);
             _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.NotAcceptable);
@@ -468,20 +467,6 @@ internal sealed class IdempotencyMiddleware
         return HttpMethods.IsHead(context.Request.Method)
             ? Task.CompletedTask
             : response.Body.WriteAsync(stored.Body, context.RequestAborted).AsTask();
-    }
-
-    private static string? FindUnacceptableCoding(StoredResponse stored, StringValues acceptEncoding)
-    {
-        var headers = stored.Headers;
-        for (var i = 0; i < headers.Count; i++)
-        {
-            if (string.Equals(headers[i].Key, HeaderNames.ContentEncoding, StringComparison.OrdinalIgnoreCase))
-            {
-                return ContentCodingNegotiation.FindUnacceptable(headers[i].Value, acceptEncoding);
-            }
-        }
-
-        return null;
     }
 
     private Task KeyReusedAsync(HttpContext context, ResolvedPolicy policy, Activity? activity, string storeKey)

@@ -40,9 +40,10 @@ internal sealed class PipelineOrder
                 "and share stored responses. Call app.UseAuthentication() (and app.UseAuthorization()) before app.UseIdempotency().");
         }
 
-        if (!context.Items.ContainsKey(AuthorizationInvokedKey)
-            && (_fallbackPolicy || endpoint.Metadata.GetMetadata<IAuthorizeData>() is not null)
-            && endpoint.Metadata.GetMetadata<IAllowAnonymous>() is null)
+        // Items last: reading it allocates the request's item dictionary, which most requests never need.
+        if ((_fallbackPolicy || endpoint.Metadata.GetMetadata<IAuthorizeData>() is not null)
+            && endpoint.Metadata.GetMetadata<IAllowAnonymous>() is null
+            && !context.Items.ContainsKey(AuthorizationInvokedKey))
         {
             throw new InvalidOperationException(
                 $"Endpoint '{endpoint.DisplayName}' requires authorization (its metadata or the fallback policy), but the idempotency middleware ran before the authorization middleware: " +

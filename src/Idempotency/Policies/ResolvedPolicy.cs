@@ -6,7 +6,8 @@ namespace Idempotency.Policies;
 /// </summary>
 internal sealed class ResolvedPolicy
 {
-    private readonly bool _scopeIsPrincipal;
+    // Null for the default (PrincipalScope), whose scopes come tagged; a custom resolver's scopes are tagged here.
+    private readonly Func<Microsoft.AspNetCore.Http.HttpContext, string>? _customScopeResolver;
 
     public ResolvedPolicy(string name, IdempotencyPolicy policy, IdempotencyOptions options)
     {
@@ -26,8 +27,8 @@ internal sealed class ResolvedPolicy
         CanonicalJsonFingerprint = policy.CanonicalJsonFingerprint;
         MaxCanonicalJsonBytes = policy.MaxCanonicalJsonBytes;
         ExcludedResponseHeaders = new HashSet<string>(policy.ExcludedResponseHeaders, StringComparer.OrdinalIgnoreCase);
-        ScopeResolver = policy.ScopeResolver ?? options.ScopeResolver;
-        _scopeIsPrincipal = ScopeResolver == (Func<Microsoft.AspNetCore.Http.HttpContext, string>)PrincipalScope.Resolve;
+        var scopeResolver = policy.ScopeResolver ?? options.ScopeResolver;
+        _customScopeResolver = scopeResolver == (Func<Microsoft.AspNetCore.Http.HttpContext, string>)PrincipalScope.Resolve ? null : scopeResolver;
         Sequence = policy.SequenceRequirement;
         SequenceStreamResolver = policy.SequenceStreamResolver;
         SequenceWindow = policy.SequenceWindow;
@@ -77,18 +78,16 @@ internal sealed class ResolvedPolicy
 
     public ISet<string> ExcludedResponseHeaders { get; }
 
-    public Func<Microsoft.AspNetCore.Http.HttpContext, string> ScopeResolver { get; }
-
     /// <summary>The scope of this request's records and streams, tagged with its kind.</summary>
     /// <exception cref="InvalidOperationException">The resolver cannot name the caller: a configuration error.</exception>
     public string ResolveScope(Microsoft.AspNetCore.Http.HttpContext context)
     {
-        if (_scopeIsPrincipal)
+        if (_customScopeResolver is null)
         {
             return PrincipalScope.Resolve(context);
         }
 
-        var scope = ScopeResolver(context);
+        var scope = _customScopeResolver(context);
         return string.IsNullOrEmpty(scope)
             ? throw new InvalidOperationException(
                 $"The scope resolver of idempotency policy '{Name}' returned {(scope is null ? "null" : "an empty string")}. " +
