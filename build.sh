@@ -79,13 +79,18 @@ case "${1:-build}" in
       dotnet pack "src/$package/$package.csproj" -c Release -o artifacts/packages
     done
     ;;
+  public-api)
+    # Regenerates PublicAPI.Unshipped.txt of the packages after an intentional API change: see eng/public-api.sh.
+    shift
+    eng/public-api.sh "$@"
+    ;;
   pack-check)
     # Packs, installs the packages into a fresh project from a local folder feed and runs it: see eng/pack-check.sh.
     ensure_redis
     eng/pack-check.sh
     ;;
   *)
-    echo "usage: ./build.sh [build|test|chaos|pack|pack-check]" >&2
+    echo "usage: ./build.sh [build|test|chaos|pack|pack-check|public-api]" >&2
     exit 2
     ;;
 esac
