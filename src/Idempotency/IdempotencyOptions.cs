@@ -79,10 +79,10 @@ public sealed class IdempotencyOptions
 
     /// <summary>
     /// The named policies added with <see cref="AddPolicy(string, Action{IdempotencyPolicy})"/>, by name (compared
-    /// case-insensitively); <see cref="DefaultPolicy"/> is not among them. For tools that describe endpoints, such as
-    /// the OpenAPI transformer of <c>Idempotency.OpenApi</c>.
+    /// case-insensitively); <see cref="DefaultPolicy"/> is not among them. Internal: tools that describe endpoints
+    /// (the OpenAPI transformer) ask the middleware's policy resolver instead of reading policies themselves.
     /// </summary>
-    public IReadOnlyDictionary<string, IdempotencyPolicy> Policies => _policies;
+    internal IReadOnlyDictionary<string, IdempotencyPolicy> Policies => _policies;
 
     /// <summary>Adds a named policy, configured from the built-in defaults (not from <see cref="DefaultPolicy"/>).</summary>
     /// <param name="name">The policy name endpoints refer to; compared case-insensitively.</param>

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.Abstractions;
 using Microsoft.AspNetCore.Mvc.ApiExplorer;
 using Microsoft.AspNetCore.Routing;
@@ -14,16 +15,16 @@ namespace Idempotency.OpenApi.Internal;
 /// </summary>
 internal sealed class EndpointMetadataLookup
 {
-    private readonly ConditionalWeakTable<ActionDescriptor, IEnumerable<object>> _byAction = new();
+    private readonly ConditionalWeakTable<ActionDescriptor, EndpointMetadataCollection> _byAction = new();
 
-    public IEnumerable<object> For(ApiDescription description, IServiceProvider services)
+    public EndpointMetadataCollection For(ApiDescription description, IServiceProvider services)
     {
         var action = description.ActionDescriptor;
 
         // Minimal APIs describe themselves with a plain ActionDescriptor whose metadata is the endpoint's, conventions included.
         if (action.GetType() == typeof(ActionDescriptor))
         {
-            return action.EndpointMetadata;
+            return _byAction.GetValue(action, static a => new EndpointMetadataCollection(a.EndpointMetadata));
         }
 
         if (_byAction.TryGetValue(action, out var metadata))
@@ -44,6 +45,6 @@ internal sealed class EndpointMetadataLookup
             }
         }
 
-        return _byAction.TryGetValue(action, out metadata) ? metadata : action.EndpointMetadata;
+        return _byAction.TryGetValue(action, out metadata) ? metadata : new EndpointMetadataCollection(action.EndpointMetadata);
     }
 }

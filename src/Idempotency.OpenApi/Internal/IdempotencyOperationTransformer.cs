@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
+using Idempotency.Policies;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.DependencyInjection;
@@ -13,6 +15,10 @@ namespace Idempotency.OpenApi.Internal;
 /// Adds to each operation the middleware governs its idempotency headers, its problem responses and the replay
 /// marker of its success responses. One instance serves every document; its only state is a cache of MVC endpoints' metadata.
 /// </summary>
+/// <remarks>
+/// The policy comes from the middleware's own <see cref="IdempotencyPolicyResolver"/> and everything documented about
+/// it from the <see cref="ResolvedPolicy"/> the middleware runs with, so the document cannot drift from the behaviour.
+/// </remarks>
 internal sealed class IdempotencyOperationTransformer : IOpenApiOperationTransformer
 {
     public static readonly IdempotencyOperationTransformer Instance = new();
@@ -29,14 +35,17 @@ internal sealed class IdempotencyOperationTransformer : IOpenApiOperationTransfo
 
     public async Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
+        // Both are registered by AddIdempotency; without it no endpoint is governed.
+        var resolver = context.ApplicationServices.GetService<IdempotencyPolicyResolver>();
         var options = context.ApplicationServices.GetService<IOptions<IdempotencyOptions>>()?.Value;
-        if (options is null)
+        if (resolver is null || options is null)
         {
             return;
         }
 
-        var metadata = _metadata.For(context.Description, context.ApplicationServices);
-        var policy = EndpointPolicy.Find(context.Description, metadata, options);
+        var description = context.Description;
+        var metadata = _metadata.For(description, context.ApplicationServices);
+        var policy = resolver.Resolve(metadata, description.HttpMethod, description.ActionDescriptor.DisplayName ?? description.RelativePath);
         if (policy is null)
         {
             return;
@@ -68,15 +77,21 @@ internal sealed class IdempotencyOperationTransformer : IOpenApiOperationTransfo
         return new OpenApiSchemaReference(ProblemSchemaId, document);
     }
 
-    private static void AddRequestHeaders(OpenApiOperation operation, IdempotencyPolicy policy, IdempotencyOptions options)
+    /// <summary>
+    /// The header that carries the policy's idempotency key: the one place this transformer reads it, so a per-policy
+    /// header name on <see cref="ResolvedPolicy"/> is a change of this line only.
+    /// </summary>
+    private static string KeyHeaderName(ResolvedPolicy policy, IdempotencyOptions options) => options.KeyHeaderName;
+
+    private static void AddRequestHeaders(OpenApiOperation operation, ResolvedPolicy policy, IdempotencyOptions options)
     {
         var parameters = operation.Parameters ??= [];
-        var sequence = policy.SequenceRequirement;
+        var sequence = policy.Sequence;
         AddHeader(parameters, new OpenApiParameter
         {
-            Name = options.KeyHeaderName,
+            Name = KeyHeaderName(policy, options),
             In = ParameterLocation.Header,
-            Required = policy.KeyRequirement == KeyRequirement.Required && sequence == SequenceRequirement.Off,
+            Required = policy.KeyRequired && sequence == SequenceRequirement.Off,
             Description = KeyDescription(policy, options),
             Schema = new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1 },
             Example = JsonValue.Create("\"order-1001\""),
@@ -136,7 +151,7 @@ internal sealed class IdempotencyOperationTransformer : IOpenApiOperationTransfo
         parameters.Add(parameter);
     }
 
-    private static string KeyDescription(IdempotencyPolicy policy, IdempotencyOptions options)
+    private static string KeyDescription(ResolvedPolicy policy, IdempotencyOptions options)
     {
         var text = new StringBuilder(
             "Identifies one operation: send a new key for each new operation and the same key with every retry of it. A retry gets the stored response (marked `")
@@ -146,13 +161,13 @@ internal sealed class IdempotencyOperationTransformer : IOpenApiOperationTransfo
             .Append(" characters after unquoting.");
 
         var number = options.SequenceNumberHeaderName;
-        switch (policy.SequenceRequirement)
+        switch (policy.Sequence)
         {
             case SequenceRequirement.Required:
                 text.Append(" Optional here: requests are deduplicated by `").Append(number)
                     .Append("`; a key sent along becomes part of the request's fingerprint, so a retry must repeat it.");
                 break;
-            case SequenceRequirement.Optional when policy.KeyRequirement == KeyRequirement.Required:
+            case SequenceRequirement.Optional when policy.KeyRequired:
                 text.Append(" Required unless the request carries `").Append(number)
                     .Append("`, which then deduplicates it; a key sent along becomes part of the request's fingerprint.");
                 break;
@@ -162,7 +177,7 @@ internal sealed class IdempotencyOperationTransformer : IOpenApiOperationTransfo
                     .Append("`, the key becomes part of the request's fingerprint.");
                 break;
             default:
-                if (policy.KeyRequirement == KeyRequirement.Optional)
+                if (!policy.KeyRequired)
                 {
                     text.Append(" Optional: a request without a key runs unprotected and is never recorded.");
                 }
@@ -173,14 +188,14 @@ internal sealed class IdempotencyOperationTransformer : IOpenApiOperationTransfo
         return text.ToString();
     }
 
-    private static string SequenceNumberDescription(IdempotencyPolicy policy, IdempotencyOptions options)
+    private static string SequenceNumberDescription(ResolvedPolicy policy, IdempotencyOptions options)
     {
         var text = new StringBuilder(
             "The position of this request in its stream: 1 for the first request, one more for each next one; a retry repeats its number. The requests of a stream are applied in order, each exactly once. A decimal integer from 1 to 9223372036854775807.");
         text.Append(policy.SequenceStreamResolver is null
             ? $" The stream is named by `{options.SequenceStreamHeaderName}`."
             : " The endpoint chooses the stream (for example from the route).");
-        if (policy.SequenceRequirement == SequenceRequirement.Optional)
+        if (policy.Sequence == SequenceRequirement.Optional)
         {
             text.Append(" Optional: a request without it is deduplicated by its idempotency key.");
         }
@@ -212,7 +227,7 @@ internal sealed class IdempotencyOperationTransformer : IOpenApiOperationTransfo
         }
     }
 
-    private static void AddProblemResponses(OpenApiOperation operation, IdempotencyPolicy policy, IdempotencyOptions options, IOpenApiSchema problemSchema)
+    private static void AddProblemResponses(OpenApiOperation operation, ResolvedPolicy policy, IdempotencyOptions options, IOpenApiSchema problemSchema)
     {
         var responses = operation.Responses ??= [];
         var problems = ProblemCatalog.For(policy);
@@ -229,7 +244,7 @@ internal sealed class IdempotencyOperationTransformer : IOpenApiOperationTransfo
             var code = status.ToString(CultureInfo.InvariantCulture);
             if (!responses.ContainsKey(code))
             {
-                responses[code] = ProblemResponse(status, problems, start, end, options, problemSchema);
+                responses[code] = ProblemResponse(status, problems, start, end, KeyHeaderName(policy, options), options, problemSchema);
             }
 
             start = end;
@@ -237,7 +252,7 @@ internal sealed class IdempotencyOperationTransformer : IOpenApiOperationTransfo
     }
 
     private static OpenApiResponse ProblemResponse(
-        int status, List<ProblemKind> problems, int start, int end, IdempotencyOptions options, IOpenApiSchema problemSchema)
+        int status, List<ProblemKind> problems, int start, int end, string keyHeaderName, IdempotencyOptions options, IOpenApiSchema problemSchema)
     {
         var description = new StringBuilder(ReasonPhrase(status)).Append(": an idempotency problem.\n");
         var retryAfter = false;
@@ -246,7 +261,7 @@ internal sealed class IdempotencyOperationTransformer : IOpenApiOperationTransfo
             var problem = problems[i];
             description.Append("\n- `").Append(options.ProblemTypeBaseUri).Append(problem.Name).Append("`: ")
                 .Append(problem.When
-                    .Replace("{key}", options.KeyHeaderName, StringComparison.Ordinal)
+                    .Replace("{key}", keyHeaderName, StringComparison.Ordinal)
                     .Replace("{number}", options.SequenceNumberHeaderName, StringComparison.Ordinal)
                     .Replace("{epoch}", options.SequenceEpochHeaderName, StringComparison.Ordinal)
                     .Replace("{stream}", options.SequenceStreamHeaderName, StringComparison.Ordinal));

@@ -1,73 +1,78 @@
+using Idempotency.Policies;
+using Idempotency.Problems;
+
 namespace Idempotency.OpenApi.Internal;
 
-/// <summary>One problem the middleware answers with: its name (the last part of its <c>type</c>), status and when it happens.</summary>
-internal sealed class ProblemKind(string name, int status, string when)
+/// <summary>
+/// One problem the middleware answers with: its name (the last part of its <c>type</c>) and status, read from the
+/// middleware's own <see cref="IdempotencyProblem"/>, and when it happens, in the words of an API description.
+/// </summary>
+internal sealed class ProblemKind(IdempotencyProblem problem, string when)
 {
-    public string Name { get; } = name;
+    public string Name => problem.Name;
 
-    public int Status { get; } = status;
+    public int Status => problem.Status;
 
     /// <summary>Markdown; <c>{key}</c>, <c>{number}</c>, <c>{epoch}</c> and <c>{stream}</c> stand for the configured header names.</summary>
     public string When { get; } = when;
 }
 
 /// <summary>
-/// The problem responses of SPEC §3–§5, as the OpenAPI document describes them. The names are the public contract
-/// (they end every problem <c>type</c>), so they are spelled out here rather than read from the middleware's internals.
+/// The problem responses of the contract (docs/contract.md) a policy can produce, as the OpenAPI document describes them.
 /// </summary>
 internal static class ProblemCatalog
 {
     public static readonly ProblemKind KeyMissing = new(
-        "idempotency-key-missing", 400, "the request has no `{key}` header, and this endpoint requires one.");
+        IdempotencyProblem.KeyMissing, "the request has no `{key}` header, and this endpoint requires one.");
 
     public static readonly ProblemKind KeyInvalid = new(
-        "idempotency-key-invalid", 400, "the `{key}` header is empty, malformed, too long or sent more than once.");
+        IdempotencyProblem.KeyInvalid, "the `{key}` header is empty, malformed, too long or sent more than once.");
 
     public static readonly ProblemKind SequenceInvalid = new(
-        "sequence-number-invalid", 400, "`{number}`, `{epoch}` or `{stream}` is malformed or sent more than once.");
+        IdempotencyProblem.SequenceNumberInvalid, "`{number}`, `{epoch}` or `{stream}` is malformed or sent more than once.");
 
     public static readonly ProblemKind SequenceStreamInvalid = new(
-        "sequence-stream-invalid", 400, "the sequence stream this endpoint takes from the request (for example a route value) is empty or longer than 1024 characters.");
+        IdempotencyProblem.SequenceStreamInvalid, "the sequence stream this endpoint takes from the request (for example a route value) is empty or longer than 1024 characters.");
 
     public static readonly ProblemKind RequestBodyInvalid = new(
-        "request-body-invalid", 400, "the server refused to read the request body (malformed framing); a body over the server's size limit gets `413` with this type.");
+        IdempotencyProblem.RequestBodyInvalid, "the server refused to read the request body (malformed framing); a body over the server's size limit gets `413` with this type.");
 
     public static readonly ProblemKind InFlight = new(
-        "idempotency-request-in-flight", 409, "a request with the same key (or sequence number) is still being processed; retry it after `Retry-After`.");
+        IdempotencyProblem.RequestInFlight, "a request with the same key (or sequence number) is still being processed; retry it after `Retry-After`.");
 
     public static readonly ProblemKind NotReplayable = new(
-        "idempotency-response-not-replayable", 409, "the request with this key was executed, but its response was too large to keep; it will not run again (extension `originalStatus`).");
+        IdempotencyProblem.ResponseNotReplayable, "the request with this key was executed, but its response was too large to keep; it will not run again (extension `originalStatus`).");
 
     public static readonly ProblemKind EpochFenced = new(
-        "sequence-epoch-fenced", 409, "a newer epoch of the client has taken over the stream (extension `currentEpoch`).");
+        IdempotencyProblem.SequenceEpochFenced, "a newer epoch of the client has taken over the stream (extension `currentEpoch`).");
 
     public static readonly ProblemKind AlreadyApplied = new(
-        "sequence-already-applied", 409, "the sequence number was applied and its response is no longer kept; it will not be applied again (extension `lastSequence`).");
+        IdempotencyProblem.SequenceAlreadyApplied, "the sequence number was applied and its response is no longer kept; it will not be applied again (extension `lastSequence`).");
 
     public static readonly ProblemKind Gap = new(
-        "sequence-gap", 409, "earlier sequence numbers of the stream have not been applied yet (extensions `expectedSequence`, `lastSequence`).");
+        IdempotencyProblem.SequenceGap, "earlier sequence numbers of the stream have not been applied yet (extensions `expectedSequence`, `lastSequence`).");
 
     public static readonly ProblemKind KeyReused = new(
-        "idempotency-key-reused", 422, "the key (or sequence number) was already used for a different request: method, path, query, content type or body differ.");
+        IdempotencyProblem.KeyReused, "the key (or sequence number) was already used for a different request: method, path, query, content type or body differ.");
 
     public static readonly ProblemKind SequenceMissing = new(
-        "sequence-number-missing", 428, "the request has no `{number}` header, and this endpoint requires one.");
+        IdempotencyProblem.SequenceNumberMissing, "the request has no `{number}` header, and this endpoint requires one.");
 
     public static readonly ProblemKind QuotaExceeded = new(
-        "idempotency-quota-exceeded", 429, "the records kept for this caller have reached its quota of the store (in-memory store, `MaxBytesPerScope`); the request was not processed. Retry with the same key after `Retry-After`.");
+        IdempotencyProblem.QuotaExceeded, "the records kept for this caller have reached its quota of the store (in-memory store, `MaxBytesPerScope`); the request was not processed. Retry with the same key after `Retry-After`.");
 
     public static readonly ProblemKind StoreUnavailable = new(
-        "idempotency-store-unavailable", 503, "idempotency records cannot be checked right now; the request was not processed. Retry with the same key after `Retry-After`.");
+        IdempotencyProblem.StoreUnavailable, "idempotency records cannot be checked right now; the request was not processed. Retry with the same key after `Retry-After`.");
 
     public static readonly ProblemKind StoreFull = new(
-        "idempotency-store-full", 503, "the store has no room for a new record (in-memory store, `SizeLimitBytes`); the request was not processed, even under a fail-open policy. Retry with the same key after `Retry-After`.");
+        IdempotencyProblem.StoreFull, "the store has no room for a new record (in-memory store, `SizeLimitBytes`); the request was not processed, even under a fail-open policy. Retry with the same key after `Retry-After`.");
 
     /// <summary>The problems a request to an endpoint under <paramref name="policy"/> can get, in status order.</summary>
-    public static List<ProblemKind> For(IdempotencyPolicy policy)
+    public static List<ProblemKind> For(ResolvedPolicy policy)
     {
-        var sequence = policy.SequenceRequirement != SequenceRequirement.Off;
+        var sequence = policy.Sequence != SequenceRequirement.Off;
         var problems = new List<ProblemKind>(14);
-        if (policy.KeyRequirement == KeyRequirement.Required && policy.SequenceRequirement != SequenceRequirement.Required)
+        if (policy.KeyRequired && policy.Sequence != SequenceRequirement.Required)
         {
             problems.Add(KeyMissing);
         }
@@ -98,7 +103,7 @@ internal static class ProblemCatalog
         }
 
         problems.Add(KeyReused);
-        if (policy.SequenceRequirement == SequenceRequirement.Required)
+        if (policy.Sequence == SequenceRequirement.Required)
         {
             problems.Add(SequenceMissing);
         }

@@ -26,9 +26,20 @@ internal sealed class IdempotencyPolicyResolver
     /// <summary>The policy that governs a request with <paramref name="method"/> to <paramref name="endpoint"/>.</summary>
     /// <returns>The policy, or <see langword="null"/> when the request passes through untouched.</returns>
     /// <exception cref="InvalidOperationException">The endpoint names a policy that was never added: a configuration error.</exception>
-    public ResolvedPolicy? Resolve(Endpoint endpoint, string method)
+    public ResolvedPolicy? Resolve(Endpoint endpoint, string method) => Resolve(endpoint.Metadata, method, endpoint.DisplayName);
+
+    /// <summary>
+    /// The policy that governs requests with <paramref name="method"/> to an endpoint with <paramref name="metadata"/>:
+    /// the same answer for the middleware and for tools that describe endpoints without a request (the OpenAPI
+    /// transformer of <c>Idempotency.OpenApi</c>), so a document never promises what the middleware does not do.
+    /// </summary>
+    /// <param name="metadata">The endpoint's metadata, conventions included, in the endpoint's order.</param>
+    /// <param name="method">The HTTP method, or <see langword="null"/> for an endpoint that accepts any.</param>
+    /// <param name="displayName">The endpoint's name for the configuration error.</param>
+    /// <returns>The policy, or <see langword="null"/> when the request passes through untouched.</returns>
+    /// <exception cref="InvalidOperationException">The endpoint names a policy that was never added: a configuration error.</exception>
+    public ResolvedPolicy? Resolve(EndpointMetadataCollection metadata, string? method, string? displayName)
     {
-        var metadata = endpoint.Metadata;
         if (metadata.GetMetadata<DisableIdempotencyAttribute>() is not null)
         {
             return null;
@@ -37,7 +48,7 @@ internal sealed class IdempotencyPolicyResolver
         var idempotent = metadata.GetMetadata<IdempotentAttribute>();
         if (idempotent is null)
         {
-            return _applyToUnsafeMethods && (HttpMethods.IsPost(method) || HttpMethods.IsPatch(method))
+            return _applyToUnsafeMethods && method is not null && (HttpMethods.IsPost(method) || HttpMethods.IsPatch(method))
                 ? _defaultPolicy
                 : null;
         }
@@ -50,6 +61,6 @@ internal sealed class IdempotencyPolicyResolver
         return _policies.TryGetValue(idempotent.PolicyName, out var policy)
             ? policy
             : throw new InvalidOperationException(
-                $"The endpoint '{endpoint.DisplayName}' requires the idempotency policy '{idempotent.PolicyName}', but no such policy was added. Add it with options.AddPolicy(\"{idempotent.PolicyName}\", ...) in AddIdempotency.");
+                $"The endpoint '{displayName}' requires the idempotency policy '{idempotent.PolicyName}', but no such policy was added. Add it with options.AddPolicy(\"{idempotent.PolicyName}\", ...) in AddIdempotency.");
     }
 }
