@@ -72,15 +72,21 @@ internal sealed class IdempotencyOperationTransformer : IOpenApiOperationTransfo
     {
         var parameters = operation.Parameters ??= [];
         var sequence = policy.SequenceRequirement;
-        AddHeader(parameters, new OpenApiParameter
+
+        // A policy with a key resolver takes its key from the request itself (a route value, a body member), which the
+        // operation documents already; its header, if it reads one, is its own affair.
+        if (policy.KeyResolver is null)
         {
-            Name = options.KeyHeaderName,
-            In = ParameterLocation.Header,
-            Required = policy.KeyRequirement == KeyRequirement.Required && sequence == SequenceRequirement.Off,
-            Description = KeyDescription(policy, options),
-            Schema = new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1 },
-            Example = JsonValue.Create("\"order-1001\""),
-        });
+            AddHeader(parameters, new OpenApiParameter
+            {
+                Name = KeyHeaderName(policy, options),
+                In = ParameterLocation.Header,
+                Required = policy.KeyRequirement == KeyRequirement.Required && sequence == SequenceRequirement.Off,
+                Description = KeyDescription(policy, options),
+                Schema = new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1 },
+                Example = JsonValue.Create("\"order-1001\""),
+            });
+        }
 
         if (sequence == SequenceRequirement.Off)
         {
@@ -135,6 +141,8 @@ internal sealed class IdempotencyOperationTransformer : IOpenApiOperationTransfo
 
         parameters.Add(parameter);
     }
+
+    private static string KeyHeaderName(IdempotencyPolicy policy, IdempotencyOptions options) => policy.KeyHeaderName ?? options.KeyHeaderName;
 
     private static string KeyDescription(IdempotencyPolicy policy, IdempotencyOptions options)
     {
@@ -229,7 +237,7 @@ internal sealed class IdempotencyOperationTransformer : IOpenApiOperationTransfo
             var code = status.ToString(CultureInfo.InvariantCulture);
             if (!responses.ContainsKey(code))
             {
-                responses[code] = ProblemResponse(status, problems, start, end, options, problemSchema);
+                responses[code] = ProblemResponse(status, problems, start, end, options, KeyHeaderName(policy, options), problemSchema);
             }
 
             start = end;
@@ -237,7 +245,7 @@ internal sealed class IdempotencyOperationTransformer : IOpenApiOperationTransfo
     }
 
     private static OpenApiResponse ProblemResponse(
-        int status, List<ProblemKind> problems, int start, int end, IdempotencyOptions options, IOpenApiSchema problemSchema)
+        int status, List<ProblemKind> problems, int start, int end, IdempotencyOptions options, string keyHeaderName, IOpenApiSchema problemSchema)
     {
         var description = new StringBuilder(ReasonPhrase(status)).Append(": an idempotency problem.\n");
         var retryAfter = false;
@@ -246,7 +254,7 @@ internal sealed class IdempotencyOperationTransformer : IOpenApiOperationTransfo
             var problem = problems[i];
             description.Append("\n- `").Append(options.ProblemTypeBaseUri).Append(problem.Name).Append("`: ")
                 .Append(problem.When
-                    .Replace("{key}", options.KeyHeaderName, StringComparison.Ordinal)
+                    .Replace("{key}", keyHeaderName, StringComparison.Ordinal)
                     .Replace("{number}", options.SequenceNumberHeaderName, StringComparison.Ordinal)
                     .Replace("{epoch}", options.SequenceEpochHeaderName, StringComparison.Ordinal)
                     .Replace("{stream}", options.SequenceStreamHeaderName, StringComparison.Ordinal));
