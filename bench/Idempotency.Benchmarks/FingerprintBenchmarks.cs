@@ -32,7 +32,7 @@ public class FingerprintBenchmarks
     public async Task<byte[]> Fingerprint()
     {
         var context = Requests.Post("/orders", _body, key: null);
-        var fingerprint = await RequestFingerprinter.ComputeAsync(context.Request, FingerprintComponents.All, canonicalJson: false, MaxCanonicalJsonBytes, extra: null, CancellationToken.None);
+        var fingerprint = await RequestFingerprinter.ComputeAsync(context.Request, FingerprintComponents.All, canonicalJson: false, MaxCanonicalJsonBytes, exclusions: null, extra: null, CancellationToken.None);
         await Requests.CompleteAsync(context);
         return fingerprint;
     }
@@ -42,7 +42,7 @@ public class FingerprintBenchmarks
     public async Task<byte[]> CanonicalJsonFingerprint()
     {
         var context = Requests.Post("/orders", _body, key: null);
-        var fingerprint = await RequestFingerprinter.ComputeAsync(context.Request, FingerprintComponents.All, canonicalJson: true, MaxCanonicalJsonBytes, extra: null, CancellationToken.None);
+        var fingerprint = await RequestFingerprinter.ComputeAsync(context.Request, FingerprintComponents.All, canonicalJson: true, MaxCanonicalJsonBytes, exclusions: null, extra: null, CancellationToken.None);
         await Requests.CompleteAsync(context);
         return fingerprint;
     }

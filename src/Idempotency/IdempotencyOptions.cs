@@ -1,6 +1,5 @@
 using System.Security.Claims;
 using Idempotency.Policies;
-using Microsoft.AspNetCore.Http;
 
 namespace Idempotency;
 
@@ -12,7 +11,7 @@ public sealed class IdempotencyOptions
 
     private readonly Dictionary<string, IdempotencyPolicy> _policies = new(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>The request header that carries the idempotency key.</summary>
+    /// <summary>The request header that carries the idempotency key, unless a policy names another header or a key resolver.</summary>
     /// <value>Defaults to <c>Idempotency-Key</c>.</value>
     public string KeyHeaderName { get; set; } = "Idempotency-Key";
 
@@ -73,9 +72,38 @@ public sealed class IdempotencyOptions
     /// principal with none of these claims is a configuration error (an <see cref="InvalidOperationException"/> on its first request),
     /// never a shared scope. A resolver set here must return a non-empty string that identifies the caller (for example
     /// tenant and user); its scopes are kept apart from the default's, so a custom <c>anonymous</c> is not the anonymous
-    /// scope. Returning <see langword="null"/> or an empty string is a configuration error.
+    /// scope. Returning <see langword="null"/> or an empty string is a configuration error. The default completes
+    /// synchronously; a resolver that needs I/O (a tenant lookup, say) may complete asynchronously.
     /// </value>
-    public Func<HttpContext, string> ScopeResolver { get; set; } = PrincipalScope.Resolve;
+    public Func<ScopeResolverArguments, ValueTask<string>> ScopeResolver { get; set; } = PrincipalScope.Resolver;
+
+    /// <summary>Called after a retry has been answered with the recorded response.</summary>
+    /// <value>
+    /// Defaults to <see langword="null"/>. Like every hook, it is awaited before the request completes; an exception
+    /// it throws is logged and changes neither the response nor the record.
+    /// </value>
+    public Func<OnReplayedArguments, ValueTask>? OnReplayed { get; set; }
+
+    /// <summary>
+    /// Called after a request has been answered with a problem response (a missing or reused key, a request in
+    /// flight, a sequence gap, an unavailable store, ...) instead of its handler's response.
+    /// </summary>
+    /// <value>Defaults to <see langword="null"/>. An exception it throws is logged and changes neither the response nor the record.</value>
+    public Func<OnRejectedArguments, ValueTask>? OnRejected { get; set; }
+
+    /// <summary>
+    /// Called when a running handler's record was taken over by another request: a lease renewal was refused, or the
+    /// completion was fenced off. The handler's response is then not recorded, and the operation may have run twice.
+    /// </summary>
+    /// <value>
+    /// Defaults to <see langword="null"/>. Called at most once per request, possibly while the handler still runs.
+    /// An exception it throws is logged and changes neither the response nor the record.
+    /// </value>
+    public Func<OnLeaseLostArguments, ValueTask>? OnLeaseLost { get; set; }
+
+    /// <summary>Called before a handler runs unprotected because the store is unavailable and the policy fails open.</summary>
+    /// <value>Defaults to <see langword="null"/>. An exception it throws is logged; the handler still runs.</value>
+    public Func<OnFailOpenArguments, ValueTask>? OnFailOpen { get; set; }
 
     /// <summary>
     /// The named policies added with <see cref="AddPolicy(string, Action{IdempotencyPolicy})"/>, by name (compared

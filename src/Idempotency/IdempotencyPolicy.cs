@@ -13,6 +13,29 @@ public sealed class IdempotencyPolicy
     /// <value>Defaults to <see cref="KeyRequirement.Required"/>. With <see cref="KeyRequirement.Optional"/>, requests without a key run unprotected and are never recorded.</value>
     public KeyRequirement KeyRequirement { get; set; } = KeyRequirement.Required;
 
+    /// <summary>The request header that carries the idempotency key for this policy.</summary>
+    /// <value>
+    /// Defaults to <see langword="null"/>: <see cref="IdempotencyOptions.KeyHeaderName"/>. Ignored when
+    /// <see cref="KeyResolver"/> is set. Problem responses about a missing or invalid key name this header.
+    /// </value>
+    public string? KeyHeaderName { get; set; }
+
+    /// <summary>
+    /// Takes the idempotency key from somewhere other than a header: a route value, a member of the JSON body, a
+    /// webhook's delivery id. <see cref="IdempotencyKeyResolvers"/> has the common ones.
+    /// </summary>
+    /// <value>
+    /// Defaults to <see langword="null"/>: the key comes from the <see cref="KeyHeaderName"/> header. A resolved key is
+    /// checked as a header's value is (one key of 1 to <see cref="IdempotencyOptions.MaxKeyLength"/> visible ASCII
+    /// characters, as a token or a quoted string; otherwise <c>400 idempotency-key-invalid</c>). <see langword="null"/>
+    /// or an empty string means the request carries no key: <c>400 idempotency-key-missing</c> when
+    /// <see cref="KeyRequirement"/> is required, else the request runs unprotected. A resolver may throw
+    /// <see cref="BadHttpRequestException"/> to refuse the request (<c>request-body-invalid</c> with the exception's status).
+    /// The key names the operation within the caller's scope: take it only from what the client controls per operation,
+    /// never from something two different operations share.
+    /// </value>
+    public Func<KeyResolverArguments, ValueTask<string?>>? KeyResolver { get; set; }
+
     /// <summary>How long an in-flight record stays owned by the executing request before another request may take over.</summary>
     /// <value>Defaults to 30 seconds. The lease is renewed every third of this time while the handler runs.</value>
     public TimeSpan Lease { get; set; } = TimeSpan.FromSeconds(30);
@@ -33,10 +56,12 @@ public sealed class IdempotencyPolicy
     public bool StoreServerErrors { get; set; }
 
     /// <summary>
-    /// Decides whether a response status is stored. When <see langword="null"/>, 2xx, 3xx and 4xx are stored except
-    /// 408, 409, 425 and 429 (and 5xx when <see cref="StoreServerErrors"/> is set); everything else releases the record.
+    /// Decides whether a handler's response is stored for replay; a response that is not stored releases the record
+    /// and a retry executes again. When <see langword="null"/>, 2xx, 3xx and 4xx are stored except 408, 409, 425 and
+    /// 429 (and 5xx when <see cref="StoreServerErrors"/> is set).
     /// </summary>
-    public Func<int, bool>? IsStatusCodeStorable { get; set; }
+    /// <value>Defaults to <see langword="null"/>. Called after the response has been sent, before it is recorded.</value>
+    public Func<StoreResponsePredicateArguments, ValueTask<bool>>? ShouldStoreResponse { get; set; }
 
     /// <summary>What a request gets while another request with the same key is still executing.</summary>
     /// <value>Defaults to <see cref="ConcurrentRequestHandling.Reject"/>: <c>409 idempotency-request-in-flight</c> with <c>Retry-After</c>.</value>
@@ -87,6 +112,21 @@ public sealed class IdempotencyPolicy
     public int MaxCanonicalJsonBytes { get; set; } = 1024 * 1024;
 
     /// <summary>
+    /// Members of a JSON body left out of its fingerprint, as JSON Pointers (RFC 6901) such as <c>/sentAt</c> or
+    /// <c>/meta/timestamp</c>, so that a retry whose client regenerated them is replayed instead of answered
+    /// <c>422 idempotency-key-reused</c>. Requires <see cref="CanonicalJsonFingerprint"/>.
+    /// </summary>
+    /// <value>
+    /// Empty by default. Pointer tokens match member names exactly (case-sensitively) and array elements by index. They
+    /// apply only where the body is fingerprinted in canonical form: a body that is not JSON, not valid JSON, or longer
+    /// than <see cref="MaxCanonicalJsonBytes"/> is hashed byte for byte, so a retry that changes an excluded member is
+    /// then answered 422 (never replayed by mistake). Two requests with one key that differ only in excluded members
+    /// are one operation: the second is answered with the first one's response, so exclude only members that do not
+    /// change what the operation does (timestamps, trace ids), never an amount or a recipient.
+    /// </value>
+    public ISet<string> FingerprintExcludedJsonMembers { get; } = new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>
     /// Response headers that are never stored or replayed, in addition to <c>Set-Cookie</c>, hop-by-hop headers and
     /// <c>Date</c>, which never are. Compared case-insensitively.
     /// </summary>
@@ -96,7 +136,7 @@ public sealed class IdempotencyPolicy
     /// Resolves the scope that records are kept under, so two principals never see each other's records. When
     /// <see langword="null"/>, <see cref="IdempotencyOptions.ScopeResolver"/> applies.
     /// </summary>
-    public Func<HttpContext, string>? ScopeResolver { get; set; }
+    public Func<ScopeResolverArguments, ValueTask<string>>? ScopeResolver { get; set; }
 
     /// <summary>Whether requests carry per-stream sequence numbers that must be applied in order, exactly once.</summary>
     /// <value>
@@ -111,7 +151,7 @@ public sealed class IdempotencyPolicy
     /// falls back to the default: the <c>Sequence-Stream</c> header, or <c>default</c> when it is absent.
     /// </summary>
     /// <value>Defaults to <see langword="null"/>. An application whose streams are resources (an account) resolves them from the route.</value>
-    public Func<HttpContext, string?>? SequenceStreamResolver { get; set; }
+    public Func<SequenceStreamResolverArguments, ValueTask<string?>>? SequenceStreamResolver { get; set; }
 
     /// <summary>How many of the most recently applied numbers keep their response for replay.</summary>
     /// <value>Defaults to 16. A retry of an older number gets <c>409 sequence-already-applied</c>; it is never run again.</value>

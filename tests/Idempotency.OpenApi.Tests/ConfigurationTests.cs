@@ -45,6 +45,38 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public async Task A_policy_key_header_is_documented_in_place_of_the_options_header()
+    {
+        var document = await OpenApiTestApp.DocumentOfAsync(
+            app => app.MapPost("/legacy", () => "ok").RequireIdempotency("legacy"),
+            options => options.AddPolicy("legacy", p => p.KeyHeaderName = "X-Request-Id"));
+        var operation = document.Operation("POST", "/legacy");
+
+        Assert.Equal(["X-Request-Id"], HeaderParameters(operation).Keys);
+        Assert.Contains("`X-Request-Id`", Response(operation, 400).GetProperty("description").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_policy_with_a_key_resolver_documents_no_key_header_and_the_body_problem()
+    {
+        var document = await OpenApiTestApp.DocumentOfAsync(
+            app => app.MapPost("/orders/{orderId}", (string orderId) => orderId).RequireIdempotency("route-key"),
+            options => options.AddPolicy("route-key", p =>
+            {
+                p.KeyResolver = IdempotencyKeyResolvers.FromRouteValue("orderId");
+                p.FingerprintComponents = FingerprintComponents.Method | FingerprintComponents.Path;
+            }));
+        var operation = document.Operation("POST", "/orders/{orderId}");
+
+        Assert.Empty(HeaderParameters(operation));
+        var badRequest = Response(operation, 400);
+        Assert.Equal(
+            ["urn:idempotency:idempotency-key-missing", "urn:idempotency:idempotency-key-invalid", "urn:idempotency:request-body-invalid"],
+            ProblemTypes(badRequest));
+        Assert.DoesNotContain("Idempotency-Key", badRequest.GetProperty("description").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Policy_whose_fingerprint_leaves_out_the_body_documents_no_request_body_problem()
     {
         var document = await OpenApiTestApp.DocumentOfAsync(

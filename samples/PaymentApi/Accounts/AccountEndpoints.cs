@@ -37,7 +37,7 @@ internal static class AccountEndpoints
 
         // The stream is the account: the client numbers the transfers of each of its accounts 1, 2, 3, ...
         // The middleware keeps streams per caller, so two callers never share one even for the same account id.
-        policy.SequenceStreamResolver = context => context.GetRouteValue(AccountIdRouteValue) as string;
+        policy.SequenceStreamResolver = static arguments => ValueTask.FromResult(arguments.Context.GetRouteValue(AccountIdRouteValue) as string);
 
         // The number identifies the request; a key may be sent too and then only adds to the fingerprint.
         policy.KeyRequirement = KeyRequirement.Optional;
@@ -51,7 +51,7 @@ internal static class AccountEndpoints
         // it would move the middleware past a number the ledger still expects, and every later transfer of the
         // account would be refused as out of order. Not stored, it is answered afresh when the client sends the
         // number again, corrected.
-        policy.IsStatusCodeStorable = status => status is (>= 200 and <= 299) or StatusCodes.Status422UnprocessableEntity;
+        policy.ShouldStoreResponse = static arguments => ValueTask.FromResult(arguments.StatusCode is (>= 200 and <= 299) or StatusCodes.Status422UnprocessableEntity);
     }
 
     private static async Task<Results<Created<Transfer>, ValidationProblem, ProblemHttpResult>> CreateTransferAsync(

@@ -78,24 +78,30 @@ internal sealed class IdempotencyOperationTransformer : IOpenApiOperationTransfo
     }
 
     /// <summary>
-    /// The header that carries the policy's idempotency key: the one place this transformer reads it, so a per-policy
-    /// header name on <see cref="ResolvedPolicy"/> is a change of this line only.
+    /// The header named in the policy's key problems: its own key header, or the options' one when a resolver finds the
+    /// key elsewhere (those problems then do not name a header).
     /// </summary>
-    private static string KeyHeaderName(ResolvedPolicy policy, IdempotencyOptions options) => options.KeyHeaderName;
+    private static string KeyHeaderName(ResolvedPolicy policy, IdempotencyOptions options) => policy.Key.HeaderName ?? options.KeyHeaderName;
 
     private static void AddRequestHeaders(OpenApiOperation operation, ResolvedPolicy policy, IdempotencyOptions options)
     {
         var parameters = operation.Parameters ??= [];
         var sequence = policy.Sequence;
-        AddHeader(parameters, new OpenApiParameter
+
+        // A policy with a key resolver takes its key from the request itself (a route value, a body member), which the
+        // operation documents already; its header, if it reads one, is its own affair.
+        if (policy.Key.HeaderName is { } keyHeaderName)
         {
-            Name = KeyHeaderName(policy, options),
-            In = ParameterLocation.Header,
-            Required = policy.KeyRequired && sequence == SequenceRequirement.Off,
-            Description = KeyDescription(policy, options),
-            Schema = new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1 },
-            Example = JsonValue.Create("\"order-1001\""),
-        });
+            AddHeader(parameters, new OpenApiParameter
+            {
+                Name = keyHeaderName,
+                In = ParameterLocation.Header,
+                Required = policy.KeyRequired && sequence == SequenceRequirement.Off,
+                Description = KeyDescription(policy, options),
+                Schema = new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1 },
+                Example = JsonValue.Create("\"order-1001\""),
+            });
+        }
 
         if (sequence == SequenceRequirement.Off)
         {

@@ -28,6 +28,12 @@ internal static class ProblemCatalog
     public static readonly ProblemKind KeyInvalid = new(
         IdempotencyProblem.KeyInvalid, "the `{key}` header is empty, malformed, too long or sent more than once.");
 
+    public static readonly ProblemKind ResolvedKeyMissing = new(
+        IdempotencyProblem.KeyMissing, "the request carries no idempotency key where this endpoint takes it from (a route value, a member of the body or a header of its own), and this endpoint requires one.");
+
+    public static readonly ProblemKind ResolvedKeyInvalid = new(
+        IdempotencyProblem.KeyInvalid, "the idempotency key this endpoint takes from the request is malformed or too long.");
+
     public static readonly ProblemKind SequenceInvalid = new(
         IdempotencyProblem.SequenceNumberInvalid, "`{number}`, `{epoch}` or `{stream}` is malformed or sent more than once.");
 
@@ -72,12 +78,13 @@ internal static class ProblemCatalog
     {
         var sequence = policy.Sequence != SequenceRequirement.Off;
         var problems = new List<ProblemKind>(14);
+        var resolved = policy.Key.HeaderName is null;
         if (policy.KeyRequired && policy.Sequence != SequenceRequirement.Required)
         {
-            problems.Add(KeyMissing);
+            problems.Add(resolved ? ResolvedKeyMissing : KeyMissing);
         }
 
-        problems.Add(KeyInvalid);
+        problems.Add(resolved ? ResolvedKeyInvalid : KeyInvalid);
         if (sequence)
         {
             problems.Add(SequenceInvalid);
@@ -87,8 +94,8 @@ internal static class ProblemCatalog
             }
         }
 
-        // Only a fingerprint that reads the body can meet one the server refuses to read.
-        if ((policy.FingerprintComponents & FingerprintComponents.Body) != 0)
+        // Only a fingerprint or a key resolver that reads the body can meet one the server refuses to read.
+        if ((policy.FingerprintComponents & FingerprintComponents.Body) != 0 || resolved)
         {
             problems.Add(RequestBodyInvalid);
         }

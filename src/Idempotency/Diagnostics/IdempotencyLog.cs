@@ -82,4 +82,8 @@ internal static partial class IdempotencyLog
 
     [LoggerMessage(25, LogLevel.Warning, "Record {Record} holds a response encoded as '{Coding}', which the retry does not accept; answering 406. Place response compression before the idempotency middleware so records hold the unencoded response.", EventName = "RepresentationNotAcceptable")]
     public static partial void RepresentationNotAcceptable(ILogger logger, string record, string coding);
+
+    // Event ids from 40 on belong to hooks and resolvers.
+    [LoggerMessage(40, LogLevel.Error, "The idempotency hook {Hook} threw (policy '{Policy}'); the response and the record are unchanged.", EventName = "HookFailed")]
+    public static partial void HookFailed(ILogger logger, string hook, string policy, Exception exception);
 }

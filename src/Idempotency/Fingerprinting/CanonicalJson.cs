@@ -38,43 +38,75 @@ internal static class CanonicalJson
 
     /// <summary>
     /// Reads the body from its current position and, when it is valid JSON of at most <paramref name="maxBytes"/>
-    /// bytes, appends its canonical form to <paramref name="hash"/>. Returns <see langword="false"/> without touching
-    /// the hash otherwise; the caller then hashes the body as bytes.
+    /// bytes, appends its canonical form, without the members in <paramref name="exclusions"/>, to
+    /// <paramref name="hash"/>. Returns <see langword="false"/> without touching the hash otherwise; the caller then
+    /// hashes the body as bytes.
     /// </summary>
     /// <remarks>
     /// Whether a body is canonicalised depends only on its length, never on how its bytes arrive or on what
     /// <c>Content-Length</c> claims (used only to size the buffer), so the same body always gets the same fingerprint.
+    /// </remarks>
+    public static async ValueTask<bool> TryAppendBodyAsync(
+        IncrementalHash hash, Stream body, int maxBytes, long? contentLength, JsonMemberExclusions? exclusions, CancellationToken cancellationToken)
+    {
+        using var raw = await ReadBoundedAsync(body, maxBytes, contentLength, cancellationToken).ConfigureAwait(false);
+        return raw is not null && TryAppendCanonical(hash, raw.WrittenMemory, exclusions);
+    }
+
+    /// <summary>
+    /// Reads the body from its current position to its end into a pooled buffer (dispose it), or returns
+    /// <see langword="null"/> once it has proved longer than <paramref name="maxBytes"/>.
+    /// </summary>
+    /// <remarks>
     /// The buffer never grows past <paramref name="maxBytes"/>: a client cannot make the pool keep a huge array.
     /// </remarks>
-    public static async ValueTask<bool> TryAppendBodyAsync(IncrementalHash hash, Stream body, int maxBytes, long? contentLength, CancellationToken cancellationToken)
+    public static async ValueTask<PooledByteBufferWriter?> ReadBoundedAsync(Stream body, int maxBytes, long? contentLength, CancellationToken cancellationToken)
     {
         // Content-Length only sizes the first buffer, and never past InitialBufferSize: a client that announces a large
         // body and then trickles it in must not pin the whole bound of memory before it has sent the bytes.
         var initialSize = Math.Min(maxBytes, contentLength is { } length && length < InitialBufferSize ? (int)length : InitialBufferSize);
-        using var raw = new PooledByteBufferWriter(initialSize, maxBytes);
-        while (raw.WrittenCount < maxBytes)
+        var raw = new PooledByteBufferWriter(initialSize, maxBytes);
+        try
         {
-            var room = maxBytes - raw.WrittenCount;
-            var memory = raw.GetMemory(Math.Min(room, ReadSize));
-            var read = await body.ReadAsync(memory[..Math.Min(memory.Length, room)], cancellationToken).ConfigureAwait(false);
-            if (read == 0)
+            while (raw.WrittenCount < maxBytes)
             {
-                return TryAppendCanonical(hash, raw.WrittenMemory);
+                var room = maxBytes - raw.WrittenCount;
+                var memory = raw.GetMemory(Math.Min(room, ReadSize));
+                var read = await body.ReadAsync(memory[..Math.Min(memory.Length, room)], cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    return raw;
+                }
+
+                raw.Advance(read);
             }
 
-            raw.Advance(read);
+            var probe = new byte[1];
+            if (await body.ReadAsync(probe, cancellationToken).ConfigureAwait(false) == 0)
+            {
+                return raw;
+            }
+        }
+        catch
+        {
+            raw.Dispose();
+            throw;
         }
 
-        var probe = new byte[1];
-        return await body.ReadAsync(probe, cancellationToken).ConfigureAwait(false) == 0 && TryAppendCanonical(hash, raw.WrittenMemory);
+        raw.Dispose();
+        return null;
     }
 
-    private static bool TryAppendCanonical(IncrementalHash hash, ReadOnlyMemory<byte> json)
+    /// <summary>Parses a JSON body as the canonical form does (the same depth limit).</summary>
+    /// <exception cref="JsonException">The body is not valid JSON.</exception>
+    public static JsonDocument Parse(ReadOnlyMemory<byte> json) => JsonDocument.Parse(json, DocumentOptions);
+
+    private static bool TryAppendCanonical(IncrementalHash hash, ReadOnlyMemory<byte> json, JsonMemberExclusions? exclusions)
     {
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(json, DocumentOptions);
+            document = Parse(json);
         }
         catch (JsonException)
         {
@@ -90,7 +122,7 @@ internal static class CanonicalJson
             Span<byte> digest = stackalloc byte[RequestFingerprinter.Size];
             try
             {
-                Append(canonical, document.RootElement, []);
+                Append(canonical, document.RootElement, [], exclusions);
                 canonical.GetHashAndReset(digest);
                 completed = true;
             }
@@ -112,7 +144,9 @@ internal static class CanonicalJson
     }
 
     // One list for the whole document: each object sorts its members in a range at the end and removes them after.
-    private static void Append(IncrementalHash hash, JsonElement element, List<Member> members)
+    // An excluded member is left out as if the body did not have it; exclusions is the node of this element, if any
+    // pointer goes below it.
+    private static void Append(IncrementalHash hash, JsonElement element, List<Member> members, JsonMemberExclusions? exclusions)
     {
         switch (element.ValueKind)
         {
@@ -121,7 +155,13 @@ internal static class CanonicalJson
                 var index = 0;
                 foreach (var property in element.EnumerateObject())
                 {
-                    members.Add(new Member(property.Name, index++, property.Value));
+                    var excluded = exclusions?.Member(property.Name);
+                    if (excluded is { Excluded: true })
+                    {
+                        continue;
+                    }
+
+                    members.Add(new Member(property.Name, index++, property.Value, excluded));
                 }
 
                 var end = members.Count;
@@ -131,7 +171,7 @@ internal static class CanonicalJson
                 {
                     var member = members[i];
                     RequestFingerprinter.AppendText(hash, NameTag, member.Name);
-                    Append(hash, member.Value, members);
+                    Append(hash, member.Value, members, member.Exclusions);
                 }
 
                 members.RemoveRange(start, end - start);
@@ -139,9 +179,16 @@ internal static class CanonicalJson
                 break;
             case JsonValueKind.Array:
                 AppendTag(hash, ArrayTag);
+                var position = 0;
                 foreach (var item in element.EnumerateArray())
                 {
-                    Append(hash, item, members);
+                    var excludedItem = exclusions?.Element(position++);
+                    if (excludedItem is { Excluded: true })
+                    {
+                        continue;
+                    }
+
+                    Append(hash, item, members, excludedItem);
                 }
 
                 AppendTag(hash, EndTag);
@@ -170,7 +217,7 @@ internal static class CanonicalJson
         hash.AppendData(bytes);
     }
 
-    private readonly record struct Member(string Name, int Index, JsonElement Value);
+    private readonly record struct Member(string Name, int Index, JsonElement Value, JsonMemberExclusions? Exclusions);
 
     private sealed class MemberOrder : IComparer<Member>
     {

@@ -31,9 +31,18 @@ internal static class RequestFingerprinter
     private const byte BodyTag = (byte)'B';
     private const byte ExtraTag = (byte)'X';
 
-    /// <summary>Computes the fingerprint. <paramref name="extra"/> (may be null) is mixed in as its own part.</summary>
+    /// <summary>
+    /// Computes the fingerprint. <paramref name="extra"/> (may be null) is mixed in as its own part;
+    /// <paramref name="exclusions"/> (may be null) are left out of a body fingerprinted in canonical form.
+    /// </summary>
     public static async ValueTask<byte[]> ComputeAsync(
-        HttpRequest request, FingerprintComponents components, bool canonicalJson, int maxCanonicalJsonBytes, string? extra, CancellationToken cancellationToken)
+        HttpRequest request,
+        FingerprintComponents components,
+        bool canonicalJson,
+        int maxCanonicalJsonBytes,
+        JsonMemberExclusions? exclusions,
+        string? extra,
+        CancellationToken cancellationToken)
     {
         var hash = RentHash();
         var returnToPool = false;
@@ -73,7 +82,7 @@ internal static class RequestFingerprinter
                 // The fingerprint covers the whole body even when an outer middleware buffered it and left it read.
                 body.Position = 0;
                 if (!canonicalJson || !IsJson(contentType)
-                    || !await CanonicalJson.TryAppendBodyAsync(hash, body, maxCanonicalJsonBytes, request.ContentLength, cancellationToken).ConfigureAwait(false))
+                    || !await CanonicalJson.TryAppendBodyAsync(hash, body, maxCanonicalJsonBytes, request.ContentLength, exclusions, cancellationToken).ConfigureAwait(false))
                 {
                     body.Position = 0;
                     await AppendBodyAsync(hash, body, cancellationToken).ConfigureAwait(false);
@@ -165,7 +174,7 @@ internal static class RequestFingerprinter
         }
     }
 
-    private static bool MayHaveBody(HttpRequest request)
+    internal static bool MayHaveBody(HttpRequest request)
     {
         if (request.ContentLength == 0)
         {

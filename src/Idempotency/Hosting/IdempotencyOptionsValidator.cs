@@ -1,3 +1,4 @@
+using Idempotency.Fingerprinting;
 using Microsoft.Extensions.Options;
 
 namespace Idempotency.Hosting;
@@ -128,6 +129,44 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
         if ((policy.FingerprintComponents & ~FingerprintComponents.All) != 0)
         {
             fail($"{owner}: {nameof(IdempotencyPolicy.FingerprintComponents)} has unknown flags {policy.FingerprintComponents}.");
+        }
+
+        if (policy.KeyHeaderName is not null)
+        {
+            ValidateHeaderName(policy.KeyHeaderName, $"{owner}: {nameof(IdempotencyPolicy.KeyHeaderName)}", fail);
+        }
+
+        ValidateFingerprintExclusions(policy, owner, fail);
+    }
+
+    private static void ValidateFingerprintExclusions(IdempotencyPolicy policy, string owner, Action<string> fail)
+    {
+        var exclusions = policy.FingerprintExcludedJsonMembers;
+        if (exclusions.Count == 0)
+        {
+            return;
+        }
+
+        const string Name = nameof(IdempotencyPolicy.FingerprintExcludedJsonMembers);
+
+        // Without the canonical form a body is hashed as bytes and no member can be left out: an exclusion that
+        // silently did nothing would leave every retry that changed it a 422.
+        if (!policy.CanonicalJsonFingerprint)
+        {
+            fail($"{owner}: {Name} requires {nameof(IdempotencyPolicy.CanonicalJsonFingerprint)} = true; members can be left out only of a body fingerprinted in canonical form.");
+        }
+
+        if ((policy.FingerprintComponents & FingerprintComponents.Body) == 0)
+        {
+            fail($"{owner}: {Name} is set but {nameof(IdempotencyPolicy.FingerprintComponents)} leaves the body out of the fingerprint.");
+        }
+
+        foreach (var pointer in exclusions)
+        {
+            if (!JsonPointer.TryParse(pointer, out _))
+            {
+                fail($"{owner}: {Name} holds '{pointer}', which is not a JSON Pointer to a member: it must start with '/' (such as '/sentAt' or '/meta/timestamp'), and '~' must be followed by 0 or 1.");
+            }
         }
     }
 

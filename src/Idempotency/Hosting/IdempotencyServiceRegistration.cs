@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Idempotency.Diagnostics;
+using Idempotency.Hooks;
 using Idempotency.Middleware;
 using Idempotency.Policies;
 using Idempotency.Storage;
@@ -22,6 +23,7 @@ internal static class IdempotencyServiceRegistration
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IdempotencyMiddlewareMarker>();
         services.TryAddSingleton<IdempotencyPolicyResolver>();
+        services.TryAddSingleton<IdempotencyHooks>();
         services.TryAddSingleton<IIdempotencyStore, InMemoryIdempotencyStore>();
         services.AddMetrics();
         services.TryAddSingleton(static sp => new IdempotencyTelemetry(

@@ -4,6 +4,7 @@ using Idempotency.Capture;
 using Idempotency.Diagnostics;
 using Idempotency.Fingerprinting;
 using Idempotency.Headers;
+using Idempotency.Hooks;
 using Idempotency.Policies;
 using Idempotency.Problems;
 using Idempotency.Storage;
@@ -38,8 +39,7 @@ internal sealed class IdempotencyMiddleware
     private readonly IdempotencyTelemetry _telemetry;
     private readonly PipelineOrder _pipelineOrder;
     private readonly CancellationToken _stopping;
-    private readonly string _keyMissingDetail;
-    private readonly string _keyInvalidDetail;
+    private readonly IdempotencyHooks _hooks;
     private readonly string _sequenceMissingDetail;
     private readonly string _sequenceInvalidDetail;
     private readonly string _sequenceStreamInvalidDetail;
@@ -63,9 +63,8 @@ internal sealed class IdempotencyMiddleware
         _options = options.Value;
         _timeProvider = timeProvider;
         _logger = logger;
-        _problems = new ProblemResponseWriter(_options, services.GetService<IProblemDetailsService>());
-        _keyMissingDetail = string.Format(CultureInfo.InvariantCulture, IdempotencyProblem.KeyMissing.Detail, _options.KeyHeaderName);
-        _keyInvalidDetail = string.Format(CultureInfo.InvariantCulture, IdempotencyProblem.KeyInvalid.Detail, _options.KeyHeaderName, _options.MaxKeyLength);
+        _hooks = services.GetRequiredService<IdempotencyHooks>();
+        _problems = new ProblemResponseWriter(_options, services.GetService<IProblemDetailsService>(), _hooks, policies);
         _sequenceMissingDetail = string.Format(CultureInfo.InvariantCulture, IdempotencyProblem.SequenceNumberMissing.Detail, _options.SequenceNumberHeaderName);
         _sequenceStreamInvalidDetail = string.Format(CultureInfo.InvariantCulture, IdempotencyProblem.SequenceStreamInvalid.Detail, SequenceHeaderParser.MaxResolvedStreamLength);
         _sequenceInvalidDetail = string.Format(
@@ -120,7 +119,8 @@ internal sealed class IdempotencyMiddleware
             return;
         }
 
-        var keyStatus = IdempotencyKeyParser.Parse(context.Request.Headers[_options.KeyHeaderName], _options.MaxKeyLength, out var key);
+        var keyRead = await policy.Key.ReadAsync(context).ConfigureAwait(false);
+        var keyStatus = keyRead.Status;
         if (keyStatus == KeyParseStatus.Missing)
         {
             if (!policy.KeyRequired)
@@ -132,7 +132,7 @@ internal sealed class IdempotencyMiddleware
 
             IdempotencyLog.KeyMissing(_logger, policy.Name);
             _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.MissingKey);
-            await _problems.WriteAsync(context, IdempotencyProblem.KeyMissing, _keyMissingDetail).ConfigureAwait(false);
+            await _problems.WriteAsync(context, keyRead.Problem!, keyRead.Detail!).ConfigureAwait(false);
             return;
         }
 
@@ -140,11 +140,11 @@ internal sealed class IdempotencyMiddleware
         {
             IdempotencyLog.KeyInvalid(_logger, policy.Name);
             _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Invalid);
-            await _problems.WriteAsync(context, IdempotencyProblem.KeyInvalid, _keyInvalidDetail).ConfigureAwait(false);
+            await _problems.WriteAsync(context, keyRead.Problem!, keyRead.Detail!, status: keyRead.StatusCode).ConfigureAwait(false);
             return;
         }
 
-        var recordKey = RecordKey.Create(policy.ResolveScope(context), key!);
+        var recordKey = RecordKey.Create(await policy.ResolveScopeAsync(context).ConfigureAwait(false), keyRead.Key!);
         var fingerprint = await FingerprintAsync(context, policy, activity, extra: null).ConfigureAwait(false);
         if (fingerprint is null)
         {
@@ -204,7 +204,7 @@ internal sealed class IdempotencyMiddleware
         var headers = context.Request.Headers;
         var numberStatus = SequenceHeaderParser.ParseNumber(headers[_options.SequenceNumberHeaderName], minimum: 1, out var number);
         var epochStatus = SequenceHeaderParser.ParseNumber(headers[_options.SequenceEpochHeaderName], minimum: 0, out var epoch);
-        var stream = policy.SequenceStreamResolver?.Invoke(context);
+        var stream = await policy.ResolveSequenceStreamAsync(context).ConfigureAwait(false);
         if (stream is not null && !SequenceHeaderParser.IsValidResolvedStream(stream))
         {
             // The name came from the request through the application's resolver (a route value, say), not from the
@@ -227,17 +227,17 @@ internal sealed class IdempotencyMiddleware
 
         // With a sequence number the key no longer identifies the operation, but a retry must still carry the same
         // key, so it joins the fingerprint.
-        var keyStatus = IdempotencyKeyParser.Parse(headers[_options.KeyHeaderName], _options.MaxKeyLength, out var key);
-        if (keyStatus == KeyParseStatus.Invalid)
+        var keyRead = await policy.Key.ReadAsync(context).ConfigureAwait(false);
+        if (keyRead.Status == KeyParseStatus.Invalid)
         {
             IdempotencyLog.KeyInvalid(_logger, policy.Name);
             _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Invalid);
-            await _problems.WriteAsync(context, IdempotencyProblem.KeyInvalid, _keyInvalidDetail).ConfigureAwait(false);
+            await _problems.WriteAsync(context, keyRead.Problem!, keyRead.Detail!, status: keyRead.StatusCode).ConfigureAwait(false);
             return;
         }
 
-        var streamKey = RecordKey.CreateStream(policy.ResolveScope(context), stream ?? DefaultStream);
-        var fingerprint = await FingerprintAsync(context, policy, activity, extra: key).ConfigureAwait(false);
+        var streamKey = RecordKey.CreateStream(await policy.ResolveScopeAsync(context).ConfigureAwait(false), stream ?? DefaultStream);
+        var fingerprint = await FingerprintAsync(context, policy, activity, extra: keyRead.Key).ConfigureAwait(false);
         if (fingerprint is null)
         {
             return;
@@ -320,7 +320,7 @@ internal sealed class IdempotencyMiddleware
         try
         {
             return await RequestFingerprinter.ComputeAsync(
-                context.Request, policy.FingerprintComponents, policy.CanonicalJsonFingerprint, policy.MaxCanonicalJsonBytes, extra, context.RequestAborted).ConfigureAwait(false);
+                context.Request, policy.FingerprintComponents, policy.CanonicalJsonFingerprint, policy.MaxCanonicalJsonBytes, policy.FingerprintExclusions, extra, context.RequestAborted).ConfigureAwait(false);
         }
         catch (BadHttpRequestException ex)
         {
@@ -347,7 +347,7 @@ internal sealed class IdempotencyMiddleware
         using var snapshot = new SnapshotBuffer(policy.MaxSnapshotBytes);
         var captureStream = new ResponseCaptureStream(originalBody.Stream, snapshot, context.RequestAborted, context.Response.Headers);
         var captureBody = new CaptureResponseBodyFeature(originalBody, captureStream);
-        var renewal = new LeaseRenewal(ownership, policy.RenewalInterval, _options.StoreTimeout, _timeProvider, _logger);
+        var renewal = new LeaseRenewal(ownership, policy.RenewalInterval, _options.StoreTimeout, _timeProvider, _logger, _hooks, context);
 
         var handlerCompleted = false;
         var features = context.Features;
@@ -390,7 +390,7 @@ internal sealed class IdempotencyMiddleware
         _telemetry.SnapshotCaptured(policy.Name, snapshot.TotalLength);
         var response = context.Response;
         var statusCode = response.StatusCode;
-        if (!policy.IsStorable(statusCode))
+        if (!await policy.IsStorableAsync(context, statusCode).ConfigureAwait(false))
         {
             await ReleaseAsync(ownership, "status not storable").ConfigureAwait(false);
             return;
@@ -416,6 +416,7 @@ internal sealed class IdempotencyMiddleware
                 if (!renewal.Lost)
                 {
                     _telemetry.LeaseLost();
+                    await _hooks.LeaseLostAsync(context, policy.Name).ConfigureAwait(false);
                 }
             }
         }
@@ -458,15 +459,17 @@ internal sealed class IdempotencyMiddleware
         }
 
         headers[_options.ReplayedHeaderName] = TrueValue;
-        if (stored.Body.IsEmpty)
+        var write = Task.CompletedTask;
+        if (!stored.Body.IsEmpty)
         {
-            return Task.CompletedTask;
+            response.ContentLength = stored.Body.Length;
+            if (!HttpMethods.IsHead(context.Request.Method))
+            {
+                write = response.Body.WriteAsync(stored.Body, context.RequestAborted).AsTask();
+            }
         }
 
-        response.ContentLength = stored.Body.Length;
-        return HttpMethods.IsHead(context.Request.Method)
-            ? Task.CompletedTask
-            : response.Body.WriteAsync(stored.Body, context.RequestAborted).AsTask();
+        return _hooks.AfterReplayAsync(write, context, policy.Name, stored.StatusCode);
     }
 
     private Task KeyReusedAsync(HttpContext context, ResolvedPolicy policy, Activity? activity, string storeKey)
@@ -490,6 +493,7 @@ internal sealed class IdempotencyMiddleware
         {
             IdempotencyLog.FailOpen(_logger, policy.Name, exception);
             _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.FailOpen);
+            await _hooks.FailOpenAsync(context, policy.Name, exception).ConfigureAwait(false);
             await _next(context).ConfigureAwait(false);
             return;
         }

@@ -1,4 +1,6 @@
 using Idempotency.Diagnostics;
+using Idempotency.Hooks;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
 namespace Idempotency.Middleware;
@@ -15,11 +17,15 @@ internal sealed class LeaseRenewal : IAsyncDisposable
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly ITimer _timer;
+    private readonly IdempotencyHooks _hooks;
+    private readonly HttpContext? _context;
     private int _renewing;
     private Task? _pending;
 
-    public LeaseRenewal(Ownership ownership, TimeSpan interval, TimeSpan timeout, TimeProvider timeProvider, ILogger logger)
+    public LeaseRenewal(Ownership ownership, TimeSpan interval, TimeSpan timeout, TimeProvider timeProvider, ILogger logger, IdempotencyHooks hooks, HttpContext? context)
     {
+        _hooks = hooks;
+        _context = context;
         _ownership = ownership;
         _timeout = timeout;
         _timeProvider = timeProvider;
@@ -61,6 +67,7 @@ internal sealed class LeaseRenewal : IAsyncDisposable
                 _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
                 _ownership.Telemetry.LeaseLost();
                 IdempotencyLog.LeaseLost(_logger, _ownership.Key);
+                await _hooks.LeaseLostAsync(_context, _ownership.PolicyName).ConfigureAwait(false);
             }
         }
         catch (Exception ex)

@@ -30,6 +30,8 @@ internal readonly struct Ownership
 
     public long FencingToken { get; }
 
+    public string PolicyName => _policy.Name;
+
     // Store calls after acquisition are never tied to the request's cancellation: a client that went away must
     // not leave a record in flight whose operation already took effect.
     public IdempotencyTelemetry Telemetry => _telemetry;

@@ -26,7 +26,13 @@ internal static class PrincipalScope
     private const string NameKind = "name:";
     private const string CustomKind = "custom:";
 
-    /// <summary>The default <see cref="IdempotencyOptions.ScopeResolver"/>.</summary>
+    /// <summary>
+    /// The default <see cref="IdempotencyOptions.ScopeResolver"/>. A policy whose resolver is this one calls
+    /// <see cref="Resolve"/> directly: no delegate call and no task per request.
+    /// </summary>
+    public static readonly Func<ScopeResolverArguments, ValueTask<string>> Resolver = static arguments => new ValueTask<string>(Resolve(arguments.Context));
+
+    /// <summary>The default scope: the caller's identity, tagged with its kind.</summary>
     /// <exception cref="InvalidOperationException">The caller is authenticated but has no <c>sub</c>, <see cref="ClaimTypes.NameIdentifier"/> or name claim.</exception>
     public static string Resolve(HttpContext context)
     {

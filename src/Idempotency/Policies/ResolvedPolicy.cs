@@ -1,3 +1,7 @@
+using Idempotency.Fingerprinting;
+using Idempotency.Keys;
+using Microsoft.AspNetCore.Http;
+
 namespace Idempotency.Policies;
 
 /// <summary>
@@ -7,7 +11,9 @@ namespace Idempotency.Policies;
 internal sealed class ResolvedPolicy
 {
     // Null for the default (PrincipalScope), whose scopes come tagged; a custom resolver's scopes are tagged here.
-    private readonly Func<Microsoft.AspNetCore.Http.HttpContext, string>? _customScopeResolver;
+    private readonly Func<ScopeResolverArguments, ValueTask<string>>? _customScopeResolver;
+    private readonly Func<StoreResponsePredicateArguments, ValueTask<bool>>? _shouldStoreResponse;
+    private readonly Func<SequenceStreamResolverArguments, ValueTask<string?>>? _sequenceStreamResolver;
 
     public ResolvedPolicy(string name, IdempotencyPolicy policy, IdempotencyOptions options)
     {
@@ -18,7 +24,8 @@ internal sealed class ResolvedPolicy
         Retention = policy.Retention;
         MaxSnapshotBytes = policy.MaxSnapshotBytes;
         StoreServerErrors = policy.StoreServerErrors;
-        CustomStorable = policy.IsStatusCodeStorable;
+        _shouldStoreResponse = policy.ShouldStoreResponse;
+        Key = new KeySource(name, policy, options);
         WaitForConcurrent = policy.ConcurrentRequests == ConcurrentRequestHandling.Wait;
         ConcurrentWaitTimeout = policy.ConcurrentWaitTimeout;
         FailOpen = policy.FailOpen;
@@ -26,19 +33,18 @@ internal sealed class ResolvedPolicy
         FingerprintComponents = policy.FingerprintComponents;
         CanonicalJsonFingerprint = policy.CanonicalJsonFingerprint;
         MaxCanonicalJsonBytes = policy.MaxCanonicalJsonBytes;
+        FingerprintExclusions = JsonMemberExclusions.Create(policy.FingerprintExcludedJsonMembers);
         ExcludedResponseHeaders = new HashSet<string>(policy.ExcludedResponseHeaders, StringComparer.OrdinalIgnoreCase);
         var scopeResolver = policy.ScopeResolver ?? options.ScopeResolver;
-        _customScopeResolver = scopeResolver == (Func<Microsoft.AspNetCore.Http.HttpContext, string>)PrincipalScope.Resolve ? null : scopeResolver;
+        _customScopeResolver = ReferenceEquals(scopeResolver, PrincipalScope.Resolver) ? null : scopeResolver;
         Sequence = policy.SequenceRequirement;
-        SequenceStreamResolver = policy.SequenceStreamResolver;
+        _sequenceStreamResolver = policy.SequenceStreamResolver;
         SequenceWindow = policy.SequenceWindow;
         ReorderWait = policy.ReorderWait;
         StreamRetention = policy.StreamRetention;
     }
 
     public SequenceRequirement Sequence { get; }
-
-    public Func<Microsoft.AspNetCore.Http.HttpContext, string?>? SequenceStreamResolver { get; }
 
     public int SequenceWindow { get; }
 
@@ -60,8 +66,6 @@ internal sealed class ResolvedPolicy
 
     public bool StoreServerErrors { get; }
 
-    public Func<int, bool>? CustomStorable { get; }
-
     public bool WaitForConcurrent { get; }
 
     public TimeSpan ConcurrentWaitTimeout { get; }
@@ -76,43 +80,65 @@ internal sealed class ResolvedPolicy
 
     public int MaxCanonicalJsonBytes { get; }
 
+    /// <summary>The JSON members left out of a canonical fingerprint, or <see langword="null"/> when there are none.</summary>
+    public JsonMemberExclusions? FingerprintExclusions { get; }
+
+    /// <summary>Where requests of this policy carry their idempotency key.</summary>
+    public KeySource Key { get; }
+
     public ISet<string> ExcludedResponseHeaders { get; }
 
-    /// <summary>The scope of this request's records and streams, tagged with its kind.</summary>
+    /// <summary>
+    /// The scope of this request's records and streams, tagged with its kind. The default resolver completes
+    /// synchronously without allocating a task.
+    /// </summary>
     /// <exception cref="InvalidOperationException">The resolver cannot name the caller: a configuration error.</exception>
-    public string ResolveScope(Microsoft.AspNetCore.Http.HttpContext context)
+    public ValueTask<string> ResolveScopeAsync(HttpContext context)
     {
         if (_customScopeResolver is null)
         {
-            return PrincipalScope.Resolve(context);
+            return new ValueTask<string>(PrincipalScope.Resolve(context));
         }
 
-        var scope = _customScopeResolver(context);
-        return string.IsNullOrEmpty(scope)
-            ? throw new InvalidOperationException(
-                $"The scope resolver of idempotency policy '{Name}' returned {(scope is null ? "null" : "an empty string")}. " +
-                "A scope resolver must name the caller (for example tenant and user); records of callers it cannot tell apart would be shared.")
-            : PrincipalScope.Custom(scope);
+        var pending = _customScopeResolver(new ScopeResolverArguments(context, Name));
+        return pending.IsCompletedSuccessfully ? new ValueTask<string>(TagCustom(pending.Result)) : AwaitCustomScopeAsync(pending);
     }
+
+    /// <summary>
+    /// The stream the application's resolver names for a numbered request, or <see langword="null"/> when the policy has
+    /// no resolver or the resolver names none (then the stream header applies).
+    /// </summary>
+    public ValueTask<string?> ResolveSequenceStreamAsync(HttpContext context)
+        => _sequenceStreamResolver is null ? default : _sequenceStreamResolver(new SequenceStreamResolverArguments(context, Name));
 
     /// <summary>
     /// Whether a response with this status completes the record. Besides the 2xx and 4xx the contract names, 3xx are
     /// stored: a redirect (such as 303 after a POST) is the outcome of an operation that ran.
     /// </summary>
-    public bool IsStorable(int statusCode)
+    public ValueTask<bool> IsStorableAsync(HttpContext context, int statusCode)
     {
-        if (CustomStorable is not null)
+        if (_shouldStoreResponse is not null)
         {
-            return CustomStorable(statusCode);
+            return _shouldStoreResponse(new StoreResponsePredicateArguments(context, Name, statusCode));
         }
 
-        return statusCode switch
+        return new ValueTask<bool>(statusCode switch
         {
             >= 200 and < 400 => true,
             408 or 409 or 425 or 429 => false,
             >= 400 and < 500 => true,
             >= 500 and < 600 => StoreServerErrors,
             _ => false,
-        };
+        });
     }
+
+    private async ValueTask<string> AwaitCustomScopeAsync(ValueTask<string> pending)
+        => TagCustom(await pending.ConfigureAwait(false));
+
+    private string TagCustom(string? scope)
+        => string.IsNullOrEmpty(scope)
+            ? throw new InvalidOperationException(
+                $"The scope resolver of idempotency policy '{Name}' returned {(scope is null ? "null" : "an empty string")}. " +
+                "A scope resolver must name the caller (for example tenant and user); records of callers it cannot tell apart would be shared.")
+            : PrincipalScope.Custom(scope);
 }

@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
+using Idempotency.Hooks;
+using Idempotency.Policies;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Net.Http.Headers;
@@ -16,11 +18,23 @@ internal sealed class ProblemResponseWriter
 
     private readonly string _typeBase;
     private readonly IProblemDetailsService? _problemDetailsService;
+    private readonly IdempotencyHooks? _hooks;
+    private readonly IdempotencyPolicyResolver? _policies;
 
-    public ProblemResponseWriter(IdempotencyOptions options, IProblemDetailsService? problemDetailsService)
+    /// <param name="options">The options.</param>
+    /// <param name="problemDetailsService">The application's problem details service, if it registered one.</param>
+    /// <param name="hooks">Whose <see cref="IdempotencyOptions.OnRejected"/> hears of every problem written; may be null.</param>
+    /// <param name="policies">Finds the endpoint's policy name for that hook; may be null without hooks.</param>
+    public ProblemResponseWriter(
+        IdempotencyOptions options, IProblemDetailsService? problemDetailsService, IdempotencyHooks? hooks = null, IdempotencyPolicyResolver? policies = null)
     {
         _typeBase = options.ProblemTypeBaseUri;
         _problemDetailsService = problemDetailsService;
+        if (hooks is { HasOnRejected: true } && policies is not null)
+        {
+            _hooks = hooks;
+            _policies = policies;
+        }
     }
 
     /// <summary>Writes <paramref name="problem"/>; <paramref name="status"/>, when given, replaces the problem's usual status.</summary>
@@ -35,9 +49,21 @@ internal sealed class ProblemResponseWriter
         }
 
         var type = string.Concat(_typeBase, problem.Name);
-        return _problemDetailsService is null
+        var write = _problemDetailsService is null
             ? WriteJsonAsync(response, type, problem, detail, extensions)
             : WriteWithServiceAsync(context, type, problem, detail, extensions);
+        return _hooks is null ? write : WriteThenNotifyAsync(write, context, problem, response.StatusCode);
+    }
+
+    // Every problem the middleware answers passes here, so this is the one place OnRejected is raised. The policy is
+    // found again from the endpoint (the same lookup the middleware made), only when the hook is set.
+    private async Task WriteThenNotifyAsync(Task write, HttpContext context, IdempotencyProblem problem, int status)
+    {
+        await write.ConfigureAwait(false);
+        var policyName = context.GetEndpoint() is { } endpoint && _policies!.Resolve(endpoint, context.Request.Method) is { } policy
+            ? policy.Name
+            : IdempotencyOptions.DefaultPolicyName;
+        await _hooks!.RejectedAsync(context, policyName, problem.Name, status).ConfigureAwait(false);
     }
 
     private async Task WriteWithServiceAsync(HttpContext context, string type, IdempotencyProblem problem, string detail, ProblemExtensions extensions)

@@ -14,7 +14,7 @@ public static class DocumentedApi
         options.AddPolicy("transfers", p =>
         {
             p.SequenceRequirement = SequenceRequirement.Required;
-            p.SequenceStreamResolver = static context => context.Request.RouteValues["accountId"] as string;
+            p.SequenceStreamResolver = static arguments => ValueTask.FromResult(arguments.Context.Request.RouteValues["accountId"] as string);
         });
         options.AddPolicy("events", p => p.SequenceRequirement = SequenceRequirement.Optional);
         options.AddPolicy("fail-open", p => p.FailOpen = true);

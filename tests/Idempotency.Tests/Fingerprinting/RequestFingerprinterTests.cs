@@ -23,7 +23,7 @@ public sealed class RequestFingerprinterTests
 
     private static async Task<byte[]> Fingerprint(
         DefaultHttpContext context, FingerprintComponents components = FingerprintComponents.All, bool canonical = false, int? canonicalLimit = null)
-        => await RequestFingerprinter.ComputeAsync(context.Request, components, canonical, canonicalLimit ?? DefaultCanonicalLimit, null, CancellationToken.None);
+        => await RequestFingerprinter.ComputeAsync(context.Request, components, canonical, canonicalLimit ?? DefaultCanonicalLimit, exclusions: null, extra: null, CancellationToken.None);
 
     [Fact]
     public async Task Same_request_gives_the_same_fingerprint_and_the_body_stays_readable()

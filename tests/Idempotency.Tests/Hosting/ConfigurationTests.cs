@@ -60,6 +60,8 @@ public sealed class ConfigurationTests
         { "Policy 'p': ReorderWait", o => o.AddPolicy("p", p => p.ReorderWait = TimeSpan.FromMinutes(2)) },
         { "Policy 'p': StreamRetention", o => o.AddPolicy("p", p => p.StreamRetention = TimeSpan.FromSeconds(1)) },
         { "Policy 'p': FingerprintComponents", o => o.AddPolicy("p", p => p.FingerprintComponents = (FingerprintComponents)1024) },
+        { "Policy 'p': KeyHeaderName", o => o.AddPolicy("p", p => p.KeyHeaderName = "Request Key") },
+        { "DefaultPolicy: FingerprintExcludedJsonMembers", o => o.DefaultPolicy.FingerprintExcludedJsonMembers.Add("/sentAt") },
         // Timers overflow past ~49.7 days (a lease is renewed every third of itself): bounded well before that.
         { "DefaultPolicy: Lease", o => { o.DefaultPolicy.Lease = TimeSpan.FromDays(150); o.DefaultPolicy.Retention = o.DefaultPolicy.StreamRetention = TimeSpan.FromDays(300); } },
         { "DefaultPolicy: Lease", o => { o.DefaultPolicy.Lease = TimeSpan.FromDays(1) + TimeSpan.FromSeconds(1); o.DefaultPolicy.Retention = TimeSpan.FromDays(2); } },

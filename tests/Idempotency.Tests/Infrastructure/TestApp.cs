@@ -86,7 +86,7 @@ public sealed class TestApp : IAsyncDisposable
             options.AddPolicy("sequence-route", p =>
             {
                 p.SequenceRequirement = SequenceRequirement.Required;
-                p.SequenceStreamResolver = static context => context.Request.RouteValues["account"] as string;
+                p.SequenceStreamResolver = static arguments => ValueTask.FromResult(arguments.Context.Request.RouteValues["account"] as string);
             });
             configure?.Invoke(options);
         });

@@ -113,7 +113,7 @@ public sealed class ScopeIsolationTests
     public async Task A_custom_tenant_resolver_keeps_tenants_apart_and_replays_within_one()
     {
         await using var app = await AuthenticatedApp.StartAsync(
-            Ordered, options => options.ScopeResolver = static context => $"{context.Request.Headers["X-Tenant"]}/{context.User.Identity?.Name}");
+            Ordered, options => options.ScopeResolver = static arguments => ValueTask.FromResult($"{arguments.Context.Request.Headers["X-Tenant"]}/{arguments.Context.User.Identity?.Name}"));
 
         await app.Client.SendAsync(AuthenticatedApp.Charge("order-1", headers: [("X-Name", "alice"), ("X-Tenant", "acme")]));
         var otherTenant = await app.Client.SendAsync(AuthenticatedApp.Charge("order-1", headers: [("X-Name", "alice"), ("X-Tenant", "globex")]));
@@ -127,7 +127,7 @@ public sealed class ScopeIsolationTests
     [Fact]
     public async Task A_scope_resolver_that_returns_null_fails_with_a_message_naming_the_policy()
     {
-        await using var app = await AuthenticatedApp.StartAsync(Ordered, options => options.ScopeResolver = static _ => null!);
+        await using var app = await AuthenticatedApp.StartAsync(Ordered, options => options.ScopeResolver = static _ => ValueTask.FromResult<string>(null!));
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => app.Client.SendAsync(AuthenticatedApp.Charge("order-1")));
 

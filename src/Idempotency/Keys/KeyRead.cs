@@ -1,0 +1,36 @@
+using Idempotency.Headers;
+using Idempotency.Problems;
+
+namespace Idempotency.Keys;
+
+/// <summary>
+/// A request's idempotency key, or why it has none: for <see cref="KeyParseStatus.Missing"/> and
+/// <see cref="KeyParseStatus.Invalid"/>, the problem to answer with.
+/// </summary>
+internal readonly struct KeyRead
+{
+    public KeyRead(string key)
+    {
+        Status = KeyParseStatus.Valid;
+        Key = key;
+    }
+
+    public KeyRead(KeyParseStatus status, IdempotencyProblem problem, string detail, int? statusCode = null)
+    {
+        Status = status;
+        Problem = problem;
+        Detail = detail;
+        StatusCode = statusCode;
+    }
+
+    public KeyParseStatus Status { get; }
+
+    public string? Key { get; }
+
+    public IdempotencyProblem? Problem { get; }
+
+    public string? Detail { get; }
+
+    /// <summary>The status that replaces the problem's usual one (a body the server refused to read).</summary>
+    public int? StatusCode { get; }
+}

@@ -1,0 +1,100 @@
+using System.Globalization;
+using Idempotency.Headers;
+using Idempotency.Problems;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+
+namespace Idempotency.Keys;
+
+/// <summary>
+/// Where one policy takes its idempotency key from: a header (its own or the options' one), or a resolver. A resolved
+/// key is checked exactly as a header's value is, and problem details name where the key was expected.
+/// </summary>
+internal sealed class KeySource
+{
+    private readonly string _policyName;
+    private readonly Func<KeyResolverArguments, ValueTask<string?>>? _resolver;
+    private readonly int _maxKeyLength;
+    private readonly int _maxBodyBytes;
+    private readonly KeyRead _missing;
+    private readonly KeyRead _invalid;
+
+    public KeySource(string policyName, IdempotencyPolicy policy, IdempotencyOptions options)
+    {
+        _policyName = policyName;
+        _maxKeyLength = options.MaxKeyLength;
+        _maxBodyBytes = policy.MaxCanonicalJsonBytes;
+        _resolver = policy.KeyResolver;
+
+        // Reading another header through its resolver is reading a header: its problems name it as the key header's do.
+        if (_resolver is null || _resolver.Target is HeaderKeyResolver)
+        {
+            HeaderName = (_resolver?.Target as HeaderKeyResolver)?.Name ?? policy.KeyHeaderName ?? options.KeyHeaderName;
+            _resolver = null;
+            _missing = new KeyRead(
+                KeyParseStatus.Missing, IdempotencyProblem.KeyMissing,
+                string.Format(CultureInfo.InvariantCulture, IdempotencyProblem.KeyMissing.Detail, HeaderName));
+            _invalid = new KeyRead(
+                KeyParseStatus.Invalid, IdempotencyProblem.KeyInvalid,
+                string.Format(CultureInfo.InvariantCulture, IdempotencyProblem.KeyInvalid.Detail, HeaderName, _maxKeyLength));
+            return;
+        }
+
+        var source = (_resolver.Target as IKeySourceDescription)?.Description ?? "the request";
+        _missing = new KeyRead(
+            KeyParseStatus.Missing, IdempotencyProblem.KeyMissing,
+            string.Format(CultureInfo.InvariantCulture, ResolvedKeyMissingDetail, source));
+        _invalid = new KeyRead(
+            KeyParseStatus.Invalid, IdempotencyProblem.KeyInvalid,
+            string.Format(CultureInfo.InvariantCulture, ResolvedKeyInvalidDetail, source, _maxKeyLength));
+    }
+
+    /// <summary>The header the key is read from, or <see langword="null"/> when a resolver finds it elsewhere.</summary>
+    public string? HeaderName { get; }
+
+    private const string ResolvedKeyMissingDetail =
+        "This endpoint requires an idempotency key, which it takes from {0}; send one there and reuse it when retrying.";
+
+    private const string ResolvedKeyInvalidDetail =
+        "The idempotency key this endpoint takes from {0} must be one key of 1 to {1} visible ASCII characters, as a token or a quoted string.";
+
+    /// <summary>Reads the request's key; completes synchronously unless a resolver does not.</summary>
+    public ValueTask<KeyRead> ReadAsync(HttpContext context)
+        => _resolver is null
+            ? new ValueTask<KeyRead>(Check(context.Request.Headers[HeaderName!], emptyIsMissing: false))
+            : ResolveAsync(context);
+
+    private async ValueTask<KeyRead> ResolveAsync(HttpContext context)
+    {
+        string? resolved;
+        try
+        {
+            resolved = await _resolver!(new KeyResolverArguments(context, _policyName, _maxBodyBytes)).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // A body the server (or the resolver) refused to read: the client's error, answered with its status.
+            return new KeyRead(
+                KeyParseStatus.Invalid, IdempotencyProblem.RequestBodyInvalid,
+                string.Format(CultureInfo.InvariantCulture, IdempotencyProblem.RequestBodyInvalid.Detail, ex.Message),
+                ex.StatusCode);
+        }
+
+        return Check(resolved, emptyIsMissing: true);
+    }
+
+    private KeyRead Check(StringValues value, bool emptyIsMissing)
+    {
+        if (emptyIsMissing && StringValues.IsNullOrEmpty(value))
+        {
+            return _missing;
+        }
+
+        return IdempotencyKeyParser.Parse(value, _maxKeyLength, out var key) switch
+        {
+            KeyParseStatus.Valid => new KeyRead(key!),
+            KeyParseStatus.Missing => _missing,
+            _ => _invalid,
+        };
+    }
+}
