@@ -38,6 +38,20 @@ internal sealed class StoreCalls
     public ValueTask<BeginResult> BeginAsync(in StoreTarget target, ResolvedPolicy policy)
     {
         var timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _timeProvider);
+        try
+        {
+            return BeginAsync(target, policy, timeout);
+        }
+        catch
+        {
+            // A store that throws instead of returning a faulted task: nothing waits on the timer.
+            timeout.Dispose();
+            throw;
+        }
+    }
+
+    private ValueTask<BeginResult> BeginAsync(in StoreTarget target, ResolvedPolicy policy, CancellationTokenSource timeout)
+    {
         var started = _timeProvider.GetTimestamp();
         if (target.IsStream)
         {
