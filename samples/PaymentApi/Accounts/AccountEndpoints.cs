@@ -63,31 +63,30 @@ internal static class AccountEndpoints
         CancellationToken cancellationToken)
     {
         var options = idempotency.Value;
-        switch (SequenceHeaders.Read(context.Request, options.SequenceNumberHeaderName, minimum: 1, out var sequence))
+
+        // The middleware has read and checked the sequence headers; the ledger needs the number. Under the
+        // "transfers" policy a request without one never gets here (428); should the policy ever stop requiring
+        // one, the request is still answered as the middleware would, never with a 500.
+        var idempotencyFeature = context.Features.Get<IIdempotencyFeature>();
+        if (idempotencyFeature?.SequenceNumber is not { } sequence)
         {
-            case SequenceHeaderStatus.Missing:
-                return TypedResults.Problem(
-                    statusCode: StatusCodes.Status428PreconditionRequired,
-                    type: options.ProblemTypeBaseUri + "sequence-number-missing",
-                    title: "Sequence number missing",
-                    detail: $"Transfers are numbered per account: send the number in the {options.SequenceNumberHeaderName} header, starting at 1.");
-            case SequenceHeaderStatus.Invalid:
-                return InvalidSequenceHeader(options);
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status428PreconditionRequired,
+                type: options.ProblemTypeBaseUri + "sequence-number-missing",
+                title: "Sequence number missing",
+                detail: $"Transfers are numbered per account: send the number in the {options.SequenceNumberHeaderName} header, starting at 1.");
         }
 
-        switch (SequenceHeaders.Read(context.Request, options.SequenceEpochHeaderName, minimum: 0, out var epoch))
+        if (idempotencyFeature.SequenceEpoch is not (null or 0))
         {
-            case SequenceHeaderStatus.Invalid:
-                return InvalidSequenceHeader(options);
-            case SequenceHeaderStatus.Valid when epoch != 0:
-                // The ledger numbers an account's transfers for the account's whole life; a new epoch would restart
-                // the middleware's count at 1 while the ledger is further on. A 409 is not stored, so this request
-                // does not raise the stream's epoch and fence the client's epoch-0 requests.
-                return TypedResults.Problem(
-                    statusCode: StatusCodes.Status409Conflict,
-                    type: EpochUnsupportedType,
-                    title: "Sequence epoch not supported",
-                    detail: $"Transfers are numbered for the account's whole life and never start over. Omit the {options.SequenceEpochHeaderName} header (or send 0); a client that lost its place reads lastSequence from GET /accounts/{accountId} and continues with the number after it.");
+            // The ledger numbers an account's transfers for the account's whole life; a new epoch would restart
+            // the middleware's count at 1 while the ledger is further on. A 409 is not stored, so this request
+            // does not raise the stream's epoch and fence the client's epoch-0 requests.
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status409Conflict,
+                type: EpochUnsupportedType,
+                title: "Sequence epoch not supported",
+                detail: $"Transfers are numbered for the account's whole life and never start over. Omit the {options.SequenceEpochHeaderName} header (or send 0); a client that lost its place reads lastSequence from GET /accounts/{accountId} and continues with the number after it.");
         }
 
         var errors = request.Validate(accountId);
@@ -149,11 +148,4 @@ internal static class AccountEndpoints
 
     private static ProblemHttpResult AccountNotFound() =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Account not found", detail: "You have no account with this id.");
-
-    private static ProblemHttpResult InvalidSequenceHeader(IdempotencyOptions options) =>
-        TypedResults.Problem(
-            statusCode: StatusCodes.Status400BadRequest,
-            type: options.ProblemTypeBaseUri + "sequence-number-invalid",
-            title: "Sequence number invalid",
-            detail: $"The {options.SequenceNumberHeaderName} header must hold one decimal integer from 1, and {options.SequenceEpochHeaderName}, when sent, one from 0; digits only.");
 }

@@ -39,8 +39,9 @@ internal static class PaymentEndpoints
         }
 
         // The middleware has already deduplicated this request by its key; the ledger records the key as well, so a
-        // retry whose idempotency record was lost still cannot charge twice.
-        var key = IdempotencyKeyHeader.Read(context.Request, idempotency.Value.KeyHeaderName);
+        // retry whose idempotency record was lost still cannot charge twice. The feature holds the key as the
+        // middleware read it (unquoted), so both spellings of one key are one key here too.
+        var key = context.Features.Get<IIdempotencyFeature>()?.Key;
         var payment = await ledger.CreateAsync(context.User.CallerId(), key, request.Amount!.Value, request.Currency!, request.Description, cancellationToken);
 
         if (payment.Amount != request.Amount || payment.Currency != request.Currency || payment.Description != request.Description)

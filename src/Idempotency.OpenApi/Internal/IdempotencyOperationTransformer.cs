@@ -119,7 +119,7 @@ internal sealed class IdempotencyOperationTransformer : IOpenApiOperationTransfo
         });
 
         // A stream resolver (an account from the route, say) names the stream; the header is then not the client's to choose.
-        if (policy.SequenceStreamResolver is null)
+        if (!policy.HasSequenceStreamResolver)
         {
             AddHeader(parameters, new OpenApiParameter
             {
@@ -198,7 +198,7 @@ internal sealed class IdempotencyOperationTransformer : IOpenApiOperationTransfo
     {
         var text = new StringBuilder(
             "The position of this request in its stream: 1 for the first request, one more for each next one; a retry repeats its number. The requests of a stream are applied in order, each exactly once. A decimal integer from 1 to 9223372036854775807.");
-        text.Append(policy.SequenceStreamResolver is null
+        text.Append(!policy.HasSequenceStreamResolver
             ? $" The stream is named by `{options.SequenceStreamHeaderName}`."
             : " The endpoint chooses the stream (for example from the route).");
         if (policy.Sequence == SequenceRequirement.Optional)

@@ -88,7 +88,7 @@ internal static class ProblemCatalog
         if (sequence)
         {
             problems.Add(SequenceInvalid);
-            if (policy.SequenceStreamResolver is not null)
+            if (policy.HasSequenceStreamResolver)
             {
                 problems.Add(SequenceStreamInvalid);
             }

@@ -67,18 +67,10 @@ internal sealed class IdempotencyTelemetry : IDisposable
     };
 
     /// <summary>Starts the span of one request's idempotency work, under the server request's span; null when nobody listens.</summary>
-    public static Activity? StartRequest(string policy, bool sequenced)
-    {
-        if (!Source.HasListeners())
-        {
-            return null;
-        }
+    public static Activity? StartRequest(string policy, bool sequenced) => Start(policy, sequenced ? "sequence" : "key");
 
-        var activity = Source.StartActivity("idempotency", ActivityKind.Internal);
-        activity?.SetTag("idempotency.policy", policy);
-        activity?.SetTag("idempotency.mode", sequenced ? "sequence" : "key");
-        return activity;
-    }
+    /// <summary>Starts the span of one <see cref="IIdempotentExecutor"/> operation (mode <c>worker</c>); null when nobody listens.</summary>
+    public static Activity? StartOperation(string policy) => Start(policy, "worker");
 
     public void RecordOutcome(Activity? activity, string policy, IdempotencyOutcome outcome)
     {
@@ -119,6 +111,19 @@ internal sealed class IdempotencyTelemetry : IDisposable
     }
 
     public void Dispose() => _meter.Dispose();
+
+    private static Activity? Start(string policy, string mode)
+    {
+        if (!Source.HasListeners())
+        {
+            return null;
+        }
+
+        var activity = Source.StartActivity("idempotency", ActivityKind.Internal);
+        activity?.SetTag("idempotency.policy", policy);
+        activity?.SetTag("idempotency.mode", mode);
+        return activity;
+    }
 
     private async ValueTask<T> AwaitStoreCall<T>(ValueTask<T> call, string operation, long startTimestamp)
     {

@@ -1,10 +1,12 @@
 using System.Diagnostics.Metrics;
 using Idempotency.Diagnostics;
+using Idempotency.Execution;
 using Idempotency.Hooks;
 using Idempotency.Middleware;
 using Idempotency.Policies;
 using Idempotency.Storage;
 using Idempotency.Storage.InMemory;
+using Idempotency.Workers;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -28,5 +30,8 @@ internal static class IdempotencyServiceRegistration
         services.AddMetrics();
         services.TryAddSingleton(static sp => new IdempotencyTelemetry(
             sp.GetRequiredService<IMeterFactory>(), sp.GetRequiredService<IIdempotencyStore>().GetType().Name));
+        services.TryAddSingleton<StoreCalls>();
+        services.TryAddSingleton<IdempotencyEngine>();
+        services.TryAddSingleton<IIdempotentExecutor, IdempotentExecutor>();
     }
 }

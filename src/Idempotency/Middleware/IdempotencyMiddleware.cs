@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Globalization;
 using Idempotency.Capture;
 using Idempotency.Diagnostics;
+using Idempotency.Execution;
 using Idempotency.Fingerprinting;
 using Idempotency.Headers;
 using Idempotency.Hooks;
@@ -20,9 +20,10 @@ using Microsoft.Extensions.Primitives;
 namespace Idempotency.Middleware;
 
 /// <summary>
-/// Deduplicates requests by idempotency key (SPEC §3) or orders them by sequence number (SPEC §4): the first request
-/// runs and its response is recorded; retries get the recorded response; conflicting, concurrent, early and stale
-/// requests get problem responses.
+/// The HTTP adapter of <see cref="IdempotencyEngine"/>: deduplicates requests by idempotency key or orders them by
+/// sequence number. It reads the headers, fingerprints the request, captures the handler's response, and turns the
+/// engine's decisions into replays and problem responses: the first request runs and its response is recorded;
+/// retries get the recorded response; conflicting, concurrent, early and stale requests get problem responses.
 /// </summary>
 internal sealed class IdempotencyMiddleware
 {
@@ -31,9 +32,8 @@ internal sealed class IdempotencyMiddleware
 
     private readonly RequestDelegate _next;
     private readonly IdempotencyPolicyResolver _policies;
-    private readonly IIdempotencyStore _store;
+    private readonly IdempotencyEngine _engine;
     private readonly IdempotencyOptions _options;
-    private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly ProblemResponseWriter _problems;
     private readonly IdempotencyTelemetry _telemetry;
@@ -47,24 +47,21 @@ internal sealed class IdempotencyMiddleware
     public IdempotencyMiddleware(
         RequestDelegate next,
         IdempotencyPolicyResolver policies,
-        IIdempotencyStore store,
+        IdempotencyEngine engine,
         IOptions<IdempotencyOptions> options,
-        TimeProvider timeProvider,
         ILogger<IdempotencyMiddleware> logger,
-        IdempotencyTelemetry telemetry,
         IServiceProvider services)
     {
-        _telemetry = telemetry;
+        _engine = engine;
+        _telemetry = engine.Telemetry;
         _pipelineOrder = new PipelineOrder(services);
         _stopping = services.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? default;
         _next = next;
         _policies = policies;
-        _store = store;
         _options = options.Value;
-        _timeProvider = timeProvider;
         _logger = logger;
         _hooks = services.GetRequiredService<IdempotencyHooks>();
-        _problems = new ProblemResponseWriter(_options, services.GetService<IProblemDetailsService>(), _hooks, policies);
+        _problems = new ProblemResponseWriter(_options, services.GetService<IProblemDetailsService>(), _hooks);
         _sequenceMissingDetail = string.Format(CultureInfo.InvariantCulture, IdempotencyProblem.SequenceNumberMissing.Detail, _options.SequenceNumberHeaderName);
         _sequenceStreamInvalidDetail = string.Format(CultureInfo.InvariantCulture, IdempotencyProblem.SequenceStreamInvalid.Detail, SequenceHeaderParser.MaxResolvedStreamLength);
         _sequenceInvalidDetail = string.Format(
@@ -111,96 +108,59 @@ internal sealed class IdempotencyMiddleware
     private async Task InvokeKeyedAsync(HttpContext context, ResolvedPolicy policy)
     {
         using var activity = IdempotencyTelemetry.StartRequest(policy.Name, sequenced: false);
+        var feature = new IdempotencyFeature(policy.Name, activity);
+        context.Features.Set<IIdempotencyFeature>(feature);
         if (policy.Sequence == SequenceRequirement.Required)
         {
             IdempotencyLog.SequenceMissing(_logger, policy.Name);
-            _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.MissingSequence);
+            RecordOutcome(feature, IdempotencyOutcome.MissingSequence);
             await _problems.WriteAsync(context, IdempotencyProblem.SequenceNumberMissing, _sequenceMissingDetail).ConfigureAwait(false);
             return;
         }
 
         var keyRead = await policy.Key.ReadAsync(context).ConfigureAwait(false);
-        var keyStatus = keyRead.Status;
-        if (keyStatus == KeyParseStatus.Missing)
+        if (keyRead.Status == KeyParseStatus.Missing)
         {
             if (!policy.KeyRequired)
             {
-                _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.PassThrough);
+                RecordOutcome(feature, IdempotencyOutcome.PassThrough);
                 await _next(context).ConfigureAwait(false);
                 return;
             }
 
             IdempotencyLog.KeyMissing(_logger, policy.Name);
-            _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.MissingKey);
+            RecordOutcome(feature, IdempotencyOutcome.MissingKey);
             await _problems.WriteAsync(context, keyRead.Problem!, keyRead.Detail!).ConfigureAwait(false);
             return;
         }
 
-        if (keyStatus == KeyParseStatus.Invalid)
+        if (keyRead.Status == KeyParseStatus.Invalid)
         {
             IdempotencyLog.KeyInvalid(_logger, policy.Name);
-            _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Invalid);
+            RecordOutcome(feature, IdempotencyOutcome.Invalid);
             await _problems.WriteAsync(context, keyRead.Problem!, keyRead.Detail!, status: keyRead.StatusCode).ConfigureAwait(false);
             return;
         }
 
-        var recordKey = RecordKey.Create(await policy.ResolveScopeAsync(context).ConfigureAwait(false), keyRead.Key!);
-        var fingerprint = await FingerprintAsync(context, policy, activity, extra: null).ConfigureAwait(false);
+        var key = keyRead.Key!;
+        feature.Key = key;
+        var scope = await policy.ResolveScopeAsync(context).ConfigureAwait(false);
+        feature.Scope = PrincipalScope.Describe(scope);
+        var recordKey = RecordKey.Create(scope, key);
+        var fingerprint = await FingerprintAsync(context, policy, feature, extra: null).ConfigureAwait(false);
         if (fingerprint is null)
         {
             return;
         }
 
-        IdempotencyBeginResult begin;
-        try
-        {
-            begin = await BeginAsync(recordKey, fingerprint, policy).ConfigureAwait(false);
-            if (begin.Status == IdempotencyBeginStatus.InFlight && policy.WaitForConcurrent)
-            {
-                var backoff = new PollingBackoff(_timeProvider, policy.ConcurrentWaitTimeout);
-                while (begin.Status == IdempotencyBeginStatus.InFlight && await backoff.DelayAsync(context.RequestAborted).ConfigureAwait(false))
-                {
-                    begin = await BeginAsync(recordKey, fingerprint, policy).ConfigureAwait(false);
-                }
-            }
-        }
-        catch (IdempotencyStoreCapacityException ex)
-        {
-            await StoreCapacityAsync(context, policy, activity, recordKey, ex).ConfigureAwait(false);
-            return;
-        }
-        catch (Exception ex) when (IsUnavailability(ex) && !context.RequestAborted.IsCancellationRequested)
-        {
-            await StoreUnavailableAsync(context, policy, activity, ex).ConfigureAwait(false);
-            return;
-        }
-        catch (InvalidDataException ex)
-        {
-            await RecordUnreadableAsync(context, policy, activity, recordKey, ex).ConfigureAwait(false);
-            return;
-        }
-
-        switch (begin.Status)
-        {
-            case IdempotencyBeginStatus.Acquired:
-                _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Executed);
-                await ExecuteAsync(context, policy, new Ownership(_store, _telemetry, policy, recordKey, begin.FencingToken, isStream: false)).ConfigureAwait(false);
-                break;
-            case IdempotencyBeginStatus.Completed:
-                await ReplayAsync(context, policy, activity, begin.Response!, recordKey).ConfigureAwait(false);
-                break;
-            case IdempotencyBeginStatus.FingerprintMismatch:
-                await KeyReusedAsync(context, policy, activity, recordKey).ConfigureAwait(false);
-                break;
-            default:
-                await InFlightAsync(context, policy, activity, recordKey).ConfigureAwait(false);
-                break;
-        }
+        await BeginAndDispatchAsync(context, policy, feature, StoreTarget.Record(recordKey, fingerprint)).ConfigureAwait(false);
     }
 
     private async Task InvokeSequencedAsync(HttpContext context, ResolvedPolicy policy)
     {
         using var activity = IdempotencyTelemetry.StartRequest(policy.Name, sequenced: true);
+        var feature = new IdempotencyFeature(policy.Name, activity);
+        context.Features.Set<IIdempotencyFeature>(feature);
         var headers = context.Request.Headers;
         var numberStatus = SequenceHeaderParser.ParseNumber(headers[_options.SequenceNumberHeaderName], minimum: 1, out var number);
         var epochStatus = SequenceHeaderParser.ParseNumber(headers[_options.SequenceEpochHeaderName], minimum: 0, out var epoch);
@@ -210,7 +170,7 @@ internal sealed class IdempotencyMiddleware
             // The name came from the request through the application's resolver (a route value, say), not from the
             // client's Sequence-Stream header, so the answer must not blame that header.
             IdempotencyLog.SequenceInvalid(_logger, policy.Name);
-            _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Invalid);
+            RecordOutcome(feature, IdempotencyOutcome.Invalid);
             await _problems.WriteAsync(context, IdempotencyProblem.SequenceStreamInvalid, _sequenceStreamInvalidDetail).ConfigureAwait(false);
             return;
         }
@@ -220,10 +180,14 @@ internal sealed class IdempotencyMiddleware
         if (numberStatus != KeyParseStatus.Valid || epochStatus == KeyParseStatus.Invalid || !streamValid)
         {
             IdempotencyLog.SequenceInvalid(_logger, policy.Name);
-            _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Invalid);
+            RecordOutcome(feature, IdempotencyOutcome.Invalid);
             await _problems.WriteAsync(context, IdempotencyProblem.SequenceNumberInvalid, _sequenceInvalidDetail).ConfigureAwait(false);
             return;
         }
+
+        feature.SequenceStream = stream ?? DefaultStream;
+        feature.SequenceNumber = number;
+        feature.SequenceEpoch = epoch;
 
         // With a sequence number the key no longer identifies the operation, but a retry must still carry the same
         // key, so it joins the fingerprint.
@@ -231,91 +195,27 @@ internal sealed class IdempotencyMiddleware
         if (keyRead.Status == KeyParseStatus.Invalid)
         {
             IdempotencyLog.KeyInvalid(_logger, policy.Name);
-            _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Invalid);
+            RecordOutcome(feature, IdempotencyOutcome.Invalid);
             await _problems.WriteAsync(context, keyRead.Problem!, keyRead.Detail!, status: keyRead.StatusCode).ConfigureAwait(false);
             return;
         }
 
-        var streamKey = RecordKey.CreateStream(await policy.ResolveScopeAsync(context).ConfigureAwait(false), stream ?? DefaultStream);
-        var fingerprint = await FingerprintAsync(context, policy, activity, extra: keyRead.Key).ConfigureAwait(false);
+        var key = keyRead.Key;
+        feature.Key = key;
+        var scope = await policy.ResolveScopeAsync(context).ConfigureAwait(false);
+        feature.Scope = PrincipalScope.Describe(scope);
+        var streamKey = RecordKey.CreateStream(scope, feature.SequenceStream);
+        var fingerprint = await FingerprintAsync(context, policy, feature, extra: key).ConfigureAwait(false);
         if (fingerprint is null)
         {
             return;
         }
 
-        SequenceBeginResult begin;
-        try
-        {
-            begin = await BeginSequenceAsync(streamKey, epoch, number, fingerprint, policy).ConfigureAwait(false);
-            if (ShouldHold(begin.Status, policy))
-            {
-                // One budget for both kinds of holding: a request held for its gap that then finds its number in
-                // flight keeps waiting only if the policy also waits for concurrent duplicates.
-                var limit = policy.ReorderWait > policy.ConcurrentWaitTimeout ? policy.ReorderWait : policy.ConcurrentWaitTimeout;
-                var backoff = new PollingBackoff(_timeProvider, limit);
-                while (ShouldHold(begin.Status, policy) && await backoff.DelayAsync(context.RequestAborted).ConfigureAwait(false))
-                {
-                    begin = await BeginSequenceAsync(streamKey, epoch, number, fingerprint, policy).ConfigureAwait(false);
-                }
-            }
-        }
-        catch (IdempotencyStoreCapacityException ex)
-        {
-            await StoreCapacityAsync(context, policy, activity, streamKey, ex).ConfigureAwait(false);
-            return;
-        }
-        catch (Exception ex) when (IsUnavailability(ex) && !context.RequestAborted.IsCancellationRequested)
-        {
-            await StoreUnavailableAsync(context, policy, activity, ex).ConfigureAwait(false);
-            return;
-        }
-        catch (InvalidDataException ex)
-        {
-            await RecordUnreadableAsync(context, policy, activity, streamKey, ex).ConfigureAwait(false);
-            return;
-        }
-
-        switch (begin.Status)
-        {
-            case SequenceBeginStatus.Acquired:
-                _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Executed);
-                await ExecuteAsync(context, policy, new Ownership(_store, _telemetry, policy, streamKey, begin.FencingToken, isStream: true)).ConfigureAwait(false);
-                break;
-            case SequenceBeginStatus.Completed:
-                await ReplayAsync(context, policy, activity, begin.Response!, streamKey).ConfigureAwait(false);
-                break;
-            case SequenceBeginStatus.FingerprintMismatch:
-                await KeyReusedAsync(context, policy, activity, streamKey).ConfigureAwait(false);
-                break;
-            case SequenceBeginStatus.InFlight:
-                await InFlightAsync(context, policy, activity, streamKey).ConfigureAwait(false);
-                break;
-            case SequenceBeginStatus.Gap:
-                IdempotencyLog.SequenceGap(_logger, streamKey, number, begin.LastSequence);
-                _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.SequenceGap);
-                await _problems.WriteAsync(
-                    context, IdempotencyProblem.SequenceGap, IdempotencyProblem.SequenceGap.Detail,
-                    extensions: new ProblemExtensions("expectedSequence", begin.LastSequence + 1, "lastSequence", begin.LastSequence)).ConfigureAwait(false);
-                break;
-            case SequenceBeginStatus.AlreadyApplied:
-                IdempotencyLog.SequenceAlreadyApplied(_logger, streamKey, number, begin.LastSequence);
-                _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.AlreadyApplied);
-                await _problems.WriteAsync(
-                    context, IdempotencyProblem.SequenceAlreadyApplied, IdempotencyProblem.SequenceAlreadyApplied.Detail,
-                    extensions: new ProblemExtensions("lastSequence", begin.LastSequence)).ConfigureAwait(false);
-                break;
-            default:
-                IdempotencyLog.SequenceEpochFenced(_logger, streamKey, epoch, begin.CurrentEpoch);
-                _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Fenced);
-                await _problems.WriteAsync(
-                    context, IdempotencyProblem.SequenceEpochFenced, IdempotencyProblem.SequenceEpochFenced.Detail,
-                    extensions: new ProblemExtensions("currentEpoch", begin.CurrentEpoch)).ConfigureAwait(false);
-                break;
-        }
+        await BeginAndDispatchAsync(context, policy, feature, StoreTarget.Stream(streamKey, epoch, number, fingerprint)).ConfigureAwait(false);
     }
 
     /// <summary>The request's fingerprint, or <see langword="null"/> once a body the server refused to read has been answered.</summary>
-    private async ValueTask<byte[]?> FingerprintAsync(HttpContext context, ResolvedPolicy policy, Activity? activity, string? extra)
+    private async ValueTask<byte[]?> FingerprintAsync(HttpContext context, ResolvedPolicy policy, IdempotencyFeature feature, string? extra)
     {
         try
         {
@@ -327,7 +227,7 @@ internal sealed class IdempotencyMiddleware
             // Kestrel refuses a body over MaxRequestBodySize (413) or with malformed framing (400) as it is read: the
             // client's error, answered with the server's status before any store call.
             IdempotencyLog.RequestBodyInvalid(_logger, policy.Name, ex.StatusCode);
-            _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Invalid);
+            RecordOutcome(feature, IdempotencyOutcome.Invalid);
             await _problems.WriteAsync(
                 context, IdempotencyProblem.RequestBodyInvalid,
                 string.Format(CultureInfo.InvariantCulture, IdempotencyProblem.RequestBodyInvalid.Detail, ex.Message),
@@ -336,20 +236,87 @@ internal sealed class IdempotencyMiddleware
         }
     }
 
-    private static bool ShouldHold(SequenceBeginStatus status, ResolvedPolicy policy)
-        => (status == SequenceBeginStatus.Gap && policy.ReorderWait > TimeSpan.Zero)
-            || (status == SequenceBeginStatus.InFlight && policy.WaitForConcurrent);
+    // The keyed and sequenced paths meet here: the engine begins (holding as the policy says) and classifies store
+    // failures; this turns its decision into the HTTP answer.
+    private async Task BeginAndDispatchAsync(HttpContext context, ResolvedPolicy policy, IdempotencyFeature feature, StoreTarget target)
+    {
+        var begin = await _engine.BeginAsync(target, policy, policy.WaitForConcurrent, context.RequestAborted).ConfigureAwait(false);
+        switch (begin.Decision)
+        {
+            case BeginDecision.Acquired:
+                RecordOutcome(feature, IdempotencyOutcome.Executed);
+                await ExecuteAsync(context, policy, new Ownership(target.Key, begin.FencingToken, target.IsStream)).ConfigureAwait(false);
+                break;
+            case BeginDecision.Completed:
+                await ReplayAsync(context, feature, begin.Response!, target.Key).ConfigureAwait(false);
+                break;
+            case BeginDecision.FingerprintMismatch:
+                IdempotencyLog.FingerprintMismatch(_logger, target.Key);
+                RecordOutcome(feature, IdempotencyOutcome.Mismatch);
+                await _problems.WriteAsync(context, IdempotencyProblem.KeyReused, IdempotencyProblem.KeyReused.Detail).ConfigureAwait(false);
+                break;
+            case BeginDecision.InFlight:
+                IdempotencyLog.InFlight(_logger, target.Key);
+                RecordOutcome(feature, IdempotencyOutcome.InFlight);
+                await _problems.WriteAsync(
+                    context, IdempotencyProblem.RequestInFlight, IdempotencyProblem.RequestInFlight.Detail, _options.InFlightRetryAfter).ConfigureAwait(false);
+                break;
+            case BeginDecision.Gap:
+                IdempotencyLog.SequenceGap(_logger, target.Key, target.Number, begin.LastSequence);
+                RecordOutcome(feature, IdempotencyOutcome.SequenceGap);
+                await _problems.WriteAsync(
+                    context, IdempotencyProblem.SequenceGap, IdempotencyProblem.SequenceGap.Detail,
+                    extensions: new ProblemExtensions("expectedSequence", begin.LastSequence + 1, "lastSequence", begin.LastSequence)).ConfigureAwait(false);
+                break;
+            case BeginDecision.AlreadyApplied:
+                IdempotencyLog.SequenceAlreadyApplied(_logger, target.Key, target.Number, begin.LastSequence);
+                RecordOutcome(feature, IdempotencyOutcome.AlreadyApplied);
+                await _problems.WriteAsync(
+                    context, IdempotencyProblem.SequenceAlreadyApplied, IdempotencyProblem.SequenceAlreadyApplied.Detail,
+                    extensions: new ProblemExtensions("lastSequence", begin.LastSequence)).ConfigureAwait(false);
+                break;
+            case BeginDecision.EpochFenced:
+                IdempotencyLog.SequenceEpochFenced(_logger, target.Key, target.Epoch, begin.CurrentEpoch);
+                RecordOutcome(feature, IdempotencyOutcome.Fenced);
+                await _problems.WriteAsync(
+                    context, IdempotencyProblem.SequenceEpochFenced, IdempotencyProblem.SequenceEpochFenced.Detail,
+                    extensions: new ProblemExtensions("currentEpoch", begin.CurrentEpoch)).ConfigureAwait(false);
+                break;
+            case BeginDecision.StoreUnavailable:
+                await StoreUnavailableAsync(context, policy, feature, begin.Failure!).ConfigureAwait(false);
+                break;
+            case BeginDecision.QuotaExceeded:
+                var quota = (IdempotencyStoreCapacityException)begin.Failure!;
+                IdempotencyLog.QuotaExceeded(_logger, target.Key, policy.Name, quota);
+                RecordOutcome(feature, IdempotencyOutcome.QuotaExceeded);
+                await _problems.WriteAsync(context, IdempotencyProblem.QuotaExceeded, IdempotencyProblem.QuotaExceeded.Detail, quota.RetryAfter).ConfigureAwait(false);
+                break;
+            case BeginDecision.StoreFull:
+                var full = (IdempotencyStoreCapacityException)begin.Failure!;
+                IdempotencyLog.StoreFull(_logger, policy.Name, full);
+                RecordOutcome(feature, IdempotencyOutcome.StoreFull);
+                await _problems.WriteAsync(context, IdempotencyProblem.StoreFull, IdempotencyProblem.StoreFull.Detail, full.RetryAfter).ConfigureAwait(false);
+                break;
+            default:
+                IdempotencyLog.RecordUnreadable(_logger, target.Key, policy.Name, begin.Failure!);
+                RecordOutcome(feature, IdempotencyOutcome.RecordUnreadable);
+                await _problems.WriteAsync(context, IdempotencyProblem.RecordUnreadable, IdempotencyProblem.RecordUnreadable.Detail).ConfigureAwait(false);
+                break;
+        }
+    }
 
     private async Task ExecuteAsync(HttpContext context, ResolvedPolicy policy, Ownership ownership)
     {
-        IdempotencyLog.Executing(_logger, ownership.Key, policy.Name);
         var originalBody = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
         using var snapshot = new SnapshotBuffer(policy.MaxSnapshotBytes);
         var captureStream = new ResponseCaptureStream(originalBody.Stream, snapshot, context.RequestAborted, context.Response.Headers);
         var captureBody = new CaptureResponseBodyFeature(originalBody, captureStream);
-        var renewal = new LeaseRenewal(ownership, policy.RenewalInterval, _options.StoreTimeout, _timeProvider, _logger, _hooks, context);
+        await _engine.ExecuteAsync(ownership, policy, new HandlerExecution(this, context, policy, ownership.Key, originalBody, captureBody, captureStream, snapshot)).ConfigureAwait(false);
+    }
 
-        var handlerCompleted = false;
+    /// <summary>Runs the handler with its response captured; the engine renews the lease meanwhile.</summary>
+    internal async ValueTask RunHandlerAsync(HttpContext context, ResolvedPolicy policy, IHttpResponseBodyFeature originalBody, CaptureResponseBodyFeature captureBody)
+    {
         var features = context.Features;
         var lifetime = policy.CancelHandlerOnDisconnect ? null : features.Get<IHttpRequestLifetimeFeature>();
         CancellationTokenSource? serverSide = null;
@@ -369,7 +336,6 @@ internal sealed class IdempotencyMiddleware
         {
             await _next(context).ConfigureAwait(false);
             await captureBody.FlushWriterAsync().ConfigureAwait(false);
-            handlerCompleted = true;
         }
         finally
         {
@@ -379,59 +345,35 @@ internal sealed class IdempotencyMiddleware
                 features.Set(lifetime);
                 serverSide?.Dispose();
             }
-
-            await renewal.DisposeAsync().ConfigureAwait(false);
-            if (!handlerCompleted)
-            {
-                await ReleaseAsync(ownership, "the handler threw").ConfigureAwait(false);
-            }
         }
+    }
 
+    /// <summary>The snapshot of the handler's response, or <see langword="null"/> when its status is not storable.</summary>
+    internal async ValueTask<StoredResponse?> CaptureResponseAsync(HttpContext context, ResolvedPolicy policy, string storeKey, ResponseCaptureStream captureStream, SnapshotBuffer snapshot)
+    {
         _telemetry.SnapshotCaptured(policy.Name, snapshot.TotalLength);
         var response = context.Response;
         var statusCode = response.StatusCode;
         if (!await policy.IsStorableAsync(context, statusCode).ConfigureAwait(false))
         {
-            await ReleaseAsync(ownership, "status not storable").ConfigureAwait(false);
-            return;
+            return null;
         }
 
         var headers = ResponseHeaderFilter.Capture(response.Headers, policy.ExcludedResponseHeaders, _options.ReplayedHeaderName, captureStream);
-        StoredResponse stored;
         if (snapshot.Overflowed)
         {
-            IdempotencyLog.SnapshotTooLarge(_logger, ownership.Key, statusCode, snapshot.TotalLength);
-            stored = new StoredResponse(statusCode, headers, ReadOnlyMemory<byte>.Empty, isBodyStored: false);
-        }
-        else
-        {
-            stored = new StoredResponse(statusCode, headers, snapshot.ToArray());
+            IdempotencyLog.SnapshotTooLarge(_logger, storeKey, statusCode, snapshot.TotalLength);
+            return new StoredResponse(statusCode, headers, ReadOnlyMemory<byte>.Empty, isBodyStored: false);
         }
 
-        try
-        {
-            if (!await WithTimeout(ownership.CompleteAsync(stored)).ConfigureAwait(false))
-            {
-                IdempotencyLog.CompletionFenced(_logger, ownership.Key);
-                if (!renewal.Lost)
-                {
-                    _telemetry.LeaseLost();
-                    await _hooks.LeaseLostAsync(context, policy.Name).ConfigureAwait(false);
-                }
-            }
-        }
-        catch (Exception ex)
-        {
-            // The response has reached the client already; all that is lost is the record, which expires with its lease.
-            IdempotencyLog.CompletionFailed(_logger, ownership.Key, ex);
-        }
+        return new StoredResponse(statusCode, headers, snapshot.ToArray());
     }
 
-    private Task ReplayAsync(HttpContext context, ResolvedPolicy policy, Activity? activity, StoredResponse stored, string storeKey)
+    private Task ReplayAsync(HttpContext context, IdempotencyFeature feature, StoredResponse stored, string storeKey)
     {
         if (!stored.IsBodyStored)
         {
-            _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.NotReplayable);
+            RecordOutcome(feature, IdempotencyOutcome.NotReplayable);
             return _problems.WriteAsync(
                 context, IdempotencyProblem.ResponseNotReplayable, IdempotencyProblem.ResponseNotReplayable.Detail,
                 extensions: new ProblemExtensions("originalStatus", stored.StatusCode));
@@ -440,14 +382,14 @@ internal sealed class IdempotencyMiddleware
         if (ContentCodingNegotiation.FindUnacceptable(stored.Headers, context.Request.Headers.AcceptEncoding) is { } coding)
         {
             IdempotencyLog.RepresentationNotAcceptable(_logger, storeKey, coding);
-            _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.NotAcceptable);
+            RecordOutcome(feature, IdempotencyOutcome.NotAcceptable);
             return _problems.WriteAsync(
                 context, IdempotencyProblem.RepresentationNotAcceptable,
                 string.Format(CultureInfo.InvariantCulture, IdempotencyProblem.RepresentationNotAcceptable.Detail, coding));
         }
 
         IdempotencyLog.Replayed(_logger, stored.StatusCode, storeKey);
-        _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Replayed);
+        RecordOutcome(feature, IdempotencyOutcome.Replayed);
         var response = context.Response;
         response.StatusCode = stored.StatusCode;
         var headers = response.Headers;
@@ -469,155 +411,29 @@ internal sealed class IdempotencyMiddleware
             }
         }
 
-        return _hooks.AfterReplayAsync(write, context, policy.Name, stored.StatusCode);
+        return _hooks.AfterReplayAsync(write, context, feature.PolicyName, stored.StatusCode);
     }
 
-    private Task KeyReusedAsync(HttpContext context, ResolvedPolicy policy, Activity? activity, string storeKey)
-    {
-        IdempotencyLog.FingerprintMismatch(_logger, storeKey);
-        _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Mismatch);
-        return _problems.WriteAsync(context, IdempotencyProblem.KeyReused, IdempotencyProblem.KeyReused.Detail);
-    }
-
-    private Task InFlightAsync(HttpContext context, ResolvedPolicy policy, Activity? activity, string storeKey)
-    {
-        IdempotencyLog.InFlight(_logger, storeKey);
-        _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.InFlight);
-        return _problems.WriteAsync(
-            context, IdempotencyProblem.RequestInFlight, IdempotencyProblem.RequestInFlight.Detail, _options.InFlightRetryAfter);
-    }
-
-    private async Task StoreUnavailableAsync(HttpContext context, ResolvedPolicy policy, Activity? activity, Exception exception)
+    private async Task StoreUnavailableAsync(HttpContext context, ResolvedPolicy policy, IdempotencyFeature feature, Exception exception)
     {
         if (policy.FailOpen)
         {
             IdempotencyLog.FailOpen(_logger, policy.Name, exception);
-            _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.FailOpen);
+            RecordOutcome(feature, IdempotencyOutcome.FailOpen);
             await _hooks.FailOpenAsync(context, policy.Name, exception).ConfigureAwait(false);
             await _next(context).ConfigureAwait(false);
             return;
         }
 
         IdempotencyLog.StoreUnavailable(_logger, policy.Name, exception);
-        _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.StoreUnavailable);
+        RecordOutcome(feature, IdempotencyOutcome.StoreUnavailable);
         await _problems.WriteAsync(
             context, IdempotencyProblem.StoreUnavailable, IdempotencyProblem.StoreUnavailable.Detail, _options.StoreUnavailableRetryAfter).ConfigureAwait(false);
     }
 
-    // Room, not reachability: the store answered, so this is never unavailability and never fails open (a caller who
-    // fills the store must not switch protection off). The handler has not run and nothing was written.
-    private Task StoreCapacityAsync(HttpContext context, ResolvedPolicy policy, Activity? activity, string storeKey, IdempotencyStoreCapacityException exception)
+    private void RecordOutcome(IdempotencyFeature feature, IdempotencyOutcome outcome)
     {
-        if (exception.Reason == StoreCapacityReason.ScopeQuotaExceeded)
-        {
-            IdempotencyLog.QuotaExceeded(_logger, storeKey, policy.Name, exception);
-            _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.QuotaExceeded);
-            return _problems.WriteAsync(context, IdempotencyProblem.QuotaExceeded, IdempotencyProblem.QuotaExceeded.Detail, exception.RetryAfter);
-        }
-
-        IdempotencyLog.StoreFull(_logger, policy.Name, exception);
-        _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.StoreFull);
-        return _problems.WriteAsync(context, IdempotencyProblem.StoreFull, IdempotencyProblem.StoreFull.Detail, exception.RetryAfter);
+        feature.Outcome = outcome;
+        _telemetry.RecordOutcome(feature.Activity, feature.PolicyName, outcome);
     }
-
-    // Only a store that cannot answer may be answered 503 or fail open. Anything else (a record this version cannot
-    // read, a bug in a store) says nothing about whether the operation already ran, so running the handler because of
-    // it could run the operation twice.
-    private static bool IsUnavailability(Exception exception)
-        => exception is IdempotencyStoreUnavailableException or TimeoutException;
-
-    private Task RecordUnreadableAsync(HttpContext context, ResolvedPolicy policy, Activity? activity, string storeKey, InvalidDataException exception)
-    {
-        IdempotencyLog.RecordUnreadable(_logger, storeKey, policy.Name, exception);
-        _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.RecordUnreadable);
-        return _problems.WriteAsync(context, IdempotencyProblem.RecordUnreadable, IdempotencyProblem.RecordUnreadable.Detail);
-    }
-
-    private async Task ReleaseAsync(Ownership ownership, string reason)
-    {
-        try
-        {
-            await WithTimeout(ownership.ReleaseAsync()).ConfigureAwait(false);
-            IdempotencyLog.Released(_logger, ownership.Key, reason);
-        }
-        catch (Exception ex)
-        {
-            IdempotencyLog.ReleaseFailed(_logger, ownership.Key, ex);
-        }
-    }
-
-    // A begin is not tied to the request's cancellation: an abort half-way through a store operation could leave a
-    // record acquired by nobody until its lease ran out. StoreTimeout bounds it instead, and also cancels it: once the
-    // client has been told 503 ("not processed, retry"), a begin still waiting inside the store (for example for a
-    // connection to a Redis that was down) must not reach the store later, or it would create a record nobody owns and
-    // answer that retry with 409 until the lease ran out.
-    private ValueTask<IdempotencyBeginResult> BeginAsync(string recordKey, byte[] fingerprint, ResolvedPolicy policy)
-    {
-        var timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _timeProvider);
-        var started = _timeProvider.GetTimestamp();
-        return WaitForBeginAsync(
-            _telemetry.TimeStoreCall(
-                Stopwatch.GetTimestamp(), _store.TryBeginAsync(recordKey, fingerprint, policy.Lease, timeout.Token), "begin"),
-            timeout,
-            started);
-    }
-
-    private ValueTask<SequenceBeginResult> BeginSequenceAsync(string streamKey, long epoch, long number, byte[] fingerprint, ResolvedPolicy policy)
-    {
-        var timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _timeProvider);
-        var started = _timeProvider.GetTimestamp();
-        return WaitForBeginAsync(
-            _telemetry.TimeStoreCall(
-                Stopwatch.GetTimestamp(), _store.TryBeginSequenceAsync(streamKey, epoch, number, fingerprint, policy.Lease, timeout.Token), "begin_sequence"),
-            timeout,
-            started);
-    }
-
-    // The timer starts only for a begin that did not complete at once (the in-memory store never needs one), and counts
-    // from before the call, so time a store spends before returning its task (a first connection attempt) is included.
-    // The wait uses the store's own token, so the middleware never gives up before the store's token is cancelled (a
-    // second timer could fire first, and disposing an uncancelled source would leave the store's token live); the wait
-    // also bounds stores that ignore the token.
-    private ValueTask<T> WaitForBeginAsync<T>(ValueTask<T> operation, CancellationTokenSource timeout, long startedTimestamp)
-    {
-        if (operation.IsCompleted)
-        {
-            timeout.Dispose();
-            return operation;
-        }
-
-        var remaining = _options.StoreTimeout - _timeProvider.GetElapsedTime(startedTimestamp);
-        if (remaining > TimeSpan.Zero)
-        {
-            timeout.CancelAfter(remaining);
-        }
-        else
-        {
-            timeout.Cancel();
-        }
-
-        return AwaitBeginAsync(operation, timeout, _options.StoreTimeout);
-    }
-
-    private static async ValueTask<T> AwaitBeginAsync<T>(ValueTask<T> operation, CancellationTokenSource timeout, TimeSpan storeTimeout)
-    {
-        using (timeout)
-        {
-            try
-            {
-                return await operation.AsTask().WaitAsync(timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException ex) when (timeout.IsCancellationRequested)
-            {
-                throw new TimeoutException($"The idempotency store did not answer within {storeTimeout}.", ex);
-            }
-        }
-    }
-
-    // Store calls are not tied to the request's cancellation (an abort half-way through begin could leave a record
-    // acquired by nobody until its lease ran out); StoreTimeout bounds them instead.
-    private ValueTask<T> WithTimeout<T>(ValueTask<T> operation)
-        => operation.IsCompleted
-            ? operation
-            : new ValueTask<T>(operation.AsTask().WaitAsync(_options.StoreTimeout, _timeProvider));
 }

@@ -23,6 +23,22 @@ internal sealed class IdempotencyPolicyResolver
         _applyToUnsafeMethods = value.ApplyDefaultPolicyToUnsafeMethods;
     }
 
+    /// <summary>The policy named <paramref name="name"/>, for work that is not an HTTP request.</summary>
+    /// <param name="name">The policy's name; <see langword="null"/> for the default policy.</param>
+    /// <exception cref="InvalidOperationException">No policy has that name: a configuration error.</exception>
+    public ResolvedPolicy GetPolicy(string? name)
+    {
+        if (name is null || string.Equals(name, IdempotencyOptions.DefaultPolicyName, StringComparison.OrdinalIgnoreCase))
+        {
+            return _defaultPolicy;
+        }
+
+        return _policies.TryGetValue(name, out var policy)
+            ? policy
+            : throw new InvalidOperationException(
+                $"The idempotency policy '{name}' was never added. Add it with options.AddPolicy(\"{name}\", ...) in AddIdempotency.");
+    }
+
     /// <summary>The policy that governs a request with <paramref name="method"/> to <paramref name="endpoint"/>.</summary>
     /// <returns>The policy, or <see langword="null"/> when the request passes through untouched.</returns>
     /// <exception cref="InvalidOperationException">The endpoint names a policy that was never added: a configuration error.</exception>

@@ -25,6 +25,8 @@ internal static class PrincipalScope
     private const string NameIdentifierKind = "nameid:";
     private const string NameKind = "name:";
     private const string CustomKind = "custom:";
+    private const string WorkerKind = "worker:";
+    private const string SharedWorker = "worker";
 
     /// <summary>
     /// The default <see cref="IdempotencyOptions.ScopeResolver"/>. A policy whose resolver is this one calls
@@ -85,6 +87,42 @@ internal static class PrincipalScope
 
     /// <summary>The scope a custom resolver named, kept apart from every scope of <see cref="Resolve"/>.</summary>
     public static string Custom(string scope) => string.Concat(CustomKind, scope);
+
+    /// <summary>
+    /// The scope of an <see cref="IIdempotentExecutor"/> operation: a kind of its own, so no HTTP caller's scope
+    /// (whatever its claims or custom resolver say) can equal a worker's.
+    /// </summary>
+    /// <param name="scope">The operation's scope, or <see langword="null"/> for the one shared worker scope.</param>
+    public static string Worker(string? scope) => scope is null ? SharedWorker : string.Concat(WorkerKind, scope);
+
+    /// <summary>
+    /// The scope as its resolver named it, without its kind: the claim value of a principal's scope, the string a
+    /// custom resolver returned, or <see cref="Anonymous"/>. For the application's eyes only; never a store identity.
+    /// </summary>
+    public static string Describe(string scope)
+    {
+        if (scope.StartsWith(CustomKind, StringComparison.Ordinal))
+        {
+            return scope[CustomKind.Length..];
+        }
+
+        var kind = scope.StartsWith(SubjectKind, StringComparison.Ordinal) ? SubjectKind.Length
+            : scope.StartsWith(NameIdentifierKind, StringComparison.Ordinal) ? NameIdentifierKind.Length
+            : scope.StartsWith(NameKind, StringComparison.Ordinal) ? NameKind.Length
+            : 0;
+        if (kind == 0)
+        {
+            return scope;
+        }
+
+        // kind, issuer length, ':', issuer, ':', value (see Tag).
+        var rest = scope.AsSpan(kind);
+        var colon = rest.IndexOf(':');
+        return colon > 0 && int.TryParse(rest[..colon], NumberStyles.None, CultureInfo.InvariantCulture, out var issuerLength)
+            && colon + 1 + issuerLength + 1 <= rest.Length
+                ? rest[(colon + 1 + issuerLength + 1)..].ToString()
+                : scope;
+    }
 
     private static Claim? FindUsable(ClaimsIdentity identity, string type)
     {

@@ -104,6 +104,9 @@ internal sealed class ResolvedPolicy
         return pending.IsCompletedSuccessfully ? new ValueTask<string>(TagCustom(pending.Result)) : AwaitCustomScopeAsync(pending);
     }
 
+    /// <summary>Whether the application names streams itself (then the stream header is not read).</summary>
+    public bool HasSequenceStreamResolver => _sequenceStreamResolver is not null;
+
     /// <summary>
     /// The stream the application's resolver names for a numbered request, or <see langword="null"/> when the policy has
     /// no resolver or the resolver names none (then the stream header applies).

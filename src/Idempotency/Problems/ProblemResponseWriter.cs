@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using Idempotency.Hooks;
-using Idempotency.Policies;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Net.Http.Headers;
@@ -19,22 +18,15 @@ internal sealed class ProblemResponseWriter
     private readonly string _typeBase;
     private readonly IProblemDetailsService? _problemDetailsService;
     private readonly IdempotencyHooks? _hooks;
-    private readonly IdempotencyPolicyResolver? _policies;
 
     /// <param name="options">The options.</param>
     /// <param name="problemDetailsService">The application's problem details service, if it registered one.</param>
     /// <param name="hooks">Whose <see cref="IdempotencyOptions.OnRejected"/> hears of every problem written; may be null.</param>
-    /// <param name="policies">Finds the endpoint's policy name for that hook; may be null without hooks.</param>
-    public ProblemResponseWriter(
-        IdempotencyOptions options, IProblemDetailsService? problemDetailsService, IdempotencyHooks? hooks = null, IdempotencyPolicyResolver? policies = null)
+    public ProblemResponseWriter(IdempotencyOptions options, IProblemDetailsService? problemDetailsService, IdempotencyHooks? hooks = null)
     {
         _typeBase = options.ProblemTypeBaseUri;
         _problemDetailsService = problemDetailsService;
-        if (hooks is { HasOnRejected: true } && policies is not null)
-        {
-            _hooks = hooks;
-            _policies = policies;
-        }
+        _hooks = hooks is { HasOnRejected: true } ? hooks : null;
     }
 
     /// <summary>Writes <paramref name="problem"/>; <paramref name="status"/>, when given, replaces the problem's usual status.</summary>
@@ -55,14 +47,12 @@ internal sealed class ProblemResponseWriter
         return _hooks is null ? write : WriteThenNotifyAsync(write, context, problem, response.StatusCode);
     }
 
-    // Every problem the middleware answers passes here, so this is the one place OnRejected is raised. The policy is
-    // found again from the endpoint (the same lookup the middleware made), only when the hook is set.
+    // Every problem the middleware answers passes here, so this is the one place OnRejected is raised. The middleware
+    // sets the request's feature, with its policy, before it can answer any problem.
     private async Task WriteThenNotifyAsync(Task write, HttpContext context, IdempotencyProblem problem, int status)
     {
         await write.ConfigureAwait(false);
-        var policyName = context.GetEndpoint() is { } endpoint && _policies!.Resolve(endpoint, context.Request.Method) is { } policy
-            ? policy.Name
-            : IdempotencyOptions.DefaultPolicyName;
+        var policyName = context.Features.Get<IIdempotencyFeature>()?.PolicyName ?? IdempotencyOptions.DefaultPolicyName;
         await _hooks!.RejectedAsync(context, policyName, problem.Name, status).ConfigureAwait(false);
     }
 

@@ -1,20 +1,21 @@
 using Idempotency.Diagnostics;
 using Idempotency.Hooks;
+using Idempotency.Policies;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace Idempotency.Middleware;
+namespace Idempotency.Execution;
 
 /// <summary>
-/// Keeps an in-flight record owned while its handler runs by renewing the lease every third of its length. Handlers
+/// Keeps an in-flight record owned while its handler (or work) runs by renewing the lease every third of its length. Handlers
 /// faster than that never touch the store again; a renewal the store refuses means another request took over, which
 /// is logged, and the late completion is then fenced off by the store.
 /// </summary>
 internal sealed class LeaseRenewal : IAsyncDisposable
 {
+    private readonly StoreCalls _calls;
     private readonly Ownership _ownership;
-    private readonly TimeSpan _timeout;
-    private readonly TimeProvider _timeProvider;
+    private readonly ResolvedPolicy _policy;
     private readonly ILogger _logger;
     private readonly ITimer _timer;
     private readonly IdempotencyHooks _hooks;
@@ -22,15 +23,15 @@ internal sealed class LeaseRenewal : IAsyncDisposable
     private int _renewing;
     private Task? _pending;
 
-    public LeaseRenewal(Ownership ownership, TimeSpan interval, TimeSpan timeout, TimeProvider timeProvider, ILogger logger, IdempotencyHooks hooks, HttpContext? context)
+    public LeaseRenewal(StoreCalls calls, Ownership ownership, ResolvedPolicy policy, TimeProvider timeProvider, ILogger logger, IdempotencyHooks hooks, HttpContext? context)
     {
         _hooks = hooks;
         _context = context;
+        _calls = calls;
         _ownership = ownership;
-        _timeout = timeout;
-        _timeProvider = timeProvider;
+        _policy = policy;
         _logger = logger;
-        _timer = timeProvider.CreateTimer(static state => ((LeaseRenewal)state!).OnTick(), this, interval, interval);
+        _timer = timeProvider.CreateTimer(static state => ((LeaseRenewal)state!).OnTick(), this, policy.RenewalInterval, policy.RenewalInterval);
     }
 
     /// <summary>Whether the store refused a renewal: the record is no longer this request's.</summary>
@@ -60,14 +61,14 @@ internal sealed class LeaseRenewal : IAsyncDisposable
     {
         try
         {
-            var renewed = await _ownership.RenewAsync().AsTask().WaitAsync(_timeout, _timeProvider).ConfigureAwait(false);
+            var renewed = await _calls.RenewAsync(_ownership, _policy).ConfigureAwait(false);
             if (!renewed)
             {
                 Lost = true;
                 _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-                _ownership.Telemetry.LeaseLost();
+                _calls.Telemetry.LeaseLost();
                 IdempotencyLog.LeaseLost(_logger, _ownership.Key);
-                await _hooks.LeaseLostAsync(_context, _ownership.PolicyName).ConfigureAwait(false);
+                await _hooks.LeaseLostAsync(_context, _policy.Name).ConfigureAwait(false);
             }
         }
         catch (Exception ex)

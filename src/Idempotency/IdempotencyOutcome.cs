@@ -1,12 +1,16 @@
-namespace Idempotency.Diagnostics;
+namespace Idempotency;
 
-/// <summary>What the middleware decided for one request; the <c>idempotency.outcome</c> tag of metrics and traces.</summary>
-internal enum IdempotencyOutcome
+/// <summary>
+/// What the idempotency middleware (or <see cref="IIdempotentExecutor"/>) decided for one request or operation. Read it
+/// from <see cref="IIdempotencyFeature.Outcome"/>; metrics and traces carry it as the <c>idempotency.outcome</c> tag.
+/// </summary>
+/// <remarks>New values may be added in later versions: treat an unknown value as "not executed here".</remarks>
+public enum IdempotencyOutcome
 {
-    /// <summary>The handler ran under a fresh record or stream slot.</summary>
+    /// <summary>The handler (or the work) ran under a fresh record or stream slot.</summary>
     Executed,
 
-    /// <summary>A stored response was replayed.</summary>
+    /// <summary>A stored response (or result) was replayed.</summary>
     Replayed,
 
     /// <summary>The key (or sequence number) was reused for a different request: 422.</summary>

@@ -1,7 +1,7 @@
-namespace Idempotency.Middleware;
+namespace Idempotency.Execution;
 
 /// <summary>
-/// Paces a request that polls the store for another request to finish (concurrent duplicates in wait mode, early
+/// Paces a request (or operation) that polls the store for another request to finish (concurrent duplicates in wait mode, early
 /// sequence numbers in reorder-wait). Polling through the store works the same for every store and every instance;
 /// the doubling delay keeps a long wait to a few store calls per second. A class, not a struct: its async method
 /// advances the delay, which a struct would only do on a copy.

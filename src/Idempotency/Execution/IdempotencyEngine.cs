@@ -1,0 +1,179 @@
+using Idempotency.Diagnostics;
+using Idempotency.Hooks;
+using Idempotency.Policies;
+using Idempotency.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Idempotency.Execution;
+
+/// <summary>
+/// The idempotency protocol without HTTP: begin (holding for a concurrent duplicate or an early sequence number),
+/// classify what the store said or threw, run the operation while its lease is renewed, then complete or release.
+/// The middleware and <see cref="IIdempotentExecutor"/> are its two adapters; each turns a decision into its own
+/// answer (a problem response, an exception).
+/// </summary>
+internal sealed class IdempotencyEngine
+{
+    private readonly StoreCalls _calls;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly IdempotencyHooks _hooks;
+
+    public IdempotencyEngine(StoreCalls calls, TimeProvider timeProvider, IdempotencyHooks hooks, ILogger<IdempotencyEngine> logger)
+    {
+        _hooks = hooks;
+        _calls = calls;
+        _timeProvider = timeProvider;
+        _logger = logger;
+    }
+
+    public IdempotencyTelemetry Telemetry => _calls.Telemetry;
+
+    public IdempotencyHooks Hooks => _hooks;
+
+    /// <summary>
+    /// Begins <paramref name="target"/>: acquires it, or says why not. While another owner has it in flight (and
+    /// <paramref name="waitForConcurrent"/>) or, for a stream, while its number is early (and the policy has a reorder
+    /// wait), polls the store until that changes or the policy's wait is used up.
+    /// </summary>
+    /// <param name="target">The record or numbered stream request.</param>
+    /// <param name="policy">The policy: lease and waits.</param>
+    /// <param name="waitForConcurrent">Whether to hold while another owner executes.</param>
+    /// <param name="cancellationToken">
+    /// Ends holding only: the store calls themselves are bounded by the store timeout, never cancelled by the caller.
+    /// Once it is cancelled, a failing store is no longer reported as unavailable: the exception propagates.
+    /// </param>
+    /// <returns>The decision; store failures are decisions too, never exceptions, except a cancelled wait.</returns>
+    public ValueTask<BeginResult> BeginAsync(StoreTarget target, ResolvedPolicy policy, bool waitForConcurrent, CancellationToken cancellationToken)
+    {
+        ValueTask<BeginResult> first;
+        try
+        {
+            first = _calls.BeginAsync(target, policy);
+        }
+        catch (Exception ex)
+        {
+            first = ValueTask.FromException<BeginResult>(ex);
+        }
+
+        // The in-memory store answers at once: no state machine unless the answer is a failure or means holding.
+        if (first.IsCompletedSuccessfully && !ShouldHold(first.Result.Decision, policy, waitForConcurrent))
+        {
+            return first;
+        }
+
+        return HoldAsync(first, target, policy, waitForConcurrent, cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> as the owner of <paramref name="ownership"/>: the lease is renewed while it runs;
+    /// when it throws, the record is released and the exception propagates; otherwise its snapshot completes the
+    /// record, or the record is released when there is none to keep. Completion and release never listen to the
+    /// caller's cancellation: the operation may have taken effect whatever the caller does now.
+    /// </summary>
+    public async ValueTask ExecuteAsync<TWork>(Ownership ownership, ResolvedPolicy policy, TWork work)
+        where TWork : IOwnedWork
+    {
+        IdempotencyLog.Executing(_logger, ownership.Key, policy.Name);
+        var renewal = new LeaseRenewal(_calls, ownership, policy, _timeProvider, _logger, _hooks, work.HttpContext);
+        var completed = false;
+        try
+        {
+            await work.RunAsync().ConfigureAwait(false);
+            completed = true;
+        }
+        finally
+        {
+            await renewal.DisposeAsync().ConfigureAwait(false);
+            if (!completed)
+            {
+                await ReleaseAsync(ownership, "the handler threw").ConfigureAwait(false);
+            }
+        }
+
+        var response = await work.CreateResponseAsync().ConfigureAwait(false);
+        if (response is null)
+        {
+            await ReleaseAsync(ownership, "status not storable").ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            if (!await _calls.CompleteAsync(ownership, policy, response).ConfigureAwait(false))
+            {
+                IdempotencyLog.CompletionFenced(_logger, ownership.Key);
+                if (!renewal.Lost)
+                {
+                    _calls.Telemetry.LeaseLost();
+                    await _hooks.LeaseLostAsync(work.HttpContext, policy.Name).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            // The response has reached the client (the result its caller) already; all that is lost is the record,
+            // which expires with its lease.
+            IdempotencyLog.CompletionFailed(_logger, ownership.Key, ex);
+        }
+    }
+
+    // Only a store that cannot answer may be answered 503 or fail open. Anything else (a record this version cannot
+    // read, a bug in a store) says nothing about whether the operation already ran, so running the operation because
+    // of it could run it twice.
+    private static bool IsUnavailability(Exception exception)
+        => exception is IdempotencyStoreUnavailableException or TimeoutException;
+
+    private static bool ShouldHold(BeginDecision decision, ResolvedPolicy policy, bool waitForConcurrent)
+        => (decision == BeginDecision.InFlight && waitForConcurrent)
+            || (decision == BeginDecision.Gap && policy.ReorderWait > TimeSpan.Zero);
+
+    private async ValueTask<BeginResult> HoldAsync(
+        ValueTask<BeginResult> first, StoreTarget target, ResolvedPolicy policy, bool waitForConcurrent, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var begin = await first.ConfigureAwait(false);
+            if (ShouldHold(begin.Decision, policy, waitForConcurrent))
+            {
+                // One budget for both kinds of holding: a request held for its gap that then finds its number in
+                // flight keeps waiting only if it also waits for concurrent duplicates.
+                var limit = target.IsStream && policy.ReorderWait > policy.ConcurrentWaitTimeout ? policy.ReorderWait : policy.ConcurrentWaitTimeout;
+                var backoff = new PollingBackoff(_timeProvider, limit);
+                while (ShouldHold(begin.Decision, policy, waitForConcurrent) && await backoff.DelayAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    begin = await _calls.BeginAsync(target, policy).ConfigureAwait(false);
+                }
+            }
+
+            return begin;
+        }
+        catch (IdempotencyStoreCapacityException ex)
+        {
+            // Room, not reachability: the store answered, so this is never unavailability and never fails open (a
+            // caller who fills the store must not switch protection off). Nothing was written.
+            return BeginResult.Failed(ex.Reason == StoreCapacityReason.ScopeQuotaExceeded ? BeginDecision.QuotaExceeded : BeginDecision.StoreFull, ex);
+        }
+        catch (Exception ex) when (IsUnavailability(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            return BeginResult.Failed(BeginDecision.StoreUnavailable, ex);
+        }
+        catch (InvalidDataException ex)
+        {
+            return BeginResult.Failed(BeginDecision.RecordUnreadable, ex);
+        }
+    }
+
+    private async ValueTask ReleaseAsync(Ownership ownership, string reason)
+    {
+        try
+        {
+            await _calls.ReleaseAsync(ownership).ConfigureAwait(false);
+            IdempotencyLog.Released(_logger, ownership.Key, reason);
+        }
+        catch (Exception ex)
+        {
+            IdempotencyLog.ReleaseFailed(_logger, ownership.Key, ex);
+        }
+    }
+}

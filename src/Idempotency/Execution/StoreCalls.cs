@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using Idempotency.Diagnostics;
+using Idempotency.Policies;
+using Idempotency.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Idempotency.Execution;
+
+/// <summary>
+/// Every call the engine makes to the store, in one place: which store operation a record or a stream needs, how
+/// long it may take (<see cref="IdempotencyOptions.StoreTimeout"/>), how it is timed and traced, and which
+/// cancellation it listens to. None listens to the request's or the caller's cancellation: an abort half-way through
+/// a store operation could leave a record acquired by nobody until its lease ran out, or in flight although its
+/// operation already took effect.
+/// </summary>
+internal sealed class StoreCalls
+{
+    private readonly IIdempotencyStore _store;
+    private readonly IdempotencyTelemetry _telemetry;
+    private readonly TimeProvider _timeProvider;
+    private readonly TimeSpan _storeTimeout;
+
+    public StoreCalls(IIdempotencyStore store, IdempotencyTelemetry telemetry, IOptions<IdempotencyOptions> options, TimeProvider timeProvider)
+    {
+        _store = store;
+        _telemetry = telemetry;
+        _timeProvider = timeProvider;
+        _storeTimeout = options.Value.StoreTimeout;
+    }
+
+    public IdempotencyTelemetry Telemetry => _telemetry;
+
+    // A begin is not tied to the request's cancellation: an abort half-way through a store operation could leave a
+    // record acquired by nobody until its lease ran out. StoreTimeout bounds it instead, and also cancels it: once the
+    // client has been told 503 ("not processed, retry"), a begin still waiting inside the store (for example for a
+    // connection to a Redis that was down) must not reach the store later, or it would create a record nobody owns and
+    // answer that retry with 409 until the lease ran out.
+    public ValueTask<BeginResult> BeginAsync(in StoreTarget target, ResolvedPolicy policy)
+    {
+        var timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _timeProvider);
+        try
+        {
+            return BeginAsync(target, policy, timeout);
+        }
+        catch
+        {
+            // A store that throws instead of returning a faulted task: nothing waits on the timer.
+            timeout.Dispose();
+            throw;
+        }
+    }
+
+    private ValueTask<BeginResult> BeginAsync(in StoreTarget target, ResolvedPolicy policy, CancellationTokenSource timeout)
+    {
+        var started = _timeProvider.GetTimestamp();
+        if (target.IsStream)
+        {
+            var sequence = _telemetry.TimeStoreCall(
+                Stopwatch.GetTimestamp(),
+                _store.TryBeginSequenceAsync(target.Key, target.Epoch, target.Number, target.Fingerprint, policy.Lease, timeout.Token),
+                "begin_sequence");
+            if (sequence.IsCompleted)
+            {
+                timeout.Dispose();
+                return new ValueTask<BeginResult>(BeginResult.From(sequence.Result));
+            }
+
+            return AwaitSequenceBeginAsync(sequence, timeout, started);
+        }
+
+        var record = _telemetry.TimeStoreCall(
+            Stopwatch.GetTimestamp(), _store.TryBeginAsync(target.Key, target.Fingerprint, policy.Lease, timeout.Token), "begin");
+        if (record.IsCompleted)
+        {
+            timeout.Dispose();
+            return new ValueTask<BeginResult>(BeginResult.From(record.Result));
+        }
+
+        return AwaitRecordBeginAsync(record, timeout, started);
+    }
+
+    // Store calls after acquisition are never tied to the request's cancellation: a client that went away must not
+    // leave a record in flight whose operation already took effect. StoreTimeout bounds them instead.
+    public ValueTask<bool> RenewAsync(Ownership ownership, ResolvedPolicy policy)
+        => WithTimeout(ownership.IsStream
+            ? _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), _store.RenewSequenceLeaseAsync(ownership.Key, ownership.FencingToken, policy.Lease, CancellationToken.None), "renew_sequence")
+            : _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), _store.RenewLeaseAsync(ownership.Key, ownership.FencingToken, policy.Lease, CancellationToken.None), "renew"));
+
+    public ValueTask<bool> CompleteAsync(Ownership ownership, ResolvedPolicy policy, StoredResponse response)
+        => WithTimeout(ownership.IsStream
+            ? _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), _store.CompleteSequenceAsync(ownership.Key, ownership.FencingToken, response, policy.SequenceWindow, policy.StreamRetention, CancellationToken.None), "complete_sequence")
+            : _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), _store.CompleteAsync(ownership.Key, ownership.FencingToken, response, policy.Retention, CancellationToken.None), "complete"));
+
+    public ValueTask<bool> ReleaseAsync(Ownership ownership)
+        => WithTimeout(ownership.IsStream
+            ? _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), _store.ReleaseSequenceAsync(ownership.Key, ownership.FencingToken, CancellationToken.None), "release_sequence")
+            : _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), _store.ReleaseAsync(ownership.Key, ownership.FencingToken, CancellationToken.None), "release"));
+
+    private async ValueTask<BeginResult> AwaitRecordBeginAsync(ValueTask<IdempotencyBeginResult> operation, CancellationTokenSource timeout, long startedTimestamp)
+        => BeginResult.From(await WaitForBeginAsync(operation, timeout, startedTimestamp).ConfigureAwait(false));
+
+    private async ValueTask<BeginResult> AwaitSequenceBeginAsync(ValueTask<SequenceBeginResult> operation, CancellationTokenSource timeout, long startedTimestamp)
+        => BeginResult.From(await WaitForBeginAsync(operation, timeout, startedTimestamp).ConfigureAwait(false));
+
+    // The timer starts only for a begin that did not complete at once (the in-memory store never needs one), and counts
+    // from before the call, so time a store spends before returning its task (a first connection attempt) is included.
+    // The wait uses the store's own token, so the engine never gives up before the store's token is cancelled (a
+    // second timer could fire first, and disposing an uncancelled source would leave the store's token live); the wait
+    // also bounds stores that ignore the token.
+    private async Task<T> WaitForBeginAsync<T>(ValueTask<T> operation, CancellationTokenSource timeout, long startedTimestamp)
+    {
+        using (timeout)
+        {
+            var remaining = _storeTimeout - _timeProvider.GetElapsedTime(startedTimestamp);
+            if (remaining > TimeSpan.Zero)
+            {
+                timeout.CancelAfter(remaining);
+            }
+            else
+            {
+                timeout.Cancel();
+            }
+
+            try
+            {
+                return await operation.AsTask().WaitAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException ex) when (timeout.IsCancellationRequested)
+            {
+                throw new TimeoutException($"The idempotency store did not answer within {_storeTimeout}.", ex);
+            }
+        }
+    }
+
+    private ValueTask<T> WithTimeout<T>(ValueTask<T> operation)
+        => operation.IsCompleted
+            ? operation
+            : new ValueTask<T>(operation.AsTask().WaitAsync(_storeTimeout, _timeProvider));
+}
