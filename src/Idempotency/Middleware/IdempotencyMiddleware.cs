@@ -31,6 +31,7 @@ internal sealed class IdempotencyMiddleware
     private readonly RequestDelegate _next;
     private readonly IdempotencyPolicyResolver _policies;
     private readonly IIdempotencyStore _store;
+    private readonly IIdempotencySequenceStore? _sequenceStore;
     private readonly IdempotencyOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
@@ -60,6 +61,7 @@ internal sealed class IdempotencyMiddleware
         _next = next;
         _policies = policies;
         _store = store;
+        _sequenceStore = services.GetService<IIdempotencySequenceStore>();
         _options = options.Value;
         _timeProvider = timeProvider;
         _logger = logger;
@@ -184,7 +186,7 @@ internal sealed class IdempotencyMiddleware
         {
             case IdempotencyBeginStatus.Acquired:
                 _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Executed);
-                await ExecuteAsync(context, policy, new Ownership(_store, _telemetry, policy, recordKey, begin.FencingToken, isStream: false)).ConfigureAwait(false);
+                await ExecuteAsync(context, policy, new Ownership(_store, _sequenceStore, _telemetry, policy, recordKey, begin.FencingToken, isStream: false)).ConfigureAwait(false);
                 break;
             case IdempotencyBeginStatus.Completed:
                 await ReplayAsync(context, policy, activity, begin.Response!, recordKey).ConfigureAwait(false);
@@ -279,7 +281,7 @@ internal sealed class IdempotencyMiddleware
         {
             case SequenceBeginStatus.Acquired:
                 _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Executed);
-                await ExecuteAsync(context, policy, new Ownership(_store, _telemetry, policy, streamKey, begin.FencingToken, isStream: true)).ConfigureAwait(false);
+                await ExecuteAsync(context, policy, new Ownership(_store, _sequenceStore, _telemetry, policy, streamKey, begin.FencingToken, isStream: true)).ConfigureAwait(false);
                 break;
             case SequenceBeginStatus.Completed:
                 await ReplayAsync(context, policy, activity, begin.Response!, streamKey).ConfigureAwait(false);
@@ -558,13 +560,18 @@ internal sealed class IdempotencyMiddleware
             started);
     }
 
+    // Start-up refuses a policy that needs sequences on a store without them (StoreRequirementsValidator); this only
+    // guards an application that skipped start-up validation.
+    private IIdempotencySequenceStore SequenceStore => _sequenceStore ?? throw new InvalidOperationException(
+        $"The registered idempotency store {_store.GetType().Name} does not implement {nameof(IIdempotencySequenceStore)}, which policies with sequence numbers need.");
+
     private ValueTask<SequenceBeginResult> BeginSequenceAsync(string streamKey, long epoch, long number, byte[] fingerprint, ResolvedPolicy policy)
     {
         var timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _timeProvider);
         var started = _timeProvider.GetTimestamp();
         return WaitForBeginAsync(
             _telemetry.TimeStoreCall(
-                Stopwatch.GetTimestamp(), _store.TryBeginSequenceAsync(streamKey, epoch, number, fingerprint, policy.Lease, timeout.Token), "begin_sequence"),
+                Stopwatch.GetTimestamp(), SequenceStore.TryBeginSequenceAsync(streamKey, epoch, number, fingerprint, policy.Lease, timeout.Token), "begin_sequence"),
             timeout,
             started);
     }

@@ -12,13 +12,15 @@ namespace Idempotency.Middleware;
 internal readonly struct Ownership
 {
     private readonly IIdempotencyStore _store;
+    private readonly IIdempotencySequenceStore? _sequenceStore;
     private readonly IdempotencyTelemetry _telemetry;
     private readonly ResolvedPolicy _policy;
     private readonly bool _isStream;
 
-    public Ownership(IIdempotencyStore store, IdempotencyTelemetry telemetry, ResolvedPolicy policy, string key, long fencingToken, bool isStream)
+    public Ownership(IIdempotencyStore store, IIdempotencySequenceStore? sequenceStore, IdempotencyTelemetry telemetry, ResolvedPolicy policy, string key, long fencingToken, bool isStream)
     {
         _store = store;
+        _sequenceStore = sequenceStore;
         _telemetry = telemetry;
         _policy = policy;
         _isStream = isStream;
@@ -36,16 +38,16 @@ internal readonly struct Ownership
 
     public ValueTask<bool> RenewAsync()
         => _isStream
-            ? _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), _store.RenewSequenceLeaseAsync(Key, FencingToken, _policy.Lease, CancellationToken.None), "renew_sequence")
+            ? _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), _sequenceStore!.RenewSequenceLeaseAsync(Key, FencingToken, _policy.Lease, CancellationToken.None), "renew_sequence")
             : _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), _store.RenewLeaseAsync(Key, FencingToken, _policy.Lease, CancellationToken.None), "renew");
 
     public ValueTask<bool> CompleteAsync(StoredResponse response)
         => _isStream
-            ? _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), _store.CompleteSequenceAsync(Key, FencingToken, response, _policy.SequenceWindow, _policy.StreamRetention, CancellationToken.None), "complete_sequence")
+            ? _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), _sequenceStore!.CompleteSequenceAsync(Key, FencingToken, response, _policy.SequenceWindow, _policy.StreamRetention, CancellationToken.None), "complete_sequence")
             : _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), _store.CompleteAsync(Key, FencingToken, response, _policy.Retention, CancellationToken.None), "complete");
 
     public ValueTask<bool> ReleaseAsync()
         => _isStream
-            ? _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), _store.ReleaseSequenceAsync(Key, FencingToken, CancellationToken.None), "release_sequence")
+            ? _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), _sequenceStore!.ReleaseSequenceAsync(Key, FencingToken, CancellationToken.None), "release_sequence")
             : _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), _store.ReleaseAsync(Key, FencingToken, CancellationToken.None), "release");
 }

@@ -3,7 +3,7 @@ using Idempotency.Storage;
 namespace Idempotency.Testing.Properties;
 
 /// <summary>
-/// The stream half of the store contract (<see cref="IIdempotencyStore.TryBeginSequenceAsync"/> and the other stream
+/// The stream half of the store contract (<see cref="IIdempotencySequenceStore.TryBeginSequenceAsync"/> and the other stream
 /// operations, SPEC §4 and §6) as plain code: a dictionary of streams and an explicit clock.
 /// </summary>
 /// <remarks>
@@ -31,7 +31,7 @@ public sealed class StreamStoreModel
     public long LastSeenBy(string stream, long epoch)
         => Live(stream) is { } live && live.Epoch == epoch ? live.Last : 0;
 
-    /// <summary>See <see cref="IIdempotencyStore.TryBeginSequenceAsync"/>; the decision order of its documentation, step by step.</summary>
+    /// <summary>See <see cref="IIdempotencySequenceStore.TryBeginSequenceAsync"/>; the decision order of its documentation, step by step.</summary>
     public SequenceBeginOutcome Begin(string stream, long epoch, long number, int fingerprint, TimeSpan lease)
     {
         var live = Live(stream);
@@ -77,7 +77,7 @@ public sealed class StreamStoreModel
         return new(SequenceBeginStatus.Acquired, token, null, 0, 0);
     }
 
-    /// <summary>See <see cref="IIdempotencyStore.RenewSequenceLeaseAsync"/>.</summary>
+    /// <summary>See <see cref="IIdempotencySequenceStore.RenewSequenceLeaseAsync"/>.</summary>
     public bool Renew(string stream, long token, TimeSpan lease)
     {
         if (Owned(stream, token) is not { } owner)
@@ -89,7 +89,7 @@ public sealed class StreamStoreModel
         return true;
     }
 
-    /// <summary>See <see cref="IIdempotencyStore.CompleteSequenceAsync"/>; <paramref name="response"/> names an entry of <see cref="PropertyResponses"/>.</summary>
+    /// <summary>See <see cref="IIdempotencySequenceStore.CompleteSequenceAsync"/>; <paramref name="response"/> names an entry of <see cref="PropertyResponses"/>.</summary>
     public bool Complete(string stream, long token, int response, int window, TimeSpan retention)
     {
         if (Owned(stream, token) is not { } owner)
@@ -117,7 +117,7 @@ public sealed class StreamStoreModel
         return true;
     }
 
-    /// <summary>See <see cref="IIdempotencyStore.ReleaseSequenceAsync"/>.</summary>
+    /// <summary>See <see cref="IIdempotencySequenceStore.ReleaseSequenceAsync"/>.</summary>
     public bool Release(string stream, long token)
     {
         if (Owned(stream, token) is not { } owner)

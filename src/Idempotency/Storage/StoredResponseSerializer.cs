@@ -1,15 +1,23 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
-using Idempotency.Storage;
 using Microsoft.Extensions.Primitives;
 
-namespace Idempotency.Redis.Internal;
+namespace Idempotency.Storage;
 
 /// <summary>
-/// The binary form of a <see cref="StoredResponse"/> kept in a record's <c>r</c> field: one compact field rather than a
-/// field per header, so that a replay reads one value and no JSON or base64 sits between Redis and the response body.
+/// Turns a <see cref="StoredResponse"/> into bytes and back: the one format every store that keeps bytes uses, so a
+/// replay reads one value and no JSON or base64 sits between the store and the response body.
 /// </summary>
 /// <remarks>
+/// <para>
+/// The first byte is the format version (<see cref="FormatVersion"/>). A reader rejects any other version, unknown
+/// flags, truncation and trailing bytes with <see cref="InvalidDataException"/>, so a record written by a future
+/// format is never replayed half-understood; the middleware answers such a record with
+/// <c>500 idempotency-record-unreadable</c> and never runs the request again. A new format gets a new version byte and
+/// later readers keep reading the old ones. Lengths in the input are checked against what is left of it before anything
+/// is allocated, so corrupt or hostile bytes cannot make the reader allocate more than a small multiple of their length.
+/// </para>
 /// <para>Version 1, little-endian throughout; <c>varuint</c> is LEB128 (7 bits per byte, low group first, at most 5 bytes):</para>
 /// <code>
 /// u8      version = 1
@@ -21,20 +29,20 @@ namespace Idempotency.Redis.Internal;
 ///     varuint value length, value (UTF-8; a null value is written as empty)
 /// varuint body length, body
 /// </code>
-/// <para>
-/// A reader rejects any other version, unknown flags, truncation and trailing bytes, so a record written by a future
-/// format is never replayed half-understood. A new format gets a new version byte and this reader keeps reading 1.
-/// </para>
 /// </remarks>
-internal static class StoredResponseFormat
+public static class StoredResponseSerializer
 {
-    public const byte Version = 1;
+    /// <summary>The format version this serializer writes, the first byte of every serialized response.</summary>
+    public const byte FormatVersion = 1;
 
     private const byte BodyStoredFlag = 1;
     private const int FixedHeaderSize = 1 + 2 + 1;
 
-    /// <summary>The exact number of bytes <see cref="Write"/> needs for <paramref name="response"/>.</summary>
-    public static int GetSize(StoredResponse response)
+    /// <summary>The exact number of bytes <paramref name="response"/> takes serialized.</summary>
+    /// <param name="response">The response.</param>
+    /// <returns>The serialized length in bytes.</returns>
+    /// <exception cref="ArgumentException">The response is larger than an array can hold.</exception>
+    public static int GetSerializedLength(StoredResponse response)
     {
         ArgumentNullException.ThrowIfNull(response);
         var headers = response.Headers;
@@ -60,13 +68,68 @@ internal static class StoredResponseFormat
         return (int)size;
     }
 
-    /// <summary>Writes <paramref name="response"/> to the start of <paramref name="destination"/>, which must hold <see cref="GetSize"/> bytes.</summary>
+    /// <summary>Serializes <paramref name="response"/> to the start of <paramref name="destination"/>.</summary>
+    /// <param name="response">The response.</param>
+    /// <param name="destination">At least <see cref="GetSerializedLength"/> bytes.</param>
     /// <returns>The number of bytes written.</returns>
-    public static int Write(StoredResponse response, Span<byte> destination)
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is too small.</exception>
+    public static int Serialize(StoredResponse response, Span<byte> destination)
     {
-        ArgumentNullException.ThrowIfNull(response);
+        var length = GetSerializedLength(response);
+        if (destination.Length < length)
+        {
+            throw new ArgumentException($"The destination holds {destination.Length} bytes; the response needs {length}.", nameof(destination));
+        }
+
+        return Write(response, destination);
+    }
+
+    /// <summary>Serializes <paramref name="response"/> into <paramref name="destination"/>, asking it for the exact length at once.</summary>
+    /// <param name="response">The response.</param>
+    /// <param name="destination">Receives the bytes.</param>
+    public static void Serialize(StoredResponse response, IBufferWriter<byte> destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        var length = GetSerializedLength(response);
+        var written = Write(response, destination.GetSpan(length));
+        destination.Advance(written);
+    }
+
+    /// <summary>Serializes <paramref name="response"/> to a new array of exactly the right length.</summary>
+    /// <param name="response">The response.</param>
+    /// <returns>The serialized response.</returns>
+    public static byte[] Serialize(StoredResponse response)
+    {
+        var buffer = new byte[GetSerializedLength(response)];
+        Write(response, buffer);
+        return buffer;
+    }
+
+    /// <summary>Reads a serialized response, copying its body out of <paramref name="data"/>.</summary>
+    /// <param name="data">Exactly one serialized response.</param>
+    /// <returns>The response.</returns>
+    /// <exception cref="InvalidDataException">The bytes are corrupt, truncated, longer than one response, or of a format version this one does not read.</exception>
+    public static StoredResponse Deserialize(ReadOnlySpan<byte> data) => Read(data, memory: null);
+
+    /// <summary>
+    /// Reads a serialized response. When <paramref name="data"/> is one segment (as a
+    /// <see cref="ReadOnlySequence{T}"/> made from an array or a <see cref="ReadOnlyMemory{T}"/> is), the body refers
+    /// to that memory without copying it, so the memory must not change while the response is in use.
+    /// </summary>
+    /// <param name="data">Exactly one serialized response.</param>
+    /// <returns>The response.</returns>
+    /// <exception cref="InvalidDataException">The bytes are corrupt, truncated, longer than one response, or of a format version this one does not read.</exception>
+    public static StoredResponse Deserialize(ReadOnlySequence<byte> data)
+    {
+        // Several segments are copied into one array first: no larger than the input, which the caller already holds.
+        var memory = data.IsSingleSegment ? data.First : data.ToArray();
+        return Read(memory.Span, memory);
+    }
+
+    private static int Write(StoredResponse response, Span<byte> destination)
+    {
         var writer = new Writer(destination);
-        writer.WriteByte(Version);
+        writer.WriteByte(FormatVersion);
         writer.WriteUInt16((ushort)response.StatusCode);
         writer.WriteByte(response.IsBodyStored ? BodyStoredFlag : (byte)0);
 
@@ -89,24 +152,14 @@ internal static class StoredResponseFormat
         return writer.Position;
     }
 
-    /// <summary>Writes <paramref name="response"/> to a new array of exactly the right size.</summary>
-    public static byte[] ToArray(StoredResponse response)
+    // The body refers to memory when given (the same bytes as data), and is copied out of data otherwise.
+    private static StoredResponse Read(ReadOnlySpan<byte> data, ReadOnlyMemory<byte>? memory)
     {
-        var buffer = new byte[GetSize(response)];
-        Write(response, buffer);
-        return buffer;
-    }
-
-    /// <summary>Reads a snapshot. The body refers to <paramref name="snapshot"/> without copying it.</summary>
-    /// <exception cref="InvalidDataException">The bytes are not a snapshot this version understands.</exception>
-    public static StoredResponse Read(byte[] snapshot)
-    {
-        ArgumentNullException.ThrowIfNull(snapshot);
-        var reader = new Reader(snapshot);
+        var reader = new Reader(data);
         var version = reader.ReadByte();
-        if (version != Version)
+        if (version != FormatVersion)
         {
-            throw new InvalidDataException($"The stored response has format version {version}; this version of Idempotency.Redis reads version {Version}.");
+            throw new InvalidDataException($"The stored response has format version {version}; this version of Idempotency reads version {FormatVersion}.");
         }
 
         var statusCode = reader.ReadUInt16();
@@ -159,7 +212,10 @@ internal static class StoredResponseFormat
         }
 
         reader.EnsureEnd();
-        return new StoredResponse(statusCode, headers, new ReadOnlyMemory<byte>(snapshot, bodyOffset, bodyLength), isBodyStored);
+        ReadOnlyMemory<byte> body = memory is { } backing
+            ? backing.Slice(bodyOffset, bodyLength)
+            : bodyLength == 0 ? ReadOnlyMemory<byte>.Empty : data.Slice(bodyOffset, bodyLength).ToArray();
+        return new StoredResponse(statusCode, headers, body, isBodyStored);
     }
 
     private static long StringSize(string? value)
@@ -226,9 +282,9 @@ internal static class StoredResponseFormat
         }
     }
 
-    private ref struct Reader(byte[] buffer)
+    private ref struct Reader(ReadOnlySpan<byte> buffer)
     {
-        private readonly byte[] _buffer = buffer;
+        private readonly ReadOnlySpan<byte> _buffer = buffer;
         private int _position;
 
         public byte ReadByte()
@@ -240,12 +296,12 @@ internal static class StoredResponseFormat
         public ushort ReadUInt16()
         {
             Need(sizeof(ushort));
-            var value = BinaryPrimitives.ReadUInt16LittleEndian(_buffer.AsSpan(_position));
+            var value = BinaryPrimitives.ReadUInt16LittleEndian(_buffer[_position..]);
             _position += sizeof(ushort);
             return value;
         }
 
-        /// <summary>A length or count: a varuint that must also fit in what is left of the snapshot.</summary>
+        /// <summary>A length or count: a varuint that must also fit in what is left of the input.</summary>
         public int ReadCount()
         {
             uint value = 0;
@@ -256,7 +312,8 @@ internal static class StoredResponseFormat
                 if (b < 0x80)
                 {
                     // Every count or length stands for at least one byte still to come (values, headers, or bytes), so a
-                    // larger number is corruption; checking here keeps a bad length from allocating a huge array.
+                    // larger number is corruption; checking here keeps a bad length from allocating more than the input
+                    // can hold.
                     if (value > (uint)(_buffer.Length - _position))
                     {
                         throw Truncated();
@@ -277,7 +334,7 @@ internal static class StoredResponseFormat
                 return string.Empty;
             }
 
-            var value = Encoding.UTF8.GetString(_buffer, _position, length);
+            var value = Encoding.UTF8.GetString(_buffer.Slice(_position, length));
             _position += length;
             return value;
         }
