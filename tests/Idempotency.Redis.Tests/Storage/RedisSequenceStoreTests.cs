@@ -13,7 +13,7 @@ public sealed class RedisSequenceStoreTests(RedisStoreFixture server) : IClassFi
 
     private readonly string _keyPrefix = TestStores.UniquePrefix("sequence");
 
-    private async Task<IIdempotencyStore> CreateStoreAsync() => TestStores.Create(await server.GetConnectionAsync(), _keyPrefix);
+    private async Task<IIdempotencySequenceStore> CreateStoreAsync() => TestStores.Create(await server.GetConnectionAsync(), _keyPrefix);
 
     private string StreamRedisKey(string streamKey) => $"{_keyPrefix}{{{streamKey}}}:s";
 
@@ -46,7 +46,7 @@ public sealed class RedisSequenceStoreTests(RedisStoreFixture server) : IClassFi
     private Task SeedAsync(string streamKey, long epoch, long last, int window)
         => server.ExecuteAsync("HSET", StreamRedisKey(streamKey), "e", Text(epoch), "l", Text(last), "w", window.ToString(CultureInfo.InvariantCulture));
 
-    private static async Task ApplyAsync(IIdempotencyStore store, string streamKey, long epoch, long number, int window = 16)
+    private static async Task ApplyAsync(IIdempotencySequenceStore store, string streamKey, long epoch, long number, int window = 16)
     {
         var begun = await store.TryBeginSequenceAsync(streamKey, epoch, number, Fingerprint(number), Lease, CancellationToken.None);
         Assert.Equal(SequenceBeginStatus.Acquired, begun.Status);

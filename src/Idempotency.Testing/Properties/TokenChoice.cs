@@ -1,7 +1,7 @@
 namespace Idempotency.Testing.Properties;
 
 /// <summary>Which fencing token an operation that needs one presents.</summary>
-public enum TokenChoice
+internal enum TokenChoice
 {
     /// <summary>The last token acquired for this key or stream: the owner's, unless it lost the lease or finished.</summary>
     Latest,

@@ -3,7 +3,7 @@ using Idempotency.Storage;
 namespace Idempotency.Testing.Properties;
 
 /// <summary>
-/// The key half of the store contract (<see cref="IIdempotencyStore"/>, SPEC §3 and §6) as plain code: a dictionary of
+/// The key half of the store contract (<see cref="IIdempotencyStore"/>) as plain code: a dictionary of
 /// records and an explicit clock. Written to be read, not to be fast; the property tests compare every store with it.
 /// </summary>
 /// <remarks>
@@ -12,7 +12,7 @@ namespace Idempotency.Testing.Properties;
 /// real-time store (Redis) never stop the clock near one. Model tokens are 1, 2, 3, ... across all keys; they stand for
 /// whatever opaque tokens the store under test hands out.
 /// </remarks>
-public sealed class KeyStoreModel
+internal sealed class KeyStoreModel
 {
     private readonly Dictionary<string, Record> _records = new(StringComparer.Ordinal);
     private long _lastToken;

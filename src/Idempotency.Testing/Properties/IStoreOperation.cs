@@ -1,7 +1,7 @@
 namespace Idempotency.Testing.Properties;
 
 /// <summary>What <see cref="SequenceRun{TOperation}"/> needs to know of a step of either mode.</summary>
-public interface IStoreOperation
+internal interface IStoreOperation
 {
     OperationKind Kind { get; }
 

@@ -4,7 +4,7 @@ using System.Text;
 namespace Idempotency.Testing.Properties;
 
 /// <summary>What a property's runs exercised: how often each operation met each outcome, so a report shows the generators reach every case.</summary>
-public sealed class PropertyStatistics
+internal sealed class PropertyStatistics
 {
     private readonly SortedDictionary<string, int> _outcomes = new(StringComparer.Ordinal);
 

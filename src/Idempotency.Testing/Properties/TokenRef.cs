@@ -3,7 +3,7 @@ namespace Idempotency.Testing.Properties;
 /// <summary>A token an operation presents, named relative to the run so a shrunk sequence still means the same thing.</summary>
 /// <param name="Choice">Which token.</param>
 /// <param name="Offset">How far back for <see cref="TokenChoice.Earlier"/>, which other key for <see cref="TokenChoice.OtherKey"/>, which variant for <see cref="TokenChoice.Unissued"/>.</param>
-public readonly record struct TokenRef(TokenChoice Choice, int Offset)
+internal readonly record struct TokenRef(TokenChoice Choice, int Offset)
 {
     public override string ToString() => Choice switch
     {

@@ -1,7 +1,7 @@
 namespace Idempotency.Testing.Properties;
 
 /// <summary>The few fingerprints generated requests carry; 0 and 1 differ only in their last byte.</summary>
-public static class PropertyFingerprints
+internal static class PropertyFingerprints
 {
     public const int Count = 3;
 

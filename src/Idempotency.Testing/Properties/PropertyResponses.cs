@@ -5,7 +5,7 @@ using Microsoft.Extensions.Primitives;
 namespace Idempotency.Testing.Properties;
 
 /// <summary>The responses generated completes store: different statuses, header shapes and bodies, one without its body.</summary>
-public static class PropertyResponses
+internal static class PropertyResponses
 {
     private static readonly StoredResponse[] All =
     [

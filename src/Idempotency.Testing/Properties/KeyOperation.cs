@@ -9,7 +9,7 @@ namespace Idempotency.Testing.Properties;
 /// <param name="Duration">The lease of a begin or renew, the retention of a complete, the time an advance lets pass.</param>
 /// <param name="Token">The token a renew, complete or release presents.</param>
 /// <param name="Response">Which of <see cref="PropertyResponses"/> a complete stores.</param>
-public sealed record KeyOperation(OperationKind Kind, int Key, int Fingerprint, TimeSpan Duration, TokenRef Token, int Response) : IStoreOperation
+internal sealed record KeyOperation(OperationKind Kind, int Key, int Fingerprint, TimeSpan Duration, TokenRef Token, int Response) : IStoreOperation
 {
     public string KeyName => "k" + Key.ToString(CultureInfo.InvariantCulture);
 

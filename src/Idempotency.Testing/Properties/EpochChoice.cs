@@ -1,7 +1,7 @@
 namespace Idempotency.Testing.Properties;
 
 /// <summary>Which epoch a stream begin sends, relative to the stream's epoch in the model when the step runs.</summary>
-public enum EpochChoice
+internal enum EpochChoice
 {
     /// <summary>The stream's epoch: the common case.</summary>
     Current,

@@ -1,7 +1,7 @@
 namespace Idempotency.Testing.Properties;
 
 /// <summary>Which number a stream begin sends, relative to <c>last</c> as its epoch sees it when the step runs.</summary>
-public enum NumberChoice
+internal enum NumberChoice
 {
     /// <summary><c>last + 1</c>: the number that may run.</summary>
     Next,

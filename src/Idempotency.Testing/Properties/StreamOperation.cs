@@ -14,7 +14,7 @@ namespace Idempotency.Testing.Properties;
 /// <param name="Token">The token a renew, complete or release presents.</param>
 /// <param name="Response">Which of <see cref="PropertyResponses"/> a complete applies.</param>
 /// <param name="Window">The window a complete trims to.</param>
-public sealed record StreamOperation(
+internal sealed record StreamOperation(
     OperationKind Kind, int Stream, EpochChoice Epoch, long EpochValue, NumberChoice Number, long NumberValue, int Fingerprint, TimeSpan Duration, TokenRef Token, int Response, int Window)
     : IStoreOperation
 {

@@ -1,7 +1,7 @@
 namespace Idempotency.Testing.Properties;
 
 /// <summary>The store operations a generated sequence is made of, for records and streams alike.</summary>
-public enum OperationKind
+internal enum OperationKind
 {
     Begin,
     Renew,

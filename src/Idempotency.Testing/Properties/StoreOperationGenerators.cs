@@ -13,7 +13,7 @@ namespace Idempotency.Testing.Properties;
 /// <see cref="NumberChoice"/>, <see cref="TokenRef"/>), so most steps hit the interesting cases (the next number, the
 /// owner's token) instead of gaps and strangers, and a step keeps its meaning when shrinking removes steps before it.
 /// </remarks>
-public static class StoreOperationGenerators
+internal static class StoreOperationGenerators
 {
     public const int KeyCount = 3;
     public const int StreamCount = 2;

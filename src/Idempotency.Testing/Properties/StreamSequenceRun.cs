@@ -3,7 +3,7 @@ using Idempotency.Storage;
 namespace Idempotency.Testing.Properties;
 
 /// <summary>The sequence-mode half of <see cref="SequenceRun{TOperation}"/>: <see cref="StreamStoreModel"/> beside the store's streams.</summary>
-internal sealed class StreamSequenceRun(IIdempotencyStore store, Func<TimeSpan, Task> advanceStoreTimeAsync, PropertyTimeProfile profile, PropertyStatistics statistics)
+internal sealed class StreamSequenceRun(IIdempotencySequenceStore store, Func<TimeSpan, Task> advanceStoreTimeAsync, PropertyTimeProfile profile, PropertyStatistics statistics)
     : SequenceRun<StreamOperation>(advanceStoreTimeAsync, profile, statistics, StoreOperationGenerators.StreamCount, "stream")
 {
     private readonly StreamStoreModel _model = new();

@@ -8,8 +8,10 @@ using Xunit;
 namespace Idempotency.Testing;
 
 /// <summary>
-/// The stream half of the store contract (SPEC §4, <see cref="IIdempotencyStore.TryBeginSequenceAsync"/>) as executable
-/// tests. Each store's test project derives from this class once per store configuration.
+/// The stream half of the store contract (<see cref="IIdempotencySequenceStore"/>) as executable tests, for a store that
+/// keeps sequence streams. Derive a class from this one in the store's test project, once per store configuration,
+/// and implement <see cref="CreateStoreAsync"/> and <see cref="AdvanceTimeAsync"/>; every test here then runs against
+/// the store. A store that keeps only keyed records runs <see cref="IdempotencyStoreConformanceTests"/> alone.
 /// </summary>
 /// <remarks>
 /// Real-time stores implement <see cref="AdvanceTimeAsync"/> by waiting, so a test lets time pass only in multiples of
@@ -25,7 +27,7 @@ public abstract class SequenceStoreConformanceTests
     protected const int Window = 16;
 
     /// <summary>A fresh store whose streams are isolated from other tests (for example by a unique key prefix).</summary>
-    protected abstract Task<IIdempotencyStore> CreateStoreAsync();
+    protected abstract Task<IIdempotencySequenceStore> CreateStoreAsync();
 
     /// <summary>Lets at least <paramref name="duration"/> pass on the store's clock (fake clock, or real waiting).</summary>
     protected abstract Task AdvanceTimeAsync(TimeSpan duration);
@@ -979,6 +981,73 @@ public abstract class SequenceStoreConformanceTests
         }
     }
 
+    // ---- argument rules -----------------------------------------------------------------------------------------------
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    public async Task A_window_below_one_is_refused_before_the_stream_is_touched(int window)
+    {
+        var store = await CreateStoreAsync();
+        var stream = NewStream();
+        var token = await AcquireAsync(store, stream, 0, 1);
+
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(
+            async () => await store.CompleteSequenceAsync(stream, token, NumberedResponse(1), window, LongLease, CancellationToken.None));
+
+        Assert.Equal(SequenceBeginStatus.InFlight, (await BeginAsync(store, stream, 0, 1)).Status);
+        Assert.True(await store.CompleteSequenceAsync(stream, token, NumberedResponse(1), 1, LongLease, CancellationToken.None));
+        Assert.Equal(SequenceBeginStatus.Completed, (await BeginAsync(store, stream, 0, 1)).Status);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    public async Task A_retention_that_is_not_positive_is_refused_before_the_stream_is_touched(int retentionMilliseconds)
+    {
+        var store = await CreateStoreAsync();
+        var stream = NewStream();
+        var token = await AcquireAsync(store, stream, 0, 1);
+
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(
+            async () => await store.CompleteSequenceAsync(stream, token, NumberedResponse(1), Window, TimeSpan.FromMilliseconds(retentionMilliseconds), CancellationToken.None));
+
+        Assert.Equal(SequenceBeginStatus.InFlight, (await BeginAsync(store, stream, 0, 1)).Status);
+        Assert.True(await store.CompleteSequenceAsync(stream, token, NumberedResponse(1), Window, LongLease, CancellationToken.None));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    public async Task A_lease_that_is_not_positive_is_refused_before_the_stream_is_touched(int leaseMilliseconds)
+    {
+        var store = await CreateStoreAsync();
+        var stream = NewStream();
+        var lease = TimeSpan.FromMilliseconds(leaseMilliseconds);
+
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(
+            async () => await store.TryBeginSequenceAsync(stream, 0, 1, FingerprintFor(1), lease, CancellationToken.None));
+        var token = await AcquireAsync(store, stream, 0, 1);
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await store.RenewSequenceLeaseAsync(stream, token, lease, CancellationToken.None));
+
+        Assert.True(await store.CompleteSequenceAsync(stream, token, NumberedResponse(1), Window, LongLease, CancellationToken.None));
+    }
+
+    [Theory]
+    [InlineData(-1, 1)]
+    [InlineData(0, 0)]
+    [InlineData(0, -1)]
+    public async Task A_negative_epoch_or_a_number_below_one_is_refused_before_the_stream_is_touched(long epoch, long number)
+    {
+        var store = await CreateStoreAsync();
+        var stream = NewStream();
+
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(
+            async () => await store.TryBeginSequenceAsync(stream, epoch, number, FingerprintFor(1), LongLease, CancellationToken.None));
+
+        Assert.Equal(SequenceBeginStatus.Acquired, (await BeginAsync(store, stream, 0, 1)).Status);
+    }
+
     // ---- helpers ------------------------------------------------------------------------------------------------------
 
     /// <summary>The fingerprint the helpers use for <paramref name="number"/>: distinct per number, so a replay of the wrong number shows.</summary>
@@ -1000,11 +1069,11 @@ public abstract class SequenceStoreConformanceTests
     }
 
     /// <summary>Begins <paramref name="number"/> with its <see cref="FingerprintFor"/> fingerprint and a lease no test outlives.</summary>
-    protected static async Task<SequenceBeginResult> BeginAsync(IIdempotencyStore store, string stream, long epoch, long number)
+    protected static async Task<SequenceBeginResult> BeginAsync(IIdempotencySequenceStore store, string stream, long epoch, long number)
         => await store.TryBeginSequenceAsync(stream, epoch, number, FingerprintFor(number), LongLease, CancellationToken.None);
 
     /// <summary>Begins <paramref name="number"/> and asserts the caller acquired the slot.</summary>
-    protected static async Task<long> AcquireAsync(IIdempotencyStore store, string stream, long epoch, long number, byte[]? fingerprint = null, TimeSpan? lease = null)
+    protected static async Task<long> AcquireAsync(IIdempotencySequenceStore store, string stream, long epoch, long number, byte[]? fingerprint = null, TimeSpan? lease = null)
     {
         var result = await store.TryBeginSequenceAsync(stream, epoch, number, fingerprint ?? FingerprintFor(number), lease ?? LongLease, CancellationToken.None);
         Assert.Equal(SequenceBeginStatus.Acquired, result.Status);
@@ -1014,7 +1083,7 @@ public abstract class SequenceStoreConformanceTests
 
     /// <summary>Acquires <paramref name="number"/> and completes it; returns the spent token.</summary>
     protected static async Task<long> ApplyAsync(
-        IIdempotencyStore store, string stream, long epoch, long number, byte[]? fingerprint = null, StoredResponse? response = null, int window = Window, TimeSpan? retention = null)
+        IIdempotencySequenceStore store, string stream, long epoch, long number, byte[]? fingerprint = null, StoredResponse? response = null, int window = Window, TimeSpan? retention = null)
     {
         var token = await AcquireAsync(store, stream, epoch, number, fingerprint);
         Assert.True(await store.CompleteSequenceAsync(stream, token, response ?? NumberedResponse(number), window, retention ?? LongLease, CancellationToken.None));
@@ -1023,7 +1092,7 @@ public abstract class SequenceStoreConformanceTests
 
     /// <summary>Applies <paramref name="from"/>..<paramref name="to"/>; the responses are indexed by number.</summary>
     protected static async Task<StoredResponse[]> ApplyRangeAsync(
-        IIdempotencyStore store, string stream, long epoch, int from, int to, int window = Window, TimeSpan? retention = null, Func<long, StoredResponse>? responseOf = null)
+        IIdempotencySequenceStore store, string stream, long epoch, int from, int to, int window = Window, TimeSpan? retention = null, Func<long, StoredResponse>? responseOf = null)
     {
         var responses = new StoredResponse[to + 1];
         for (var n = from; n <= to; n++)
@@ -1067,7 +1136,7 @@ public abstract class SequenceStoreConformanceTests
     /// One client of the exactly-once run: tries its pending numbers in a fresh random order each pass until every one
     /// is known applied. An acquired number sometimes fails (released, no side effect) like a handler that threw.
     /// </summary>
-    private static async Task RunClientAsync(IIdempotencyStore store, string stream, int numbers, Random random, List<long> executed, int[] completions)
+    private static async Task RunClientAsync(IIdempotencySequenceStore store, string stream, int numbers, Random random, List<long> executed, int[] completions)
     {
         var pending = Enumerable.Range(1, numbers).Select(n => (long)n).ToArray();
         var pendingCount = pending.Length;
@@ -1137,7 +1206,7 @@ public abstract class SequenceStoreConformanceTests
     /// Runs <paramref name="rounds"/> races: in each, one client per core begins the same number at the same moment;
     /// exactly one must acquire (and then completes), the others must see it in flight. Returns what went wrong.
     /// </summary>
-    private static async Task<List<string>> RaceRoundsAsync(IIdempotencyStore store, int rounds, Func<int, (string Stream, long Number)> requestOf)
+    private static async Task<List<string>> RaceRoundsAsync(IIdempotencySequenceStore store, int rounds, Func<int, (string Stream, long Number)> requestOf)
     {
         // One client per core, released by a barrier: a barrier spins before it blocks, so the clients leave it within
         // microseconds of each other, far closer than threads woken one by one from an event. More clients than cores
@@ -1212,7 +1281,7 @@ public abstract class SequenceStoreConformanceTests
         return failures;
     }
 
-    private static async Task<SequenceBeginResult[]> BeginInParallelAsync(IIdempotencyStore store, int count, Func<int, (string Stream, long Number)> requestOf)
+    private static async Task<SequenceBeginResult[]> BeginInParallelAsync(IIdempotencySequenceStore store, int count, Func<int, (string Stream, long Number)> requestOf)
     {
         // Dedicated threads rather than the thread pool: on a small machine the pool may have a single free thread,
         // which would run the begins one after another and hide any race.

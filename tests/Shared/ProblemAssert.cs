@@ -5,7 +5,7 @@ using Xunit;
 namespace Idempotency.Testing;
 
 /// <summary>Assertions on the middleware's problem responses, shared by every test project that hosts it.</summary>
-public static class ProblemAssert
+internal static class ProblemAssert
 {
     /// <summary>Asserts an RFC 9457 problem response of the given status and problem name; returns its JSON.</summary>
     public static async Task<JsonElement> IsProblemAsync(HttpResponseMessage response, HttpStatusCode status, string problemName)

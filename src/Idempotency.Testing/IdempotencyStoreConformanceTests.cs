@@ -6,8 +6,10 @@ using Xunit;
 namespace Idempotency.Testing;
 
 /// <summary>
-/// The store contract as executable tests. Each store's test project derives from this class once per store
-/// configuration (in-memory, Redis standalone, Redis Cluster) and every test here runs against it.
+/// The keyed-record half of the store contract (<see cref="IIdempotencyStore"/>) as executable tests, for every store.
+/// Derive a class from this one in the store's test project, once per store configuration, and implement
+/// <see cref="CreateStoreAsync"/> and <see cref="AdvanceTimeAsync"/>; every test here then runs against the store.
+/// A store that also keeps sequence streams derives from <see cref="SequenceStoreConformanceTests"/> as well.
 /// </summary>
 /// <remarks>
 /// Real-time stores implement <see cref="AdvanceTimeAsync"/> by waiting, so a test lets time pass only in multiples of
@@ -630,6 +632,40 @@ public abstract class IdempotencyStoreConformanceTests
             Assert.IsAssignableFrom<OperationCanceledException>(exception);
             Assert.Equal(IdempotencyBeginStatus.Acquired, next.Status);
         }
+    }
+
+    // ---- argument rules -----------------------------------------------------------------------------------------
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    public async Task A_lease_that_is_not_positive_is_refused_before_the_record_is_touched(int leaseMilliseconds)
+    {
+        var store = await CreateStoreAsync();
+        var key = NewKey();
+        var lease = TimeSpan.FromMilliseconds(leaseMilliseconds);
+
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await store.TryBeginAsync(key, Fingerprint(1), lease, CancellationToken.None));
+        var token = await AcquireAsync(store, key, Fingerprint(1));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await store.RenewLeaseAsync(key, token, lease, CancellationToken.None));
+
+        Assert.True(await store.CompleteAsync(key, token, TextResponse(200, "done"), LongLease, CancellationToken.None));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    public async Task A_retention_that_is_not_positive_is_refused_before_the_record_is_touched(int retentionMilliseconds)
+    {
+        var store = await CreateStoreAsync();
+        var key = NewKey();
+        var token = await AcquireAsync(store, key, Fingerprint(1));
+
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(
+            async () => await store.CompleteAsync(key, token, TextResponse(200, "done"), TimeSpan.FromMilliseconds(retentionMilliseconds), CancellationToken.None));
+
+        Assert.Equal(IdempotencyBeginStatus.InFlight, (await store.TryBeginAsync(key, Fingerprint(1), LongLease, CancellationToken.None)).Status);
+        Assert.True(await store.CompleteAsync(key, token, TextResponse(200, "done"), LongLease, CancellationToken.None));
     }
 
     // ---- helpers ------------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ namespace Idempotency.Testing.Properties;
 
 /// <summary>
 /// The stream half of the store contract (<see cref="IIdempotencySequenceStore.TryBeginSequenceAsync"/> and the other stream
-/// operations, SPEC §4 and §6) as plain code: a dictionary of streams and an explicit clock.
+/// operations) as plain code: a dictionary of streams and an explicit clock.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -14,7 +14,7 @@ namespace Idempotency.Testing.Properties;
 /// </para>
 /// <para>Expiry is exact, with the same boundary as <see cref="KeyStoreModel"/>.</para>
 /// </remarks>
-public sealed class StreamStoreModel
+internal sealed class StreamStoreModel
 {
     private readonly Dictionary<string, StreamState> _streams = new(StringComparer.Ordinal);
     private long _lastToken;
