@@ -59,6 +59,7 @@ public sealed class PackageContentTests
     [Theory]
     [InlineData("Idempotency.Redis")]
     [InlineData("Idempotency.OpenApi")]
+    [InlineData("Idempotency.Testing")]
     public void Package_built_on_the_core_package_depends_on_the_same_version(string id)
     {
         using var core = PackageFile.Open("Idempotency");
@@ -82,5 +83,15 @@ public sealed class PackageContentTests
         Assert.Null(package.Metadata("frameworkReferences"));
         var dependencies = package.Metadata("dependencies")!.Descendants().Select(d => d.Attribute("id")?.Value).OfType<string>();
         Assert.DoesNotContain(dependencies, d => d.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Testing_package_depends_on_no_store_or_server()
+    {
+        using var package = PackageFile.Open("Idempotency.Testing");
+
+        var dependencies = package.Metadata("dependencies")!.Descendants().Select(d => d.Attribute("id")?.Value).OfType<string>().ToArray();
+        Assert.Contains("xunit", dependencies);
+        Assert.DoesNotContain(dependencies, d => d.Contains("Redis", StringComparison.OrdinalIgnoreCase) || d.Contains("Testcontainers", StringComparison.OrdinalIgnoreCase));
     }
 }
