@@ -24,9 +24,7 @@ internal static class IdempotencyServiceRegistration
         services.TryAddSingleton<IdempotencyPolicyResolver>();
         services.TryAddSingleton<IIdempotencyStore, InMemoryIdempotencyStore>();
 
-        // The sequence capability of whatever store is registered, or null (a key-only store): the middleware and the
-        // start-up check then see the same store however it was registered. AddStore registers it explicitly.
-        services.TryAddSingleton<IIdempotencySequenceStore>(static sp => (sp.GetRequiredService<IIdempotencyStore>() as IIdempotencySequenceStore)!);
+        services.TryAddSingleton(SequenceCapability);
         services.AddOptions<StoreRequirements>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StoreRequirements>, StoreRequirementsValidator>());
         services.AddMetrics();
@@ -54,9 +52,12 @@ internal static class IdempotencyServiceRegistration
         }
 
         services.AddSingleton<IIdempotencyStore>(static sp => sp.GetRequiredService<TStore>());
-        if (typeof(IIdempotencySequenceStore).IsAssignableFrom(typeof(TStore)))
-        {
-            services.AddSingleton(static sp => (IIdempotencySequenceStore)sp.GetRequiredService<TStore>());
-        }
+        services.AddSingleton(SequenceCapability);
     }
+
+    // IIdempotencySequenceStore is always the registered IIdempotencyStore itself, or null (GetService) for a key-only
+    // store: never a second registration that could drift from it, as when an application replaces IIdempotencyStore
+    // after adding a store, so the middleware and the start-up check always see the store that serves keys.
+    private static IIdempotencySequenceStore SequenceCapability(IServiceProvider services)
+        => (services.GetRequiredService<IIdempotencyStore>() as IIdempotencySequenceStore)!;
 }

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -121,6 +122,20 @@ public sealed class StoreRegistrationTests
         }
 
         Assert.Single(services, d => d.ServiceType == typeof(IIdempotencyStore));
+    }
+
+    [Fact]
+    public void The_sequence_capability_follows_a_store_replaced_after_AddStore()
+    {
+        var services = new ServiceCollection();
+        services.AddIdempotency().AddStore(sp => new FaultyStore(ActivatorUtilities.CreateInstance<InMemoryIdempotencyStore>(sp)));
+        var keyOnly = new KeyOnlyStore(TimeProvider.System);
+
+        services.Replace(ServiceDescriptor.Singleton<IIdempotencyStore>(keyOnly));
+        using var provider = services.BuildServiceProvider();
+
+        Assert.Same(keyOnly, provider.GetRequiredService<IIdempotencyStore>());
+        Assert.Null(provider.GetService<IIdempotencySequenceStore>());
     }
 
     [Fact]
