@@ -91,7 +91,7 @@ public sealed class PackageContentTests
         using var package = PackageFile.Open("Idempotency.Testing");
 
         var dependencies = package.Metadata("dependencies")!.Descendants().Select(d => d.Attribute("id")?.Value).OfType<string>().ToArray();
-        Assert.Contains("xunit", dependencies);
+        Assert.Contains("xunit.extensibility.core", dependencies);
         Assert.DoesNotContain(dependencies, d => d.Contains("Redis", StringComparison.OrdinalIgnoreCase) || d.Contains("Testcontainers", StringComparison.OrdinalIgnoreCase));
     }
 }
