@@ -46,25 +46,25 @@ public sealed class PropertyTimeProfile
         realTimeBudget: null);
 
     /// <summary>The durations of timed sequences; empty when the profile has none.</summary>
-    public IReadOnlyList<TimeSpan> TimedDurations { get; }
+    internal IReadOnlyList<TimeSpan> TimedDurations { get; }
 
     /// <summary>The one duration of untimed sequences: longer than any run.</summary>
-    public TimeSpan UntimedDuration { get; }
+    internal TimeSpan UntimedDuration { get; }
 
     /// <summary>What an advance may let pass.</summary>
-    public IReadOnlyList<TimeSpan> Advances { get; }
+    internal IReadOnlyList<TimeSpan> Advances { get; }
 
     /// <summary>How often an advance is picked among the other operations; 0 when a timed sequence has exactly one (<see cref="RealClock"/>).</summary>
-    public int AdvanceWeight { get; }
+    internal int AdvanceWeight { get; }
 
     /// <summary>The share of sequences, in percent, that use <see cref="TimedDurations"/> and advances.</summary>
-    public int TimedPercent { get; }
+    internal int TimedPercent { get; }
 
     /// <summary>
     /// On a real clock: how long the operations between two advances may take before a short duration could have run
     /// out unseen by the model; a run that takes longer is discarded, not failed. Null on a fake clock.
     /// </summary>
-    public TimeSpan? RealTimeBudget { get; }
+    internal TimeSpan? RealTimeBudget { get; }
 
     public string Description { get; }
 
@@ -88,7 +88,7 @@ public sealed class PropertyTimeProfile
             shortDuration / 2);
     }
 
-    public static string Format(TimeSpan duration)
+    internal static string Format(TimeSpan duration)
         => duration.TotalMinutes >= 1
             ? duration.TotalMinutes.ToString(CultureInfo.InvariantCulture) + " min"
             : duration.TotalSeconds.ToString(CultureInfo.InvariantCulture) + " s";
