@@ -24,7 +24,7 @@ public static class IdempotencyRedisBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
         builder.Services.AddOptions<RedisIdempotencyStoreOptions>().Configure(configure);
-        AddCore(builder.Services);
+        AddCore(builder);
         return builder;
     }
 
@@ -41,20 +41,20 @@ public static class IdempotencyRedisBuilderExtensions
         builder.Services.AddOptions<RedisIdempotencyStoreOptions>()
             .Configure<IServiceProvider>(static (options, services) =>
                 options.ConnectionMultiplexerFactory ??= () => Task.FromResult(services.GetRequiredService<IConnectionMultiplexer>()));
-        AddCore(builder.Services);
+        AddCore(builder);
         return builder;
     }
 
-    private static void AddCore(IServiceCollection services)
+    private static void AddCore(IIdempotencyBuilder builder)
     {
+        var services = builder.Services;
         services.AddOptions<RedisIdempotencyStoreOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<RedisIdempotencyStoreOptions>, RedisIdempotencyStoreOptionsSetup>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisIdempotencyStoreOptions>, RedisIdempotencyStoreOptionsValidator>());
         services.TryAddSingleton<RedisConnectionProvider>();
 
-        // AddIdempotency registered the in-memory store with TryAdd; the Redis store takes its place whatever the order
-        // of other registrations, and calling AddRedisStore twice still leaves exactly one store.
-        services.RemoveAll<IIdempotencyStore>();
-        services.AddSingleton<IIdempotencyStore, RedisIdempotencyStore>();
+        // The same path as any store: it takes the in-memory store's place whatever the order of other registrations,
+        // and calling AddRedisStore twice still leaves exactly one store.
+        builder.AddStore<RedisIdempotencyStore>();
     }
 }

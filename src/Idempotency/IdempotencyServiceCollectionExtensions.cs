@@ -42,4 +42,38 @@ public static class IdempotencyServiceCollectionExtensions
         builder.Services.Configure(configure);
         return builder;
     }
+
+    /// <summary>
+    /// Stores idempotency records in <typeparamref name="TStore"/>, created by the container as a singleton, in place of
+    /// the in-memory store or any store added before. A store that also implements
+    /// <see cref="IIdempotencySequenceStore"/> is registered as one and serves policies with sequence numbers; with a
+    /// store that does not, such a policy fails the application at start-up. See docs/custom-store.md.
+    /// </summary>
+    /// <typeparam name="TStore">The store; thread-safe, as one instance serves every request.</typeparam>
+    /// <param name="builder">The idempotency builder.</param>
+    /// <returns>The builder.</returns>
+    public static IIdempotencyBuilder AddStore<TStore>(this IIdempotencyBuilder builder)
+        where TStore : class, IIdempotencyStore
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        Idempotency.Hosting.IdempotencyServiceRegistration.AddStore<TStore>(builder.Services, factory: null);
+        return builder;
+    }
+
+    /// <summary>
+    /// Stores idempotency records in the <typeparamref name="TStore"/> singleton that <paramref name="factory"/>
+    /// creates, in place of the in-memory store or any store added before; otherwise as <see cref="AddStore{TStore}(IIdempotencyBuilder)"/>.
+    /// </summary>
+    /// <typeparam name="TStore">The store; thread-safe, as one instance serves every request.</typeparam>
+    /// <param name="builder">The idempotency builder.</param>
+    /// <param name="factory">Creates the store, once, from the application's services.</param>
+    /// <returns>The builder.</returns>
+    public static IIdempotencyBuilder AddStore<TStore>(this IIdempotencyBuilder builder, Func<IServiceProvider, TStore> factory)
+        where TStore : class, IIdempotencyStore
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(factory);
+        Idempotency.Hosting.IdempotencyServiceRegistration.AddStore(builder.Services, factory);
+        return builder;
+    }
 }

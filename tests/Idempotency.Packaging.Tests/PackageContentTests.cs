@@ -62,6 +62,7 @@ public sealed class PackageContentTests
     /// </summary>
     [Theory]
     [InlineData("Idempotency.Redis", "{0}")]
+    [InlineData("Idempotency.Testing", "{0}")]
     [InlineData("Idempotency.OpenApi", "[{0}]")]
     public void Package_built_on_the_core_package_depends_on_the_version_it_was_built_with(string id, string range)
     {
@@ -86,5 +87,15 @@ public sealed class PackageContentTests
         Assert.Null(package.Metadata("frameworkReferences"));
         var dependencies = package.Metadata("dependencies")!.Descendants().Select(d => d.Attribute("id")?.Value).OfType<string>();
         Assert.DoesNotContain(dependencies, d => d.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Testing_package_depends_on_no_store_or_server()
+    {
+        using var package = PackageFile.Open("Idempotency.Testing");
+
+        var dependencies = package.Metadata("dependencies")!.Descendants().Select(d => d.Attribute("id")?.Value).OfType<string>().ToArray();
+        Assert.Contains("xunit.extensibility.core", dependencies);
+        Assert.DoesNotContain(dependencies, d => d.Contains("Redis", StringComparison.OrdinalIgnoreCase) || d.Contains("Testcontainers", StringComparison.OrdinalIgnoreCase));
     }
 }

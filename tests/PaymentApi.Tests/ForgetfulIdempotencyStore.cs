@@ -6,7 +6,7 @@ namespace PaymentApi.Tests;
 /// A store that hands out every key and remembers nothing, so to the middleware each request is the first one: it
 /// stands in for idempotency records that were lost (evicted, expired, or a restarted in-memory store). Counts calls.
 /// </summary>
-public sealed class ForgetfulIdempotencyStore : IIdempotencyStore
+public sealed class ForgetfulIdempotencyStore : IIdempotencySequenceStore
 {
     private long _calls;
     private long _lastToken;

@@ -25,7 +25,7 @@ internal sealed partial class RedisIdempotencyStore
         {
             case ResultType.BulkString:
                 var snapshot = (byte[]?)result ?? throw new InvalidDataException("An applied stream number has a fingerprint but no stored response.");
-                return SequenceBeginResult.Completed(StoredResponseFormat.Read(snapshot));
+                return SequenceBeginResult.Completed(StoredResponseSerializer.Deserialize(new ReadOnlySequence<byte>(snapshot)));
 
             case ResultType.Array:
                 var reply = (RedisResult[])result!;
@@ -62,13 +62,12 @@ internal sealed partial class RedisIdempotencyStore
         ArgumentNullException.ThrowIfNull(response);
         var redisKey = StreamKey(streamKey);
 
-        // 0 is allowed: the number is applied and no response is kept, so every retry is "already applied".
-        ArgumentOutOfRangeException.ThrowIfNegative(window);
+        ArgumentOutOfRangeException.ThrowIfLessThan(window, 1);
         var retentionMilliseconds = ToMilliseconds(retention, nameof(retention));
 
-        var size = StoredResponseFormat.GetSize(response);
+        var size = StoredResponseSerializer.GetSerializedLength(response);
         var buffer = ArrayPool<byte>.Shared.Rent(size);
-        var written = StoredResponseFormat.Write(response, buffer);
+        var written = StoredResponseSerializer.Serialize(response, buffer);
 
         var result = await EvaluateAsync(RedisStreamScripts.Complete, redisKey, [fencingToken, buffer.AsMemory(0, written), window, retentionMilliseconds], cancellationToken).ConfigureAwait(false);
 

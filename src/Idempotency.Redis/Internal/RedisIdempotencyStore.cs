@@ -16,7 +16,7 @@ namespace Idempotency.Redis.Internal;
 /// with <c>503 idempotency-store-unavailable</c>; see <see cref="RedisFailures"/>. An unreadable record is an
 /// <see cref="InvalidDataException"/>. Every script may write, so every call demands the primary.
 /// </remarks>
-internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
+internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
 {
     private const CommandFlags Flags = CommandFlags.DemandMaster;
 
@@ -43,7 +43,7 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
         if (result.Resp2Type == ResultType.BulkString)
         {
             var snapshot = (byte[]?)result ?? throw new InvalidDataException("A completed idempotency record has no stored response.");
-            return IdempotencyBeginResult.Completed(StoredResponseFormat.Read(snapshot));
+            return IdempotencyBeginResult.Completed(StoredResponseSerializer.Deserialize(new ReadOnlySequence<byte>(snapshot)));
         }
 
         return (long)result switch
@@ -69,9 +69,9 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
         var recordKey = RecordKey(key);
         var retentionMilliseconds = ToMilliseconds(retention, nameof(retention));
 
-        var size = StoredResponseFormat.GetSize(response);
+        var size = StoredResponseSerializer.GetSerializedLength(response);
         var buffer = ArrayPool<byte>.Shared.Rent(size);
-        var written = StoredResponseFormat.Write(response, buffer);
+        var written = StoredResponseSerializer.Serialize(response, buffer);
 
         var result = await EvaluateAsync(RedisScripts.Complete, recordKey, [fencingToken, buffer.AsMemory(0, written), retentionMilliseconds], cancellationToken).ConfigureAwait(false);
 

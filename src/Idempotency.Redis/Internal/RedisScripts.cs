@@ -15,7 +15,7 @@ namespace Idempotency.Redis.Internal;
 /// </para>
 /// <para>
 /// Hash fields: <c>s</c> state (<c>i</c> in flight, <c>c</c> completed), <c>f</c> fingerprint, <c>t</c> fencing token
-/// (in flight only), <c>r</c> response snapshot (completed only, <see cref="StoredResponseFormat"/>). Every record carries
+/// (in flight only), <c>r</c> response snapshot (completed only, <see cref="Idempotency.Storage.StoredResponseSerializer"/>). Every record carries
 /// a PEXPIRE: the lease while in flight, the retention once completed.
 /// </para>
 /// <para>

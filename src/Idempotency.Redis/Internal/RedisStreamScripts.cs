@@ -1,7 +1,7 @@
 namespace Idempotency.Redis.Internal;
 
 /// <summary>
-/// The Lua scripts behind the stream operations (sequence mode, SPEC §4). As with <see cref="RedisScripts"/>, every
+/// The Lua scripts behind the stream operations (sequence mode, see docs/contract.md). As with <see cref="RedisScripts"/>, every
 /// operation is exactly one script call on one key, the stream's hash, so it is atomic, costs one round trip and stays
 /// within one Redis Cluster slot.
 /// </summary>
@@ -12,7 +12,7 @@ namespace Idempotency.Redis.Internal;
 /// trimmed to; the in-flight slot <c>se</c> epoch, <c>sn</c> number, <c>sf</c> fingerprint, <c>st</c> fencing token,
 /// <c>sd</c> lease deadline in Unix milliseconds of the server's clock; <c>rd</c> the end of the retention the last
 /// complete set, in the same milliseconds; and per number <c>n</c> still in the window
-/// <c>f:n</c> its fingerprint and <c>r:n</c> its response (<see cref="StoredResponseFormat"/>). The window holds exactly
+/// <c>f:n</c> its fingerprint and <c>r:n</c> its response (<see cref="Idempotency.Storage.StoredResponseSerializer"/>). The window holds exactly
 /// the numbers in <c>(l - w, l]</c>, so "is <c>n</c> still replayable" is a field lookup, not arithmetic.
 /// </para>
 /// <para>
@@ -96,7 +96,7 @@ internal static class RedisStreamScripts
 
     /// <summary>
     /// ARGV: epoch, number, fingerprint, fencing token, lease in ms. Follows the decision order of
-    /// <c>IIdempotencyStore.TryBeginSequenceAsync</c> step by step. Returns <see cref="Acquired"/>, <see cref="InFlight"/>,
+    /// <c>IIdempotencySequenceStore.TryBeginSequenceAsync</c> step by step. Returns <see cref="Acquired"/>, <see cref="InFlight"/>,
     /// <see cref="FingerprintMismatch"/> (integers); <c>{<see cref="AlreadyApplied"/>, last}</c>, <c>{<see cref="Gap"/>, last}</c>,
     /// <c>{<see cref="EpochFenced"/>, epoch}</c> (the number as a decimal string, never a Lua number); or the stored
     /// snapshot (a bulk string), so a replay is one round trip. Only an acquire writes.

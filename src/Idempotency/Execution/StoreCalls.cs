@@ -16,6 +16,7 @@ namespace Idempotency.Execution;
 internal sealed class StoreCalls
 {
     private readonly IIdempotencyStore _store;
+    private readonly IIdempotencySequenceStore? _sequenceStore;
     private readonly IdempotencyTelemetry _telemetry;
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _storeTimeout;
@@ -23,12 +24,18 @@ internal sealed class StoreCalls
     public StoreCalls(IIdempotencyStore store, IdempotencyTelemetry telemetry, IOptions<IdempotencyOptions> options, TimeProvider timeProvider)
     {
         _store = store;
+        _sequenceStore = store as IIdempotencySequenceStore;
         _telemetry = telemetry;
         _timeProvider = timeProvider;
         _storeTimeout = options.Value.StoreTimeout;
     }
 
     public IdempotencyTelemetry Telemetry => _telemetry;
+
+    // Start-up refuses a policy that needs sequences on a store without them (StoreRequirementsValidator); this only
+    // guards an application that skipped start-up validation.
+    private IIdempotencySequenceStore SequenceStore => _sequenceStore ?? throw new InvalidOperationException(
+        $"The registered idempotency store {_store.GetType().Name} does not implement {nameof(IIdempotencySequenceStore)}, which policies with sequence numbers need.");
 
     // A begin is not tied to the request's cancellation: an abort half-way through a store operation could leave a
     // record acquired by nobody until its lease ran out. StoreTimeout bounds it instead, and also cancels it: once the
@@ -57,7 +64,7 @@ internal sealed class StoreCalls
         {
             var sequence = _telemetry.TimeStoreCall(
                 Stopwatch.GetTimestamp(),
-                _store.TryBeginSequenceAsync(target.Key, target.Epoch, target.Number, target.Fingerprint, policy.Lease, timeout.Token),
+                SequenceStore.TryBeginSequenceAsync(target.Key, target.Epoch, target.Number, target.Fingerprint, policy.Lease, timeout.Token),
                 "begin_sequence");
             if (sequence.IsCompleted)
             {
@@ -83,17 +90,17 @@ internal sealed class StoreCalls
     // leave a record in flight whose operation already took effect. StoreTimeout bounds them instead.
     public ValueTask<bool> RenewAsync(Ownership ownership, ResolvedPolicy policy)
         => WithTimeout(ownership.IsStream
-            ? _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), _store.RenewSequenceLeaseAsync(ownership.Key, ownership.FencingToken, policy.Lease, CancellationToken.None), "renew_sequence")
+            ? _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), SequenceStore.RenewSequenceLeaseAsync(ownership.Key, ownership.FencingToken, policy.Lease, CancellationToken.None), "renew_sequence")
             : _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), _store.RenewLeaseAsync(ownership.Key, ownership.FencingToken, policy.Lease, CancellationToken.None), "renew"));
 
     public ValueTask<bool> CompleteAsync(Ownership ownership, ResolvedPolicy policy, StoredResponse response)
         => WithTimeout(ownership.IsStream
-            ? _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), _store.CompleteSequenceAsync(ownership.Key, ownership.FencingToken, response, policy.SequenceWindow, policy.StreamRetention, CancellationToken.None), "complete_sequence")
+            ? _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), SequenceStore.CompleteSequenceAsync(ownership.Key, ownership.FencingToken, response, policy.SequenceWindow, policy.StreamRetention, CancellationToken.None), "complete_sequence")
             : _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), _store.CompleteAsync(ownership.Key, ownership.FencingToken, response, policy.Retention, CancellationToken.None), "complete"));
 
     public ValueTask<bool> ReleaseAsync(Ownership ownership)
         => WithTimeout(ownership.IsStream
-            ? _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), _store.ReleaseSequenceAsync(ownership.Key, ownership.FencingToken, CancellationToken.None), "release_sequence")
+            ? _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), SequenceStore.ReleaseSequenceAsync(ownership.Key, ownership.FencingToken, CancellationToken.None), "release_sequence")
             : _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), _store.ReleaseAsync(ownership.Key, ownership.FencingToken, CancellationToken.None), "release"));
 
     private async ValueTask<BeginResult> AwaitRecordBeginAsync(ValueTask<IdempotencyBeginResult> operation, CancellationTokenSource timeout, long startedTimestamp)

@@ -27,6 +27,10 @@ internal static class IdempotencyServiceRegistration
         services.TryAddSingleton<IdempotencyPolicyResolver>();
         services.TryAddSingleton<IdempotencyHooks>();
         services.TryAddSingleton<IIdempotencyStore, InMemoryIdempotencyStore>();
+
+        services.TryAddSingleton(SequenceCapability);
+        services.AddOptions<StoreRequirements>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StoreRequirements>, StoreRequirementsValidator>());
         services.AddMetrics();
         services.TryAddSingleton(static sp => new IdempotencyTelemetry(
             sp.GetRequiredService<IMeterFactory>(), sp.GetRequiredService<IIdempotencyStore>().GetType().Name));
@@ -34,4 +38,33 @@ internal static class IdempotencyServiceRegistration
         services.TryAddSingleton<IdempotencyEngine>();
         services.TryAddSingleton<IIdempotentExecutor, IdempotentExecutor>();
     }
+
+    /// <summary>
+    /// Makes <typeparamref name="TStore"/> the one store, in place of the in-memory default or any store registered
+    /// before: the one registration path of every store, so that calling it twice still leaves exactly one.
+    /// </summary>
+    public static void AddStore<TStore>(IServiceCollection services, Func<IServiceProvider, TStore>? factory)
+        where TStore : class, IIdempotencyStore
+    {
+        services.RemoveAll<TStore>();
+        services.RemoveAll<IIdempotencyStore>();
+        services.RemoveAll<IIdempotencySequenceStore>();
+        if (factory is null)
+        {
+            services.AddSingleton<TStore>();
+        }
+        else
+        {
+            services.AddSingleton(factory);
+        }
+
+        services.AddSingleton<IIdempotencyStore>(static sp => sp.GetRequiredService<TStore>());
+        services.AddSingleton(SequenceCapability);
+    }
+
+    // IIdempotencySequenceStore is always the registered IIdempotencyStore itself, or null (GetService) for a key-only
+    // store: never a second registration that could drift from it, as when an application replaces IIdempotencyStore
+    // after adding a store, so the middleware and the start-up check always see the store that serves keys.
+    private static IIdempotencySequenceStore SequenceCapability(IServiceProvider services)
+        => (services.GetRequiredService<IIdempotencyStore>() as IIdempotencySequenceStore)!;
 }

@@ -1,6 +1,6 @@
 namespace Idempotency.Storage;
 
-/// <summary>The result of <see cref="IIdempotencyStore.TryBeginSequenceAsync"/>.</summary>
+/// <summary>The result of <see cref="IIdempotencySequenceStore.TryBeginSequenceAsync"/>.</summary>
 public readonly struct SequenceBeginResult
 {
     private SequenceBeginResult(SequenceBeginStatus status, long fencingToken, StoredResponse? response, long lastSequence, long currentEpoch)

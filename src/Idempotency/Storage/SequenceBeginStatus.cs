@@ -1,6 +1,6 @@
 namespace Idempotency.Storage;
 
-/// <summary>The outcome of <see cref="IIdempotencyStore.TryBeginSequenceAsync"/>.</summary>
+/// <summary>The outcome of <see cref="IIdempotencySequenceStore.TryBeginSequenceAsync"/>.</summary>
 public enum SequenceBeginStatus
 {
     /// <summary>The number is next (<c>last + 1</c>) and the caller now owns the stream's in-flight slot.</summary>

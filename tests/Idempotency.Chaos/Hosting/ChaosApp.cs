@@ -98,7 +98,7 @@ public sealed class ChaosApp : IAsyncDisposable
             });
         }
 
-        DecorateStore(builder.Services);
+        DecorateStore(idempotency, options.Redis is not null);
 
         var app = builder.Build();
         app.Use(static (context, next) =>
@@ -154,15 +154,17 @@ public sealed class ChaosApp : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    /// <summary>Wraps whatever store the registration chose, keeping its own construction (internal types included).</summary>
-    private static void DecorateStore(IServiceCollection services)
+    /// <summary>
+    /// Wraps the store the registration chose, keeping its own construction (internal types included): the Redis store
+    /// that AddRedisStore registered as itself, or the in-memory default.
+    /// </summary>
+    private static void DecorateStore(IIdempotencyBuilder idempotency, bool redis)
     {
-        var registration = services.Last(descriptor => descriptor.ServiceType == typeof(IIdempotencyStore));
-        services.Remove(registration);
-        var type = registration.ImplementationType
-            ?? throw new InvalidOperationException("The idempotency store is registered without an implementation type.");
-        services.AddSingleton(provider => new RecordingStore((IIdempotencyStore)ActivatorUtilities.CreateInstance(provider, type)));
-        services.AddSingleton<IIdempotencyStore>(provider => provider.GetRequiredService<RecordingStore>());
+        var type = redis
+            ? idempotency.Services.Single(descriptor => descriptor.ServiceType.Name == "RedisIdempotencyStore").ServiceType
+            : idempotency.Services.Single(descriptor => descriptor.ServiceType == typeof(IIdempotencyStore)).ImplementationType
+                ?? throw new InvalidOperationException("The in-memory store is registered without an implementation type.");
+        idempotency.AddStore(provider => new RecordingStore((IIdempotencySequenceStore)ActivatorUtilities.CreateInstance(provider, type)));
     }
 
     /// <summary>The endpoints: each execution answers with a body unique to it, naming principal, operation and instance.</summary>

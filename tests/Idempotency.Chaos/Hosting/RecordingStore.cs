@@ -9,7 +9,7 @@ namespace Idempotency.Chaos.Hosting;
 /// the store's own answer, not the middleware's: a completion the middleware stopped waiting for at StoreTimeout can
 /// still land, and the history must hold what the store did.
 /// </summary>
-internal sealed class RecordingStore(IIdempotencyStore inner) : IIdempotencyStore, IAsyncDisposable
+internal sealed class RecordingStore(IIdempotencySequenceStore inner) : IIdempotencySequenceStore, IAsyncDisposable
 {
     public ValueTask<IdempotencyBeginResult> TryBeginAsync(string key, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, CancellationToken cancellationToken)
         => inner.TryBeginAsync(key, fingerprint, lease, cancellationToken);

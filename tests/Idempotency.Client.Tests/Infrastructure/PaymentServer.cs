@@ -112,7 +112,7 @@ public sealed class PaymentServer : IAsyncDisposable
     }
 
     /// <summary>The default store, except that its first call fails as if the store were unreachable.</summary>
-    private sealed class UnavailableOnceStore(IIdempotencyStore inner) : IIdempotencyStore, IDisposable
+    private sealed class UnavailableOnceStore(IIdempotencySequenceStore inner) : IIdempotencySequenceStore, IDisposable
     {
         private int _calls;
 
@@ -121,7 +121,7 @@ public sealed class PaymentServer : IAsyncDisposable
             var descriptor = services.Single(d => d.ServiceType == typeof(IIdempotencyStore));
             services.Remove(descriptor);
             services.AddSingleton<IIdempotencyStore>(sp =>
-                new UnavailableOnceStore((IIdempotencyStore)ActivatorUtilities.CreateInstance(sp, descriptor.ImplementationType!)));
+                new UnavailableOnceStore((IIdempotencySequenceStore)ActivatorUtilities.CreateInstance(sp, descriptor.ImplementationType!)));
         }
 
         public ValueTask<IdempotencyBeginResult> TryBeginAsync(string key, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, CancellationToken cancellationToken)

@@ -12,6 +12,7 @@ internal static class Repository
         { "Idempotency.Redis", ["net8.0", "net10.0"] },
         { "Idempotency.OpenApi", ["net10.0"] },
         { "Idempotency.Client", ["net8.0", "net10.0"] },
+        { "Idempotency.Testing", ["net8.0", "net10.0"] },
     };
 
     public static string Root { get; } = FindRoot();

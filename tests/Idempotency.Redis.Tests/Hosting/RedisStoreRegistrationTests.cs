@@ -29,9 +29,13 @@ public sealed class RedisStoreRegistrationTests(RedisStoreFixture server) : ICla
 
         services.AddIdempotency().AddRedisStore(options => options.Configuration = "localhost:1").AddRedisStore(options => options.KeyPrefix = "app:");
 
-        var registration = Assert.Single(services, descriptor => descriptor.ServiceType == typeof(IIdempotencyStore));
-        Assert.Equal(typeof(RedisIdempotencyStore), registration.ImplementationType);
+        Assert.Single(services, descriptor => descriptor.ServiceType == typeof(IIdempotencyStore));
+        Assert.Single(services, descriptor => descriptor.ServiceType == typeof(IIdempotencySequenceStore));
+        var registration = Assert.Single(services, descriptor => descriptor.ServiceType == typeof(RedisIdempotencyStore));
         Assert.Equal(ServiceLifetime.Singleton, registration.Lifetime);
+        using var provider = services.BuildServiceProvider();
+        var store = Assert.IsType<RedisIdempotencyStore>(provider.GetRequiredService<IIdempotencyStore>());
+        Assert.Same(store, provider.GetRequiredService<IIdempotencySequenceStore>());
     }
 
     [Fact]

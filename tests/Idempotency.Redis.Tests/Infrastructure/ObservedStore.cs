@@ -7,7 +7,7 @@ namespace Idempotency.Redis.Tests.Infrastructure;
 /// Wraps the Redis store the way an application would decorate <see cref="IIdempotencyStore"/>: it counts calls and
 /// their outcomes and can make renewals fail, while every other call reaches Redis unchanged.
 /// </summary>
-public sealed class ObservedStore(IIdempotencyStore inner) : IIdempotencyStore
+public sealed class ObservedStore(IIdempotencySequenceStore inner) : IIdempotencySequenceStore
 {
     private readonly ConcurrentQueue<bool> _completionResults = new();
     private readonly ConcurrentQueue<Task> _beginCalls = new();

@@ -72,7 +72,7 @@ public sealed class RedisTestApp : IAsyncDisposable
         builder.WebHost.UseTestServer();
         builder.Logging.ClearProviders();
 
-        builder.Services.AddIdempotency(options =>
+        var idempotency = builder.Services.AddIdempotency(options =>
             {
                 options.AddPolicy("optional", p => p.KeyRequirement = KeyRequirement.Optional);
                 options.AddPolicy("small", p => p.MaxSnapshotBytes = SmallSnapshotLimit);
@@ -96,7 +96,7 @@ public sealed class RedisTestApp : IAsyncDisposable
                     options.KeyPrefix = keyPrefix;
                 }
             });
-        DecorateStore(builder.Services);
+        DecorateStore(idempotency);
 
         var app = builder.Build();
         app.UseIdempotency();
@@ -132,13 +132,10 @@ public sealed class RedisTestApp : IAsyncDisposable
     /// decorator after registering its store. Fails if the registration is not the Redis store, so these tests can never
     /// silently run on another store.
     /// </summary>
-    private static void DecorateStore(IServiceCollection services)
+    private static void DecorateStore(IIdempotencyBuilder idempotency)
     {
-        var registration = services.Single(descriptor => descriptor.ServiceType == typeof(IIdempotencyStore));
-        Assert.Equal(typeof(RedisIdempotencyStore), registration.ImplementationType);
-        services.Remove(registration);
-        services.AddSingleton(provider => new ObservedStore((IIdempotencyStore)ActivatorUtilities.CreateInstance(provider, registration.ImplementationType!)));
-        services.AddSingleton<IIdempotencyStore>(provider => provider.GetRequiredService<ObservedStore>());
+        Assert.Single(idempotency.Services, descriptor => descriptor.ServiceType == typeof(RedisIdempotencyStore));
+        idempotency.AddStore(provider => new ObservedStore(ActivatorUtilities.CreateInstance<RedisIdempotencyStore>(provider)));
     }
 
     /// <summary>The test endpoints and what they observed, shareable between app instances.</summary>

@@ -9,7 +9,7 @@ public sealed class RedisClusterSequenceConformanceTests(RedisClusterFixture clu
 {
     private readonly string _keyPrefix = TestStores.UniquePrefix("cluster-sequence-conformance");
 
-    protected override async Task<IIdempotencyStore> CreateStoreAsync()
+    protected override async Task<IIdempotencySequenceStore> CreateStoreAsync()
         => TestStores.Create(await cluster.GetConnectionAsync(), _keyPrefix);
 
     protected override Task AdvanceTimeAsync(TimeSpan duration) => RealTime.WaitAsync(duration);

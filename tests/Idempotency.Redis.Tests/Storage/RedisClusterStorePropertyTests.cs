@@ -11,13 +11,13 @@ namespace Idempotency.Redis.Tests.Storage;
 /// so this covers the answers and the routing of every script (each stays within its key's slot), not expiry, which
 /// the standalone run covers coarsely and the in-memory run exactly.
 /// </summary>
-public sealed class RedisClusterStorePropertyTests(RedisClusterFixture cluster, ITestOutputHelper output) : StorePropertyTests(output), IClassFixture<RedisClusterFixture>
+public sealed class RedisClusterStorePropertyTests(RedisClusterFixture cluster, ITestOutputHelper output) : SequenceStorePropertyTests(output), IClassFixture<RedisClusterFixture>
 {
     protected override PropertyTimeProfile TimeProfile => PropertyTimeProfile.Timeless;
 
     protected override int DefaultRuns => 25;
 
-    protected override async Task<IIdempotencyStore> CreateStoreAsync()
+    protected override async Task<IIdempotencySequenceStore> CreateSequenceStoreAsync()
         => TestStores.Create(await cluster.GetConnectionAsync(), TestStores.UniquePrefix("cluster-property"));
 
     protected override Task AdvanceTimeAsync(TimeSpan duration)

@@ -10,7 +10,7 @@ public sealed class RedisSequenceConformanceTests(RedisStoreFixture server) : Se
     // xunit makes a new instance per test, so every test gets streams of its own.
     private readonly string _keyPrefix = TestStores.UniquePrefix("sequence-conformance");
 
-    protected override async Task<IIdempotencyStore> CreateStoreAsync()
+    protected override async Task<IIdempotencySequenceStore> CreateStoreAsync()
         => TestStores.Create(await server.GetConnectionAsync(), _keyPrefix);
 
     protected override Task AdvanceTimeAsync(TimeSpan duration) => RealTime.WaitAsync(duration);

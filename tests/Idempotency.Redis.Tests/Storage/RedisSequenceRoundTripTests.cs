@@ -59,7 +59,7 @@ public sealed class RedisSequenceRoundTripTests(RedisStoreFixture server, ITestO
         return result;
     }
 
-    private Task<SequenceBeginResult> BeginAsync(IIdempotencyStore store, string stream, long epoch, long number, byte[]? fingerprint = null)
+    private Task<SequenceBeginResult> BeginAsync(IIdempotencySequenceStore store, string stream, long epoch, long number, byte[]? fingerprint = null)
         => store.TryBeginSequenceAsync(stream, epoch, number, fingerprint ?? Fingerprint, Lease, CancellationToken.None).AsTask();
 
     [Fact]

@@ -13,7 +13,7 @@ public sealed class RedisSequenceStoreTests(RedisStoreFixture server) : IClassFi
 
     private readonly string _keyPrefix = TestStores.UniquePrefix("sequence");
 
-    private async Task<IIdempotencyStore> CreateStoreAsync() => TestStores.Create(await server.GetConnectionAsync(), _keyPrefix);
+    private async Task<IIdempotencySequenceStore> CreateStoreAsync() => TestStores.Create(await server.GetConnectionAsync(), _keyPrefix);
 
     private string StreamRedisKey(string streamKey) => $"{_keyPrefix}{{{streamKey}}}:s";
 
@@ -46,7 +46,7 @@ public sealed class RedisSequenceStoreTests(RedisStoreFixture server) : IClassFi
     private Task SeedAsync(string streamKey, long epoch, long last, int window)
         => server.ExecuteAsync("HSET", StreamRedisKey(streamKey), "e", Text(epoch), "l", Text(last), "w", window.ToString(CultureInfo.InvariantCulture));
 
-    private static async Task ApplyAsync(IIdempotencyStore store, string streamKey, long epoch, long number, int window = 16)
+    private static async Task ApplyAsync(IIdempotencySequenceStore store, string streamKey, long epoch, long number, int window = 16)
     {
         var begun = await store.TryBeginSequenceAsync(streamKey, epoch, number, Fingerprint(number), Lease, CancellationToken.None);
         Assert.Equal(SequenceBeginStatus.Acquired, begun.Status);
@@ -180,16 +180,16 @@ public sealed class RedisSequenceStoreTests(RedisStoreFixture server) : IClassFi
     }
 
     [Fact]
-    public async Task A_window_of_zero_keeps_no_response()
+    public async Task A_window_of_zero_is_refused_before_the_stream_is_touched()
     {
         var store = await CreateStoreAsync();
+        var begun = await store.TryBeginSequenceAsync("no-window", 0, 1, Fingerprint(1), Lease, CancellationToken.None);
+        var fieldsBefore = await FieldsAsync("no-window");
 
-        await ApplyAsync(store, "no-window", 0, 1, window: 0);
-        var retry = await store.TryBeginSequenceAsync("no-window", 0, 1, Fingerprint(1), Lease, CancellationToken.None);
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(
+            async () => await store.CompleteSequenceAsync("no-window", begun.FencingToken, Response(1), 0, Retention, CancellationToken.None));
 
-        Assert.Equal(["e", "l", "rd", "w"], await FieldsAsync("no-window"));
-        Assert.Equal(SequenceBeginStatus.AlreadyApplied, retry.Status);
-        Assert.Equal(1, retry.LastSequence);
+        Assert.Equal(fieldsBefore, await FieldsAsync("no-window"));
     }
 
     [Fact]

@@ -12,14 +12,14 @@ namespace Idempotency.Redis.Tests.Storage;
 /// 300 ms leases and retentions and wait 0.7 s once, so each short duration is clearly over after the wait and clearly
 /// running before it; the rest use 10-minute durations and never wait. Exact expiry boundaries are the in-memory run's.
 /// </summary>
-public sealed class RedisStorePropertyTests(RedisStoreFixture server, ITestOutputHelper output) : StorePropertyTests(output), IClassFixture<RedisStoreFixture>
+public sealed class RedisStorePropertyTests(RedisStoreFixture server, ITestOutputHelper output) : SequenceStorePropertyTests(output), IClassFixture<RedisStoreFixture>
 {
     protected override PropertyTimeProfile TimeProfile { get; } = PropertyTimeProfile.RealClock(TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(700), timedPercent: 15);
 
     protected override int DefaultRuns => 40;
 
     // A fresh prefix per sequence: its keys and streams start empty, and the 10-minute ones of earlier sequences stay apart.
-    protected override async Task<IIdempotencyStore> CreateStoreAsync()
+    protected override async Task<IIdempotencySequenceStore> CreateSequenceStoreAsync()
         => TestStores.Create(await server.GetConnectionAsync(), TestStores.UniquePrefix("property"));
 
     protected override Task AdvanceTimeAsync(TimeSpan duration) => RealTime.WaitAsync(duration);

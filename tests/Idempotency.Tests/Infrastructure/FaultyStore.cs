@@ -3,7 +3,7 @@ using Idempotency.Storage;
 namespace Idempotency.Tests.Infrastructure;
 
 /// <summary>Wraps a store to count calls and inject faults per operation.</summary>
-public sealed class FaultyStore(IIdempotencyStore inner) : IIdempotencyStore
+public sealed class FaultyStore(IIdempotencySequenceStore inner) : IIdempotencySequenceStore
 {
     private int _begins;
     private int _renewals;

@@ -62,7 +62,7 @@ public sealed class StoreTimeoutTests
     }
 
     /// <summary>A store whose begin never answers, as one still waiting for a connection; it keeps the token it was given.</summary>
-    private sealed class UnansweredBeginStore : IIdempotencyStore
+    private sealed class UnansweredBeginStore : IIdempotencySequenceStore
     {
         public TaskCompletionSource<CancellationToken> BeginToken { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

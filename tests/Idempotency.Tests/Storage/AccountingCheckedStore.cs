@@ -9,7 +9,7 @@ namespace Idempotency.Tests.Storage;
 /// each scope's entries and bytes) must equal a recount from the entries themselves. A transition that leaks or
 /// double-counts bytes fails the sequence at the step that did it, and the shrinker reduces it to that step.
 /// </summary>
-internal sealed class AccountingCheckedStore(InMemoryIdempotencyStore inner) : IIdempotencyStore
+internal sealed class AccountingCheckedStore(InMemoryIdempotencyStore inner) : IIdempotencySequenceStore
 {
     // Two scope partitions; the generated key names ("k0", "s1", ...) end in a digit that picks one.
     private const string EvenScope = "EEEEEEEEEEEEEEEE";

@@ -10,8 +10,8 @@ public sealed class InMemorySequenceConformanceTests : SequenceStoreConformanceT
 {
     private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
 
-    protected override Task<IIdempotencyStore> CreateStoreAsync()
-        => Task.FromResult<IIdempotencyStore>(new InMemoryIdempotencyStore(Options.Create(new InMemoryIdempotencyStoreOptions()), _time));
+    protected override Task<IIdempotencySequenceStore> CreateStoreAsync()
+        => Task.FromResult<IIdempotencySequenceStore>(new InMemoryIdempotencyStore(Options.Create(new InMemoryIdempotencyStoreOptions()), _time));
 
     protected override Task AdvanceTimeAsync(TimeSpan duration)
     {

@@ -14,7 +14,7 @@ namespace Idempotency.Tests.Storage;
 /// <see cref="AccountingCheckedStore"/>, every step also checks the size and per-scope counters against a recount, and
 /// every sequence ends with all of them back at zero once everything has expired.
 /// </summary>
-public sealed class InMemoryStorePropertyTests(ITestOutputHelper output) : StorePropertyTests(output)
+public sealed class InMemoryStorePropertyTests(ITestOutputHelper output) : SequenceStorePropertyTests(output)
 {
     private FakeTimeProvider _time = new();
 
@@ -23,13 +23,13 @@ public sealed class InMemoryStorePropertyTests(ITestOutputHelper output) : Store
     // Cheap on a fake clock (about 2 s for 5000), so the default run already goes deep.
     protected override int DefaultRuns => 500;
 
-    protected override Task<IIdempotencyStore> CreateStoreAsync()
+    protected override Task<IIdempotencySequenceStore> CreateSequenceStoreAsync()
     {
         // A clock per store, so a sequence's advances move only its own store's timers. The scan interval is shorter
         // than the advances, so sweeps run between the steps and must not change any answer.
         _time = new FakeTimeProvider(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
         var options = new InMemoryIdempotencyStoreOptions { ExpirationScanInterval = TimeSpan.FromSeconds(2) };
-        return Task.FromResult<IIdempotencyStore>(new AccountingCheckedStore(new InMemoryIdempotencyStore(Options.Create(options), _time)));
+        return Task.FromResult<IIdempotencySequenceStore>(new AccountingCheckedStore(new InMemoryIdempotencyStore(Options.Create(options), _time)));
     }
 
     protected override Task AdvanceTimeAsync(TimeSpan duration)

@@ -56,7 +56,7 @@ public sealed class StoreOperationGeneratorsTests
 
     /// <summary>Runs the sample against fresh in-memory stores on fake clocks; a difference from the model fails the test too.</summary>
     private static async Task<PropertyStatistics> RunAsync<T>(
-        Arbitrary<T[]> sequences, Func<IIdempotencyStore, Func<TimeSpan, Task>, PropertyStatistics, SequenceRun<T>> runOf)
+        Arbitrary<T[]> sequences, Func<IIdempotencySequenceStore, Func<TimeSpan, Task>, PropertyStatistics, SequenceRun<T>> runOf)
         where T : IStoreOperation
     {
         var statistics = new PropertyStatistics();

@@ -13,13 +13,13 @@ namespace Idempotency.Storage.InMemory;
 /// trivially atomic. See README.md in this folder for the design.
 /// </para>
 /// <para>
-/// Capacity (SPEC §5): a record or stream within its retention is never dropped for room unless
+/// Capacity (docs/contract.md, store capacity): a record or stream within its retention is never dropped for room unless
 /// <see cref="InMemoryIdempotencyStoreOptions.EvictLiveRecordsWhenFull"/> says so. A begin that finds no room, in the
 /// store or in its scope's quota, throws <see cref="IdempotencyStoreCapacityException"/>; a completion that finds none
 /// keeps the status without the body.
 /// </para>
 /// </remarks>
-internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
+internal sealed class InMemoryIdempotencyStore : IIdempotencySequenceStore, IDisposable
 {
     // A sweep of a large backlog releases the lock between batches so requests are not held up behind it.
     private const int SweepBatchSize = 256;
@@ -270,7 +270,7 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
                 stream = null;
             }
 
-            // The decision order of IIdempotencyStore.TryBeginSequenceAsync, step by step.
+            // The decision order of IIdempotencySequenceStore.TryBeginSequenceAsync, step by step.
             var streamEpoch = stream?.Epoch ?? 0;
             if (epoch < streamEpoch)
             {

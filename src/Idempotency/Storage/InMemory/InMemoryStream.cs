@@ -4,7 +4,7 @@ using System.Diagnostics.CodeAnalysis;
 namespace Idempotency.Storage.InMemory;
 
 /// <summary>
-/// One sequence stream (SPEC §4): its epoch, its last applied number, the responses of the most recent applied
+/// One sequence stream (sequence mode, docs/contract.md): its epoch, its last applied number, the responses of the most recent applied
 /// numbers, and its single in-flight slot.
 /// </summary>
 /// <remarks>

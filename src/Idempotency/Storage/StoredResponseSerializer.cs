@@ -1,0 +1,368 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+using Microsoft.Extensions.Primitives;
+
+namespace Idempotency.Storage;
+
+/// <summary>
+/// Turns a <see cref="StoredResponse"/> into bytes and back: the one format every store that keeps bytes uses, so a
+/// replay reads one value and no JSON or base64 sits between the store and the response body.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The first byte is the format version (<see cref="FormatVersion"/>). A reader rejects any other version, unknown
+/// flags, truncation and trailing bytes with <see cref="InvalidDataException"/>, so a record written by a future
+/// format is never replayed half-understood; the middleware answers such a record with
+/// <c>500 idempotency-record-unreadable</c> and never runs the request again. A new format gets a new version byte and
+/// later readers keep reading the old ones. Lengths in the input are checked against what is left of it before anything
+/// is allocated, so corrupt or hostile bytes cannot make the reader allocate more than a small multiple of their length.
+/// </para>
+/// <para>Version 1, little-endian throughout; <c>varuint</c> is LEB128 (7 bits per byte, low group first, at most 5 bytes):</para>
+/// <code>
+/// u8      version = 1
+/// u16     status code (100..999)
+/// u8      flags: bit 0 = body stored; other bits 0
+/// varuint header count
+///   varuint name length, name (UTF-8)
+///   varuint value count
+///     varuint value length, value (UTF-8; a null value is written as empty)
+/// varuint body length, body
+/// </code>
+/// </remarks>
+public static class StoredResponseSerializer
+{
+    /// <summary>The format version this serializer writes, the first byte of every serialized response.</summary>
+    public const byte FormatVersion = 1;
+
+    private const byte BodyStoredFlag = 1;
+    private const int FixedHeaderSize = 1 + 2 + 1;
+
+    /// <summary>The exact number of bytes <paramref name="response"/> takes serialized.</summary>
+    /// <param name="response">The response.</param>
+    /// <returns>The serialized length in bytes.</returns>
+    /// <exception cref="ArgumentException">The response is larger than an array can hold.</exception>
+    public static int GetSerializedLength(StoredResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        var headers = response.Headers;
+        long size = FixedHeaderSize + VarUIntSize(headers.Count);
+        for (var i = 0; i < headers.Count; i++)
+        {
+            var header = headers[i];
+            size += StringSize(header.Key);
+            var values = header.Value;
+            size += VarUIntSize(values.Count);
+            for (var j = 0; j < values.Count; j++)
+            {
+                size += StringSize(values[j]);
+            }
+        }
+
+        size += VarUIntSize(response.Body.Length) + response.Body.Length;
+        if (size > Array.MaxLength)
+        {
+            throw new ArgumentException("The response is too large to store.", nameof(response));
+        }
+
+        return (int)size;
+    }
+
+    /// <summary>Serializes <paramref name="response"/> to the start of <paramref name="destination"/>.</summary>
+    /// <param name="response">The response.</param>
+    /// <param name="destination">At least <see cref="GetSerializedLength"/> bytes.</param>
+    /// <returns>The number of bytes written.</returns>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is too small.</exception>
+    public static int Serialize(StoredResponse response, Span<byte> destination)
+    {
+        var length = GetSerializedLength(response);
+        if (destination.Length < length)
+        {
+            throw new ArgumentException($"The destination holds {destination.Length} bytes; the response needs {length}.", nameof(destination));
+        }
+
+        return Write(response, destination);
+    }
+
+    /// <summary>Serializes <paramref name="response"/> into <paramref name="destination"/>, asking it for the exact length at once.</summary>
+    /// <param name="response">The response.</param>
+    /// <param name="destination">Receives the bytes.</param>
+    public static void Serialize(StoredResponse response, IBufferWriter<byte> destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        var length = GetSerializedLength(response);
+        var written = Write(response, destination.GetSpan(length));
+        destination.Advance(written);
+    }
+
+    /// <summary>Serializes <paramref name="response"/> to a new array of exactly the right length.</summary>
+    /// <param name="response">The response.</param>
+    /// <returns>The serialized response.</returns>
+    public static byte[] Serialize(StoredResponse response)
+    {
+        var buffer = new byte[GetSerializedLength(response)];
+        Write(response, buffer);
+        return buffer;
+    }
+
+    /// <summary>Reads a serialized response, copying its body out of <paramref name="data"/>.</summary>
+    /// <param name="data">Exactly one serialized response.</param>
+    /// <returns>The response.</returns>
+    /// <exception cref="InvalidDataException">The bytes are corrupt, truncated, longer than one response, or of a format version this one does not read.</exception>
+    public static StoredResponse Deserialize(ReadOnlySpan<byte> data) => Read(data, memory: null);
+
+    /// <summary>
+    /// Reads a serialized response. When <paramref name="data"/> is one segment (as a
+    /// <see cref="ReadOnlySequence{T}"/> made from an array or a <see cref="ReadOnlyMemory{T}"/> is), the body refers
+    /// to that memory without copying it, so the memory must not change while the response is in use.
+    /// </summary>
+    /// <param name="data">Exactly one serialized response.</param>
+    /// <returns>The response.</returns>
+    /// <exception cref="InvalidDataException">The bytes are corrupt, truncated, longer than one response, or of a format version this one does not read.</exception>
+    public static StoredResponse Deserialize(ReadOnlySequence<byte> data)
+    {
+        // Several segments are copied into one array first: no larger than the input, which the caller already holds.
+        var memory = data.IsSingleSegment ? data.First : data.ToArray();
+        return Read(memory.Span, memory);
+    }
+
+    private static int Write(StoredResponse response, Span<byte> destination)
+    {
+        var writer = new Writer(destination);
+        writer.WriteByte(FormatVersion);
+        writer.WriteUInt16((ushort)response.StatusCode);
+        writer.WriteByte(response.IsBodyStored ? BodyStoredFlag : (byte)0);
+
+        var headers = response.Headers;
+        writer.WriteVarUInt(headers.Count);
+        for (var i = 0; i < headers.Count; i++)
+        {
+            var header = headers[i];
+            writer.WriteString(header.Key);
+            var values = header.Value;
+            writer.WriteVarUInt(values.Count);
+            for (var j = 0; j < values.Count; j++)
+            {
+                writer.WriteString(values[j]);
+            }
+        }
+
+        writer.WriteVarUInt(response.Body.Length);
+        writer.WriteBytes(response.Body.Span);
+        return writer.Position;
+    }
+
+    // The body refers to memory when given (the same bytes as data), and is copied out of data otherwise.
+    private static StoredResponse Read(ReadOnlySpan<byte> data, ReadOnlyMemory<byte>? memory)
+    {
+        var reader = new Reader(data);
+        var version = reader.ReadByte();
+        if (version != FormatVersion)
+        {
+            throw new InvalidDataException($"The stored response has format version {version}; this version of Idempotency reads version {FormatVersion}.");
+        }
+
+        var statusCode = reader.ReadUInt16();
+        if (statusCode is < 100 or > 999)
+        {
+            throw new InvalidDataException($"The stored response has status code {statusCode}.");
+        }
+
+        var flags = reader.ReadByte();
+        if ((flags & ~BodyStoredFlag) != 0)
+        {
+            throw new InvalidDataException($"The stored response has unknown flags 0x{flags:X2}.");
+        }
+
+        var headerCount = reader.ReadCount();
+        var headers = headerCount == 0 ? [] : new KeyValuePair<string, StringValues>[headerCount];
+        for (var i = 0; i < headers.Length; i++)
+        {
+            var name = reader.ReadString();
+            var valueCount = reader.ReadCount();
+            StringValues value;
+            if (valueCount == 0)
+            {
+                value = StringValues.Empty;
+            }
+            else if (valueCount == 1)
+            {
+                value = reader.ReadString();
+            }
+            else
+            {
+                var values = new string[valueCount];
+                for (var j = 0; j < values.Length; j++)
+                {
+                    values[j] = reader.ReadString();
+                }
+
+                value = values;
+            }
+
+            headers[i] = new(name, value);
+        }
+
+        var bodyLength = reader.ReadCount();
+        var bodyOffset = reader.Skip(bodyLength);
+        var isBodyStored = (flags & BodyStoredFlag) != 0;
+        if (!isBodyStored && bodyLength != 0)
+        {
+            throw new InvalidDataException("The stored response keeps a body although it is marked as not stored.");
+        }
+
+        reader.EnsureEnd();
+        ReadOnlyMemory<byte> body = memory is { } backing
+            ? backing.Slice(bodyOffset, bodyLength)
+            : bodyLength == 0 ? ReadOnlyMemory<byte>.Empty : data.Slice(bodyOffset, bodyLength).ToArray();
+        return new StoredResponse(statusCode, headers, body, isBodyStored);
+    }
+
+    private static long StringSize(string? value)
+    {
+        var length = value is null ? 0 : Encoding.UTF8.GetByteCount(value);
+        return VarUIntSize(length) + length;
+    }
+
+    private static int VarUIntSize(int value)
+    {
+        var v = (uint)value;
+        var size = 1;
+        while (v >= 0x80)
+        {
+            v >>= 7;
+            size++;
+        }
+
+        return size;
+    }
+
+    private ref struct Writer(Span<byte> buffer)
+    {
+        private readonly Span<byte> _buffer = buffer;
+
+        public int Position { get; private set; }
+
+        public void WriteByte(byte value) => _buffer[Position++] = value;
+
+        public void WriteUInt16(ushort value)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(_buffer[Position..], value);
+            Position += sizeof(ushort);
+        }
+
+        public void WriteVarUInt(int value)
+        {
+            var v = (uint)value;
+            while (v >= 0x80)
+            {
+                _buffer[Position++] = (byte)(v | 0x80);
+                v >>= 7;
+            }
+
+            _buffer[Position++] = (byte)v;
+        }
+
+        public void WriteString(string? value)
+        {
+            if (string.IsNullOrEmpty(value))
+            {
+                WriteVarUInt(0);
+                return;
+            }
+
+            WriteVarUInt(Encoding.UTF8.GetByteCount(value));
+            Position += Encoding.UTF8.GetBytes(value, _buffer[Position..]);
+        }
+
+        public void WriteBytes(ReadOnlySpan<byte> value)
+        {
+            value.CopyTo(_buffer[Position..]);
+            Position += value.Length;
+        }
+    }
+
+    private ref struct Reader(ReadOnlySpan<byte> buffer)
+    {
+        private readonly ReadOnlySpan<byte> _buffer = buffer;
+        private int _position;
+
+        public byte ReadByte()
+        {
+            Need(1);
+            return _buffer[_position++];
+        }
+
+        public ushort ReadUInt16()
+        {
+            Need(sizeof(ushort));
+            var value = BinaryPrimitives.ReadUInt16LittleEndian(_buffer[_position..]);
+            _position += sizeof(ushort);
+            return value;
+        }
+
+        /// <summary>A length or count: a varuint that must also fit in what is left of the input.</summary>
+        public int ReadCount()
+        {
+            uint value = 0;
+            for (var shift = 0; shift < 35; shift += 7)
+            {
+                var b = ReadByte();
+                value |= (uint)(b & 0x7F) << shift;
+                if (b < 0x80)
+                {
+                    // Every count or length stands for at least one byte still to come (values, headers, or bytes), so a
+                    // larger number is corruption; checking here keeps a bad length from allocating more than the input
+                    // can hold.
+                    if (value > (uint)(_buffer.Length - _position))
+                    {
+                        throw Truncated();
+                    }
+
+                    return (int)value;
+                }
+            }
+
+            throw new InvalidDataException("The stored response has a malformed length.");
+        }
+
+        public string ReadString()
+        {
+            var length = ReadCount();
+            if (length == 0)
+            {
+                return string.Empty;
+            }
+
+            var value = Encoding.UTF8.GetString(_buffer.Slice(_position, length));
+            _position += length;
+            return value;
+        }
+
+        public int Skip(int length)
+        {
+            Need(length);
+            var offset = _position;
+            _position += length;
+            return offset;
+        }
+
+        public readonly void EnsureEnd()
+        {
+            if (_position != _buffer.Length)
+            {
+                throw new InvalidDataException($"The stored response has {_buffer.Length - _position} unexpected trailing bytes.");
+            }
+        }
+
+        private readonly void Need(int count)
+        {
+            if (count > _buffer.Length - _position)
+            {
+                throw Truncated();
+            }
+        }
+
+        private static InvalidDataException Truncated() => new("The stored response is truncated.");
+    }
+}
