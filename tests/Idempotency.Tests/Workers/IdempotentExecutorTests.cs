@@ -85,13 +85,15 @@ public sealed class IdempotentExecutorTests
     }
 
     [Fact]
-    public async Task The_reflection_overload_round_trips_the_result_through_the_store()
+    public async Task A_type_info_from_reflection_based_options_round_trips_the_result_through_the_store()
     {
         await using var host = WorkerHost.Start();
         var options = new JsonSerializerOptions(JsonSerializerDefaults.Web);
+        options.MakeReadOnly(populateMissingResolver: true);
+        var typeInfo = (System.Text.Json.Serialization.Metadata.JsonTypeInfo<Receipt>)options.GetTypeInfo(typeof(Receipt));
 
-        var first = await host.Executor.ExecuteAsync(new IdempotentOperation("m", Payload), _ => ValueTask.FromResult(new Receipt("m", 1, "x")), options);
-        var retry = await host.Executor.ExecuteAsync(new IdempotentOperation("m", Payload), _ => ValueTask.FromResult(new Receipt("m", 2, "y")), options);
+        var first = await host.Executor.ExecuteAsync(new IdempotentOperation("m", Payload), _ => ValueTask.FromResult(new Receipt("m", 1, "x")), typeInfo);
+        var retry = await host.Executor.ExecuteAsync(new IdempotentOperation("m", Payload), _ => ValueTask.FromResult(new Receipt("m", 2, "y")), typeInfo);
 
         Assert.Equal(first.Value, retry.Value);
         Assert.True(retry.IsReplay);
