@@ -11,7 +11,7 @@ public static class IdempotencyOpenApiOptionsExtensions
     /// the request headers (<see cref="IdempotencyOptions.KeyHeaderName"/> and, for policies with sequence numbers,
     /// <see cref="IdempotencyOptions.SequenceNumberHeaderName"/>, <see cref="IdempotencyOptions.SequenceStreamHeaderName"/>
     /// and <see cref="IdempotencyOptions.SequenceEpochHeaderName"/>), the <c>application/problem+json</c> responses
-    /// (400, 409, 422, 428, 503) and the <see cref="IdempotencyOptions.ReplayedHeaderName"/> header of replayed
+    /// (400, 409, 422, 428, 429, 503) and the <see cref="IdempotencyOptions.ReplayedHeaderName"/> header of replayed
     /// success responses.
     /// </summary>
     /// <remarks>

@@ -1,6 +1,6 @@
 namespace Idempotency;
 
-/// <summary>Whether a policy uses sequence numbers (SPEC §4).</summary>
+/// <summary>Whether a policy uses sequence numbers (docs/contract.md §4).</summary>
 public enum SequenceRequirement
 {
     /// <summary>Sequence headers are ignored; requests are deduplicated by idempotency key only.</summary>

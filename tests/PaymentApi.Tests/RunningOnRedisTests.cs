@@ -8,7 +8,7 @@ namespace PaymentApi.Tests;
 
 /// <summary>
 /// The sample with <c>ConnectionStrings:Redis</c> set, on a local Redis server of this class's own (one test stops it):
-/// two instances sharing the ledger and Redis act as one service (SPEC §7), and <c>/health</c> covers Redis.
+/// two instances sharing the ledger and Redis act as one service (the sample's promise in its README), and <c>/health</c> covers Redis.
 /// </summary>
 public sealed class RunningOnRedisTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>
 {

@@ -11,7 +11,7 @@ using static PaymentApi.Tests.TransferRequests;
 namespace PaymentApi.Tests;
 
 /// <summary>
-/// SPEC §4 as the sample's clients see it: the README's walkthrough and the promise that numbered transfers are
+/// docs/contract.md §4 as the sample's clients see it: the README's walkthrough and the promise that numbered transfers are
 /// applied in order, exactly once, however they arrive. These need the middleware's sequence mode (replays carry
 /// <c>Idempotent-Replayed: true</c>; a duplicate never reaches the handler). Where the ledger gives the same answer
 /// as the middleware (a gap, a reused number, a bad header), a test passes without it too.

@@ -72,7 +72,7 @@ internal sealed class IdempotencyClientOptionsValidator : IValidateOptions<Idemp
         return failures is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
-    // The server's rule for Sequence-Stream (SPEC §1): 1..128 visible ASCII characters.
+    // The server's rule for Sequence-Stream (docs/contract.md §1): 1..128 visible ASCII characters.
     private static bool IsValidStream(string stream)
     {
         if (stream.Length is 0 or > MaxStreamLength)

@@ -14,7 +14,7 @@ internal sealed class SequenceCounter
     {
         var next = Interlocked.Increment(ref _last);
 
-        // The protocol's numbers end at 2^63-1 (SPEC §1); wrapping around would restart a stream the server has moved past.
+        // The protocol's numbers end at 2^63-1 (docs/contract.md §1); wrapping around would restart a stream the server has moved past.
         return next > 0
             ? next
             : throw new InvalidOperationException("The sequence stream has used up its numbers; start a new epoch.");

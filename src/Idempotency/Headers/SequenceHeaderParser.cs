@@ -2,7 +2,7 @@ using Microsoft.Extensions.Primitives;
 
 namespace Idempotency.Headers;
 
-/// <summary>Reads the sequence headers of SPEC §1: <c>Sequence-Number</c>, <c>Sequence-Epoch</c> and <c>Sequence-Stream</c>.</summary>
+/// <summary>Reads the sequence headers of docs/contract.md §1: <c>Sequence-Number</c>, <c>Sequence-Epoch</c> and <c>Sequence-Stream</c>.</summary>
 internal static class SequenceHeaderParser
 {
     public const int MaxStreamLength = 128;

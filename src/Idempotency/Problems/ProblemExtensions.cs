@@ -1,6 +1,6 @@
 namespace Idempotency.Problems;
 
-/// <summary>Up to two numeric problem extensions (SPEC §4 names at most two per problem), without a dictionary per response.</summary>
+/// <summary>Up to two numeric problem extensions (docs/contract.md §4 names at most two per problem), without a dictionary per response.</summary>
 internal readonly struct ProblemExtensions
 {
     public ProblemExtensions(string name, long value)

@@ -9,7 +9,7 @@ using Xunit.Abstractions;
 namespace Idempotency.Chaos.Scenarios;
 
 /// <summary>
-/// The in-memory store under a clock moved by FakeTimeProvider while handlers run. The contract (SPEC §3, last row;
+/// The in-memory store under a clock moved by FakeTimeProvider while handlers run. The contract (docs/contract.md §3, last row;
 /// docs/contract-notes.md): a handler that runs for many leases keeps its record as long as its renewals reach the
 /// store in time; when the clock jumps past the lease in one step (a paused process, a suspended VM: the renewal timer
 /// fires only after the jump, too late), the lease has run out, a retry may take the record over and run the operation

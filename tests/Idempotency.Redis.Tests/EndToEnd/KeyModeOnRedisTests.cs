@@ -5,7 +5,7 @@ using Idempotency.Testing;
 namespace Idempotency.Redis.Tests.EndToEnd;
 
 /// <summary>
-/// The key-mode outcomes of SPEC §3 with the middleware and the Redis store together: what the store's snapshot
+/// The key-mode outcomes of docs/contract.md §3 with the middleware and the Redis store together: what the store's snapshot
 /// format, scripts and fencing must carry for the middleware to answer as the contract says.
 /// </summary>
 public sealed class KeyModeOnRedisTests(RedisServerFixture server) : IClassFixture<RedisServerFixture>, IAsyncLifetime

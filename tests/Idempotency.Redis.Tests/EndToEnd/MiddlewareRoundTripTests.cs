@@ -6,7 +6,7 @@ using Idempotency.Testing;
 namespace Idempotency.Redis.Tests.EndToEnd;
 
 /// <summary>
-/// SPEC §6's costs measured through the real middleware, by the server itself (INFO commandstats): a first execution
+/// The store costs of docs/redis-store.md measured through the real middleware, by the server itself (INFO commandstats): a first execution
 /// is two round trips, a replay one, a pass-through none. The class has a server of its own, so no other test's traffic
 /// lands in the counts; its tests run one after another.
 /// </summary>

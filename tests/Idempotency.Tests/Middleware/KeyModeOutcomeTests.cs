@@ -5,7 +5,7 @@ using Idempotency.Testing;
 
 namespace Idempotency.Tests.Middleware;
 
-/// <summary>One test (or more) per row of the key-mode outcome table in SPEC §3.</summary>
+/// <summary>One test (or more) per row of the key-mode outcome table in docs/contract.md §3.</summary>
 public sealed class KeyModeOutcomeTests
 {
     [Fact]

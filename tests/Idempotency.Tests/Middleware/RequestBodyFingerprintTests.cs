@@ -14,7 +14,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Idempotency.Tests.Middleware;
 
-/// <summary>How the request body reaches the fingerprint through the middleware (SPEC §3, §5).</summary>
+/// <summary>How the request body reaches the fingerprint through the middleware (docs/contract.md §3 and §6).</summary>
 public sealed class RequestBodyFingerprintTests
 {
     [Fact]

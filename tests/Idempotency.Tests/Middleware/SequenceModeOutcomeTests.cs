@@ -4,7 +4,7 @@ using Idempotency.Testing;
 
 namespace Idempotency.Tests.Middleware;
 
-/// <summary>One test (or more) per row of the sequence-mode outcome table in SPEC §4.</summary>
+/// <summary>One test (or more) per row of the sequence-mode outcome table in docs/contract.md §4.</summary>
 public sealed class SequenceModeOutcomeTests
 {
     [Fact]

@@ -10,7 +10,7 @@ using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 namespace Idempotency.Tests.Middleware;
 
 /// <summary>
-/// SPEC §5: a record within its retention is never dropped to make room for another caller's, and one caller cannot
+/// docs/contract.md §6: a record within its retention is never dropped to make room for another caller's, and one caller cannot
 /// make the store refuse every other caller. A full store or a scope over its quota is a clear refusal (429 or 503 with
 /// Retry-After), never unavailability: the handler does not run, not even on a fail-open policy.
 /// </summary>

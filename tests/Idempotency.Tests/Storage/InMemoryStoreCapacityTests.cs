@@ -10,7 +10,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace Idempotency.Tests.Storage;
 
 /// <summary>
-/// SPEC §5 in the in-memory store: records and streams within their retention are never dropped for room (unless
+/// docs/contract.md §6 in the in-memory store: records and streams within their retention are never dropped for room (unless
 /// <see cref="InMemoryIdempotencyStoreOptions.EvictLiveRecordsWhenFull"/>), a full store or a scope at its quota
 /// refuses the newcomer with <see cref="IdempotencyStoreCapacityException"/>, and the per-scope accounting is exact
 /// through every transition.
