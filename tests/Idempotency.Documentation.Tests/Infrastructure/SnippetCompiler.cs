@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Reflection;
 using System.Text;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -8,7 +9,8 @@ namespace Idempotency.Documentation.Tests.Infrastructure;
 
 /// <summary>
 /// Compiles one example, in process, against the assemblies this test runs with (the libraries of this build, ASP.NET
-/// Core and the packages the test project references), with Snippets/SnippetContext.cs beside it.
+/// Core and the packages the test project references), with Snippets/SnippetContext.cs beside it and the System.Text.Json
+/// source generator run on it, as a reader's build runs it.
 /// </summary>
 /// <remarks>
 /// An example with statements is compiled as a program's top-level statements; each of the locals of
@@ -39,6 +41,21 @@ internal static class SnippetCompiler
         File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Snippets", "SnippetContext.cs")),
         ParseOptions,
         path: "Snippets/SnippetContext.cs"));
+
+    private static readonly Lazy<ISourceGenerator[]> Generators = new(static () =>
+    {
+        // Copied from the targeting pack by the project (target CopySnippetGenerators).
+        var paths = Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Generators"), "*.dll");
+        var generators = paths
+            .Select(Assembly.LoadFrom)
+            .SelectMany(static a => a.GetTypes())
+            .Where(static t => !t.IsAbstract && typeof(IIncrementalGenerator).IsAssignableFrom(t) && t.GetCustomAttribute<GeneratorAttribute>() is not null)
+            .Select(static t => ((IIncrementalGenerator)Activator.CreateInstance(t)!).AsSourceGenerator())
+            .ToArray();
+        return generators.Length > 0
+            ? generators
+            : throw new InvalidOperationException($"No source generator in {Path.Combine(AppContext.BaseDirectory, "Generators")}.");
+    });
 
     /// <summary>The source compiled for <paramref name="block"/>.</summary>
     public static string Source(CodeBlock block)
@@ -99,7 +116,10 @@ internal static class SnippetCompiler
                 hasStatements ? OutputKind.ConsoleApplication : OutputKind.DynamicallyLinkedLibrary,
                 nullableContextOptions: NullableContextOptions.Enable));
 
-        return compilation.GetDiagnostics()
+        CSharpGeneratorDriver.Create(Generators.Value, parseOptions: ParseOptions)
+            .RunGeneratorsAndUpdateCompilation(compilation, out var generated, out var generatorDiagnostics);
+
+        return generatorDiagnostics.Concat(generated.GetDiagnostics())
             .Where(static d => d.Severity == DiagnosticSeverity.Error)
             .Select(static d => d.ToString())
             .ToList();

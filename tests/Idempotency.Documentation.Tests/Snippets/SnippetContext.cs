@@ -17,6 +17,7 @@ global using Microsoft.Extensions.Configuration;
 global using Microsoft.Extensions.DependencyInjection;
 global using Microsoft.Extensions.Hosting;
 global using Microsoft.Extensions.Logging;
+global using DocumentationSnippets.StandIns;
 global using static DocumentationSnippets.Handlers;
 
 namespace DocumentationSnippets
@@ -42,6 +43,40 @@ namespace DocumentationSnippets
         public static IResult CreatePayment(Payment payment) => Results.Created($"/payments/{payment.Id}", payment);
 
         public static IResult Transfer(string accountId) => Results.Ok(accountId);
+    }
+}
+
+// Types a page declares in one example and uses in others, and the reader's own store. Imported rather than declared
+// in the global namespace, so that the example declaring the type itself compiles too (its own declaration wins).
+namespace DocumentationSnippets.StandIns
+{
+    using Idempotency.Storage;
+
+    /// <summary>The request type declared by the first example of docs/getting-started.md.</summary>
+    public sealed record OrderRequest(string Item, int Quantity);
+
+    /// <summary>The store declared in "A complete example" of docs/custom-store.md.</summary>
+    public sealed class DictionaryStore(TimeProvider timeProvider) : StandInStore(timeProvider);
+
+    /// <summary>The reader's own store, as the store author's tests in src/Idempotency.Testing/README.md construct it.</summary>
+    public sealed class MyStore(TimeProvider timeProvider) : StandInStore(timeProvider);
+
+    /// <summary>A store whose members are never called.</summary>
+    public abstract class StandInStore(TimeProvider timeProvider) : IIdempotencyStore
+    {
+        public TimeProvider TimeProvider { get; } = timeProvider;
+
+        public ValueTask<IdempotencyBeginResult> TryBeginAsync(string key, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, CancellationToken cancellationToken)
+            => throw new NotSupportedException();
+
+        public ValueTask<bool> RenewLeaseAsync(string key, long fencingToken, TimeSpan lease, CancellationToken cancellationToken)
+            => throw new NotSupportedException();
+
+        public ValueTask<bool> CompleteAsync(string key, long fencingToken, StoredResponse response, TimeSpan retention, CancellationToken cancellationToken)
+            => throw new NotSupportedException();
+
+        public ValueTask<bool> ReleaseAsync(string key, long fencingToken, CancellationToken cancellationToken)
+            => throw new NotSupportedException();
     }
 }
 
