@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Idempotency.Policies;
 
 namespace Idempotency.Middleware;
 
@@ -18,7 +19,12 @@ internal sealed class IdempotencyFeature : IIdempotencyFeature
 
     public string? Key { get; set; }
 
-    public string? Scope { get; set; }
+    // The scope as the resolver named it is worked out only when the application asks: most requests never do, and
+    // the tagged form the middleware keeps would cost a substring per request.
+    public string? Scope => TaggedScope is null ? null : PrincipalScope.Describe(TaggedScope);
+
+    /// <summary>The scope as the middleware keeps it, tagged with its kind (see <see cref="PrincipalScope"/>).</summary>
+    public string? TaggedScope { get; set; }
 
     public string? SequenceStream { get; set; }
 

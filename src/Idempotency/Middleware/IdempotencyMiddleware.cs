@@ -145,7 +145,7 @@ internal sealed class IdempotencyMiddleware
         var key = keyRead.Key!;
         feature.Key = key;
         var scope = await policy.ResolveScopeAsync(context).ConfigureAwait(false);
-        feature.Scope = PrincipalScope.Describe(scope);
+        feature.TaggedScope = scope;
         var recordKey = RecordKey.Create(scope, key);
         var fingerprint = await FingerprintAsync(context, policy, feature, extra: null).ConfigureAwait(false);
         if (fingerprint is null)
@@ -203,7 +203,7 @@ internal sealed class IdempotencyMiddleware
         var key = keyRead.Key;
         feature.Key = key;
         var scope = await policy.ResolveScopeAsync(context).ConfigureAwait(false);
-        feature.Scope = PrincipalScope.Describe(scope);
+        feature.TaggedScope = scope;
         var streamKey = RecordKey.CreateStream(scope, feature.SequenceStream);
         var fingerprint = await FingerprintAsync(context, policy, feature, extra: key).ConfigureAwait(false);
         if (fingerprint is null)
