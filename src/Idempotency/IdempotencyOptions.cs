@@ -96,8 +96,9 @@ public sealed class IdempotencyOptions
     /// completion was fenced off. The handler's response is then not recorded, and the operation may have run twice.
     /// </summary>
     /// <value>
-    /// Defaults to <see langword="null"/>. Called at most once per request, possibly while the handler still runs.
-    /// An exception it throws is logged and changes neither the response nor the record.
+    /// Defaults to <see langword="null"/>. Called at most once per request, after the handler has finished, never
+    /// alongside it. Like every hook it is awaited before the request completes, so it should be quick (hand slow work,
+    /// such as alerting, to a queue). An exception it throws is logged and changes neither the response nor the record.
     /// </value>
     public Func<OnLeaseLostArguments, ValueTask>? OnLeaseLost { get; set; }
 

@@ -60,7 +60,11 @@ public sealed class IdempotencyPolicy
     /// and a retry executes again. When <see langword="null"/>, 2xx, 3xx and 4xx are stored except 408, 409, 425 and
     /// 429 (and 5xx when <see cref="StoreServerErrors"/> is set).
     /// </summary>
-    /// <value>Defaults to <see langword="null"/>. Called after the response has been sent, before it is recorded.</value>
+    /// <value>
+    /// Defaults to <see langword="null"/>. Called after the response has been sent, before it is recorded, while the
+    /// record's lease is still renewed (a slow predicate never lets a duplicate run the handler again). A predicate that
+    /// throws is logged and the built-in rule decides.
+    /// </value>
     public Func<StoreResponsePredicateArguments, ValueTask<bool>>? ShouldStoreResponse { get; set; }
 
     /// <summary>What a request gets while another request with the same key is still executing.</summary>

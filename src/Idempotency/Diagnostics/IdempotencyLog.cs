@@ -83,6 +83,15 @@ internal static partial class IdempotencyLog
     [LoggerMessage(25, LogLevel.Warning, "Record {Record} holds a response encoded as '{Coding}', which the retry does not accept; answering 406. Place response compression before the idempotency middleware so records hold the unencoded response.", EventName = "RepresentationNotAcceptable")]
     public static partial void RepresentationNotAcceptable(ILogger logger, string record, string coding);
 
+    [LoggerMessage(26, LogLevel.Error, "Deciding what to record of {Record} failed after its operation ran; it is recorded as not replayable, so a retry is told it ran and never runs it again.", EventName = "ResponseCaptureFailed")]
+    public static partial void ResponseCaptureFailed(ILogger logger, string record, Exception exception);
+
+    [LoggerMessage(27, LogLevel.Error, "The ShouldStoreResponse predicate of policy '{Policy}' threw for status {StatusCode}; the built-in rule decides instead.", EventName = "StorablePredicateFailed")]
+    public static partial void StorablePredicateFailed(ILogger logger, string policy, int statusCode, Exception exception);
+
+    [LoggerMessage(28, LogLevel.Error, "The result of worker operation {Record} could not be serialized after the work ran; it is recorded as not replayable, so a redelivery is told it ran and never runs it again.", EventName = "ResultNotSerializable")]
+    public static partial void ResultNotSerializable(ILogger logger, string record, Exception exception);
+
     // Event ids from 40 on belong to hooks and resolvers.
     [LoggerMessage(40, LogLevel.Error, "The idempotency hook {Hook} threw (policy '{Policy}'); the response and the record are unchanged.", EventName = "HookFailed")]
     public static partial void HookFailed(ILogger logger, string hook, string policy, Exception exception);

@@ -2,6 +2,7 @@ using Idempotency.Diagnostics;
 using Idempotency.Hooks;
 using Idempotency.Policies;
 using Idempotency.Storage;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
 namespace Idempotency.Execution;
@@ -66,55 +67,84 @@ internal sealed class IdempotencyEngine
     }
 
     /// <summary>
-    /// Runs <paramref name="work"/> as the owner of <paramref name="ownership"/>: the lease is renewed while it runs;
-    /// when it throws, the record is released and the exception propagates; otherwise its snapshot completes the
-    /// record, or the record is released when there is none to keep. Completion and release never listen to the
-    /// caller's cancellation: the operation may have taken effect whatever the caller does now.
+    /// Runs <paramref name="work"/> as the owner of <paramref name="ownership"/>: the lease is renewed while it runs
+    /// and while its snapshot is made; when it throws, the record is released and the exception propagates; otherwise
+    /// its snapshot completes the record, or the record is released when there is none to keep. Completion and
+    /// release never listen to the caller's cancellation: the operation may have taken effect whatever the caller does
+    /// now. <see cref="IdempotencyOptions.OnLeaseLost"/> is raised once the work has finished, never alongside it.
     /// </summary>
     public async ValueTask ExecuteAsync<TWork>(Ownership ownership, ResolvedPolicy policy, TWork work)
         where TWork : IOwnedWork
     {
         IdempotencyLog.Executing(_logger, ownership.Key, policy.Name);
-        var renewal = new LeaseRenewal(_calls, ownership, policy, _timeProvider, _logger, _hooks, work.HttpContext);
-        var completed = false;
+        var renewal = new LeaseRenewal(_calls, ownership, policy, _timeProvider, _logger);
+        var ran = false;
+        StoredResponse? response;
         try
         {
             await work.RunAsync().ConfigureAwait(false);
-            completed = true;
+            ran = true;
+
+            // Still renewing: deciding what to keep (an application's predicate, a serializer) may outlast the lease,
+            // and a duplicate must not take the record over meanwhile.
+            response = await CreateResponseAsync(work, ownership).ConfigureAwait(false);
         }
         finally
         {
             await renewal.DisposeAsync().ConfigureAwait(false);
-            if (!completed)
+            if (!ran)
             {
                 await ReleaseAsync(ownership, "the handler threw").ConfigureAwait(false);
             }
         }
 
-        var response = await work.CreateResponseAsync().ConfigureAwait(false);
+        var lost = renewal.Lost;
         if (response is null)
         {
             await ReleaseAsync(ownership, "status not storable").ConfigureAwait(false);
-            return;
         }
-
-        try
+        else
         {
-            if (!await _calls.CompleteAsync(ownership, policy, response).ConfigureAwait(false))
+            try
             {
-                IdempotencyLog.CompletionFenced(_logger, ownership.Key);
-                if (!renewal.Lost)
+                if (!await _calls.CompleteAsync(ownership, policy, response).ConfigureAwait(false))
                 {
-                    _calls.Telemetry.LeaseLost();
-                    await _hooks.LeaseLostAsync(work.HttpContext, policy.Name).ConfigureAwait(false);
+                    IdempotencyLog.CompletionFenced(_logger, ownership.Key);
+                    if (!lost)
+                    {
+                        _calls.Telemetry.LeaseLost();
+                        lost = true;
+                    }
                 }
             }
+            catch (Exception ex)
+            {
+                // The response has reached the client (the result its caller) already; all that is lost is the record,
+                // which expires with its lease.
+                IdempotencyLog.CompletionFailed(_logger, ownership.Key, ex);
+            }
+        }
+
+        if (lost)
+        {
+            // Raised here, once the work is over, so a hook never shares the request with a running handler.
+            await _hooks.LeaseLostAsync(work.HttpContext, policy.Name).ConfigureAwait(false);
+        }
+    }
+
+    // The operation has run: releasing the record would let a retry run it again, and leaving it in flight would do the
+    // same once the lease ran out. Recorded without a body, every retry is told it ran (not replayable).
+    private async ValueTask<StoredResponse?> CreateResponseAsync<TWork>(TWork work, Ownership ownership)
+        where TWork : IOwnedWork
+    {
+        try
+        {
+            return await work.CreateResponseAsync().ConfigureAwait(false);
         }
         catch (Exception ex)
         {
-            // The response has reached the client (the result its caller) already; all that is lost is the record,
-            // which expires with its lease.
-            IdempotencyLog.CompletionFailed(_logger, ownership.Key, ex);
+            IdempotencyLog.ResponseCaptureFailed(_logger, ownership.Key, ex);
+            return new StoredResponse(StatusCodes.Status500InternalServerError, [], ReadOnlyMemory<byte>.Empty, isBodyStored: false);
         }
     }
 

@@ -1,7 +1,5 @@
 using Idempotency.Diagnostics;
-using Idempotency.Hooks;
 using Idempotency.Policies;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
 namespace Idempotency.Execution;
@@ -18,15 +16,11 @@ internal sealed class LeaseRenewal : IAsyncDisposable
     private readonly ResolvedPolicy _policy;
     private readonly ILogger _logger;
     private readonly ITimer _timer;
-    private readonly IdempotencyHooks _hooks;
-    private readonly HttpContext? _context;
     private int _renewing;
     private Task? _pending;
 
-    public LeaseRenewal(StoreCalls calls, Ownership ownership, ResolvedPolicy policy, TimeProvider timeProvider, ILogger logger, IdempotencyHooks hooks, HttpContext? context)
+    public LeaseRenewal(StoreCalls calls, Ownership ownership, ResolvedPolicy policy, TimeProvider timeProvider, ILogger logger)
     {
-        _hooks = hooks;
-        _context = context;
         _calls = calls;
         _ownership = ownership;
         _policy = policy;
@@ -68,7 +62,6 @@ internal sealed class LeaseRenewal : IAsyncDisposable
                 _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
                 _calls.Telemetry.LeaseLost();
                 IdempotencyLog.LeaseLost(_logger, _ownership.Key);
-                await _hooks.LeaseLostAsync(_context, _policy.Name).ConfigureAwait(false);
             }
         }
         catch (Exception ex)

@@ -20,8 +20,8 @@ public readonly struct OnLeaseLostArguments
 
     /// <summary>
     /// The request, or <see langword="null"/> when the work is not an HTTP request (it was run through a front door
-    /// other than the middleware, such as an executor for queue messages). When a lease renewal is refused the hook
-    /// runs while the handler may still be running: read from the context, never write to it.
+    /// other than the middleware, such as an executor for queue messages). The hook runs once the handler has finished
+    /// (its response is written, not yet completed), whether the loss was seen by a refused renewal or a fenced completion.
     /// </summary>
     public HttpContext? Context { get; }
 

@@ -354,7 +354,20 @@ internal sealed class IdempotencyMiddleware
         _telemetry.SnapshotCaptured(policy.Name, snapshot.TotalLength);
         var response = context.Response;
         var statusCode = response.StatusCode;
-        if (!await policy.IsStorableAsync(context, statusCode).ConfigureAwait(false))
+        bool storable;
+        try
+        {
+            storable = await policy.IsStorableAsync(context, statusCode).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // The handler has run: the record must be completed or released by a rule, never left to expire (a retry
+            // would then run the handler again).
+            IdempotencyLog.StorablePredicateFailed(_logger, policy.Name, statusCode, ex);
+            storable = policy.IsStorableByDefault(statusCode);
+        }
+
+        if (!storable)
         {
             return null;
         }

@@ -125,15 +125,18 @@ internal sealed class ResolvedPolicy
             return _shouldStoreResponse(new StoreResponsePredicateArguments(context, Name, statusCode));
         }
 
-        return new ValueTask<bool>(statusCode switch
-        {
-            >= 200 and < 400 => true,
-            408 or 409 or 425 or 429 => false,
-            >= 400 and < 500 => true,
-            >= 500 and < 600 => StoreServerErrors,
-            _ => false,
-        });
+        return new ValueTask<bool>(IsStorableByDefault(statusCode));
     }
+
+    /// <summary>The built-in rule of <see cref="IsStorableAsync"/>, also used when the application's predicate throws.</summary>
+    public bool IsStorableByDefault(int statusCode) => statusCode switch
+    {
+        >= 200 and < 400 => true,
+        408 or 409 or 425 or 429 => false,
+        >= 400 and < 500 => true,
+        >= 500 and < 600 => StoreServerErrors,
+        _ => false,
+    };
 
     private async ValueTask<string> AwaitCustomScopeAsync(ValueTask<string> pending)
         => TagCustom(await pending.ConfigureAwait(false));

@@ -46,6 +46,16 @@ public interface IIdempotentExecutor
     /// <exception cref="IdempotencyConflictException">The key was used with another payload, is still executing elsewhere after the wait, or its result was too large to keep.</exception>
     /// <exception cref="Storage.IdempotencyStoreUnavailableException">The store could not be reached (and the policy is not fail-open).</exception>
     /// <exception cref="InvalidOperationException">The policy named does not exist.</exception>
+    /// <exception cref="InvalidDataException">
+    /// The stored record cannot be read: written by a newer release, or a result that no longer reads as
+    /// <typeparamref name="TResult"/> (the result's type changed in a deploy). The work does not run again.
+    /// </exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled before the work ran.</exception>
+    /// <remarks>
+    /// A result that cannot be serialized (a <see cref="System.Text.Json.JsonException"/> or <see cref="NotSupportedException"/>
+    /// from the serializer) is thrown to this, the first caller, after the work has run; the record is completed as not
+    /// replayable, so a retry gets <see cref="IdempotencyConflictReason.ResultNotReplayable"/> and the work never runs twice.
+    /// </remarks>
     ValueTask<IdempotentResult<TResult>> ExecuteAsync<TState, TResult>(
         IdempotentOperation operation,
         TState state,

@@ -76,13 +76,24 @@ internal sealed class IdempotentExecutor : IIdempotentExecutor
 
         // A worker has no client to answer "in flight, retry later": a duplicate delivery waits for the first and
         // takes its result, which is what the consumer wanted.
-        var begin = await _engine.BeginAsync(StoreTarget.Record(recordKey, fingerprint), policy, waitForConcurrent: true, cancellationToken).ConfigureAwait(false);
+        BeginResult begin;
+        try
+        {
+            begin = await _engine.BeginAsync(StoreTarget.Record(recordKey, fingerprint), policy, waitForConcurrent: true, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is not OperationCanceledException)
+        {
+            // The caller gave up while the store was failing: what it asked for is cancellation, not a store error.
+            throw new OperationCanceledException("The operation was cancelled while the idempotency store did not answer.", ex, cancellationToken);
+        }
+
         switch (begin.Decision)
         {
             case BeginDecision.Acquired:
                 _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Executed);
                 var execution = new WorkerExecution<TState, TResult>(state, work, resultTypeInfo, policy, recordKey, _telemetry, _logger, cancellationToken);
                 await _engine.ExecuteAsync(new Ownership(recordKey, begin.FencingToken, isStream: false), policy, execution).ConfigureAwait(false);
+                execution.SerializationFailure?.Throw();
                 return new IdempotentResult<TResult>(execution.Result, IdempotencyOutcome.Executed);
             case BeginDecision.Completed:
                 return await ReplayAsync(begin.Response!, policy, activity, recordKey, resultTypeInfo).ConfigureAwait(false);
@@ -149,9 +160,23 @@ internal sealed class IdempotentExecutor : IIdempotentExecutor
                 $"This operation ran before, but its result was larger than the policy's MaxSnapshotBytes ({policy.MaxSnapshotBytes}) and was not kept. It will not run again.");
         }
 
+        TResult value;
+        try
+        {
+            value = JsonSerializer.Deserialize(stored.Body.Span, resultTypeInfo)!;
+        }
+        catch (Exception ex) when (ex is JsonException or NotSupportedException)
+        {
+            // Typically a deploy that changed the result's type: the work ran, so it must not run again, and the caller
+            // is told in the store's own terms that the record cannot be read.
+            IdempotencyLog.RecordUnreadable(_logger, recordKey, policy.Name, ex);
+            _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.RecordUnreadable);
+            throw new InvalidDataException(
+                $"This operation ran before, but its stored result cannot be read as {typeof(TResult).Name}; the work did not run again.", ex);
+        }
+
         IdempotencyLog.Replayed(_logger, stored.StatusCode, recordKey);
         _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Replayed);
-        var value = JsonSerializer.Deserialize(stored.Body.Span, resultTypeInfo)!;
         await _hooks.ReplayedAsync(null, policy.Name, stored.StatusCode).ConfigureAwait(false);
         return new IdempotentResult<TResult>(value, IdempotencyOutcome.Replayed);
     }

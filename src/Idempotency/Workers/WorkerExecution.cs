@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Idempotency.Diagnostics;
@@ -11,9 +12,10 @@ using Microsoft.Extensions.Primitives;
 namespace Idempotency.Workers;
 
 /// <summary>
-/// A worker's delegate as the engine runs it: the result is serialized as soon as the work returns, so a result that
-/// cannot be serialized releases the record like work that throws, and the snapshot is what an HTTP response would
-/// be (200, <c>application/json</c>), so every store keeps it unchanged.
+/// A worker's delegate as the engine runs it. The snapshot is what an HTTP response would be (200,
+/// <c>application/json</c>), so every store keeps it unchanged. The result is serialized after the work, apart from it:
+/// a result that cannot be serialized is not the work failing (it has taken effect), so the record is completed as not
+/// replayable and the failure goes to the first caller; a redelivery is told the work ran and never runs it again.
 /// </summary>
 internal sealed class WorkerExecution<TState, TResult> : IOwnedWork
 {
@@ -29,6 +31,7 @@ internal sealed class WorkerExecution<TState, TResult> : IOwnedWork
     private readonly ILogger _logger;
     private readonly CancellationToken _cancellationToken;
     private byte[]? _json;
+    private ExceptionDispatchInfo? _serializationFailure;
 
     public WorkerExecution(
         TState state, Func<TState, CancellationToken, ValueTask<TResult>> work, JsonTypeInfo<TResult> typeInfo,
@@ -47,19 +50,32 @@ internal sealed class WorkerExecution<TState, TResult> : IOwnedWork
     /// <summary>The work's result, once <see cref="RunAsync"/> has returned.</summary>
     public TResult Result { get; private set; } = default!;
 
+    /// <summary>Why the result could not be stored, for its first caller; <see langword="null"/> when it was.</summary>
+    public ExceptionDispatchInfo? SerializationFailure => _serializationFailure;
+
     public HttpContext? HttpContext => null;
 
     public async ValueTask RunAsync()
     {
         Result = await _work(_state, _cancellationToken).ConfigureAwait(false);
-        _json = JsonSerializer.SerializeToUtf8Bytes(Result, _typeInfo);
     }
 
     public ValueTask<StoredResponse?> CreateResponseAsync() => new(CreateResponse());
 
     private StoredResponse CreateResponse()
     {
-        var json = _json!;
+        try
+        {
+            _json = JsonSerializer.SerializeToUtf8Bytes(Result, _typeInfo);
+        }
+        catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
+        {
+            _serializationFailure = ExceptionDispatchInfo.Capture(ex);
+            IdempotencyLog.ResultNotSerializable(_logger, _storeKey, ex);
+            return new StoredResponse(StatusCodes.Ok, JsonHeaders, ReadOnlyMemory<byte>.Empty, isBodyStored: false);
+        }
+
+        var json = _json;
         _telemetry.SnapshotCaptured(_policy.Name, json.Length);
         if (json.Length > _policy.MaxSnapshotBytes)
         {
