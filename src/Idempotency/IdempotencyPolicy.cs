@@ -26,13 +26,15 @@ public sealed class IdempotencyPolicy
     /// </summary>
     /// <value>
     /// Defaults to <see langword="null"/>: the key comes from the <see cref="KeyHeaderName"/> header. A resolved key is
-    /// checked as a header's value is (one key of 1 to <see cref="IdempotencyOptions.MaxKeyLength"/> visible ASCII
-    /// characters, as a token or a quoted string; otherwise <c>400 idempotency-key-invalid</c>). <see langword="null"/>
-    /// or an empty string means the request carries no key: <c>400 idempotency-key-missing</c> when
-    /// <see cref="KeyRequirement"/> is required, else the request runs unprotected. A resolver may throw
+    /// taken as it is, never unquoted, and must be 1 to <see cref="IdempotencyOptions.MaxKeyLength"/> characters with
+    /// no white space, control character or unpaired surrogate (otherwise <c>400 idempotency-key-invalid</c>);
+    /// <see cref="IdempotencyKeyResolvers.FromHeader"/> reads a header, so its value is parsed as a header's is.
+    /// <see langword="null"/> or an empty string means the request carries no key: <c>400 idempotency-key-missing</c>
+    /// when <see cref="KeyRequirement"/> is required, else the request runs unprotected. A resolver may throw
     /// <see cref="BadHttpRequestException"/> to refuse the request (<c>request-body-invalid</c> with the exception's status).
-    /// The key names the operation within the caller's scope: take it only from what the client controls per operation,
-    /// never from something two different operations share.
+    /// A resolved key names the operation within the caller's scope and the request's endpoint and method (so
+    /// <c>PUT /orders/1</c> and <c>PUT /invoices/1</c> are two operations); a header key, within the caller's scope.
+    /// Take it only from what the client controls per operation, never from something two different operations share.
     /// </value>
     public Func<KeyResolverArguments, ValueTask<string?>>? KeyResolver { get; set; }
 

@@ -97,9 +97,16 @@ internal static class CanonicalJson
         return null;
     }
 
-    /// <summary>Parses a JSON body as the canonical form does (the same depth limit).</summary>
+    /// <summary>Parses a JSON body as the canonical form does (the same depth limit), after a leading UTF-8 byte order mark.</summary>
+    /// <remarks>
+    /// ASP.NET Core's <c>ReadFromJsonAsync</c> skips the mark, so a body with it is the same JSON to the handler: the
+    /// key is found in it and it gets the same canonical fingerprint as the body without it.
+    /// </remarks>
     /// <exception cref="JsonException">The body is not valid JSON.</exception>
-    public static JsonDocument Parse(ReadOnlyMemory<byte> json) => JsonDocument.Parse(json, DocumentOptions);
+    public static JsonDocument Parse(ReadOnlyMemory<byte> json)
+        => JsonDocument.Parse(json.Span.StartsWith(Utf8ByteOrderMark) ? json[Utf8ByteOrderMark.Length..] : json, DocumentOptions);
+
+    private static ReadOnlySpan<byte> Utf8ByteOrderMark => [0xEF, 0xBB, 0xBF];
 
     private static bool TryAppendCanonical(IncrementalHash hash, ReadOnlyMemory<byte> json, JsonMemberExclusions? exclusions)
     {

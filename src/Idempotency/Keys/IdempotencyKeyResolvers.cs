@@ -9,7 +9,10 @@ namespace Idempotency;
 /// </summary>
 public static class IdempotencyKeyResolvers
 {
-    /// <summary>The key is the route value <paramref name="name"/> (for example <c>PUT /orders/{orderId}</c>).</summary>
+    /// <summary>
+    /// The key is the route value <paramref name="name"/> (for example <c>PUT /orders/{orderId}</c>), as it is: it names
+    /// "this operation on this resource", so the same value on another endpoint or with another method is another key.
+    /// </summary>
     /// <param name="name">The route parameter's name.</param>
     /// <returns>A resolver for <see cref="IdempotencyPolicy.KeyResolver"/>.</returns>
     public static Func<KeyResolverArguments, ValueTask<string?>> FromRouteValue(string name)
@@ -37,8 +40,9 @@ public static class IdempotencyKeyResolvers
 
     /// <summary>
     /// The key is the member of the JSON request body at <paramref name="jsonPointer"/> (RFC 6901, such as <c>/id</c>
-    /// or <c>/event/id</c>): a string, or a number as written. A body that is not JSON, or lacks the member (or holds
-    /// another kind of value there), carries no key.
+    /// or <c>/event/id</c>): a string, or a number as written, within the request's endpoint and method. A body that is
+    /// not JSON, or lacks the member (or holds another kind of value there), carries no key. A leading UTF-8 byte order
+    /// mark is skipped.
     /// </summary>
     /// <remarks>
     /// At most <see cref="KeyResolverArguments.MaxBodyBytes"/> (the policy's <see cref="IdempotencyPolicy.MaxCanonicalJsonBytes"/>)

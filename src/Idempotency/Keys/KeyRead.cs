@@ -9,10 +9,11 @@ namespace Idempotency.Keys;
 /// </summary>
 internal readonly struct KeyRead
 {
-    public KeyRead(string key)
+    public KeyRead(string key, KeySpace space = default)
     {
         Status = KeyParseStatus.Valid;
         Key = key;
+        Space = space;
     }
 
     public KeyRead(KeyParseStatus status, IdempotencyProblem problem, string detail, int? statusCode = null)
@@ -26,6 +27,9 @@ internal readonly struct KeyRead
     public KeyParseStatus Status { get; }
 
     public string? Key { get; }
+
+    /// <summary>Where <see cref="Key"/> names an operation: the whole scope for a header key, its endpoint and method for a resolved one.</summary>
+    public KeySpace Space { get; }
 
     public IdempotencyProblem? Problem { get; }
 

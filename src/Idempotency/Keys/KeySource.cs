@@ -7,8 +7,10 @@ using Microsoft.Extensions.Primitives;
 namespace Idempotency.Keys;
 
 /// <summary>
-/// Where one policy takes its idempotency key from: a header (its own or the options' one), or a resolver. A resolved
-/// key is checked exactly as a header's value is, and problem details name where the key was expected.
+/// Where one policy takes its idempotency key from: a header (its own or the options' one), or a resolver. A header's
+/// value is parsed as a header (a token or a quoted string); a resolved key is taken as it is, checked only for length
+/// and characters, and names an operation within its endpoint and method (<see cref="KeySpace"/>). Problem details
+/// name where the key was expected.
 /// </summary>
 internal sealed class KeySource
 {
@@ -56,12 +58,12 @@ internal sealed class KeySource
         "This endpoint requires an idempotency key, which it takes from {0}; send one there and reuse it when retrying.";
 
     private const string ResolvedKeyInvalidDetail =
-        "The idempotency key this endpoint takes from {0} must be one key of 1 to {1} visible ASCII characters, as a token or a quoted string.";
+        "The idempotency key this endpoint takes from {0} must be 1 to {1} characters, none of them white space or a control character.";
 
     /// <summary>Reads the request's key; completes synchronously unless a resolver does not.</summary>
     public ValueTask<KeyRead> ReadAsync(HttpContext context)
         => _resolver is null
-            ? new ValueTask<KeyRead>(Check(context.Request.Headers[HeaderName!], emptyIsMissing: false))
+            ? new ValueTask<KeyRead>(CheckHeader(context.Request.Headers[HeaderName!]))
             : ResolveAsync(context);
 
     private async ValueTask<KeyRead> ResolveAsync(HttpContext context)
@@ -80,21 +82,47 @@ internal sealed class KeySource
                 ex.StatusCode);
         }
 
-        return Check(resolved, emptyIsMissing: true);
-    }
-
-    private KeyRead Check(StringValues value, bool emptyIsMissing)
-    {
-        if (emptyIsMissing && StringValues.IsNullOrEmpty(value))
+        if (string.IsNullOrEmpty(resolved))
         {
             return _missing;
         }
 
-        return IdempotencyKeyParser.Parse(value, _maxKeyLength, out var key) switch
+        // Taken as it is, never unquoted: a route value '"abc"' and 'abc' name two resources, so they are two keys.
+        return resolved.Length <= _maxKeyLength && IsResolvedKeyText(resolved)
+            ? new KeyRead(resolved, KeySpace.Of(context))
+            : _invalid;
+    }
+
+    /// <summary>
+    /// No white space or control characters (a key is an identifier, and it reaches logs and the request feature), and
+    /// no half of a surrogate pair, which would hash as U+FFFD and so as the same key as another.
+    /// </summary>
+    private static bool IsResolvedKeyText(string key)
+    {
+        for (var i = 0; i < key.Length; i++)
+        {
+            var c = key[i];
+            if (char.IsHighSurrogate(c))
+            {
+                if (++i == key.Length || !char.IsLowSurrogate(key[i]))
+                {
+                    return false;
+                }
+            }
+            else if (char.IsLowSurrogate(c) || char.IsWhiteSpace(c) || char.IsControl(c))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private KeyRead CheckHeader(StringValues value)
+        => IdempotencyKeyParser.Parse(value, _maxKeyLength, out var key) switch
         {
             KeyParseStatus.Valid => new KeyRead(key!),
             KeyParseStatus.Missing => _missing,
             _ => _invalid,
         };
-    }
 }

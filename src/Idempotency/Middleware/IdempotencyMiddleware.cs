@@ -146,7 +146,7 @@ internal sealed class IdempotencyMiddleware
         feature.Key = key;
         var scope = await policy.ResolveScopeAsync(context).ConfigureAwait(false);
         feature.TaggedScope = scope;
-        var recordKey = RecordKey.Create(scope, key);
+        var recordKey = RecordKey.Create(scope, key, keyRead.Space);
         var fingerprint = await FingerprintAsync(context, policy, feature, extra: null).ConfigureAwait(false);
         if (fingerprint is null)
         {
