@@ -1,7 +1,7 @@
 namespace Idempotency.Storage;
 
 /// <summary>Why a store refused to take on a new record or stream; the <c>reason</c> of <see cref="IdempotencyStoreCapacityException"/>.</summary>
-internal enum StoreCapacityReason
+public enum StoreCapacityReason
 {
     /// <summary>The store has no room left for anyone: records and streams within their retention fill it.</summary>
     StoreFull,

@@ -50,6 +50,7 @@ public interface IIdempotentExecutor
     /// The stored record cannot be read: written by a newer release, or a result that no longer reads as
     /// <typeparamref name="TResult"/> (the result's type changed in a deploy). The work does not run again.
     /// </exception>
+    /// <exception cref="Storage.IdempotencyStoreCapacityException">The store has no room for the record, or the operation's scope is over its quota (never fail-open); the work did not run.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled before the work ran.</exception>
     /// <remarks>
     /// A result that cannot be serialized (a <see cref="System.Text.Json.JsonException"/> or <see cref="NotSupportedException"/>
