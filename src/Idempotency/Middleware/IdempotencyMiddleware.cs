@@ -372,14 +372,23 @@ internal sealed class IdempotencyMiddleware
             return null;
         }
 
-        var headers = ResponseHeaderFilter.Capture(response.Headers, policy.ExcludedResponseHeaders, _options.ReplayedHeaderName, captureStream);
-        if (snapshot.Overflowed)
+        try
         {
-            IdempotencyLog.SnapshotTooLarge(_logger, storeKey, statusCode, snapshot.TotalLength);
-            return new StoredResponse(statusCode, headers, ReadOnlyMemory<byte>.Empty, isBodyStored: false);
-        }
+            var headers = ResponseHeaderFilter.Capture(response.Headers, policy.ExcludedResponseHeaders, _options.ReplayedHeaderName, captureStream);
+            if (snapshot.Overflowed)
+            {
+                IdempotencyLog.SnapshotTooLarge(_logger, storeKey, statusCode, snapshot.TotalLength);
+                return new StoredResponse(statusCode, headers, ReadOnlyMemory<byte>.Empty, isBodyStored: false);
+            }
 
-        return new StoredResponse(statusCode, headers, snapshot.ToArray());
+            return new StoredResponse(statusCode, headers, snapshot.ToArray());
+        }
+        catch (Exception ex)
+        {
+            // The handler ran with this status: a retry is told so (not replayable, with its original status).
+            IdempotencyLog.ResponseCaptureFailed(_logger, storeKey, ex);
+            return new StoredResponse(statusCode, [], ReadOnlyMemory<byte>.Empty, isBodyStored: false);
+        }
     }
 
     private Task ReplayAsync(HttpContext context, IdempotencyFeature feature, StoredResponse stored, string storeKey)

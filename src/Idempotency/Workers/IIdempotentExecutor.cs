@@ -53,9 +53,10 @@ public interface IIdempotentExecutor
     /// <exception cref="Storage.IdempotencyStoreCapacityException">The store has no room for the record, or the operation's scope is over its quota (never fail-open); the work did not run.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled before the work ran.</exception>
     /// <remarks>
-    /// A result that cannot be serialized (a <see cref="System.Text.Json.JsonException"/> or <see cref="NotSupportedException"/>
-    /// from the serializer) is thrown to this, the first caller, after the work has run; the record is completed as not
-    /// replayable, so a retry gets <see cref="IdempotencyConflictReason.ResultNotReplayable"/> and the work never runs twice.
+    /// A result that cannot be serialized reaches this, the first caller, after the work has run, as
+    /// <see cref="IdempotencyConflictException"/> (<see cref="IdempotencyConflictReason.ResultNotReplayable"/>) with the
+    /// serializer's exception inside; the record is completed as not replayable, so a retry gets the same reason and the
+    /// work never runs twice. Work that throws releases the record instead, and its own exception propagates.
     /// </remarks>
     ValueTask<IdempotentResult<TResult>> ExecuteAsync<TState, TResult>(
         IdempotentOperation operation,

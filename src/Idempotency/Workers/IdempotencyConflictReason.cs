@@ -9,6 +9,9 @@ public enum IdempotencyConflictReason
     /// <summary>Another execution with this key was still running when the wait for it ran out. Retry later.</summary>
     InFlight,
 
-    /// <summary>The work ran before, but its result was larger than the policy's snapshot limit and was not kept. It will not run again.</summary>
+    /// <summary>
+    /// The work ran, but its result was not kept: larger than the policy's <see cref="IdempotencyPolicy.MaxSnapshotBytes"/>,
+    /// or it could not be serialized. It will not run again.
+    /// </summary>
     ResultNotReplayable,
 }

@@ -93,7 +93,14 @@ internal sealed class IdempotentExecutor : IIdempotentExecutor
                 _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Executed);
                 var execution = new WorkerExecution<TState, TResult>(state, work, resultTypeInfo, policy, recordKey, _telemetry, _logger, cancellationToken);
                 await _engine.ExecuteAsync(new Ownership(recordKey, begin.FencingToken, isStream: false), policy, execution).ConfigureAwait(false);
-                execution.SerializationFailure?.Throw();
+                if (execution.SerializationFailure is { } failure)
+                {
+                    throw new IdempotencyConflictException(
+                        IdempotencyConflictReason.ResultNotReplayable,
+                        $"The work ran, but its result could not be serialized as {typeof(TResult).Name}, so it was not kept; the work will not run again for this key. See the inner exception.",
+                        failure);
+                }
+
                 return new IdempotentResult<TResult>(execution.Result, IdempotencyOutcome.Executed);
             case BeginDecision.Completed:
                 return await ReplayAsync(begin.Response!, policy, activity, recordKey, resultTypeInfo).ConfigureAwait(false);
@@ -157,7 +164,7 @@ internal sealed class IdempotentExecutor : IIdempotentExecutor
             await RejectedAsync(policy, IdempotencyProblem.ResponseNotReplayable).ConfigureAwait(false);
             throw new IdempotencyConflictException(
                 IdempotencyConflictReason.ResultNotReplayable,
-                $"This operation ran before, but its result was larger than the policy's MaxSnapshotBytes ({policy.MaxSnapshotBytes}) and was not kept. It will not run again.");
+                "This operation ran before, but its result was not kept (larger than the policy's MaxSnapshotBytes, or it could not be serialized). It will not run again.");
         }
 
         TResult value;

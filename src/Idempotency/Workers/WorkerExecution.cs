@@ -1,4 +1,3 @@
-using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Idempotency.Diagnostics;
@@ -31,7 +30,7 @@ internal sealed class WorkerExecution<TState, TResult> : IOwnedWork
     private readonly ILogger _logger;
     private readonly CancellationToken _cancellationToken;
     private byte[]? _json;
-    private ExceptionDispatchInfo? _serializationFailure;
+    private Exception? _serializationFailure;
 
     public WorkerExecution(
         TState state, Func<TState, CancellationToken, ValueTask<TResult>> work, JsonTypeInfo<TResult> typeInfo,
@@ -50,8 +49,8 @@ internal sealed class WorkerExecution<TState, TResult> : IOwnedWork
     /// <summary>The work's result, once <see cref="RunAsync"/> has returned.</summary>
     public TResult Result { get; private set; } = default!;
 
-    /// <summary>Why the result could not be stored, for its first caller; <see langword="null"/> when it was.</summary>
-    public ExceptionDispatchInfo? SerializationFailure => _serializationFailure;
+    /// <summary>Why the result could not be serialized, for its first caller; <see langword="null"/> when it was.</summary>
+    public Exception? SerializationFailure => _serializationFailure;
 
     public HttpContext? HttpContext => null;
 
@@ -68,9 +67,10 @@ internal sealed class WorkerExecution<TState, TResult> : IOwnedWork
         {
             _json = JsonSerializer.SerializeToUtf8Bytes(Result, _typeInfo);
         }
-        catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
+        catch (Exception ex)
         {
-            _serializationFailure = ExceptionDispatchInfo.Capture(ex);
+            // Whatever the serializer (or a property getter it calls) throws, the work has taken effect.
+            _serializationFailure = ex;
             IdempotencyLog.ResultNotSerializable(_logger, _storeKey, ex);
             return new StoredResponse(StatusCodes.Ok, JsonHeaders, ReadOnlyMemory<byte>.Empty, isBodyStored: false);
         }

@@ -25,13 +25,29 @@ public sealed class ExecutorFailureTests
             return ValueTask.FromResult(double.NaN);
         }
 
-        var first = await Record.ExceptionAsync(async () => await host.Executor.ExecuteAsync(new IdempotentOperation("m", Payload), Work, typeInfo));
+        var first = await Assert.ThrowsAsync<IdempotencyConflictException>(async () => await host.Executor.ExecuteAsync(new IdempotentOperation("m", Payload), Work, typeInfo));
         var redelivery = await Assert.ThrowsAsync<IdempotencyConflictException>(async () =>
             await host.Executor.ExecuteAsync(new IdempotentOperation("m", Payload), Work, typeInfo));
 
-        Assert.IsAssignableFrom<ArgumentException>(first);
+        // The first caller can tell "ran, result lost" from its work throwing: the reason, with the serializer's error inside.
+        Assert.Equal(IdempotencyConflictReason.ResultNotReplayable, first.Reason);
+        Assert.IsAssignableFrom<ArgumentException>(first.InnerException);
         Assert.Equal(IdempotencyConflictReason.ResultNotReplayable, redelivery.Reason);
+        Assert.DoesNotContain("larger than the policy's MaxSnapshotBytes (", redelivery.Message, StringComparison.Ordinal);
         Assert.Equal(1, runs);
+        Assert.Equal(0, host.Store.Releases);
+    }
+
+    [Fact]
+    public async Task A_getter_that_throws_while_serializing_reaches_the_first_caller_like_any_serialization_failure()
+    {
+        await using var host = WorkerHost.Start();
+        var info = (JsonTypeInfo<Throwing>)JsonSerializerOptions.Default.GetTypeInfo(typeof(Throwing));
+
+        var first = await Assert.ThrowsAsync<IdempotencyConflictException>(async () =>
+            await host.Executor.ExecuteAsync(new IdempotentOperation("m", Payload), static _ => ValueTask.FromResult(new Throwing()), info));
+
+        Assert.IsType<FormatException>(first.InnerException);
         Assert.Equal(0, host.Store.Releases);
     }
 
@@ -66,5 +82,10 @@ public sealed class ExecutorFailureTests
 
         var error = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => execution.WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.Equal(cancellation.Token, error.CancellationToken);
+    }
+
+    public sealed class Throwing
+    {
+        public string Value => throw new FormatException("getter failed");
     }
 }
