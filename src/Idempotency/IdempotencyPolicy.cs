@@ -65,7 +65,7 @@ public sealed class IdempotencyPolicy
     /// <value>
     /// Defaults to <see langword="null"/>. Called after the response has been sent, before it is recorded, while the
     /// record's lease is still renewed (a slow predicate never lets a duplicate run the handler again). A predicate that
-    /// throws is logged and the built-in rule decides.
+    /// throws, or has not answered within <see cref="IdempotencyOptions.StoreTimeout"/>, is logged and the built-in rule decides.
     /// </value>
     public Func<StoreResponsePredicateArguments, ValueTask<bool>>? ShouldStoreResponse { get; set; }
 

@@ -32,6 +32,8 @@ internal sealed class IdempotencyEngine
 
     public IdempotencyHooks Hooks => _hooks;
 
+    public TimeProvider TimeProvider => _timeProvider;
+
     /// <summary>
     /// Begins <paramref name="target"/>: acquires it, or says why not. While another owner has it in flight (and
     /// <paramref name="waitForConcurrent"/>) or, for a stream, while its number is early (and the policy has a reorder

@@ -357,7 +357,12 @@ internal sealed class IdempotencyMiddleware
         bool storable;
         try
         {
-            storable = await policy.IsStorableAsync(context, statusCode).ConfigureAwait(false);
+            // Bounded like a store call: the lease is renewed meanwhile, so a predicate that never answered would hold
+            // the record (and the request) for as long as the process lives.
+            var decision = policy.IsStorableAsync(context, statusCode);
+            storable = decision.IsCompleted
+                ? await decision.ConfigureAwait(false)
+                : await decision.AsTask().WaitAsync(_options.StoreTimeout, _engine.TimeProvider).ConfigureAwait(false);
         }
         catch (Exception ex)
         {

@@ -80,4 +80,30 @@ public sealed class StorablePredicateTests
         Assert.Equal(HttpStatusCode.Conflict, duplicate.StatusCode);
         Assert.Equal(1, app.Handlers.Executions("charge"));
     }
+
+    [Fact]
+    public async Task A_predicate_that_never_answers_is_given_up_after_the_store_timeout_and_the_built_in_rule_decides()
+    {
+        var predicateEntered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var never = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var app = await TestApp.StartAsync(
+            options => options.AddPolicy("hanging-predicate", p => p.ShouldStoreResponse = _ =>
+            {
+                predicateEntered.TrySetResult();
+                return new ValueTask<bool>(never.Task);
+            }),
+            map: static app => app.MapPost("/charge", (TestApp.Endpoints e) => Results.Text($"charged {e.Count("charge")}"))
+                .RequireIdempotency("hanging-predicate"),
+            time: NewClock());
+
+        var first = app.Client.SendAsync(TestApp.Post("/charge", "k-1"));
+        await predicateEntered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        app.Time!.Advance(TimeSpan.FromSeconds(6));
+        var response = await first.WaitAsync(TimeSpan.FromSeconds(10));
+        var retry = await app.Client.SendAsync(TestApp.Post("/charge", "k-1"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(retry.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal(1, app.Handlers.Executions("charge"));
+    }
 }
