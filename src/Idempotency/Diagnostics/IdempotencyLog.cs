@@ -86,11 +86,14 @@ internal static partial class IdempotencyLog
     [LoggerMessage(26, LogLevel.Error, "Deciding what to record of {Record} failed after its operation ran; it is recorded as not replayable, so a retry is told it ran and never runs it again.", EventName = "ResponseCaptureFailed")]
     public static partial void ResponseCaptureFailed(ILogger logger, string record, Exception exception);
 
-    [LoggerMessage(27, LogLevel.Error, "The ShouldStoreResponse predicate of policy '{Policy}' threw for status {StatusCode}; the built-in rule decides instead.", EventName = "StorablePredicateFailed")]
+    [LoggerMessage(27, LogLevel.Error, "The ShouldStoreResponse predicate of policy '{Policy}' threw or did not answer within StoreTimeout for status {StatusCode}; the built-in rule decides instead.", EventName = "StorablePredicateFailed")]
     public static partial void StorablePredicateFailed(ILogger logger, string policy, int statusCode, Exception exception);
 
     [LoggerMessage(28, LogLevel.Error, "The result of worker operation {Record} could not be serialized after the work ran; it is recorded as not replayable, so a redelivery is told it ran and never runs it again.", EventName = "ResultNotSerializable")]
     public static partial void ResultNotSerializable(ILogger logger, string record, Exception exception);
+
+    [LoggerMessage(29, LogLevel.Warning, "The idempotency middleware uses the in-memory store in the '{Environment}' environment. Its records live in this process only: another instance cannot see them (a retry that reaches it runs its operation again) and a restart forgets them. Use a shared store (AddRedisStore or AddStore), or set InMemoryIdempotencyStoreOptions.EnvironmentCheck to Off for a service that runs as one instance.", EventName = "InMemoryStoreOutsideDevelopment")]
+    public static partial void InMemoryStoreOutsideDevelopment(ILogger logger, string environment);
 
     // Event ids from 40 on belong to hooks and resolvers.
     [LoggerMessage(40, LogLevel.Error, "The idempotency hook {Hook} threw (policy '{Policy}'); the response and the record are unchanged.", EventName = "HookFailed")]

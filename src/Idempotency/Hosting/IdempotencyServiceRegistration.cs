@@ -9,6 +9,7 @@ using Idempotency.Storage.InMemory;
 using Idempotency.Workers;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Idempotency.Hosting;
@@ -37,6 +38,7 @@ internal static class IdempotencyServiceRegistration
         services.TryAddSingleton<StoreCalls>();
         services.TryAddSingleton<IdempotencyEngine>();
         services.TryAddSingleton<IIdempotentExecutor, IdempotentExecutor>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, InMemoryStoreEnvironmentGuard>());
     }
 
     /// <summary>

@@ -52,6 +52,17 @@ public sealed class InMemoryIdempotencyStoreOptions
     /// <value>Defaults to 1 minute. Expired records are also ignored on access, so this only bounds memory.</value>
     public TimeSpan ExpirationScanInterval { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// What the application does when it starts outside the <c>Development</c> environment on the in-memory store,
+    /// whose records several instances cannot share and a restart forgets.
+    /// </summary>
+    /// <value>
+    /// Defaults to <see cref="InMemoryStoreEnvironmentCheck.Warn"/>: a warning at start-up. Set
+    /// <see cref="InMemoryStoreEnvironmentCheck.Refuse"/> to make a deployment that forgot its shared store fail fast, or
+    /// <see cref="InMemoryStoreEnvironmentCheck.Off"/> for a service that runs as one instance on purpose.
+    /// </value>
+    public InMemoryStoreEnvironmentCheck EnvironmentCheck { get; set; } = InMemoryStoreEnvironmentCheck.Warn;
+
     /// <summary>The per-scope quota in force: <see cref="MaxBytesPerScope"/>, or its default.</summary>
     internal long EffectiveMaxBytesPerScope => MaxBytesPerScope ?? Math.Max(SizeLimitBytes / 4, MinimumBytes);
 }

@@ -24,6 +24,11 @@ internal sealed class InMemoryIdempotencyStoreOptionsValidator : IValidateOption
             (failures ??= []).Add($"{nameof(InMemoryIdempotencyStoreOptions.ExpirationScanInterval)} must be positive; it is {options.ExpirationScanInterval}.");
         }
 
+        if (!Enum.IsDefined(options.EnvironmentCheck))
+        {
+            (failures ??= []).Add($"{nameof(InMemoryIdempotencyStoreOptions.EnvironmentCheck)} must be one of Warn, Refuse or Off; it is {(int)options.EnvironmentCheck}.");
+        }
+
         return failures is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }
