@@ -79,6 +79,32 @@ public sealed class PackageContentTests
         }
     }
 
+    /// <summary>A consumer on net8.0 gets Microsoft.Extensions.* of the 8.0 line, one on net10.0 the 10.0 line, never a newer major than its framework.</summary>
+    [Theory]
+    [InlineData("net8.0", "8.")]
+    [InlineData("net10.0", "10.")]
+    public void Packages_depend_on_Microsoft_Extensions_of_their_target_frameworks_line(string framework, string major)
+    {
+        foreach (var id in new[] { "Idempotency", "Idempotency.Redis", "Idempotency.Client", "Idempotency.Testing" })
+        {
+            using var package = PackageFile.Open(id);
+            var group = package.Metadata("dependencies")!.Elements()
+                .SingleOrDefault(g => string.Equals(g.Attribute("targetFramework")?.Value, framework, StringComparison.OrdinalIgnoreCase)
+                    || string.Equals(g.Attribute("targetFramework")?.Value, framework.Replace("net", ".NETCoreApp", StringComparison.Ordinal), StringComparison.OrdinalIgnoreCase));
+            Assert.NotNull(group);
+            foreach (var dependency in group!.Elements())
+            {
+                var name = dependency.Attribute("id")!.Value;
+                if (name.StartsWith("Microsoft.Extensions.", StringComparison.Ordinal))
+                {
+                    Assert.True(
+                        dependency.Attribute("version")!.Value.TrimStart('[', '(').StartsWith(major, StringComparison.Ordinal),
+                        $"{id} for {framework} depends on {name} {dependency.Attribute("version")!.Value}, not the {major}x line.");
+                }
+            }
+        }
+    }
+
     [Fact]
     public void Client_package_does_not_depend_on_AspNetCore()
     {
