@@ -37,10 +37,32 @@ public static class IdempotencyRedisBuilderExtensions
     public static IIdempotencyBuilder AddRedisStore(this IIdempotencyBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.TryAddSingleton<RedisServiceConnectionMarker>();
+        return AddServiceConnection(builder, serviceKey: null);
+    }
+
+    /// <summary>
+    /// Stores idempotency records in Redis through the <see cref="IConnectionMultiplexer"/> registered in the service
+    /// collection under <paramref name="serviceKey"/>, such as the one .NET Aspire's <c>AddKeyedRedisClient("cache")</c>
+    /// registers (the store does not dispose it). Start-up fails when none is registered under that key.
+    /// </summary>
+    /// <param name="builder">The idempotency builder returned by <c>AddIdempotency()</c>.</param>
+    /// <param name="serviceKey">The key the connection is registered under.</param>
+    /// <returns>The builder.</returns>
+    public static IIdempotencyBuilder AddRedisStore(this IIdempotencyBuilder builder, object serviceKey)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(serviceKey);
+        return AddServiceConnection(builder, serviceKey);
+    }
+
+    private static IIdempotencyBuilder AddServiceConnection(IIdempotencyBuilder builder, object? serviceKey)
+    {
+        // The last call names the connection; the factory reads it when the store first connects.
+        builder.Services.RemoveAll<RedisServiceConnectionMarker>();
+        builder.Services.AddSingleton(new RedisServiceConnectionMarker(serviceKey));
         builder.Services.AddOptions<RedisIdempotencyStoreOptions>()
             .Configure<IServiceProvider>(static (options, services) =>
-                options.ConnectionMultiplexerFactory ??= () => Task.FromResult(services.GetRequiredService<IConnectionMultiplexer>()));
+                options.ConnectionMultiplexerFactory ??= () => Task.FromResult(services.GetRequiredService<RedisServiceConnectionMarker>().Resolve(services)));
         AddCore(builder);
         return builder;
     }

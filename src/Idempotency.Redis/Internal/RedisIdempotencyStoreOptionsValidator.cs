@@ -36,11 +36,9 @@ internal sealed class RedisIdempotencyStoreOptionsValidator(IServiceProvider ser
             }
         }
 
-        if (services.GetService<RedisServiceConnectionMarker>() is not null
-            && services.GetService<IServiceProviderIsService>() is { } isService
-            && !isService.IsService(typeof(IConnectionMultiplexer)))
+        if (services.GetService<RedisServiceConnectionMarker>() is { } marker && !marker.IsRegistered(services))
         {
-            Fail($"AddRedisStore() without options uses the {nameof(IConnectionMultiplexer)} registered in the service collection, and none is registered. Register one, or call AddRedisStore(options => options.{nameof(RedisIdempotencyStoreOptions.Configuration)} = \"...\").");
+            Fail($"AddRedisStore() without options uses the {marker.Describe()} registered in the service collection, and none is registered. Register one, or call AddRedisStore(options => options.{nameof(RedisIdempotencyStoreOptions.Configuration)} = \"...\").");
         }
 
         // A null prefix was replaced by the default before validation (RedisIdempotencyStoreOptionsSetup).

@@ -193,6 +193,48 @@ public sealed class RedisStoreRegistrationTests(RedisStoreFixture server) : ICla
     }
 
     [Fact]
+    public async Task AddRedisStore_with_a_service_key_uses_the_keyed_connection_as_Aspire_registers_it()
+    {
+        var connection = await ConnectionMultiplexer.ConnectAsync(RedisConnectionProvider.CreateConfiguration(server.ConnectionString));
+        var unusable = await ConnectionMultiplexer.ConnectAsync(RedisConnectionProvider.CreateConfiguration("127.0.0.1:1,abortConnect=false,connectTimeout=100"));
+        try
+        {
+            var services = new ServiceCollection();
+            services.AddKeyedSingleton<IConnectionMultiplexer>("cache", connection);
+            services.AddSingleton<IConnectionMultiplexer>(unusable);
+            services.AddIdempotency().AddRedisStore(serviceKey: "cache");
+            services.Configure<RedisIdempotencyStoreOptions>(options => options.KeyPrefix = TestStores.UniquePrefix("keyed-connection"));
+
+            await using (var provider = services.BuildServiceProvider())
+            {
+                provider.GetRequiredService<IStartupValidator>().Validate();
+                var begun = await provider.GetRequiredService<IIdempotencyStore>().TryBeginAsync("keyed", new byte[] { 1 }, TimeSpan.FromSeconds(30), CancellationToken.None);
+                Assert.Equal(IdempotencyBeginStatus.Acquired, begun.Status);
+            }
+
+            Assert.True(connection.IsConnected);
+        }
+        finally
+        {
+            await connection.DisposeAsync();
+            await unusable.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public void Start_up_fails_when_no_connection_is_registered_under_the_service_key_and_names_the_key()
+    {
+        var errors = ValidationErrors(services =>
+        {
+            services.AddSingleton<IConnectionMultiplexer>(_ => throw new InvalidOperationException("not used"));
+            services.AddIdempotency().AddRedisStore(serviceKey: "cache");
+        });
+
+        Assert.Contains("keyed 'cache'", errors, StringComparison.Ordinal);
+        Assert.Contains("none is registered", errors, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_connection_the_store_created_is_closed_with_the_service_provider()
     {
         var options = Options.Create(new RedisIdempotencyStoreOptions { Configuration = server.ConnectionString });
