@@ -55,6 +55,32 @@ public static class IdempotencyRedisBuilderExtensions
         return AddServiceConnection(builder, serviceKey);
     }
 
+    /// <summary>
+    /// Stores idempotency records in Redis through a connection that <paramref name="connectionFactory"/> makes from the
+    /// application's services (a configuration section, a secret store, a connection another library owns). The factory
+    /// is called once, when the store first connects, and again only after it failed; the store does not dispose what it
+    /// returns.
+    /// </summary>
+    /// <param name="builder">The idempotency builder returned by <c>AddIdempotency()</c>.</param>
+    /// <param name="connectionFactory">Makes or finds the connection.</param>
+    /// <param name="configure">Configures the store's other options (not <see cref="RedisIdempotencyStoreOptions.Configuration"/>).</param>
+    /// <returns>The builder.</returns>
+    public static IIdempotencyBuilder AddRedisStore(
+        this IIdempotencyBuilder builder, Func<IServiceProvider, Task<IConnectionMultiplexer>> connectionFactory, Action<RedisIdempotencyStoreOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(connectionFactory);
+        var options = builder.Services.AddOptions<RedisIdempotencyStoreOptions>()
+            .Configure<IServiceProvider>((options, services) => options.ConnectionMultiplexerFactory = () => connectionFactory(services));
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        AddCore(builder);
+        return builder;
+    }
+
     private static IIdempotencyBuilder AddServiceConnection(IIdempotencyBuilder builder, object? serviceKey)
     {
         // The last call names the connection; the factory reads it when the store first connects.

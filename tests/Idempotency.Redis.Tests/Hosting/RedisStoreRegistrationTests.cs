@@ -222,6 +222,53 @@ public sealed class RedisStoreRegistrationTests(RedisStoreFixture server) : ICla
     }
 
     [Fact]
+    public async Task AddRedisStore_with_a_factory_makes_the_connection_from_the_applications_services_once()
+    {
+        var connection = await ConnectionMultiplexer.ConnectAsync(RedisConnectionProvider.CreateConfiguration(server.ConnectionString));
+        try
+        {
+            var calls = 0;
+            var services = new ServiceCollection();
+            services.AddSingleton(new RedisEndpoint(server.ConnectionString));
+            services.AddIdempotency().AddRedisStore(
+                provider =>
+                {
+                    Interlocked.Increment(ref calls);
+                    Assert.Equal(server.ConnectionString, provider.GetRequiredService<RedisEndpoint>().Value);
+                    return Task.FromResult<IConnectionMultiplexer>(connection);
+                },
+                options => options.KeyPrefix = TestStores.UniquePrefix("factory-connection"));
+
+            await using (var provider = services.BuildServiceProvider())
+            {
+                provider.GetRequiredService<IStartupValidator>().Validate();
+                var store = provider.GetRequiredService<IIdempotencyStore>();
+                Assert.Equal(IdempotencyBeginStatus.Acquired, (await store.TryBeginAsync("a", new byte[] { 1 }, TimeSpan.FromSeconds(30), CancellationToken.None)).Status);
+                Assert.Equal(IdempotencyBeginStatus.Acquired, (await store.TryBeginAsync("b", new byte[] { 1 }, TimeSpan.FromSeconds(30), CancellationToken.None)).Status);
+            }
+
+            Assert.Equal(1, calls);
+            Assert.True(connection.IsConnected);
+        }
+        finally
+        {
+            await connection.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public void A_factory_and_a_configuration_string_together_fail_start_up()
+    {
+        var errors = ValidationErrors(services => services.AddIdempotency().AddRedisStore(
+            static _ => Task.FromResult<IConnectionMultiplexer>(null!),
+            static options => options.Configuration = "localhost"));
+
+        Assert.Contains("not both", errors, StringComparison.Ordinal);
+    }
+
+    private sealed record RedisEndpoint(string Value);
+
+    [Fact]
     public void Start_up_fails_when_no_connection_is_registered_under_the_service_key_and_names_the_key()
     {
         var errors = ValidationErrors(services =>
