@@ -16,12 +16,11 @@ internal readonly struct KeyRead
         Space = space;
     }
 
-    public KeyRead(KeyParseStatus status, IdempotencyProblem problem, string detail, int? statusCode = null)
+    public KeyRead(KeyParseStatus status, IdempotencyProblem problem, string detail)
     {
         Status = status;
         Problem = problem;
         Detail = detail;
-        StatusCode = statusCode;
     }
 
     public KeyParseStatus Status { get; }
@@ -34,7 +33,4 @@ internal readonly struct KeyRead
     public IdempotencyProblem? Problem { get; }
 
     public string? Detail { get; }
-
-    /// <summary>The status that replaces the problem's usual one (a body the server refused to read).</summary>
-    public int? StatusCode { get; }
 }

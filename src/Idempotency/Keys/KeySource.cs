@@ -66,21 +66,10 @@ internal sealed class KeySource
             ? new ValueTask<KeyRead>(CheckHeader(context.Request.Headers[HeaderName!]))
             : ResolveAsync(context);
 
+    /// <exception cref="BadHttpRequestException">The server (or the resolver) refused to read the body: the caller answers it as it answers the fingerprint's.</exception>
     private async ValueTask<KeyRead> ResolveAsync(HttpContext context)
     {
-        string? resolved;
-        try
-        {
-            resolved = await _resolver!(new KeyResolverArguments(context, _policyName, _maxBodyBytes)).ConfigureAwait(false);
-        }
-        catch (BadHttpRequestException ex)
-        {
-            // A body the server (or the resolver) refused to read: the client's error, answered with its status.
-            return new KeyRead(
-                KeyParseStatus.Invalid, IdempotencyProblem.RequestBodyInvalid,
-                string.Format(CultureInfo.InvariantCulture, IdempotencyProblem.RequestBodyInvalid.Detail, ex.Message),
-                ex.StatusCode);
-        }
+        var resolved = await _resolver!(new KeyResolverArguments(context, _policyName, _maxBodyBytes)).ConfigureAwait(false);
 
         if (string.IsNullOrEmpty(resolved))
         {

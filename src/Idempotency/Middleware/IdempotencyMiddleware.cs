@@ -5,6 +5,7 @@ using Idempotency.Execution;
 using Idempotency.Fingerprinting;
 using Idempotency.Headers;
 using Idempotency.Hooks;
+using Idempotency.Keys;
 using Idempotency.Policies;
 using Idempotency.Problems;
 using Idempotency.Storage;
@@ -118,7 +119,11 @@ internal sealed class IdempotencyMiddleware
             return;
         }
 
-        var keyRead = await policy.Key.ReadAsync(context).ConfigureAwait(false);
+        if (await ReadKeyAsync(context, policy, feature).ConfigureAwait(false) is not { } keyRead)
+        {
+            return;
+        }
+
         if (keyRead.Status == KeyParseStatus.Missing)
         {
             if (!policy.KeyRequired)
@@ -138,7 +143,7 @@ internal sealed class IdempotencyMiddleware
         {
             IdempotencyLog.KeyInvalid(_logger, policy.Name);
             RecordOutcome(feature, IdempotencyOutcome.Invalid);
-            await _problems.WriteAsync(context, keyRead.Problem!, keyRead.Detail!, status: keyRead.StatusCode).ConfigureAwait(false);
+            await _problems.WriteAsync(context, keyRead.Problem!, keyRead.Detail!).ConfigureAwait(false);
             return;
         }
 
@@ -191,12 +196,16 @@ internal sealed class IdempotencyMiddleware
 
         // With a sequence number the key no longer identifies the operation, but a retry must still carry the same
         // key, so it joins the fingerprint.
-        var keyRead = await policy.Key.ReadAsync(context).ConfigureAwait(false);
+        if (await ReadKeyAsync(context, policy, feature).ConfigureAwait(false) is not { } keyRead)
+        {
+            return;
+        }
+
         if (keyRead.Status == KeyParseStatus.Invalid)
         {
             IdempotencyLog.KeyInvalid(_logger, policy.Name);
             RecordOutcome(feature, IdempotencyOutcome.Invalid);
-            await _problems.WriteAsync(context, keyRead.Problem!, keyRead.Detail!, status: keyRead.StatusCode).ConfigureAwait(false);
+            await _problems.WriteAsync(context, keyRead.Problem!, keyRead.Detail!).ConfigureAwait(false);
             return;
         }
 
@@ -224,16 +233,36 @@ internal sealed class IdempotencyMiddleware
         }
         catch (BadHttpRequestException ex)
         {
-            // Kestrel refuses a body over MaxRequestBodySize (413) or with malformed framing (400) as it is read: the
-            // client's error, answered with the server's status before any store call.
-            IdempotencyLog.RequestBodyInvalid(_logger, policy.Name, ex.StatusCode);
-            RecordOutcome(feature, IdempotencyOutcome.Invalid);
-            await _problems.WriteAsync(
-                context, IdempotencyProblem.RequestBodyInvalid,
-                string.Format(CultureInfo.InvariantCulture, IdempotencyProblem.RequestBodyInvalid.Detail, ex.Message),
-                status: ex.StatusCode).ConfigureAwait(false);
+            await RequestBodyInvalidAsync(context, policy, feature, ex).ConfigureAwait(false);
             return null;
         }
+    }
+
+    /// <summary>The request's key (or why it has none), or <see langword="null"/> once a body the server refused to read has been answered.</summary>
+    private async ValueTask<KeyRead?> ReadKeyAsync(HttpContext context, ResolvedPolicy policy, IdempotencyFeature feature)
+    {
+        try
+        {
+            return await policy.Key.ReadAsync(context).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            await RequestBodyInvalidAsync(context, policy, feature, ex).ConfigureAwait(false);
+            return null;
+        }
+    }
+
+    // Kestrel refuses a body over MaxRequestBodySize (413) or with malformed framing (400) as it is read, and a key
+    // resolver reading the body refuses one over its bound or not JSON: the client's error, answered with that status
+    // before any store call, whether the key or the fingerprint was reading.
+    private Task RequestBodyInvalidAsync(HttpContext context, ResolvedPolicy policy, IdempotencyFeature feature, BadHttpRequestException exception)
+    {
+        IdempotencyLog.RequestBodyInvalid(_logger, policy.Name, exception.StatusCode);
+        RecordOutcome(feature, IdempotencyOutcome.Invalid);
+        return _problems.WriteAsync(
+            context, IdempotencyProblem.RequestBodyInvalid,
+            string.Format(CultureInfo.InvariantCulture, IdempotencyProblem.RequestBodyInvalid.Detail, exception.Message),
+            status: exception.StatusCode);
     }
 
     // The keyed and sequenced paths meet here: the engine begins (holding as the policy says) and classifies store
