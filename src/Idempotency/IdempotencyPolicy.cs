@@ -170,6 +170,21 @@ public sealed class IdempotencyPolicy
     /// <value>Defaults to <see cref="TimeSpan.Zero"/>: a gap is answered at once.</value>
     public TimeSpan ReorderWait { get; set; } = TimeSpan.Zero;
 
+    /// <summary>
+    /// Whether the record commits in the same database transaction as the handler's own writes (transactional mode).
+    /// The middleware opens a transaction on the request's unit of work before the handler runs, holds the response,
+    /// writes the completed record inside the transaction, commits, and only then sends the response: the business data
+    /// and the record are kept together or not at all. Needs a store that implements
+    /// <see cref="Storage.IIdempotencyTransactionalStore"/> (checked at start-up).
+    /// </summary>
+    /// <value>
+    /// Defaults to <see langword="false"/>. In this mode a response that is not kept (see <see cref="ShouldStoreResponse"/>;
+    /// by default a 5xx) rolls the handler's writes back, a response larger than <see cref="MaxSnapshotBytes"/> rolls
+    /// everything back and is answered 500, and a handler must not open a transaction of its own (savepoints are fine).
+    /// See docs/relational-store.md.
+    /// </value>
+    public bool Transactional { get; set; }
+
     /// <summary>How long a stream's state (epoch, last applied number, window) is kept after its last applied request.</summary>
     /// <value>Defaults to 30 days. A stream idle for longer starts over at number 1.</value>
     public TimeSpan StreamRetention { get; set; } = TimeSpan.FromDays(30);
