@@ -75,7 +75,7 @@ case "${1:-build}" in
     run_chaos "$@"
     ;;
   pack)
-    for package in Idempotency Idempotency.Redis Idempotency.OpenApi Idempotency.Client Idempotency.Testing; do
+    for package in Idempotency Idempotency.Redis Idempotency.EntityFrameworkCore Idempotency.OpenApi Idempotency.Client Idempotency.Testing; do
       dotnet pack "src/$package/$package.csproj" -c Release -o artifacts/packages
     done
     ;;

@@ -15,6 +15,7 @@ public sealed partial class DocumentationTests
         { "Idempotency", "Idempotency.IdempotencyPolicy" },
         { "Idempotency", "Idempotency.Storage.InMemoryIdempotencyStoreOptions" },
         { "Idempotency.Redis", "Idempotency.Redis.RedisIdempotencyStoreOptions" },
+        { "Idempotency.EntityFrameworkCore", "Idempotency.EntityFrameworkCore.EntityFrameworkCoreIdempotencyStoreOptions" },
         { "Idempotency.Client", "Idempotency.Client.IdempotencyClientOptions" },
     };
 
