@@ -41,7 +41,7 @@ public sealed partial class DocumentationTests
         var readmes = Directory.GetFiles(Path.Combine(Repository.Root, "src"), "README.md", SearchOption.AllDirectories)
             .Where(p => Path.GetFileName(Path.GetDirectoryName(p)!).StartsWith("Idempotency", StringComparison.Ordinal))
             .ToArray();
-        Assert.Equal(5, readmes.Length);
+        Assert.Equal(6, readmes.Length);
 
         foreach (var readme in readmes)
         {
