@@ -21,8 +21,6 @@ public sealed class CrashDbContext(DbContextOptions<CrashDbContext> options) : D
             order.Property(o => o.RequestId).HasColumnName("request_id");
             order.Property(o => o.Response).HasColumnName("response");
         });
-#if EFCORE_STORE
         modelBuilder.MapIdempotencyTables();
-#endif
     }
 }

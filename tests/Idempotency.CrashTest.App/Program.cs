@@ -29,13 +29,11 @@ switch (store)
             ?? throw new InvalidOperationException("Store=redis needs ConnectionStrings:Redis.");
         idempotency.AddRedisStore(options => options.Configuration = redis);
         break;
-#if EFCORE_STORE
     case StoreNames.EntityFrameworkCore:
         idempotency.AddEntityFrameworkCoreStore<CrashDbContext>();
         break;
-#endif
     default:
-        throw new InvalidOperationException($"Store must name the idempotency store ({StoreNames.Supported}); it is '{store}'.");
+        throw new InvalidOperationException($"Store must be {StoreNames.Redis} or {StoreNames.EntityFrameworkCore}; it is '{store}'.");
 }
 
 var app = builder.Build();

@@ -5,12 +5,6 @@ public static class StoreNames
 {
     public const string Redis = "redis";
 
-    /// <summary>The EF Core store in transactional mode; compiled in with the <c>EFCORE_STORE</c> symbol.</summary>
+    /// <summary>The EF Core store, in transactional mode: the record commits with the order row.</summary>
     public const string EntityFrameworkCore = "efcore";
-
-#if EFCORE_STORE
-    public const string Supported = Redis + ", " + EntityFrameworkCore;
-#else
-    public const string Supported = Redis;
-#endif
 }

@@ -45,7 +45,6 @@ public sealed class CrashScenarios(PostgreSqlServerFixture postgres, ITestOutput
         Assert.True(report.Violations.Count == report.Duplicates, string.Join('\n', report.Violations.Where(v => v.Kind != ViolationKind.DuplicateExecution).Take(20)));
     }
 
-#if EFCORE_STORE
     [Fact]
     public async Task The_EF_Core_store_in_transactional_mode_writes_exactly_one_row_per_key_however_processes_are_killed()
     {
@@ -57,7 +56,6 @@ public sealed class CrashScenarios(PostgreSqlServerFixture postgres, ITestOutput
         Assert.Equal(1, report.MaxExecutionsPerOperation);
         Assert.Equal(Keys + Instances, report.Executions);
     }
-#endif
 
     private async Task<(CheckReport Report, int Kills, Stopwatch Duration)> RunAsync(string store, string prefix)
     {
