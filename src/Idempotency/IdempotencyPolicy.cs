@@ -181,6 +181,8 @@ public sealed class IdempotencyPolicy
     /// Defaults to <see langword="false"/>. In this mode a response that is not kept (see <see cref="ShouldStoreResponse"/>;
     /// by default a 5xx) rolls the handler's writes back, a response larger than <see cref="MaxSnapshotBytes"/> rolls
     /// everything back and is answered 500, and a handler must not open a transaction of its own (savepoints are fine).
+    /// <see cref="IIdempotentExecutor"/> refuses a transactional policy: a worker operation has no request whose
+    /// transaction the record could join.
     /// See docs/relational-store.md.
     /// </value>
     public bool Transactional { get; set; }

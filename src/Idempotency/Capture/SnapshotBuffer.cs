@@ -87,6 +87,28 @@ internal sealed class SnapshotBuffer : IDisposable
         return result;
     }
 
+    /// <summary>Writes the kept body to <paramref name="destination"/> from its segments, without copying it into one array first.</summary>
+    public async ValueTask WriteToAsync(Stream destination, CancellationToken cancellationToken)
+    {
+        if (Overflowed)
+        {
+            throw new InvalidOperationException("The snapshot overflowed; its body is not kept.");
+        }
+
+        if (_fullSegments is not null)
+        {
+            foreach (var segment in _fullSegments)
+            {
+                await destination.WriteAsync(segment, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        if (_current is not null && _currentLength > 0)
+        {
+            await destination.WriteAsync(_current.AsMemory(0, _currentLength), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public void Dispose() => ReturnSegments();
 
     private void NextSegment()

@@ -95,6 +95,15 @@ internal static partial class IdempotencyLog
     [LoggerMessage(29, LogLevel.Warning, "The idempotency middleware uses the in-memory store in the '{Environment}' environment. Its records live in this process only: another instance cannot see them (a retry that reaches it runs its operation again) and a restart forgets them. Use a shared store (AddRedisStore or AddStore), or set InMemoryIdempotencyStoreOptions.EnvironmentCheck to Off for a service that runs as one instance.", EventName = "InMemoryStoreOutsideDevelopment")]
     public static partial void InMemoryStoreOutsideDevelopment(ILogger logger, string environment);
 
+    [LoggerMessage(30, LogLevel.Debug, "The transaction of record {Record} was rolled back with the handler's writes ({Reason}); a retry will execute again.", EventName = "RolledBack")]
+    public static partial void RolledBack(ILogger logger, string record, string reason);
+
+    [LoggerMessage(31, LogLevel.Error, "Committing the transaction of record {Record} failed or its outcome is unknown; the client is answered 503, and its retry replays what committed or runs again where nothing did.", EventName = "CommitFailed")]
+    public static partial void CommitFailed(ILogger logger, string record, Exception exception);
+
+    [LoggerMessage(32, LogLevel.Error, "The response to record {Record} ({Length} bytes) is larger than MaxSnapshotBytes ({Limit}) of policy '{Policy}', which a transactional policy must hold until its commit; the transaction was rolled back and the client answered 500. Raise MaxSnapshotBytes or make the endpoint's response smaller.", EventName = "ResponseTooLargeToHold")]
+    public static partial void ResponseTooLargeToHold(ILogger logger, string record, long length, int limit, string policy);
+
     // Event ids from 40 on belong to hooks and resolvers.
     [LoggerMessage(40, LogLevel.Error, "The idempotency hook {Hook} threw (policy '{Policy}'); the response and the record are unchanged.", EventName = "HookFailed")]
     public static partial void HookFailed(ILogger logger, string hook, string policy, Exception exception);

@@ -5,8 +5,9 @@ namespace Idempotency.Execution;
 /// <summary>The engine's answer to a begin: one shape for records and streams, and for store failures.</summary>
 internal readonly struct BeginResult
 {
-    private BeginResult(BeginDecision decision, long fencingToken, StoredResponse? response, long lastSequence, long currentEpoch, Exception? failure)
+    private BeginResult(BeginDecision decision, long fencingToken, StoredResponse? response, long lastSequence, long currentEpoch, Exception? failure, IIdempotencyStoreTransaction? transaction = null)
     {
+        Transaction = transaction;
         Decision = decision;
         FencingToken = fencingToken;
         Response = response;
@@ -31,6 +32,15 @@ internal readonly struct BeginResult
 
     /// <summary>With the store failures, what the store threw.</summary>
     public Exception? Failure { get; }
+
+    /// <summary>
+    /// With <see cref="BeginDecision.Acquired"/> under a transactional policy, the open transaction whose uncommitted row
+    /// is the acquisition; the owner commits or disposes it. <see langword="null"/> otherwise.
+    /// </summary>
+    public IIdempotencyStoreTransaction? Transaction { get; }
+
+    /// <summary>This acquisition, held by <paramref name="transaction"/>.</summary>
+    public BeginResult InTransaction(IIdempotencyStoreTransaction transaction) => new(Decision, FencingToken, Response, LastSequence, CurrentEpoch, Failure, transaction);
 
     public static BeginResult From(IdempotencyBeginResult result) => result.Status switch
     {

@@ -47,12 +47,19 @@ internal sealed class IdempotencyEngine
     /// Once it is cancelled, a failing store is no longer reported as unavailable: the exception propagates.
     /// </param>
     /// <returns>The decision; store failures are decisions too, never exceptions, except a cancelled wait.</returns>
-    public ValueTask<BeginResult> BeginAsync(StoreTarget target, ResolvedPolicy policy, bool waitForConcurrent, CancellationToken cancellationToken)
+    /// <param name="services">
+    /// The request's services, from which a transactional policy's store resolves the handler's unit of work; may be
+    /// <see langword="null"/> for other policies.
+    /// </param>
+    public ValueTask<BeginResult> BeginAsync(StoreTarget target, ResolvedPolicy policy, bool waitForConcurrent, IServiceProvider? services, CancellationToken cancellationToken)
     {
+        // Inside a transaction a duplicate already waited for the running one on its row lock (as long as the policy
+        // lets it wait); polling again would only wait twice.
+        waitForConcurrent &= !policy.Transactional;
         ValueTask<BeginResult> first;
         try
         {
-            first = _calls.BeginAsync(target, policy);
+            first = _calls.BeginAsync(target, policy, services);
         }
         catch (Exception ex)
         {
@@ -65,7 +72,7 @@ internal sealed class IdempotencyEngine
             return first;
         }
 
-        return HoldAsync(first, target, policy, waitForConcurrent, cancellationToken);
+        return HoldAsync(first, target, policy, waitForConcurrent, services, cancellationToken);
     }
 
     /// <summary>
@@ -75,10 +82,15 @@ internal sealed class IdempotencyEngine
     /// release never listen to the caller's cancellation: the operation may have taken effect whatever the caller does
     /// now. <see cref="IdempotencyOptions.OnLeaseLost"/> is raised once the work has finished, never alongside it.
     /// </summary>
-    public async ValueTask ExecuteAsync<TWork>(Ownership ownership, ResolvedPolicy policy, TWork work)
+    public async ValueTask<ExecutionEnd> ExecuteAsync<TWork>(Ownership ownership, ResolvedPolicy policy, TWork work)
         where TWork : IOwnedWork
     {
         IdempotencyLog.Executing(_logger, ownership.Key, policy.Name);
+        if (ownership.Transaction is { } transaction)
+        {
+            return await ExecuteInTransactionAsync(transaction, ownership, policy, work).ConfigureAwait(false);
+        }
+
         var renewal = new LeaseRenewal(_calls, ownership, policy, _timeProvider, _logger);
         var ran = false;
         StoredResponse? response;
@@ -101,9 +113,11 @@ internal sealed class IdempotencyEngine
         }
 
         var lost = renewal.Lost;
+        var end = ExecutionEnd.Completed;
         if (response is null)
         {
             await ReleaseAsync(ownership, "status not storable").ConfigureAwait(false);
+            end = ExecutionEnd.Released;
         }
         else
         {
@@ -131,6 +145,63 @@ internal sealed class IdempotencyEngine
         {
             // Raised here, once the work is over, so a hook never shares the request with a running handler.
             await _hooks.LeaseLostAsync(work.HttpContext, policy.Name).ConfigureAwait(false);
+        }
+
+        return end;
+    }
+
+    // The transaction holds the record (its own uncommitted row) for as long as the work runs: there is no lease to
+    // renew, and a process that dies here leaves nothing behind. The record and the work's writes share one fate: a
+    // response worth keeping commits both; anything else rolls both back (disposing the transaction), so a retry runs
+    // against a database in which the operation never happened.
+    private async ValueTask<ExecutionEnd> ExecuteInTransactionAsync<TWork>(IIdempotencyStoreTransaction transaction, Ownership ownership, ResolvedPolicy policy, TWork work)
+        where TWork : IOwnedWork
+    {
+        await using (transaction.ConfigureAwait(false))
+        {
+            try
+            {
+                await work.RunAsync().ConfigureAwait(false);
+            }
+            catch
+            {
+                IdempotencyLog.RolledBack(_logger, ownership.Key, "the handler threw");
+                throw;
+            }
+
+            var response = await CreateResponseAsync(work, ownership).ConfigureAwait(false);
+            if (response is null)
+            {
+                IdempotencyLog.RolledBack(_logger, ownership.Key, "status not storable");
+                return ExecutionEnd.RolledBack;
+            }
+
+            if (!response.IsBodyStored)
+            {
+                IdempotencyLog.RolledBack(_logger, ownership.Key, "response not held whole");
+                return ExecutionEnd.ResponseNotHeld;
+            }
+
+            try
+            {
+                if (!await _calls.CompleteInTransactionAsync(transaction, ownership, policy, response).ConfigureAwait(false))
+                {
+                    // The transaction holds the row, so nobody can have fenced it: a store that says so is not to be trusted
+                    // with a commit.
+                    IdempotencyLog.CompletionFenced(_logger, ownership.Key);
+                    return ExecutionEnd.CommitFailed;
+                }
+
+                await _calls.CommitAsync(transaction).ConfigureAwait(false);
+                return ExecutionEnd.Committed;
+            }
+            catch (Exception ex)
+            {
+                // Maybe committed, maybe not: either way the client is told to retry, which replays what committed or
+                // runs against a database where nothing did.
+                IdempotencyLog.CommitFailed(_logger, ownership.Key, ex);
+                return ExecutionEnd.CommitFailed;
+            }
         }
     }
 
@@ -161,7 +232,7 @@ internal sealed class IdempotencyEngine
             || (decision == BeginDecision.Gap && policy.ReorderWait > TimeSpan.Zero);
 
     private async ValueTask<BeginResult> HoldAsync(
-        ValueTask<BeginResult> first, StoreTarget target, ResolvedPolicy policy, bool waitForConcurrent, CancellationToken cancellationToken)
+        ValueTask<BeginResult> first, StoreTarget target, ResolvedPolicy policy, bool waitForConcurrent, IServiceProvider? services, CancellationToken cancellationToken)
     {
         try
         {
@@ -174,7 +245,9 @@ internal sealed class IdempotencyEngine
                 var backoff = new PollingBackoff(_timeProvider, limit);
                 while (ShouldHold(begin.Decision, policy, waitForConcurrent) && await backoff.DelayAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    begin = await _calls.BeginAsync(target, policy).ConfigureAwait(false);
+                    // Under a transactional policy each poll is a transaction of its own: waiting inside one would hold
+                    // the very row the request it waits for needs.
+                    begin = await _calls.BeginAsync(target, policy, services).ConfigureAwait(false);
                 }
             }
 

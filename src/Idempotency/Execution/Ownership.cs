@@ -1,3 +1,5 @@
+using Idempotency.Storage;
+
 namespace Idempotency.Execution;
 
 /// <summary>
@@ -7,11 +9,12 @@ namespace Idempotency.Execution;
 /// </summary>
 internal readonly struct Ownership
 {
-    public Ownership(string key, long fencingToken, bool isStream)
+    public Ownership(string key, long fencingToken, bool isStream, IIdempotencyStoreTransaction? transaction = null)
     {
         Key = key;
         FencingToken = fencingToken;
         IsStream = isStream;
+        Transaction = transaction;
     }
 
     public string Key { get; }
@@ -19,4 +22,7 @@ internal readonly struct Ownership
     public long FencingToken { get; }
 
     public bool IsStream { get; }
+
+    /// <summary>Under a transactional policy, the transaction that holds the record or slot until it commits or rolls back.</summary>
+    public IIdempotencyStoreTransaction? Transaction { get; }
 }

@@ -17,6 +17,7 @@ internal sealed class StoreCalls
 {
     private readonly IIdempotencyStore _store;
     private readonly IIdempotencySequenceStore? _sequenceStore;
+    private readonly IIdempotencyTransactionalStore? _transactionalStore;
     private readonly IdempotencyTelemetry _telemetry;
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _storeTimeout;
@@ -25,6 +26,7 @@ internal sealed class StoreCalls
     {
         _store = store;
         _sequenceStore = store as IIdempotencySequenceStore;
+        _transactionalStore = store as IIdempotencyTransactionalStore;
         _telemetry = telemetry;
         _timeProvider = timeProvider;
         _storeTimeout = options.Value.StoreTimeout;
@@ -36,6 +38,16 @@ internal sealed class StoreCalls
     // guards an application that skipped start-up validation.
     private IIdempotencySequenceStore SequenceStore => _sequenceStore ?? throw new InvalidOperationException(
         $"The registered idempotency store {_store.GetType().Name} does not implement {nameof(IIdempotencySequenceStore)}, which policies with sequence numbers need.");
+
+    private IIdempotencyTransactionalStore TransactionalStore => _transactionalStore ?? throw new InvalidOperationException(
+        $"The registered idempotency store {_store.GetType().Name} does not implement {nameof(IIdempotencyTransactionalStore)}, which transactional policies need.");
+
+    /// <summary>
+    /// Begins <paramref name="target"/>: in the store, or, under a transactional policy, in a new transaction on the
+    /// request's unit of work (resolved from <paramref name="services"/>), which an acquisition hands to its owner.
+    /// </summary>
+    public ValueTask<BeginResult> BeginAsync(in StoreTarget target, ResolvedPolicy policy, IServiceProvider? services)
+        => policy.Transactional ? BeginInTransactionAsync(target, policy, services) : BeginAsync(target, policy);
 
     // A begin is not tied to the request's cancellation: an abort half-way through a store operation could leave a
     // record acquired by nobody until its lease ran out. StoreTimeout bounds it instead, and also cancels it: once the
@@ -102,6 +114,76 @@ internal sealed class StoreCalls
         => WithTimeout(ownership.IsStream
             ? _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), SequenceStore.ReleaseSequenceAsync(ownership.Key, ownership.FencingToken, CancellationToken.None), "release_sequence")
             : _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), _store.ReleaseAsync(ownership.Key, ownership.FencingToken, CancellationToken.None), "release"));
+
+    // Bounded by StoreTimeout plus the lock wait: a begin inside a transaction may wait on the row another request's
+    // transaction holds, for as long as the policy lets a duplicate wait. Whatever is not an acquisition ends its
+    // transaction here, so a transaction outlives the begin only in the hands of its owner.
+    private async ValueTask<BeginResult> BeginInTransactionAsync(StoreTarget target, ResolvedPolicy policy, IServiceProvider? services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var lockTimeout = policy.WaitForConcurrent ? policy.ConcurrentWaitTimeout : TimeSpan.Zero;
+        using var timeout = new CancellationTokenSource(_storeTimeout + lockTimeout, _timeProvider);
+        IIdempotencyStoreTransaction? transaction = null;
+        try
+        {
+            var started = Stopwatch.GetTimestamp();
+            transaction = await _telemetry.TimeStoreCall(started, TransactionalStore.BeginTransactionAsync(services, lockTimeout, timeout.Token), "begin_transaction")
+                .AsTask().WaitAsync(timeout.Token).ConfigureAwait(false);
+            started = Stopwatch.GetTimestamp();
+            var begin = target.IsStream
+                ? BeginResult.From(await _telemetry.TimeStoreCall(
+                    started, transaction.TryBeginSequenceAsync(target.Key, target.Epoch, target.Number, target.Fingerprint, policy.Lease, timeout.Token), "begin_sequence")
+                    .AsTask().WaitAsync(timeout.Token).ConfigureAwait(false))
+                : BeginResult.From(await _telemetry.TimeStoreCall(
+                    started, transaction.TryBeginAsync(target.Key, target.Fingerprint, policy.Lease, timeout.Token), "begin")
+                    .AsTask().WaitAsync(timeout.Token).ConfigureAwait(false));
+            if (begin.Decision != BeginDecision.Acquired)
+            {
+                return begin;
+            }
+
+            var owned = begin.InTransaction(transaction);
+            transaction = null;
+            return owned;
+        }
+        catch (OperationCanceledException ex) when (timeout.IsCancellationRequested)
+        {
+            throw new TimeoutException($"The idempotency store did not begin within {_storeTimeout + lockTimeout}.", ex);
+        }
+        finally
+        {
+            if (transaction is not null)
+            {
+                await transaction.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Completes the owned record or slot inside its transaction; bounded by StoreTimeout, never by the caller.</summary>
+    public ValueTask<bool> CompleteInTransactionAsync(IIdempotencyStoreTransaction transaction, Ownership ownership, ResolvedPolicy policy, StoredResponse response)
+        => WithTimeout(ownership.IsStream
+            ? _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), transaction.CompleteSequenceAsync(ownership.Key, ownership.FencingToken, response, policy.SequenceWindow, policy.StreamRetention, CancellationToken.None), "complete_sequence")
+            : _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), transaction.CompleteAsync(ownership.Key, ownership.FencingToken, response, policy.Retention, CancellationToken.None), "complete"));
+
+    /// <summary>Commits the handler's writes with the record; bounded by StoreTimeout, never by the caller.</summary>
+    public ValueTask<bool> CommitAsync(IIdempotencyStoreTransaction transaction)
+        => WithTimeout(_telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), Committed(transaction.CommitAsync(CancellationToken.None)), "commit"));
+
+    private static ValueTask<bool> Committed(ValueTask commit)
+    {
+        if (commit.IsCompletedSuccessfully)
+        {
+            return new ValueTask<bool>(true);
+        }
+
+        return AwaitCommitAsync(commit);
+
+        static async ValueTask<bool> AwaitCommitAsync(ValueTask commit)
+        {
+            await commit.ConfigureAwait(false);
+            return true;
+        }
+    }
 
     private async ValueTask<BeginResult> AwaitRecordBeginAsync(ValueTask<IdempotencyBeginResult> operation, CancellationTokenSource timeout, long startedTimestamp)
         => BeginResult.From(await WaitForBeginAsync(operation, timeout, startedTimestamp).ConfigureAwait(false));

@@ -6,7 +6,8 @@ namespace Idempotency.Hosting;
 
 /// <summary>
 /// Fails start-up when a policy needs sequence numbers and the registered store does not keep sequence streams
-/// (<see cref="IIdempotencySequenceStore"/>), naming the policy and the store rather than failing the first request.
+/// (<see cref="IIdempotencySequenceStore"/>), or is transactional and the store cannot join the handler's transaction
+/// (<see cref="IIdempotencyTransactionalStore"/>), naming the policy and the store rather than failing the first request.
 /// </summary>
 internal sealed class StoreRequirementsValidator(IOptions<IdempotencyOptions> options, IServiceProvider services) : IValidateOptions<StoreRequirements>
 {
@@ -35,6 +36,15 @@ internal sealed class StoreRequirementsValidator(IOptions<IdempotencyOptions> op
 
     private void Check(IdempotencyPolicy policy, string owner, ref List<string>? failures)
     {
+        if (policy.Transactional && services.GetRequiredService<IIdempotencyStore>() is not IIdempotencyTransactionalStore)
+        {
+            var registered = services.GetRequiredService<IIdempotencyStore>().GetType().Name;
+            (failures ??= []).Add(
+                $"{owner}: {nameof(IdempotencyPolicy.Transactional)} is true, but the registered store {registered} cannot write a record in the " +
+                $"handler's database transaction (it does not implement {nameof(IIdempotencyTransactionalStore)}). Register a store that can " +
+                "(AddEntityFrameworkCoreStore<TContext>() from Idempotency.EntityFrameworkCore), or set Transactional to false for this policy.");
+        }
+
         if (policy.SequenceRequirement == SequenceRequirement.Off || services.GetService<IIdempotencySequenceStore>() is not null)
         {
             return;

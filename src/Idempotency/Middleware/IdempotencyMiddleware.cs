@@ -269,12 +269,13 @@ internal sealed class IdempotencyMiddleware
     // failures; this turns its decision into the HTTP answer.
     private async Task BeginAndDispatchAsync(HttpContext context, ResolvedPolicy policy, IdempotencyFeature feature, StoreTarget target)
     {
-        var begin = await _engine.BeginAsync(target, policy, policy.WaitForConcurrent, context.RequestAborted).ConfigureAwait(false);
+        var begin = await _engine.BeginAsync(target, policy, policy.WaitForConcurrent, context.RequestServices, context.RequestAborted).ConfigureAwait(false);
         switch (begin.Decision)
         {
             case BeginDecision.Acquired:
                 RecordOutcome(feature, IdempotencyOutcome.Executed);
-                await ExecuteAsync(context, policy, new Ownership(target.Key, begin.FencingToken, target.IsStream)).ConfigureAwait(false);
+                var ownership = new Ownership(target.Key, begin.FencingToken, target.IsStream, begin.Transaction);
+                await (ownership.Transaction is null ? ExecuteAsync(context, policy, ownership) : ExecuteInTransactionAsync(context, policy, ownership)).ConfigureAwait(false);
                 break;
             case BeginDecision.Completed:
                 await ReplayAsync(context, feature, begin.Response!, target.Key).ConfigureAwait(false);
@@ -339,8 +340,63 @@ internal sealed class IdempotencyMiddleware
         var originalBody = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
         using var snapshot = new SnapshotBuffer(policy.MaxSnapshotBytes);
         var captureStream = new ResponseCaptureStream(originalBody.Stream, snapshot, context.RequestAborted, context.Response.Headers);
-        var captureBody = new CaptureResponseBodyFeature(originalBody, captureStream);
+        var captureBody = new CaptureResponseBodyFeature(originalBody, captureStream, hold: false);
         await _engine.ExecuteAsync(ownership, policy, new HandlerExecution(this, context, policy, ownership.Key, originalBody, captureBody, captureStream, snapshot)).ConfigureAwait(false);
+    }
+
+    // Transactional: the handler's response is held (nothing reaches the client, not even its status) until the
+    // transaction's outcome is known, so no answer claims a success that did not commit.
+    private async Task ExecuteInTransactionAsync(HttpContext context, ResolvedPolicy policy, Ownership ownership)
+    {
+        var originalBody = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
+        using var snapshot = new SnapshotBuffer(policy.MaxSnapshotBytes);
+        var captureStream = new ResponseCaptureStream(Stream.Null, snapshot, context.RequestAborted, context.Response.Headers);
+        var captureBody = new CaptureResponseBodyFeature(originalBody, captureStream, hold: true);
+        var end = await _engine.ExecuteAsync(ownership, policy, new HandlerExecution(this, context, policy, ownership.Key, originalBody, captureBody, captureStream, snapshot)).ConfigureAwait(false);
+        if (end is ExecutionEnd.RolledBack && snapshot.Overflowed)
+        {
+            // Not kept and not held either: there is nothing true to send but that it failed.
+            end = ExecutionEnd.ResponseNotHeld;
+        }
+
+        switch (end)
+        {
+            case ExecutionEnd.Committed or ExecutionEnd.RolledBack:
+                await SendHeldAsync(context, snapshot).ConfigureAwait(false);
+                break;
+            case ExecutionEnd.ResponseNotHeld:
+                if (snapshot.Overflowed)
+                {
+                    IdempotencyLog.ResponseTooLargeToHold(_logger, ownership.Key, snapshot.TotalLength, policy.MaxSnapshotBytes, policy.Name);
+                }
+
+                context.Response.Clear();
+                await _problems.WriteAsync(context, IdempotencyProblem.ResponseTooLarge, IdempotencyProblem.ResponseTooLarge.Detail).ConfigureAwait(false);
+                break;
+            default:
+                context.Response.Clear();
+                await _problems.WriteAsync(
+                    context, IdempotencyProblem.CommitFailed, IdempotencyProblem.CommitFailed.Detail, _options.StoreUnavailableRetryAfter).ConfigureAwait(false);
+                break;
+        }
+    }
+
+    // The operation's outcome is settled (committed, or rolled back with a response that says so): a client that has
+    // gone meanwhile changes nothing, so a failed write to it is not an error of the request.
+    private static async Task SendHeldAsync(HttpContext context, SnapshotBuffer snapshot)
+    {
+        if (snapshot.TotalLength == 0 || HttpMethods.IsHead(context.Request.Method))
+        {
+            return;
+        }
+
+        try
+        {
+            await snapshot.WriteToAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (context.RequestAborted.IsCancellationRequested && ex is OperationCanceledException or IOException)
+        {
+        }
     }
 
     /// <summary>Runs the handler with its response captured; the engine renews the lease meanwhile.</summary>

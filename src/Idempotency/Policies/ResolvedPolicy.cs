@@ -42,7 +42,11 @@ internal sealed class ResolvedPolicy
         SequenceWindow = policy.SequenceWindow;
         ReorderWait = policy.ReorderWait;
         StreamRetention = policy.StreamRetention;
+        Transactional = policy.Transactional;
     }
+
+    /// <summary>Whether the record commits in the handler's own database transaction (<see cref="IdempotencyPolicy.Transactional"/>).</summary>
+    public bool Transactional { get; }
 
     public SequenceRequirement Sequence { get; }
 

@@ -29,6 +29,16 @@ internal sealed class IdempotencyProblem
         "idempotency-store-unavailable", StatusCodes.Status503ServiceUnavailable, "Idempotency store unavailable",
         "The request was not processed because idempotency records cannot be checked right now. Retry with the same key after the time given in Retry-After.");
 
+    /// <summary>Transactional policies: the commit of the handler's writes with the record failed, or its outcome is unknown.</summary>
+    public static readonly IdempotencyProblem CommitFailed = new(
+        "idempotency-commit-failed", StatusCodes.Status503ServiceUnavailable, "Changes not committed",
+        "The request ran, but its changes could not be committed, or whether they were is unknown. Retry with the same key after the time given in Retry-After: a committed request is replayed, one that was not runs again.");
+
+    /// <summary>Transactional policies: the response was too large to hold until the commit, so everything was rolled back.</summary>
+    public static readonly IdempotencyProblem ResponseTooLarge = new(
+        "idempotency-response-too-large", StatusCodes.Status500InternalServerError, "Response too large to hold",
+        "The request ran, but its response was larger than this endpoint can hold until its changes commit, so they were rolled back: nothing changed. Retrying will fail the same way.");
+
     public static readonly IdempotencyProblem RecordUnreadable = new(
         "idempotency-record-unreadable", StatusCodes.Status500InternalServerError, "Idempotency record unreadable",
         "A record exists for this request but this server cannot read it (for example one written by a newer version during an upgrade). The request was not processed again; retry later.");

@@ -58,6 +58,15 @@ internal sealed class IdempotentExecutor : IIdempotentExecutor
         }
 
         var policy = _policies.GetPolicy(operation.PolicyName);
+        if (policy.Transactional)
+        {
+            // Running it outside the transaction would keep the record apart from the work's writes: exactly the window
+            // the policy was chosen to close.
+            throw new InvalidOperationException(
+                $"Policy '{policy.Name}' is transactional: its records commit in the transaction of an HTTP request's unit of work, which a worker " +
+                "operation does not have. Use a policy without Transactional for IIdempotentExecutor.");
+        }
+
         cancellationToken.ThrowIfCancellationRequested();
         return ExecuteCoreAsync(operation, policy, state, work, resultTypeInfo, cancellationToken);
     }
@@ -79,7 +88,7 @@ internal sealed class IdempotentExecutor : IIdempotentExecutor
         BeginResult begin;
         try
         {
-            begin = await _engine.BeginAsync(StoreTarget.Record(recordKey, fingerprint), policy, waitForConcurrent: true, cancellationToken).ConfigureAwait(false);
+            begin = await _engine.BeginAsync(StoreTarget.Record(recordKey, fingerprint), policy, waitForConcurrent: true, services: null, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is not OperationCanceledException)
         {
