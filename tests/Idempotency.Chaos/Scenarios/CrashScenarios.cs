@@ -87,7 +87,7 @@ public sealed class CrashScenarios(PostgreSqlServerFixture postgres, ITestOutput
         => ScenarioReport.Publish(
             output,
             $"crash: {Instances} app processes, {what}, {Copies} copies × {Keys} keys",
-            $"{kills} × SIGKILL of an app process, restarted at once, one left running (handler pauses ≤ {Timing.BeforeSave.TotalMilliseconds:F0} ms before its write, ≤ {Timing.AfterSave.TotalMilliseconds:F0} ms after; lease {Timing.Lease.TotalSeconds:F0} s)",
+            $"{kills} × SIGKILL of an app process, restarted at once, one down at a time (handler pauses ≤ {Timing.BeforeSave.TotalMilliseconds:F0} ms before its write, ≤ {Timing.AfterSave.TotalMilliseconds:F0} ms after; lease {Timing.Lease.TotalSeconds:F0} s)",
             report,
             duration);
 
