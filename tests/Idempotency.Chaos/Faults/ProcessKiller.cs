@@ -1,70 +1,86 @@
 using Idempotency.Chaos.Hosting;
+using Npgsql;
 
 namespace Idempotency.Chaos.Faults;
 
 /// <summary>
-/// Kills app instances with SIGKILL at random moments (so the kills land mid-handler, between the handler's write and
-/// the record's completion, and while the response is on its way) and starts each again at once. A restart takes a
-/// while, so the next kill does not wait for it; one instance is always left running.
+/// Kills app instances with SIGKILL and starts each again at once, one down at a time (the next kill waits for the
+/// restart, so the others keep serving). Every other kill is at a random moment, on a random instance, landing
+/// wherever its handlers are; the others wait for a new order row and kill the instance that just wrote it, while
+/// that handler is between its write and its response (the window a crash test is about), as random kills on a busy
+/// machine hit too rarely to count on.
 /// </summary>
 public static class ProcessKiller
 {
-    /// <summary>Kills a random running instance every <paramref name="minGap"/> to <paramref name="maxGap"/> until <paramref name="stop"/>, then waits for the restarts.</summary>
+    private static readonly TimeSpan RowWait = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Kills an instance <paramref name="minGap"/> to <paramref name="maxGap"/> after the last one is back, until
+    /// <paramref name="stop"/>; an instance killed is always started again, whatever <paramref name="stop"/> says.
+    /// </summary>
+    /// <param name="instances">The instances, named as they name themselves in the rows they write.</param>
+    /// <param name="database">The database of the <c>orders</c> table.</param>
     /// <returns>How many processes were killed.</returns>
-    public static async Task<int> KillAndRestartAsync(IReadOnlyList<CrashAppProcess> instances, TimeSpan minGap, TimeSpan maxGap, CancellationToken stop)
+    public static async Task<int> KillAndRestartAsync(IReadOnlyList<CrashAppProcess> instances, string database, TimeSpan minGap, TimeSpan maxGap, CancellationToken stop)
     {
-        var restarts = new Task?[instances.Count];
         var kills = 0;
+        while (true)
+        {
+            var gap = minGap + ((maxGap - minGap) * Random.Shared.NextDouble());
+            CrashAppProcess? victim;
+            try
+            {
+                await Task.Delay(gap, stop);
+                victim = kills % 2 == 0 ? instances[Random.Shared.Next(instances.Count)] : await LatestWriterAsync(instances, database, stop);
+            }
+            catch (OperationCanceledException)
+            {
+                return kills;
+            }
+
+            if (victim is null)
+            {
+                continue;
+            }
+
+            await victim.KillAsync();
+            kills++;
+            await victim.StartAsync();
+        }
+    }
+
+    /// <summary>The instance that writes the next order row, found as soon as the row is there; null if none comes soon.</summary>
+    private static async Task<CrashAppProcess?> LatestWriterAsync(IReadOnlyList<CrashAppProcess> instances, string database, CancellationToken stop)
+    {
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync(stop);
+        await using var command = new NpgsqlCommand("SELECT coalesce(max(sequence), 0) FROM orders", connection);
+        var last = (long)(await command.ExecuteScalarAsync(stop))!;
+        command.CommandText = "SELECT instance FROM orders WHERE sequence > @last ORDER BY sequence DESC LIMIT 1";
+        command.Parameters.AddWithValue("last", last);
+        using var patience = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        patience.CancelAfter(RowWait);
         try
         {
             while (true)
             {
-                var gap = minGap + ((maxGap - minGap) * Random.Shared.NextDouble());
-                try
+                if (await command.ExecuteScalarAsync(patience.Token) is string name)
                 {
-                    await Task.Delay(gap, stop);
-                }
-                catch (OperationCanceledException)
-                {
-                    return kills;
-                }
-
-                var running = new List<int>(instances.Count);
-                for (var i = 0; i < instances.Count; i++)
-                {
-                    if (restarts[i] is null || restarts[i]!.IsCompleted)
+                    foreach (var instance in instances)
                     {
-                        if (restarts[i] is { } done)
+                        if (instance.Name == name)
                         {
-                            // A restart that failed fails the scenario here rather than leaving an instance down.
-                            await done;
-                            restarts[i] = null;
+                            return instance;
                         }
-
-                        running.Add(i);
                     }
                 }
 
-                if (running.Count < 2)
-                {
-                    continue;
-                }
-
-                var victim = running[Random.Shared.Next(running.Count)];
-                await instances[victim].KillAsync();
-                kills++;
-                restarts[victim] = instances[victim].StartAsync();
+                await Task.Delay(10, patience.Token);
             }
         }
-        finally
+        catch (OperationCanceledException) when (!stop.IsCancellationRequested)
         {
-            foreach (var restart in restarts)
-            {
-                if (restart is not null)
-                {
-                    await restart;
-                }
-            }
+            return null;
         }
     }
 }

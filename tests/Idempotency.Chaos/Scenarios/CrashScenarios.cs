@@ -65,7 +65,7 @@ public sealed class CrashScenarios(PostgreSqlServerFixture postgres, ITestOutput
         var duration = Stopwatch.StartNew();
 
         using var stop = new CancellationTokenSource();
-        var killer = ProcessKiller.KillAndRestartAsync(cluster.Instances, TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(1200), stop.Token);
+        var killer = ProcessKiller.KillAndRestartAsync(cluster.Instances, cluster.Database, TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(1200), stop.Token);
         try
         {
             await Load.BurstsAsync(cluster.Client, CrashOperations.Orders(prefix, Keys), Copies, operationsAtOnce: 8, Clients);
@@ -87,7 +87,7 @@ public sealed class CrashScenarios(PostgreSqlServerFixture postgres, ITestOutput
         => ScenarioReport.Publish(
             output,
             $"crash: {Instances} app processes, {what}, {Copies} copies × {Keys} keys",
-            $"{kills} × SIGKILL of an app process, restarted at once, one left running (handler pauses ≤ {Timing.BeforeSave.TotalMilliseconds:F0} ms before its write, ≤ {Timing.AfterSave.TotalMilliseconds:F0} ms after; lease {Timing.Lease.TotalSeconds:F0} s)",
+            $"{kills} × SIGKILL of an app process, every other one just after a row was written, restarted at once, one down at a time (handler pauses ≤ {Timing.BeforeSave.TotalMilliseconds:F0} ms before its write, ≤ {Timing.AfterSave.TotalMilliseconds:F0} ms after; lease {Timing.Lease.TotalSeconds:F0} s)",
             report,
             duration);
 
