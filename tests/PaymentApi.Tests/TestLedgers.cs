@@ -6,6 +6,10 @@ namespace PaymentApi.Tests;
 /// <summary>Ledger contexts outside the web host, on the database a connection string names, as the app makes them.</summary>
 internal static class TestLedgers
 {
-    public static LedgerDbContext CreateContext(string connectionString) =>
-        new(new DbContextOptionsBuilder<LedgerDbContext>().UseLedger(connectionString).Options);
+    public static LedgerDbContext CreateContext(string connectionString)
+    {
+        var options = new DbContextOptionsBuilder<LedgerDbContext>();
+        options.UseLedger(connectionString);
+        return new LedgerDbContext(options.Options);
+    }
 }
