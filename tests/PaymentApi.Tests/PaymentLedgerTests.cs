@@ -115,6 +115,27 @@ public sealed class PaymentLedgerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_payment_written_before_the_move_to_EF_Core_reads_as_it_was_and_still_holds_its_key()
+    {
+        // A row as the ADO.NET ledger wrote it into an existing ledger.db: created_at as ISO 8601 round-trip text.
+        await using (var connection = await OpenAsync())
+        {
+            await using var insert = connection.CreateCommand();
+            insert.CommandText = """
+                INSERT INTO payments (id, owner, idempotency_key, amount, currency, description, status, created_at)
+                VALUES ('pay_old', 'alice', 'key-old', 1250, 'EUR', NULL, 'succeeded', '2025-11-23T09:15:37.8238321+00:00')
+                """;
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        var expected = new Payment("pay_old", 1250, "EUR", null, PaymentLedger.SucceededStatus, new DateTimeOffset(2025, 11, 23, 9, 15, 37, TimeSpan.Zero).AddTicks(8_238_321));
+
+        Assert.Equal(expected, await _ledger.FindAsync("alice", "pay_old", CancellationToken.None));
+        Assert.Equal(expected, await _ledger.CreateAsync("alice", "key-old", 1250, "EUR", null, CancellationToken.None));
+        Assert.Equal(1, await CountRowsAsync());
+    }
+
+    [Fact]
     public async Task Initialize_creates_the_folder_uses_WAL_and_can_run_again()
     {
         await InitializeSchemaAsync();
