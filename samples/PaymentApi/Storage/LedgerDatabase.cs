@@ -20,6 +20,9 @@ internal static class LedgerDatabase
     // still fails fast enough for the client to retry.
     private const int SqliteBusyTimeoutSeconds = 5;
 
+    // SQLITE_CONSTRAINT_UNIQUE: the extended result code of a UNIQUE index or constraint refusing a row.
+    private const int SqliteConstraintUnique = 2067;
+
     /// <summary>Adds <see cref="LedgerDbContext"/>, one per request, on the database the configuration names.</summary>
     public static IServiceCollection AddLedgerDatabase(this IServiceCollection services)
     {
@@ -57,13 +60,10 @@ internal static class LedgerDatabase
             : options.UseSqlite(SqliteConnectionString(connectionString));
     }
 
-    /// <summary>Whether saving failed on a unique index or key: the row is there already.</summary>
+    /// <summary>Whether saving failed on a unique index: a row with these values is there already.</summary>
     public static bool IsUniqueViolation(DbUpdateException exception) => exception.InnerException
-        is SqliteException { SqliteExtendedErrorCode: SqliteConstraintUnique or SqliteConstraintPrimaryKey }
+        is SqliteException { SqliteExtendedErrorCode: SqliteConstraintUnique }
         or PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
-
-    private const int SqliteConstraintUnique = 2067;
-    private const int SqliteConstraintPrimaryKey = 1555;
 
     private static bool IsPostgreSql(string connectionString)
     {
