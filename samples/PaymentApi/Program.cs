@@ -7,6 +7,7 @@ using PaymentApi.Auth;
 using PaymentApi.Health;
 using PaymentApi.Observability;
 using PaymentApi.Payments;
+using PaymentApi.Storage;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -46,10 +47,10 @@ builder.Services.AddOpenApi(options => options.AddIdempotency());
 // Metrics and traces of the idempotency middleware and ASP.NET Core: console or OTLP when configured, else none.
 builder.AddPaymentApiTelemetry();
 
-builder.Services.AddSingleton(services => new PaymentLedger(
-    services.GetRequiredService<IConfiguration>().GetConnectionString("Ledger")
-        ?? PaymentLedger.DefaultConnectionString(services.GetRequiredService<IHostEnvironment>().ContentRootPath),
-    services.GetRequiredService<TimeProvider>()));
+// The ledger (payments, accounts, transfers): SQLite by default, PostgreSQL when ConnectionStrings:Ledger is a Host=
+// connection string. One LedgerDbContext per request carries every write the request makes.
+builder.Services.AddLedgerDatabase();
+builder.Services.AddScoped<PaymentLedger>();
 builder.Services.AddAccounts();
 var healthChecks = builder.Services.AddHealthChecks().AddCheck<LedgerHealthCheck>("ledger");
 
@@ -65,8 +66,7 @@ if (!string.IsNullOrWhiteSpace(redis))
 
 var app = builder.Build();
 
-await app.Services.GetRequiredService<PaymentLedger>().InitializeAsync();
-await app.Services.GetRequiredService<AccountLedger>().InitializeAsync();
+await app.Services.InitializeLedgerAsync();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();

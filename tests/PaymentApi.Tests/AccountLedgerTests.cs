@@ -3,6 +3,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Time.Testing;
 using PaymentApi.Accounts;
 using PaymentApi.Payments;
+using PaymentApi.Storage;
 
 namespace PaymentApi.Tests;
 
@@ -16,22 +17,27 @@ public sealed class AccountLedgerTests : IAsyncLifetime
 
     private readonly string _folder = Path.Combine(Path.GetTempPath(), $"paymentapi-tests-{Guid.NewGuid():N}");
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2025, 11, 23, 9, 30, 0, TimeSpan.Zero));
+    private readonly List<LedgerDbContext> _contexts = [];
     private readonly AccountLedger _ledger;
 
     public AccountLedgerTests()
     {
-        _ledger = new AccountLedger($"Data Source={DatabasePath}", _clock);
+        _ledger = new AccountLedger(NewContext(), _clock);
     }
 
     private string DatabasePath => Path.Combine(_folder, "data", "ledger.db");
 
-    public Task InitializeAsync() => _ledger.InitializeAsync();
+    public Task InitializeAsync() => LedgerSchema.CreateAsync(NewContext(), CancellationToken.None);
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
+        foreach (var context in _contexts)
+        {
+            await context.DisposeAsync();
+        }
+
         TempDatabase.Delete(DatabasePath);
         Directory.Delete(_folder, recursive: true);
-        return Task.CompletedTask;
     }
 
     [Fact]
@@ -183,6 +189,8 @@ public sealed class AccountLedgerTests : IAsyncLifetime
         var results = new TransferResult[threads];
         var failures = new Exception?[threads];
         using var start = new Barrier(threads);
+        // A ledger each, as each request has its own: a context serves one operation at a time.
+        var ledgers = Enumerable.Range(0, threads).Select(_ => new AccountLedger(NewContext(), _clock)).ToList();
         var workers = Enumerable.Range(0, threads).Select(i => new Thread(() =>
         {
             // Dedicated threads released together, each on its own connection: the requests race for SQLite's write
@@ -190,7 +198,7 @@ public sealed class AccountLedgerTests : IAsyncLifetime
             start.SignalAndWait();
             try
             {
-                results[i] = TransferBlocking(_ledger, 1, amount: 700);
+                results[i] = TransferBlocking(ledgers[i], 1, amount: 700);
             }
             catch (Exception exception)
             {
@@ -216,9 +224,9 @@ public sealed class AccountLedgerTests : IAsyncLifetime
     public async Task Initialize_can_run_again_and_shares_the_database_with_the_payments()
     {
         await TransferAsync(1, amount: 100);
-        var payments = new PaymentLedger($"Data Source={DatabasePath}", _clock);
-        await payments.InitializeAsync();
-        await _ledger.InitializeAsync();
+        var payments = new PaymentLedger(NewContext(), _clock);
+        await LedgerSchema.CreateAsync(NewContext(), CancellationToken.None);
+        await LedgerSchema.CreateAsync(NewContext(), CancellationToken.None);
 
         await payments.PingAsync(CancellationToken.None);
         Assert.Equal(new Account(Account, AccountLedger.OpeningBalance - 100, 1), await _ledger.FindAccountAsync("alice", Account, CancellationToken.None));
@@ -227,6 +235,13 @@ public sealed class AccountLedgerTests : IAsyncLifetime
         await using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA journal_mode";
         Assert.Equal("wal", await command.ExecuteScalarAsync());
+    }
+
+    private LedgerDbContext NewContext()
+    {
+        var context = TestLedgers.CreateContext($"Data Source={DatabasePath}");
+        _contexts.Add(context);
+        return context;
     }
 
     private Task<TransferResult> TransferAsync(long sequence, long amount, string to = "payee-1", string owner = "alice", string account = Account) =>

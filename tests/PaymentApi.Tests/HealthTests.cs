@@ -31,7 +31,8 @@ public sealed class HealthTests(PaymentApiFactory factory) : IClassFixture<Payme
         try
         {
             // Never initialized: the file opens, the table is missing.
-            var check = new LedgerHealthCheck(new PaymentLedger($"Data Source={path}", TimeProvider.System));
+            await using var ledger = TestLedgers.CreateContext($"Data Source={path}");
+            var check = new LedgerHealthCheck(new PaymentLedger(ledger, TimeProvider.System));
             var context = new HealthCheckContext { Registration = new HealthCheckRegistration("ledger", check, HealthStatus.Unhealthy, tags: null) };
 
             var result = await check.CheckHealthAsync(context);

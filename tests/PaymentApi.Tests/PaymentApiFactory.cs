@@ -3,9 +3,11 @@ using Idempotency.Storage;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using PaymentApi.Storage;
 
 namespace PaymentApi.Tests;
 
@@ -40,16 +42,11 @@ public class PaymentApiFactory : WebApplicationFactory<Program>
     /// <summary>Rows in the ledger for this owner (and key, when given), read straight from the database.</summary>
     public async Task<long> CountPaymentsAsync(string owner, string? idempotencyKey = null)
     {
-        _ = Services; // Starts the app, which creates the schema.
-        await using var connection = new SqliteConnection($"Data Source={DatabasePath}");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = idempotencyKey is null
-            ? "SELECT count(*) FROM payments WHERE owner = $owner"
-            : "SELECT count(*) FROM payments WHERE owner = $owner AND idempotency_key = $key";
-        command.Parameters.AddWithValue("$owner", owner);
-        command.Parameters.AddWithValue("$key", (object?)idempotencyKey ?? DBNull.Value);
-        return (long)(await command.ExecuteScalarAsync())!;
+        // A context of the app's own (the app is started, and the schema created, on first use of Services): the
+        // same count on whichever database the ledger is.
+        await using var scope = Services.CreateAsyncScope();
+        var payments = scope.ServiceProvider.GetRequiredService<LedgerDbContext>().Payments.Where(payment => payment.Owner == owner);
+        return await (idempotencyKey is null ? payments : payments.Where(payment => payment.IdempotencyKey == idempotencyKey)).LongCountAsync();
     }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)

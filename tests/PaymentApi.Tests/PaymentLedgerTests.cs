@@ -1,6 +1,7 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Time.Testing;
 using PaymentApi.Payments;
+using PaymentApi.Storage;
 
 namespace PaymentApi.Tests;
 
@@ -12,23 +13,28 @@ public sealed class PaymentLedgerTests : IAsyncLifetime
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), $"paymentapi-tests-{Guid.NewGuid():N}");
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2025, 11, 23, 9, 30, 0, TimeSpan.Zero));
+    private readonly List<LedgerDbContext> _contexts = [];
     private readonly PaymentLedger _ledger;
 
     public PaymentLedgerTests()
     {
-        _ledger = new PaymentLedger($"Data Source={DatabasePath}", _clock);
+        _ledger = NewLedger();
     }
 
-    // In a folder that does not exist yet: InitializeAsync creates it.
+    // In a folder that does not exist yet: creating the schema creates it.
     private string DatabasePath => Path.Combine(_folder, "data", "ledger.db");
 
-    public Task InitializeAsync() => _ledger.InitializeAsync();
+    public Task InitializeAsync() => InitializeSchemaAsync();
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
+        foreach (var context in _contexts)
+        {
+            await context.DisposeAsync();
+        }
+
         TempDatabase.Delete(DatabasePath);
         Directory.Delete(_folder, recursive: true);
-        return Task.CompletedTask;
     }
 
     [Fact]
@@ -57,8 +63,10 @@ public sealed class PaymentLedgerTests : IAsyncLifetime
     [Fact]
     public async Task Concurrent_creates_with_one_key_make_one_payment()
     {
-        var payments = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ =>
-            Task.Run(() => _ledger.CreateAsync("alice", "key-1", 1250, "EUR", null, CancellationToken.None))));
+        // A ledger each, as each request has its own: a context serves one operation at a time.
+        var ledgers = Enumerable.Range(0, 16).Select(_ => NewLedger()).ToList();
+        var payments = await Task.WhenAll(ledgers.Select(ledger =>
+            Task.Run(() => ledger.CreateAsync("alice", "key-1", 1250, "EUR", null, CancellationToken.None))));
 
         Assert.Single(payments.Distinct());
         Assert.Equal(1, await CountRowsAsync());
@@ -107,15 +115,49 @@ public sealed class PaymentLedgerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_payment_written_before_the_move_to_EF_Core_reads_as_it_was_and_still_holds_its_key()
+    {
+        // A row as the ADO.NET ledger wrote it into an existing ledger.db: created_at as ISO 8601 round-trip text.
+        await using (var connection = await OpenAsync())
+        {
+            await using var insert = connection.CreateCommand();
+            insert.CommandText = """
+                INSERT INTO payments (id, owner, idempotency_key, amount, currency, description, status, created_at)
+                VALUES ('pay_old', 'alice', 'key-old', 1250, 'EUR', NULL, 'succeeded', '2025-11-23T09:15:37.8238321+00:00')
+                """;
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        var expected = new Payment("pay_old", 1250, "EUR", null, PaymentLedger.SucceededStatus, new DateTimeOffset(2025, 11, 23, 9, 15, 37, TimeSpan.Zero).AddTicks(8_238_321));
+
+        Assert.Equal(expected, await _ledger.FindAsync("alice", "pay_old", CancellationToken.None));
+        Assert.Equal(expected, await _ledger.CreateAsync("alice", "key-old", 1250, "EUR", null, CancellationToken.None));
+        Assert.Equal(1, await CountRowsAsync());
+    }
+
+    [Fact]
     public async Task Initialize_creates_the_folder_uses_WAL_and_can_run_again()
     {
-        await _ledger.InitializeAsync();
+        await InitializeSchemaAsync();
 
         Assert.True(File.Exists(DatabasePath));
         await using var connection = await OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA journal_mode";
         Assert.Equal("wal", await command.ExecuteScalarAsync());
+    }
+
+    private PaymentLedger NewLedger()
+    {
+        var context = TestLedgers.CreateContext($"Data Source={DatabasePath}");
+        _contexts.Add(context);
+        return new PaymentLedger(context, _clock);
+    }
+
+    private async Task InitializeSchemaAsync()
+    {
+        await using var context = TestLedgers.CreateContext($"Data Source={DatabasePath}");
+        await LedgerSchema.CreateAsync(context, CancellationToken.None);
     }
 
     private async Task<SqliteConnection> OpenAsync()

@@ -54,7 +54,8 @@ public sealed class ReadPaymentsTests(PaymentApiFactory factory) : IClassFixture
     public async Task Limit_defaults_to_100_and_goes_up_to_1000()
     {
         // Filled through the ledger directly: 120 HTTP round trips would test nothing more.
-        var ledger = factory.Services.GetRequiredService<PaymentLedger>();
+        await using var scope = factory.Services.CreateAsyncScope();
+        var ledger = scope.ServiceProvider.GetRequiredService<PaymentLedger>();
         for (var i = 0; i < 120; i++)
         {
             await ledger.CreateAsync("bob", NewKey(), 100 + i, "EUR", null, CancellationToken.None);

@@ -1,14 +1,14 @@
 using Idempotency;
-using PaymentApi.Payments;
+using PaymentApi.Storage;
 
 namespace PaymentApi.Accounts;
 
 internal static class AccountServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds what the accounts endpoints need: the ledger (in the payments' database), the <c>transfers</c>
-    /// idempotency policy and the JSON metadata of the accounts types. Call <see cref="AccountLedger.InitializeAsync"/>
-    /// on start and <see cref="AccountEndpoints.MapAccounts"/> to serve them.
+    /// Adds what the accounts endpoints need: the ledger (in the payments' database, which
+    /// <see cref="LedgerDatabase.AddLedgerDatabase"/> adds), the <c>transfers</c> idempotency policy and the JSON
+    /// metadata of the accounts types. Call <see cref="AccountEndpoints.MapAccounts"/> to serve them.
     /// </summary>
     public static IServiceCollection AddAccounts(this IServiceCollection services)
     {
@@ -17,12 +17,9 @@ internal static class AccountServiceCollectionExtensions
 
         services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, AccountJsonContext.Default));
 
-        // One database for payments and accounts: one file to back up, and instances that share ConnectionStrings__Ledger
-        // share both.
-        services.AddSingleton(provider => new AccountLedger(
-            provider.GetRequiredService<IConfiguration>().GetConnectionString("Ledger")
-                ?? PaymentLedger.DefaultConnectionString(provider.GetRequiredService<IHostEnvironment>().ContentRootPath),
-            provider.GetRequiredService<TimeProvider>()));
+        // In the payments' database, through the request's LedgerDbContext (AddLedgerDatabase): one database to back
+        // up, and instances that share ConnectionStrings__Ledger share both.
+        services.AddScoped<AccountLedger>();
         return services;
     }
 }

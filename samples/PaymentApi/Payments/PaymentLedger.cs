@@ -1,65 +1,22 @@
-using System.Globalization;
-using Microsoft.Data.Sqlite;
+using System.Linq.Expressions;
+using Microsoft.EntityFrameworkCore;
 using PaymentApi.Storage;
 
 namespace PaymentApi.Payments;
 
 /// <summary>
-/// The payments table in SQLite. Each call opens its own connection (Microsoft.Data.Sqlite pools them), so one
-/// instance serves every request. WAL lets readers run beside the single writer, and several instances of the app can
-/// share the database file.
+/// The payments table, through the request's <see cref="LedgerDbContext"/>: a payment is saved in whatever
+/// transaction is open on that context, or on its own when none is.
 /// </summary>
-internal sealed class PaymentLedger
+internal sealed class PaymentLedger(LedgerDbContext context, TimeProvider timeProvider)
 {
     public const string SucceededStatus = "succeeded";
 
-    private const string Columns = "id, amount, currency, description, status, created_at";
+    // One projection for the queries (translated to SQL) and for the row just saved.
+    private static readonly Expression<Func<PaymentEntity, Payment>> AsPayment =
+        payment => new Payment(payment.Id, payment.Amount, payment.Currency, payment.Description, payment.Status, payment.CreatedAt);
 
-    // Timestamps are stored as ISO 8601 round-trip text in UTC: fixed width, so they sort correctly as text.
-    private const string TimestampFormat = "O";
-
-    private readonly LedgerDatabase _database;
-    private readonly TimeProvider _timeProvider;
-
-    public PaymentLedger(string connectionString, TimeProvider timeProvider)
-    {
-        ArgumentNullException.ThrowIfNull(timeProvider);
-        _database = new LedgerDatabase(connectionString);
-        _timeProvider = timeProvider;
-    }
-
-    /// <summary>The default ledger: <c>App_Data/ledger.db</c> under the app's content root.</summary>
-    public static string DefaultConnectionString(string contentRootPath) =>
-        new SqliteConnectionStringBuilder { DataSource = Path.Combine(contentRootPath, "App_Data", "ledger.db") }.ToString();
-
-    /// <summary>Creates the database file, its folder and the schema when missing, and switches the file to WAL.</summary>
-    public async Task InitializeAsync(CancellationToken cancellationToken = default)
-    {
-        _database.EnsureFolder();
-
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-
-        // The UNIQUE index is the second guard against double charges: if the idempotency record is lost (evicted,
-        // expired, a restarted in-memory store), the retry's insert collides here instead of charging again.
-        // NULL keys never collide, so requests without a key are not deduplicated by the ledger.
-        command.CommandText = """
-            PRAGMA journal_mode = WAL;
-            CREATE TABLE IF NOT EXISTS payments (
-                id              TEXT    NOT NULL PRIMARY KEY,
-                owner           TEXT    NOT NULL,
-                idempotency_key TEXT    NULL,
-                amount          INTEGER NOT NULL,
-                currency        TEXT    NOT NULL,
-                description     TEXT    NULL,
-                status          TEXT    NOT NULL,
-                created_at      TEXT    NOT NULL
-            );
-            CREATE UNIQUE INDEX IF NOT EXISTS ux_payments_owner_idempotency_key ON payments (owner, idempotency_key);
-            CREATE INDEX IF NOT EXISTS ix_payments_owner_created_at ON payments (owner, created_at);
-            """;
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
+    private static readonly Func<PaymentEntity, Payment> AsPaymentCompiled = AsPayment.Compile();
 
     /// <summary>
     /// Records a payment, or returns the payment already recorded under <paramref name="idempotencyKey"/> for this
@@ -67,92 +24,61 @@ internal sealed class PaymentLedger
     /// </summary>
     public async Task<Payment> CreateAsync(string owner, string? idempotencyKey, long amount, string currency, string? description, CancellationToken cancellationToken)
     {
-        var payment = new Payment($"pay_{Guid.CreateVersion7():N}", amount, currency, description, SucceededStatus, _timeProvider.GetUtcNow());
-
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var insert = connection.CreateCommand();
-        insert.CommandText = """
-            INSERT INTO payments (id, owner, idempotency_key, amount, currency, description, status, created_at)
-            VALUES ($id, $owner, $key, $amount, $currency, $description, $status, $createdAt)
-            ON CONFLICT (owner, idempotency_key) DO NOTHING
-            """;
-        insert.Parameters.AddWithValue("$id", payment.Id);
-        insert.Parameters.AddWithValue("$owner", owner);
-        insert.Parameters.AddWithValue("$key", (object?)idempotencyKey ?? DBNull.Value);
-        insert.Parameters.AddWithValue("$amount", payment.Amount);
-        insert.Parameters.AddWithValue("$currency", payment.Currency);
-        insert.Parameters.AddWithValue("$description", (object?)payment.Description ?? DBNull.Value);
-        insert.Parameters.AddWithValue("$status", payment.Status);
-        insert.Parameters.AddWithValue("$createdAt", payment.CreatedAt.ToString(TimestampFormat, CultureInfo.InvariantCulture));
-        if (await insert.ExecuteNonQueryAsync(cancellationToken) == 1)
+        var row = new PaymentEntity
         {
-            return payment;
+            Id = $"pay_{Guid.CreateVersion7():N}",
+            Owner = owner,
+            IdempotencyKey = idempotencyKey,
+            Amount = amount,
+            Currency = currency,
+            Description = description,
+            Status = SucceededStatus,
+            CreatedAt = LedgerTimestamp.Now(timeProvider),
+        };
+
+        context.Payments.Add(row);
+        try
+        {
+            await context.SaveChangesAsync(cancellationToken);
+            return AsPaymentCompiled(row);
+        }
+        catch (DbUpdateException exception) when (idempotencyKey is not null && LedgerDatabase.IsUniqueViolation(exception))
+        {
+            // The key was used before by this owner: the UNIQUE (owner, idempotency_key) index refused the row. Of two
+            // concurrent inserts exactly one succeeds; the other waits for it to commit and lands here. Inside an open
+            // transaction EF Core saved behind a savepoint and has rolled back to it, so that transaction (on
+            // PostgreSQL aborted by any failed statement) goes on. The refused row must not be saved again by the
+            // next SaveChanges on this context.
+            context.Entry(row).State = EntityState.Detached;
         }
 
-        // The key was used before by this owner. The statement above is atomic, so of two concurrent requests
-        // exactly one inserts and the other lands here and finds the committed row.
-        await using var select = connection.CreateCommand();
-        select.CommandText = $"SELECT {Columns} FROM payments WHERE owner = $owner AND idempotency_key = $key";
-        select.Parameters.AddWithValue("$owner", owner);
-        select.Parameters.AddWithValue("$key", idempotencyKey);
-        return await ReadSingleAsync(select, cancellationToken)
+        return await context.Payments.AsNoTracking()
+            .Where(payment => payment.Owner == owner && payment.IdempotencyKey == idempotencyKey)
+            .Select(AsPayment)
+            .SingleOrDefaultAsync(cancellationToken)
             ?? throw new InvalidOperationException("The payment that holds this idempotency key has disappeared.");
     }
 
     /// <summary>The owner's payments, newest first.</summary>
     public async Task<IReadOnlyList<Payment>> ListAsync(string owner, int limit, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-
-        // rowid breaks ties between payments made in the same tick: it grows with every insert.
-        command.CommandText = $"SELECT {Columns} FROM payments WHERE owner = $owner ORDER BY created_at DESC, rowid DESC LIMIT $limit";
-        command.Parameters.AddWithValue("$owner", owner);
-        command.Parameters.AddWithValue("$limit", limit);
-
-        var payments = new List<Payment>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            payments.Add(Read(reader));
-        }
-
-        return payments;
+        // The insertion counter breaks ties between payments made in the same tick.
+        return await context.Payments.AsNoTracking()
+            .Where(payment => payment.Owner == owner)
+            .OrderByDescending(payment => payment.CreatedAt)
+            .ThenByDescending(payment => EF.Property<long>(payment, PaymentEntity.LedgerPosition))
+            .Take(limit)
+            .Select(AsPayment)
+            .ToListAsync(cancellationToken);
     }
 
     /// <summary>The payment with this id when <paramref name="owner"/> made it; otherwise <see langword="null"/>.</summary>
-    public async Task<Payment?> FindAsync(string owner, string id, CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns} FROM payments WHERE id = $id AND owner = $owner";
-        command.Parameters.AddWithValue("$id", id);
-        command.Parameters.AddWithValue("$owner", owner);
-        return await ReadSingleAsync(command, cancellationToken);
-    }
+    public Task<Payment?> FindAsync(string owner, string id, CancellationToken cancellationToken) =>
+        context.Payments.AsNoTracking()
+            .Where(payment => payment.Id == id && payment.Owner == owner)
+            .Select(AsPayment)
+            .SingleOrDefaultAsync(cancellationToken);
 
     /// <summary>Reads from the payments table; throws when the database is unreachable or has no schema.</summary>
-    public async Task PingAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT 1 FROM payments LIMIT 1";
-        await command.ExecuteScalarAsync(cancellationToken);
-    }
-
-    private Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken) => _database.OpenAsync(cancellationToken);
-
-    private static async Task<Payment?> ReadSingleAsync(SqliteCommand command, CancellationToken cancellationToken)
-    {
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
-    }
-
-    private static Payment Read(SqliteDataReader reader) => new(
-        Id: reader.GetString(0),
-        Amount: reader.GetInt64(1),
-        Currency: reader.GetString(2),
-        Description: reader.IsDBNull(3) ? null : reader.GetString(3),
-        Status: reader.GetString(4),
-        CreatedAt: DateTimeOffset.ParseExact(reader.GetString(5), TimestampFormat, CultureInfo.InvariantCulture));
+    public Task PingAsync(CancellationToken cancellationToken) => context.Payments.AsNoTracking().AnyAsync(cancellationToken);
 }

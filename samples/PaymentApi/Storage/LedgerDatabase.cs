@@ -1,47 +1,98 @@
+using System.Data.Common;
 using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
 
 namespace PaymentApi.Storage;
 
 /// <summary>
-/// The SQLite file the payments and the accounts share: how to connect to it, and where it lives. Each call opens its
-/// own connection (Microsoft.Data.Sqlite pools them), so one instance serves every request.
+/// Where the ledger lives, chosen by <c>ConnectionStrings:Ledger</c>: not set, the SQLite file
+/// <c>App_Data/ledger.db</c> under the content root; a <c>Host=</c> connection string, PostgreSQL (Npgsql); any other,
+/// a SQLite connection string.
 /// </summary>
-internal sealed class LedgerDatabase
+internal static class LedgerDatabase
 {
-    private readonly string _connectionString;
+    /// <summary>The name under <c>ConnectionStrings</c>.</summary>
+    public const string ConnectionStringName = "Ledger";
 
-    public LedgerDatabase(string connectionString)
+    // Microsoft.Data.Sqlite retries a busy or locked database until the command timeout: this is the busy timeout.
+    // A writer (from this or another instance) holds the lock for a few statements; 5 s covers any queue of them and
+    // still fails fast enough for the client to retry.
+    private const int SqliteBusyTimeoutSeconds = 5;
+
+    // SQLITE_CONSTRAINT_UNIQUE: the extended result code of a UNIQUE index or constraint refusing a row.
+    private const int SqliteConstraintUnique = 2067;
+
+    /// <summary>Adds <see cref="LedgerDbContext"/>, one per request, on the database the configuration names.</summary>
+    public static IServiceCollection AddLedgerDatabase(this IServiceCollection services)
+    {
+        // The options are built once: the connection string is read and checked once, not per request.
+        services.AddDbContext<LedgerDbContext>(
+            (provider, options) => options.UseLedger(ConnectionString(provider.GetRequiredService<IConfiguration>(), provider.GetRequiredService<IHostEnvironment>())),
+            contextLifetime: ServiceLifetime.Scoped,
+            optionsLifetime: ServiceLifetime.Singleton);
+        return services;
+    }
+
+    /// <summary>Creates what is missing of the ledger's schema (see <see cref="LedgerSchema"/>); call once on start.</summary>
+    public static async Task InitializeLedgerAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        await using var scope = services.CreateAsyncScope();
+        await LedgerSchema.CreateAsync(scope.ServiceProvider.GetRequiredService<LedgerDbContext>(), cancellationToken);
+    }
+
+    /// <summary><c>ConnectionStrings:Ledger</c>, or the default SQLite file when it is not set.</summary>
+    public static string ConnectionString(IConfiguration configuration, IHostEnvironment environment) =>
+        configuration.GetConnectionString(ConnectionStringName) is { } configured && !string.IsNullOrWhiteSpace(configured)
+            ? configured
+            : DefaultConnectionString(environment.ContentRootPath);
+
+    /// <summary>The default ledger: <c>App_Data/ledger.db</c> under the app's content root.</summary>
+    public static string DefaultConnectionString(string contentRootPath) =>
+        new SqliteConnectionStringBuilder { DataSource = Path.Combine(contentRootPath, "App_Data", "ledger.db") }.ToString();
+
+    /// <summary>Points <paramref name="options"/> at the ledger: PostgreSQL for a <c>Host=</c> connection string, SQLite otherwise.</summary>
+    public static DbContextOptionsBuilder UseLedger(this DbContextOptionsBuilder options, string connectionString)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-
-        // Microsoft.Data.Sqlite retries a busy or locked database until the command timeout: this is the busy
-        // timeout. A writer (from this or another instance) holds the lock for a few statements; 5 s covers any queue
-        // of them and still fails fast enough for the client to retry.
-        _connectionString = new SqliteConnectionStringBuilder(connectionString) { DefaultTimeout = 5 }.ToString();
+        return IsPostgreSql(connectionString)
+            ? options.UseNpgsql(connectionString)
+            : options.UseSqlite(SqliteConnectionString(connectionString));
     }
 
-    /// <summary>Creates the folder of the database file when it is missing (nothing for an in-memory database).</summary>
-    public void EnsureFolder()
-    {
-        var settings = new SqliteConnectionStringBuilder(_connectionString);
-        if (settings.Mode != SqliteOpenMode.Memory && settings.DataSource is not ("" or ":memory:"))
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(settings.DataSource))!);
-        }
-    }
+    /// <summary>Whether saving failed on a unique index: a row with these values is there already.</summary>
+    public static bool IsUniqueViolation(DbUpdateException exception) => exception.InnerException
+        is SqliteException { SqliteExtendedErrorCode: SqliteConstraintUnique }
+        or PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
 
-    public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    private static bool IsPostgreSql(string connectionString)
     {
-        var connection = new SqliteConnection(_connectionString);
+        var settings = new DbConnectionStringBuilder();
         try
         {
-            await connection.OpenAsync(cancellationToken);
-            return connection;
+            settings.ConnectionString = connectionString;
         }
-        catch
+        catch (ArgumentException exception)
         {
-            await connection.DisposeAsync();
-            throw;
+            throw Misconfigured(exception);
+        }
+
+        return settings.ContainsKey("Host");
+    }
+
+    private static string SqliteConnectionString(string connectionString)
+    {
+        try
+        {
+            return new SqliteConnectionStringBuilder(connectionString) { DefaultTimeout = SqliteBusyTimeoutSeconds }.ToString();
+        }
+        catch (ArgumentException exception)
+        {
+            throw Misconfigured(exception);
         }
     }
+
+    private static InvalidOperationException Misconfigured(ArgumentException exception) => new(
+        $"ConnectionStrings:{ConnectionStringName} is neither a PostgreSQL connection string (Host=...;Database=...) nor a SQLite one (Data Source=<file>): {exception.Message}",
+        exception);
 }
