@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Idempotency.LoadTest.App;
 
@@ -34,7 +35,8 @@ public sealed partial class OrderJsonContext : JsonSerializerContext;
 /// the request with a 201 and a Location header. Large bodies are many small lines, as real payloads are, not one
 /// huge string (which would land on the large object heap and measure the GC instead). It does no I/O of its own, so
 /// it is the cheapest realistic handler: a replay, which skips it, saves the least here, and every ratio to the
-/// baseline is the hardest it can be for the middleware.
+/// baseline is the hardest it can be for the middleware. The database modes serve the same work plus one write
+/// (<see cref="CreateAndStoreAsync"/>), with and without idempotency, for the relational store's rows.
 /// </remarks>
 public static class OrderHandlers
 {
@@ -58,19 +60,60 @@ public static class OrderHandlers
     public static async Task CreateAsync(HttpContext context)
     {
         Interlocked.Increment(ref _executions);
+        var response = await PriceAsync(context);
+        if (response is not null)
+        {
+            await WriteCreatedAsync(context, response);
+        }
+    }
+
+    /// <summary>
+    /// POST /orders in the database modes: the same work, plus the order's row inserted through the request's
+    /// <see cref="BenchDbContext"/> (one <c>SaveChanges</c>) before the answer, as a create endpoint stores what it creates.
+    /// </summary>
+    public static async Task CreateAndStoreAsync(HttpContext context)
+    {
+        Interlocked.Increment(ref _executions);
+        var response = await PriceAsync(context);
+        if (response is null)
+        {
+            return;
+        }
+
+        var database = context.RequestServices.GetRequiredService<BenchDbContext>();
+        database.Orders.Add(new OrderRow
+        {
+            Id = response.Id,
+            CustomerId = response.CustomerId,
+            Status = response.Status,
+            Total = response.Total,
+            LineCount = response.Lines.Count,
+            CreatedAt = response.CreatedAt,
+        });
+        await database.SaveChangesAsync(context.RequestAborted);
+        await WriteCreatedAsync(context, response);
+    }
+
+    /// <summary>Reads and validates the order and prices it; <see langword="null"/> after answering 400 to an invalid one.</summary>
+    private static async Task<OrderResponse?> PriceAsync(HttpContext context)
+    {
         var order = await context.Request.ReadFromJsonAsync(OrderJsonContext.Default.OrderRequest, context.RequestAborted);
         if (order is null || string.IsNullOrEmpty(order.CustomerId) || order.Lines.Any(line => line.Quantity <= 0))
         {
             context.Response.StatusCode = StatusCodes.Status400BadRequest;
-            return;
+            return null;
         }
 
         var id = "ord_" + Guid.NewGuid().ToString("N");
         var lines = Price(order.Lines, out var total);
-        var response = new OrderResponse(id, order.CustomerId, "accepted", DateTimeOffset.UtcNow, total, order.Note, lines);
+        return new OrderResponse(id, order.CustomerId, "accepted", DateTimeOffset.UtcNow, total, order.Note, lines);
+    }
+
+    private static Task WriteCreatedAsync(HttpContext context, OrderResponse response)
+    {
         context.Response.StatusCode = StatusCodes.Status201Created;
-        context.Response.Headers.Location = "/orders/" + id;
-        await context.Response.WriteAsJsonAsync(response, OrderJsonContext.Default.OrderResponse, contentType: null, context.RequestAborted);
+        context.Response.Headers.Location = "/orders/" + response.Id;
+        return context.Response.WriteAsJsonAsync(response, OrderJsonContext.Default.OrderResponse, contentType: null, context.RequestAborted);
     }
 
     /// <summary>GET /orders/{size}: the same serialization for a read, the request shape output caching serves.</summary>
