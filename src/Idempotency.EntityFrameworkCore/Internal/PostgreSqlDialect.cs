@@ -1,0 +1,50 @@
+using System.Data.Common;
+using System.Globalization;
+
+namespace Idempotency.EntityFrameworkCore.Internal;
+
+/// <summary>PostgreSQL (Npgsql), read-committed transactions and row locks.</summary>
+internal sealed class PostgreSqlDialect : SqlDialect
+{
+    public static readonly PostgreSqlDialect Instance = new();
+
+    private PostgreSqlDialect()
+    {
+    }
+
+    public override string Name => "PostgreSQL";
+
+    // clock_timestamp(), not now(): now() is the start of the transaction, and a request transaction may run for a
+    // whole handler before it completes the record.
+    public override string Now => "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+
+    public override string RowLock => " FOR UPDATE";
+
+    // 0 would mean "wait forever": the shortest wait PostgreSQL takes is 1 ms.
+    public override string? LockTimeoutStatement(TimeSpan timeout)
+        => string.Create(CultureInfo.InvariantCulture, $"SET LOCAL lock_timeout = '{Math.Max(1, (long)Math.Ceiling(timeout.TotalMilliseconds))}ms'");
+
+    public override bool IsUnavailable(DbException exception)
+    {
+        if (exception.IsTransient)
+        {
+            return true;
+        }
+
+        var state = exception.SqlState;
+        if (state is null)
+        {
+            // Npgsql reports a broken or refused connection without a SQLSTATE.
+            return exception.InnerException is IOException or TimeoutException or System.Net.Sockets.SocketException;
+        }
+
+        return state.StartsWith("08", StringComparison.Ordinal) // connection exception
+            || state.StartsWith("53", StringComparison.Ordinal) // insufficient resources (too many connections, disk full)
+            || state.StartsWith("57P", StringComparison.Ordinal) // shutting down, cannot connect now
+            || state is "57014" // statement timeout
+                or "25006" // read-only transaction: a standby during a failover
+                or "55P03" or "40001" or "40P01";
+    }
+
+    public override bool IsLockConflict(DbException exception) => exception.SqlState is "55P03" or "40001" or "40P01";
+}

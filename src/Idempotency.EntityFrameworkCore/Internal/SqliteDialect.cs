@@ -1,0 +1,38 @@
+using System.Data.Common;
+
+namespace Idempotency.EntityFrameworkCore.Internal;
+
+/// <summary>
+/// SQLite (Microsoft.Data.Sqlite). A write transaction holds the database's write lock from its first statement
+/// (Microsoft.Data.Sqlite begins <c>BEGIN IMMEDIATE</c>), so no row lock is needed, and the lock wait is the
+/// connection's busy timeout.
+/// </summary>
+internal sealed class SqliteDialect : SqlDialect
+{
+    public static readonly SqliteDialect Instance = new();
+
+    // Primary result codes (https://sqlite.org/rescode.html): Microsoft.Data.Sqlite reports them as ErrorCode.
+    private const int Busy = 5;
+    private const int Locked = 6;
+    private const int IoError = 10;
+    private const int Full = 13;
+    private const int CantOpen = 14;
+
+    private SqliteDialect()
+    {
+    }
+
+    public override string Name => "SQLite";
+
+    // julianday('now') is fixed for the duration of one statement, to the millisecond.
+    public override string Now => "CAST(round((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER)";
+
+    public override string RowLock => "";
+
+    public override string? LockTimeoutStatement(TimeSpan timeout) => null;
+
+    public override bool IsUnavailable(DbException exception)
+        => exception.IsTransient || (exception.ErrorCode & 0xFF) is Busy or Locked or IoError or Full or CantOpen;
+
+    public override bool IsLockConflict(DbException exception) => (exception.ErrorCode & 0xFF) is Busy or Locked;
+}

@@ -1,0 +1,169 @@
+using R = Idempotency.EntityFrameworkCore.Internal.Schema.Records;
+using F = Idempotency.EntityFrameworkCore.Internal.Schema.Fencing;
+using S = Idempotency.EntityFrameworkCore.Internal.Schema.Streams;
+using W = Idempotency.EntityFrameworkCore.Internal.Schema.StreamResponses;
+
+namespace Idempotency.EntityFrameworkCore.Internal;
+
+/// <summary>
+/// Every statement the store runs, built once per dialect. Only <see cref="SqlDialect.Now"/> and
+/// <see cref="SqlDialect.RowLock"/> differ between providers; the rest is SQL both PostgreSQL and SQLite run
+/// (<c>ON CONFLICT</c>, <c>RETURNING</c>, <c>LIMIT</c> in a subquery, <c>@name</c> parameters, quoted identifiers).
+/// Every expiry is computed and compared here, by the database's clock. See readme.md for each statement's purpose.
+/// </summary>
+internal sealed class StoreSql
+{
+    public const string Key = "@k";
+    public const string Fingerprint = "@f";
+    public const string Token = "@t";
+    public const string Duration = "@d";
+    public const string Response = "@r";
+    public const string Epoch = "@e";
+    public const string Sequence = "@n";
+    public const string Below = "@w";
+    public const string Count = "@c";
+
+    private static StoreSql? s_postgreSql;
+    private static StoreSql? s_sqlite;
+
+    private StoreSql(SqlDialect dialect)
+    {
+        var now = dialect.Now;
+        var expiry = $"({now} + {Duration})";
+
+        // One round trip decides a begin: the upsert creates the record or takes over an expired one, and the SELECT
+        // that follows reads whatever is there now. The caller owns it exactly when it holds the caller's token.
+        BeginRecord =
+            $"""
+            INSERT INTO "{R.Table}" ("{R.Key}", "{R.Fingerprint}", "{R.State}", "{R.FencingToken}", "{R.ExpiresAt}", "{R.Response}")
+            VALUES ({Key}, {Fingerprint}, {R.InFlight}, {Token}, {expiry}, NULL)
+            ON CONFLICT ("{R.Key}") DO UPDATE SET "{R.Fingerprint}" = excluded."{R.Fingerprint}", "{R.State}" = {R.InFlight},
+                "{R.FencingToken}" = excluded."{R.FencingToken}", "{R.ExpiresAt}" = excluded."{R.ExpiresAt}", "{R.Response}" = NULL
+            WHERE "{R.Table}"."{R.ExpiresAt}" <= {now};
+            SELECT "{R.Fingerprint}", "{R.State}", "{R.FencingToken}", "{R.ExpiresAt}" > {now}, "{R.Response}"
+            FROM "{R.Table}" WHERE "{R.Key}" = {Key}
+            """;
+
+        var owned = $"""WHERE "{R.Key}" = {Key} AND "{R.FencingToken}" = {Token} AND "{R.State}" = {R.InFlight}""";
+        var live = $"""AND "{R.ExpiresAt}" > {now}""";
+        RenewRecord = $"""UPDATE "{R.Table}" SET "{R.ExpiresAt}" = {expiry} {owned} {live}""";
+        var complete = $"""UPDATE "{R.Table}" SET "{R.State}" = {R.Completed}, "{R.Response}" = {Response}, "{R.ExpiresAt}" = {expiry} {owned}""";
+        CompleteRecord = $"{complete} {live}";
+
+        // Inside a request transaction the record is the transaction's own row: nobody can take it over while the
+        // transaction lives (a concurrent begin waits on it), so an expired lease does not matter there.
+        CompleteRecordInTransaction = complete;
+        ReleaseRecord = $"""DELETE FROM "{R.Table}" {owned} {live}""";
+
+        ReserveTokens = $"""UPDATE "{F.Table}" SET "{F.NextToken}" = "{F.NextToken}" + {Count} WHERE "{F.Id}" = {F.CounterId} RETURNING "{F.NextToken}" """;
+        CreateTokenCounter = $"""INSERT INTO "{F.Table}" ("{F.Id}", "{F.NextToken}") VALUES ({F.CounterId}, 0) ON CONFLICT ("{F.Id}") DO NOTHING""";
+
+        // A placeholder row (expired at 0, so a missing stream) makes sure there is a row to lock; the SELECTs then
+        // read the stream under its lock and the window entry of the requested number.
+        LockStream =
+            $"""
+            INSERT INTO "{S.Table}" ("{S.Key}", "{S.Epoch}", "{S.LastSequence}", "{S.RetainUntil}", "{S.SlotToken}", "{S.SlotEpoch}",
+                "{S.SlotSequence}", "{S.SlotFingerprint}", "{S.SlotExpiresAt}", "{S.ExpiresAt}")
+            VALUES ({Key}, 0, 0, 0, 0, 0, 0, NULL, 0, 0) ON CONFLICT ("{S.Key}") DO NOTHING;
+            SELECT "{S.Epoch}", "{S.LastSequence}", "{S.ExpiresAt}" > {now}, "{S.SlotToken}", "{S.SlotEpoch}", "{S.SlotSequence}",
+                "{S.SlotFingerprint}", "{S.SlotExpiresAt}" > {now}
+            FROM "{S.Table}" WHERE "{S.Key}" = {Key}{dialect.RowLock};
+            SELECT "{W.Fingerprint}", "{W.Response}" FROM "{W.Table}" WHERE "{W.StreamKey}" = {Key} AND "{W.Sequence}" = {Sequence}
+            """;
+
+        var laterOfRetentionAndLease = $"""CASE WHEN "{S.RetainUntil}" > {expiry} THEN "{S.RetainUntil}" ELSE {expiry} END""";
+        var takeSlot = $"""
+            "{S.SlotToken}" = {Token}, "{S.SlotEpoch}" = {Epoch}, "{S.SlotSequence}" = {Sequence}, "{S.SlotFingerprint}" = {Fingerprint},
+                "{S.SlotExpiresAt}" = {expiry}
+            """;
+        AcquireSlot = $"""UPDATE "{S.Table}" SET {takeSlot}, "{S.ExpiresAt}" = {laterOfRetentionAndLease} WHERE "{S.Key}" = {Key}""";
+
+        // A stream that expired (or never lived) starts over: nothing applied, nothing kept, no retention.
+        AcquireSlotOfMissingStream =
+            $"""
+            DELETE FROM "{W.Table}" WHERE "{W.StreamKey}" = {Key};
+            UPDATE "{S.Table}" SET "{S.Epoch}" = 0, "{S.LastSequence}" = 0, "{S.RetainUntil}" = 0, {takeSlot}, "{S.ExpiresAt}" = {expiry}
+            WHERE "{S.Key}" = {Key}
+            """;
+
+        var slotOwned = $"""WHERE "{S.Key}" = {Key} AND "{S.SlotToken}" = {Token}""";
+        var slotLive = $"""AND "{S.SlotExpiresAt}" > {now}""";
+        RenewSlot = $"""UPDATE "{S.Table}" SET "{S.SlotExpiresAt}" = {expiry}, "{S.ExpiresAt}" = {laterOfRetentionAndLease} {slotOwned} {slotLive}""";
+        var freeSlot = $"""
+            "{S.SlotToken}" = 0, "{S.SlotEpoch}" = 0, "{S.SlotSequence}" = 0, "{S.SlotFingerprint}" = NULL, "{S.SlotExpiresAt}" = 0
+            """;
+        ReleaseSlot = $"""UPDATE "{S.Table}" SET {freeSlot}, "{S.ExpiresAt}" = "{S.RetainUntil}" {slotOwned} {slotLive}""";
+
+        var readSlot = $"""SELECT "{S.Epoch}", "{S.SlotEpoch}", "{S.SlotSequence}", "{S.SlotFingerprint}" FROM "{S.Table}" {slotOwned}""";
+        ReadOwnedSlot = $"{readSlot} {slotLive}{dialect.RowLock}";
+        ReadOwnedSlotInTransaction = $"{readSlot}{dialect.RowLock}";
+
+        var apply =
+            $"""
+            INSERT INTO "{W.Table}" ("{W.StreamKey}", "{W.Sequence}", "{W.Fingerprint}", "{W.Response}") VALUES ({Key}, {Sequence}, {Fingerprint}, {Response})
+            ON CONFLICT ("{W.StreamKey}", "{W.Sequence}") DO UPDATE SET "{W.Fingerprint}" = excluded."{W.Fingerprint}", "{W.Response}" = excluded."{W.Response}";
+            DELETE FROM "{W.Table}" WHERE "{W.StreamKey}" = {Key} AND "{W.Sequence}" <= {Below};
+            UPDATE "{S.Table}" SET "{S.Epoch}" = {Epoch}, "{S.LastSequence}" = {Sequence}, "{S.RetainUntil}" = {expiry}, {freeSlot},
+                "{S.ExpiresAt}" = {expiry}
+            WHERE "{S.Key}" = {Key}
+            """;
+        ApplySlot = apply;
+        ApplySlotOfNewEpoch = $"""DELETE FROM "{W.Table}" WHERE "{W.StreamKey}" = {Key};{"\n"}{apply}""";
+
+        // The outer "expires_at <= now" is checked again on the row the DELETE finally locks: a record taken over
+        // between the subquery and the delete is kept.
+        PurgeRecords = $"""
+            DELETE FROM "{R.Table}" WHERE "{R.Key}" IN (SELECT "{R.Key}" FROM "{R.Table}" WHERE "{R.ExpiresAt}" <= {now} LIMIT {Count})
+            AND "{R.ExpiresAt}" <= {now}
+            """;
+        PurgeStreamResponses = $"""
+            DELETE FROM "{W.Table}" WHERE "{W.StreamKey}" IN (SELECT "{S.Key}" FROM "{S.Table}" WHERE "{S.ExpiresAt}" <= {now} LIMIT {Count})
+            """;
+        PurgeStreams = $"""
+            DELETE FROM "{S.Table}" WHERE "{S.Key}" IN (SELECT "{S.Key}" FROM "{S.Table}" WHERE "{S.ExpiresAt}" <= {now} LIMIT {Count})
+            AND "{S.ExpiresAt}" <= {now}
+            """;
+    }
+
+    public string BeginRecord { get; }
+
+    public string RenewRecord { get; }
+
+    public string CompleteRecord { get; }
+
+    public string CompleteRecordInTransaction { get; }
+
+    public string ReleaseRecord { get; }
+
+    public string ReserveTokens { get; }
+
+    public string CreateTokenCounter { get; }
+
+    public string LockStream { get; }
+
+    public string AcquireSlot { get; }
+
+    public string AcquireSlotOfMissingStream { get; }
+
+    public string RenewSlot { get; }
+
+    public string ReleaseSlot { get; }
+
+    public string ReadOwnedSlot { get; }
+
+    public string ReadOwnedSlotInTransaction { get; }
+
+    public string ApplySlot { get; }
+
+    public string ApplySlotOfNewEpoch { get; }
+
+    public string PurgeRecords { get; }
+
+    public string PurgeStreamResponses { get; }
+
+    public string PurgeStreams { get; }
+
+    public static StoreSql For(SqlDialect dialect) => dialect is PostgreSqlDialect
+        ? s_postgreSql ??= new StoreSql(dialect)
+        : s_sqlite ??= new StoreSql(dialect);
+}
