@@ -128,6 +128,9 @@ public static class BenchServer
             case BenchMode.Redis:
                 services.AddIdempotency(AddPolicies).AddRedisStore(store => store.Configuration = redis);
                 break;
+            case BenchMode.EfCoreSqlite or BenchMode.EfCorePostgres:
+                services.AddIdempotency(AddDatabasePolicies).AddEntityFrameworkCoreStore<BenchDbContext>();
+                break;
             case BenchMode.OutputCache:
                 // The same client settings the idempotency store gives its own connection (socket I/O on the thread pool,
                 // see RedisConnectionProvider), so the comparison is between the two designs, not two socket managers.
@@ -161,6 +164,31 @@ public static class BenchServer
             policy.Lease = TimeSpan.FromSeconds(2);
             policy.Retention = TimeSpan.FromSeconds(2);
             policy.MaxSnapshotBytes = OverLimitSnapshotBytes;
+        });
+    }
+
+    /// <summary>
+    /// The relational store's policies: <c>retained</c> and <c>unique</c> as above but transactional (the record commits
+    /// in the handler's transaction), and <c>unique-plain</c>, <c>unique</c> without transactional mode (the record's
+    /// begin and completion commit on their own, around the handler's write).
+    /// </summary>
+    private static void AddDatabasePolicies(IdempotencyOptions options)
+    {
+        options.AddPolicy("retained", policy =>
+        {
+            policy.Retention = TimeSpan.FromHours(1);
+            policy.Transactional = true;
+        });
+        options.AddPolicy("unique", policy =>
+        {
+            policy.Lease = TimeSpan.FromSeconds(2);
+            policy.Retention = TimeSpan.FromSeconds(2);
+            policy.Transactional = true;
+        });
+        options.AddPolicy("unique-plain", policy =>
+        {
+            policy.Lease = TimeSpan.FromSeconds(2);
+            policy.Retention = TimeSpan.FromSeconds(2);
         });
     }
 
