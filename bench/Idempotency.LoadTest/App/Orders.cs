@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Idempotency.LoadTest.App;
 
@@ -36,9 +35,9 @@ public sealed partial class OrderJsonContext : JsonSerializerContext;
 /// huge string (which would land on the large object heap and measure the GC instead). It does no I/O of its own, so
 /// it is the cheapest realistic handler: a replay, which skips it, saves the least here, and every ratio to the
 /// baseline is the hardest it can be for the middleware. The database modes serve the same work plus one write
-/// (<see cref="CreateAndStoreAsync"/>), with and without idempotency, for the relational store's rows.
+/// (<c>CreateAndStoreAsync</c>, in OrderHandlers.Database.cs), with and without idempotency, for the relational store's rows.
 /// </remarks>
-public static class OrderHandlers
+public static partial class OrderHandlers
 {
     /// <summary>Sizes the load test uses for request bodies.</summary>
     public static readonly int[] BodySizes = [100, 4 * 1024, 64 * 1024];
@@ -65,33 +64,6 @@ public static class OrderHandlers
         {
             await WriteCreatedAsync(context, response);
         }
-    }
-
-    /// <summary>
-    /// POST /orders in the database modes: the same work, plus the order's row inserted through the request's
-    /// <see cref="BenchDbContext"/> (one <c>SaveChanges</c>) before the answer, as a create endpoint stores what it creates.
-    /// </summary>
-    public static async Task CreateAndStoreAsync(HttpContext context)
-    {
-        Interlocked.Increment(ref _executions);
-        var response = await PriceAsync(context);
-        if (response is null)
-        {
-            return;
-        }
-
-        var database = context.RequestServices.GetRequiredService<BenchDbContext>();
-        database.Orders.Add(new OrderRow
-        {
-            Id = response.Id,
-            CustomerId = response.CustomerId,
-            Status = response.Status,
-            Total = response.Total,
-            LineCount = response.Lines.Count,
-            CreatedAt = response.CreatedAt,
-        });
-        await database.SaveChangesAsync(context.RequestAborted);
-        await WriteCreatedAsync(context, response);
     }
 
     /// <summary>Reads and validates the order and prices it; <see langword="null"/> after answering 400 to an invalid one.</summary>
