@@ -56,7 +56,7 @@ public class ResponseCaptureBenchmarks
     {
         using var snapshot = new SnapshotBuffer(Limit);
         var stream = new ResponseCaptureStream(Stream.Null, snapshot, CancellationToken.None, new Microsoft.AspNetCore.Http.HeaderDictionary());
-        var feature = new CaptureResponseBodyFeature(new StreamResponseBodyFeature(Stream.Null), stream);
+        var feature = new CaptureResponseBodyFeature(new StreamResponseBodyFeature(Stream.Null), stream, hold: false);
         await WriteAsync(feature.Writer);
         await feature.FlushWriterAsync();
         return snapshot.ToArray();
