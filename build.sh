@@ -17,8 +17,25 @@ ensure_redis() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
 }
 
+ensure_postgres() {
+  # PostgreSQL tests start their own server from the machine's binaries when no Docker daemon is reachable (as root,
+  # as the postgres user); install them when they are missing.
+  if compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+    return
+  fi
+  echo "PostgreSQL's initdb not found; installing it from Debian's packages"
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql-common >/dev/null
+  # The package's own cluster and its service are never used (the tests create theirs on a free port): none is made.
+  echo "create_main_cluster = false" | $sudo tee -a /etc/postgresql-common/createcluster.conf >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
+}
+
 run_tests() {
   ensure_redis
+  ensure_postgres
   local log
   log=$(mktemp)
   local status=0
@@ -42,6 +59,7 @@ run_chaos() {
   # The reliability harness at full size (docs/reliability.md): only that project, its scenarios one after another,
   # then the table of figures, also written to tests/Idempotency.Chaos/results/latest.md.
   ensure_redis
+  ensure_postgres
   local results="$PWD/tests/Idempotency.Chaos/results"
   local rows="$results/rows"
   rm -rf "$rows"
@@ -75,7 +93,7 @@ case "${1:-build}" in
     run_chaos "$@"
     ;;
   pack)
-    for package in Idempotency Idempotency.Redis Idempotency.OpenApi Idempotency.Client Idempotency.Testing; do
+    for package in Idempotency Idempotency.Redis Idempotency.EntityFrameworkCore Idempotency.OpenApi Idempotency.Client Idempotency.Testing; do
       dotnet pack "src/$package/$package.csproj" -c Release -o artifacts/packages
     done
     ;;

@@ -57,12 +57,12 @@ free_port() {
 step "packing version $version into $feed"
 # CI=true: packed as CI would (ContinuousIntegrationBuild, deterministic source paths). The build output goes to the
 # temporary folder, so the working tree's bin/ and obj/ stay as they are.
-for package in Idempotency Idempotency.Redis Idempotency.OpenApi Idempotency.Client; do
+for package in Idempotency Idempotency.Redis Idempotency.EntityFrameworkCore Idempotency.OpenApi Idempotency.Client; do
   CI=true dotnet pack "$repo/src/$package/$package.csproj" -c Release -o "$feed" \
     -p:Version="$version" -p:UseArtifactsOutput=true -p:ArtifactsPath="$work/build/" \
     -v:quiet -nologo >"$work/pack.log" 2>&1 || { cat "$work/pack.log" >&2; fail "dotnet pack $package"; }
 done
-for package in Idempotency Idempotency.Redis Idempotency.OpenApi Idempotency.Client; do
+for package in Idempotency Idempotency.Redis Idempotency.EntityFrameworkCore Idempotency.OpenApi Idempotency.Client; do
   [ -f "$feed/$package.$version.nupkg" ] || fail "$package.$version.nupkg was not produced"
   [ -f "$feed/$package.$version.snupkg" ] || fail "$package.$version.snupkg was not produced"
 done

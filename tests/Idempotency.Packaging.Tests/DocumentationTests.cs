@@ -15,6 +15,7 @@ public sealed partial class DocumentationTests
         { "Idempotency", "Idempotency.IdempotencyPolicy" },
         { "Idempotency", "Idempotency.Storage.InMemoryIdempotencyStoreOptions" },
         { "Idempotency.Redis", "Idempotency.Redis.RedisIdempotencyStoreOptions" },
+        { "Idempotency.EntityFrameworkCore", "Idempotency.EntityFrameworkCore.EntityFrameworkCoreIdempotencyStoreOptions" },
         { "Idempotency.Client", "Idempotency.Client.IdempotencyClientOptions" },
     };
 
@@ -40,7 +41,7 @@ public sealed partial class DocumentationTests
         var readmes = Directory.GetFiles(Path.Combine(Repository.Root, "src"), "README.md", SearchOption.AllDirectories)
             .Where(p => Path.GetFileName(Path.GetDirectoryName(p)!).StartsWith("Idempotency", StringComparison.Ordinal))
             .ToArray();
-        Assert.Equal(5, readmes.Length);
+        Assert.Equal(6, readmes.Length);
 
         foreach (var readme in readmes)
         {

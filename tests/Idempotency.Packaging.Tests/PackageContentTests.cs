@@ -62,6 +62,7 @@ public sealed class PackageContentTests
     /// </summary>
     [Theory]
     [InlineData("Idempotency.Redis", "{0}")]
+    [InlineData("Idempotency.EntityFrameworkCore", "{0}")]
     [InlineData("Idempotency.Testing", "{0}")]
     [InlineData("Idempotency.OpenApi", "[{0}]")]
     public void Package_built_on_the_core_package_depends_on_the_version_it_was_built_with(string id, string range)
@@ -79,13 +80,13 @@ public sealed class PackageContentTests
         }
     }
 
-    /// <summary>A consumer on net8.0 gets Microsoft.Extensions.* of the 8.0 line, one on net10.0 the 10.0 line, never a newer major than its framework.</summary>
+    /// <summary>A consumer on net8.0 gets Microsoft.Extensions.* (and EF Core) of the 8.0 line, one on net10.0 the 10.0 line, never a newer major than its framework.</summary>
     [Theory]
     [InlineData("net8.0", "8.")]
     [InlineData("net10.0", "10.")]
     public void Packages_depend_on_Microsoft_Extensions_of_their_target_frameworks_line(string framework, string major)
     {
-        foreach (var id in new[] { "Idempotency", "Idempotency.Redis", "Idempotency.Client", "Idempotency.Testing" })
+        foreach (var id in new[] { "Idempotency", "Idempotency.Redis", "Idempotency.EntityFrameworkCore", "Idempotency.Client", "Idempotency.Testing" })
         {
             using var package = PackageFile.Open(id);
             var group = package.Metadata("dependencies")!.Elements()
@@ -95,7 +96,7 @@ public sealed class PackageContentTests
             foreach (var dependency in group!.Elements())
             {
                 var name = dependency.Attribute("id")!.Value;
-                if (name.StartsWith("Microsoft.Extensions.", StringComparison.Ordinal))
+                if (name.StartsWith("Microsoft.Extensions.", StringComparison.Ordinal) || name.StartsWith("Microsoft.EntityFrameworkCore", StringComparison.Ordinal))
                 {
                     Assert.True(
                         dependency.Attribute("version")!.Value.TrimStart('[', '(').StartsWith(major, StringComparison.Ordinal),

@@ -20,7 +20,7 @@ namespace Idempotency.Chaos.Hosting;
 /// its own connection, or in-memory), whose handlers record every execution in the shared history. It listens on
 /// 127.0.0.1 with Kestrel, except with a fake clock, where it runs on TestServer (Kestrel keeps its own clock).
 /// </summary>
-public sealed class ChaosApp : IAsyncDisposable
+public sealed class ChaosApp : IAppInstance, IAsyncDisposable
 {
     public const string KeyPath = "/ops";
     public const string SequencePath = "/streams";

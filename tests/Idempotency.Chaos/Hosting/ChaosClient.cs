@@ -10,7 +10,7 @@ namespace Idempotency.Chaos.Hosting;
 /// Sends operations to the app instances and records every attempt in the history. A logical client retries the same
 /// request (same key, same body) on another instance each time, as a client behind a load balancer would.
 /// </summary>
-public sealed class ChaosClient(IReadOnlyList<ChaosApp> instances, HistoryRecorder history)
+public sealed class ChaosClient(IReadOnlyList<IAppInstance> instances, HistoryRecorder history)
 {
     public HistoryRecorder History => history;
 
@@ -23,7 +23,7 @@ public sealed class ChaosClient(IReadOnlyList<ChaosApp> instances, HistoryRecord
         {
             var instance = instances[(firstInstance + attempt - 1) % instances.Count];
             var record = await SendAsync(instance, operation, client, attempt);
-            if (!NeedsRetry(record) || deadline.Elapsed >= policy.Deadline)
+            if (!(NeedsRetry(record) || (policy.RetryServerErrors && record.Status >= 500)) || deadline.Elapsed >= policy.Deadline)
             {
                 return record;
             }
@@ -38,7 +38,7 @@ public sealed class ChaosClient(IReadOnlyList<ChaosApp> instances, HistoryRecord
         => record.Status is 0 or 503 || (record.Status == 409 && record.ProblemType == "urn:idempotency:idempotency-request-in-flight");
 
     /// <summary>One attempt, recorded.</summary>
-    public async Task<RequestRecord> SendAsync(ChaosApp instance, OperationRequest operation, long logicalClient, int attempt, CancellationToken cancellationToken = default)
+    public async Task<RequestRecord> SendAsync(IAppInstance instance, OperationRequest operation, long logicalClient, int attempt, CancellationToken cancellationToken = default)
     {
         var requestId = history.NextRequestId();
         using var request = new HttpRequestMessage(HttpMethod.Post, operation.Path) { Content = new ByteArrayContent(operation.Body) };
@@ -94,7 +94,7 @@ public sealed class ChaosClient(IReadOnlyList<ChaosApp> instances, HistoryRecord
     /// One hand-written attempt, recorded like any other. <paramref name="mustBeRejected"/> marks input the contract
     /// refuses: the checker then demands a 4xx (or no answer) and no execution.
     /// </summary>
-    public async Task<RequestRecord> SendRawAsync(ChaosApp instance, RawRequest request, string principal, string operation, long logicalClient, int attempt, bool mustBeRejected)
+    public async Task<RequestRecord> SendRawAsync(IAppInstance instance, RawRequest request, string principal, string operation, long logicalClient, int attempt, bool mustBeRejected)
     {
         var requestId = history.NextRequestId();
         request.Header(ChaosHeaders.Principal, principal)

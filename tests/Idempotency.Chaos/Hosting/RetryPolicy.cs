@@ -6,6 +6,12 @@ namespace Idempotency.Chaos.Hosting;
 /// </summary>
 public sealed record RetryPolicy(TimeSpan Deadline, TimeSpan MaxPause)
 {
+    /// <summary>
+    /// Whether any 5xx is retried too, as a client that wants an answer at any cost would; the checker still counts
+    /// each one as a violation unless it is a 503 store-unavailable.
+    /// </summary>
+    public bool RetryServerErrors { get; init; }
+
     public static RetryPolicy Patient { get; } = new(TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250));
 
     /// <summary>One attempt only: the control run and raw probes.</summary>

@@ -10,6 +10,7 @@ internal static class Repository
     {
         { "Idempotency", ["net8.0", "net10.0"] },
         { "Idempotency.Redis", ["net8.0", "net10.0"] },
+        { "Idempotency.EntityFrameworkCore", ["net8.0", "net10.0"] },
         { "Idempotency.OpenApi", ["net10.0"] },
         { "Idempotency.Client", ["net8.0", "net10.0"] },
         { "Idempotency.Testing", ["net8.0", "net10.0"] },

@@ -1,0 +1,151 @@
+using Idempotency.EntityFrameworkCore.Internal;
+using Idempotency.EntityFrameworkCore.Tests.Infrastructure;
+using Idempotency.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Idempotency.EntityFrameworkCore.Tests.Storage;
+
+/// <summary>Fencing across instances, the purge and the database clock, on one provider.</summary>
+public abstract class StoreMaintenanceTests(StoreDatabase database)
+{
+    private static readonly byte[] s_fingerprint = "fp"u8.ToArray();
+    private static readonly TimeSpan Short = TimeSpan.FromMilliseconds(300);
+    private static readonly TimeSpan Long = TimeSpan.FromMinutes(10);
+
+    private static StoredResponse Response() => new(200, [], "ok"u8.ToArray(), isBodyStored: true);
+
+    private ExpiredRowPurge Purge(int batchSize, IServiceProvider services)
+        => new(
+            new StoreContextSource<TestDbContext>(services),
+            Options.Create(new EntityFrameworkCoreIdempotencyStoreOptions { PurgeBatchSize = batchSize }),
+            NullLogger<ExpiredRowPurge>.Instance,
+            TimeProvider.System);
+
+    private async Task<long> CountAsync(string table)
+    {
+        await using var context = database.CreateContext();
+        var connection = context.Database.GetDbConnection();
+        await context.Database.OpenConnectionAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT COUNT(*) FROM {table}";
+        return Convert.ToInt64(await command.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task Two_store_instances_never_hand_out_the_same_token()
+    {
+        await using var services = database.CreateServices();
+        var first = database.CreateStore(services);
+        var second = database.CreateStore(services);
+        var tokens = new HashSet<long>();
+        for (var i = 0; i < 20; i++)
+        {
+            foreach (var store in new[] { first, second })
+            {
+                var begin = await store.TryBeginAsync(Guid.NewGuid().ToString("N"), s_fingerprint, Long, CancellationToken.None);
+                Assert.Equal(IdempotencyBeginStatus.Acquired, begin.Status);
+                Assert.True(tokens.Add(begin.FencingToken), $"Token {begin.FencingToken} was handed out twice.");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_key_purged_and_created_again_by_another_instance_gets_a_new_token()
+    {
+        await using var services = database.CreateServices();
+        var key = Guid.NewGuid().ToString("N");
+        var before = await database.CreateStore(services).TryBeginAsync(key, s_fingerprint, Short, CancellationToken.None);
+        await RealTime.WaitAsync(Short * 2);
+        await Purge(1000, services).PurgeAsync(CancellationToken.None);
+
+        // A new instance (a restarted process) reserves a block of its own from the counter, which never goes back.
+        var after = await database.CreateStore(services).TryBeginAsync(key, s_fingerprint, Long, CancellationToken.None);
+        Assert.Equal(IdempotencyBeginStatus.Acquired, after.Status);
+        Assert.True(after.FencingToken > before.FencingToken, $"{after.FencingToken} after {before.FencingToken}");
+    }
+
+    [Fact]
+    public async Task The_purge_deletes_only_expired_rows_in_bounded_batches()
+    {
+        await database.ClearAsync();
+        await using var services = database.CreateServices();
+        var store = database.CreateStore(services);
+        var live = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            await store.TryBeginAsync("expired-" + i, s_fingerprint, Short, CancellationToken.None);
+        }
+
+        for (var i = 0; i < 2; i++)
+        {
+            var key = "live-" + i;
+            live.Add(key);
+            var begin = await store.TryBeginAsync(key, s_fingerprint, Long, CancellationToken.None);
+            Assert.True(await store.CompleteAsync(key, begin.FencingToken, Response(), Long, CancellationToken.None));
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            var stream = "expired-stream-" + i;
+            var begin = await store.TryBeginSequenceAsync(stream, 0, 1, s_fingerprint, Long, CancellationToken.None);
+            Assert.True(await store.CompleteSequenceAsync(stream, begin.FencingToken, Response(), 4, Short, CancellationToken.None));
+        }
+
+        var liveStream = await store.TryBeginSequenceAsync("live-stream", 0, 1, s_fingerprint, Long, CancellationToken.None);
+        Assert.True(await store.CompleteSequenceAsync("live-stream", liveStream.FencingToken, Response(), 4, Long, CancellationToken.None));
+        await RealTime.WaitAsync(Short * 2);
+
+        var (records, streams) = await Purge(batchSize: 2, services).PurgeAsync(CancellationToken.None);
+
+        Assert.Equal(5, records);
+        Assert.Equal(3, streams);
+        Assert.Equal(2, await CountAsync(Schema.Records.Table));
+        Assert.Equal(1, await CountAsync(Schema.Streams.Table));
+        Assert.Equal(1, await CountAsync(Schema.StreamResponses.Table));
+        foreach (var key in live)
+        {
+            Assert.Equal(IdempotencyBeginStatus.Completed, (await store.TryBeginAsync(key, s_fingerprint, Long, CancellationToken.None)).Status);
+        }
+
+        Assert.Equal(SequenceBeginStatus.Completed, (await store.TryBeginSequenceAsync("live-stream", 0, 1, s_fingerprint, Long, CancellationToken.None)).Status);
+    }
+
+    [Fact]
+    public async Task Expiries_are_set_by_the_database_clock_whatever_the_application_clock_says()
+    {
+        // The application's clock is a century off; the store must not care.
+        var clock = new FakeTimeProvider(new DateTimeOffset(2126, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        await using var services = database.CreateServices(s => s.AddSingleton<TimeProvider>(clock));
+        var store = database.CreateStore(services);
+        var key = Guid.NewGuid().ToString("N");
+        var lease = TimeSpan.FromMinutes(1);
+        Assert.Equal(IdempotencyBeginStatus.Acquired, (await store.TryBeginAsync(key, s_fingerprint, lease, CancellationToken.None)).Status);
+
+        await using var context = database.CreateContext();
+        var connection = context.Database.GetDbConnection();
+        await context.Database.OpenConnectionAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {Schema.Records.ExpiresAt} - {SqlDialect.For(database.ProviderName)!.Now} FROM {Schema.Records.Table} WHERE \"{Schema.Records.Key}\" = '{key}'";
+        var remaining = TimeSpan.FromMilliseconds(Convert.ToInt64(await command.ExecuteScalarAsync()));
+        Assert.InRange(remaining, lease - TimeSpan.FromSeconds(10), lease);
+
+        // And the database's clock agrees with this machine's real one, not the fake.
+        command.CommandText = $"SELECT {SqlDialect.For(database.ProviderName)!.Now}";
+        var databaseNow = DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(await command.ExecuteScalarAsync()));
+        Assert.InRange(databaseNow, DateTimeOffset.UtcNow - TimeSpan.FromMinutes(1), DateTimeOffset.UtcNow + TimeSpan.FromMinutes(1));
+    }
+}
+
+[Collection(SqliteCollection.Name)]
+public sealed class SqliteStoreMaintenanceTests(SqliteDatabase database) : StoreMaintenanceTests(database)
+{
+}
+
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlStoreMaintenanceTests(PostgreSqlDatabase database) : StoreMaintenanceTests(database)
+{
+}

@@ -1,0 +1,247 @@
+using System.Text;
+using Idempotency.EntityFrameworkCore.Internal;
+using Idempotency.EntityFrameworkCore.Tests.Infrastructure;
+using Idempotency.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Primitives;
+
+namespace Idempotency.EntityFrameworkCore.Tests.Transactions;
+
+/// <summary>The request transaction (transactional mode) on one provider: the record commits, or not, with the handler's writes.</summary>
+public abstract class StoreTransactionTests(StoreDatabase database) : IAsyncLifetime
+{
+    protected static readonly TimeSpan Lease = TimeSpan.FromMinutes(1);
+    protected static readonly TimeSpan Retention = TimeSpan.FromMinutes(5);
+    protected static readonly TimeSpan LongLockTimeout = TimeSpan.FromSeconds(20);
+    private static readonly byte[] s_fingerprint = Encoding.ASCII.GetBytes("fingerprint-of-the-request");
+
+    private ServiceProvider _services = null!;
+    private EntityFrameworkCoreIdempotencyStore _store = null!;
+
+    protected StoreDatabase Database => database;
+
+    private protected EntityFrameworkCoreIdempotencyStore Store => _store;
+
+    public Task InitializeAsync()
+    {
+        _services = database.CreateServices();
+        _store = database.CreateStore(_services);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync() => await _services.DisposeAsync();
+
+    protected static string NewKey() => Guid.NewGuid().ToString("N");
+
+    protected static StoredResponse Response(string body)
+        => new(201, [new("Content-Type", new StringValues("text/plain"))], Encoding.UTF8.GetBytes(body), isBodyStored: true);
+
+    protected AsyncServiceScope NewRequest() => _services.CreateAsyncScope();
+
+    protected static TestDbContext ContextOf(AsyncServiceScope request) => request.ServiceProvider.GetRequiredService<TestDbContext>();
+
+    protected async Task<IIdempotencyStoreTransaction> BeginAsync(AsyncServiceScope request, TimeSpan? lockTimeout = null)
+        => await _store.BeginTransactionAsync(request.ServiceProvider, lockTimeout ?? LongLockTimeout, CancellationToken.None);
+
+    protected static async Task<long> AcquireAsync(IIdempotencyStoreTransaction transaction, string key)
+    {
+        var begin = await transaction.TryBeginAsync(key, s_fingerprint, Lease, CancellationToken.None);
+        Assert.Equal(IdempotencyBeginStatus.Acquired, begin.Status);
+        return begin.FencingToken;
+    }
+
+    /// <summary>A second request's begin, on a thread of its own: on SQLite its transaction waits for the write lock as it begins.</summary>
+    private Task<IdempotencyBeginResult> BeginConcurrentlyAsync(string key, TimeSpan lockTimeout) => Task.Run(async () =>
+    {
+        await using var request = NewRequest();
+        await using var transaction = await BeginAsync(request, lockTimeout);
+        return await transaction.TryBeginAsync(key, s_fingerprint, Lease, CancellationToken.None);
+    });
+
+    private async Task<long> LedgerCountAsync(string id)
+    {
+        await using var context = database.CreateContext();
+        return await context.Ledger.CountAsync(e => e.Id == id);
+    }
+
+    [Fact]
+    public async Task A_concurrent_begin_of_the_same_key_waits_for_the_commit_and_then_replays()
+    {
+        var key = NewKey();
+        await using var first = NewRequest();
+        await using var transaction = await BeginAsync(first);
+        var token = await AcquireAsync(transaction, key);
+
+        var second = BeginConcurrentlyAsync(key, LongLockTimeout);
+        await Task.Delay(300);
+        Assert.False(second.IsCompleted, "The second begin must wait while the first transaction holds the record.");
+
+        Assert.True(await transaction.CompleteAsync(key, token, Response("first"), Retention, CancellationToken.None));
+        await transaction.CommitAsync(CancellationToken.None);
+
+        var replay = await second.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(IdempotencyBeginStatus.Completed, replay.Status);
+        Assert.Equal("first", Encoding.UTF8.GetString(replay.Response!.Body.Span));
+    }
+
+    [Fact]
+    public async Task A_concurrent_begin_of_the_same_key_acquires_after_a_rollback()
+    {
+        var key = NewKey();
+        var first = NewRequest();
+        var transaction = await BeginAsync(first);
+        var token = await AcquireAsync(transaction, key);
+
+        var second = BeginConcurrentlyAsync(key, LongLockTimeout);
+        await Task.Delay(300);
+        Assert.False(second.IsCompleted);
+
+        await transaction.DisposeAsync();
+        await first.DisposeAsync();
+
+        var retry = await second.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(IdempotencyBeginStatus.Acquired, retry.Status);
+        Assert.NotEqual(token, retry.FencingToken);
+    }
+
+    [Fact]
+    public async Task A_completed_and_committed_record_replays_through_the_non_transactional_store()
+    {
+        var key = NewKey();
+        await using (var request = NewRequest())
+        {
+            await using var transaction = await BeginAsync(request);
+            var token = await AcquireAsync(transaction, key);
+            Assert.True(await transaction.CompleteAsync(key, token, Response("committed"), Retention, CancellationToken.None));
+            await transaction.CommitAsync(CancellationToken.None);
+        }
+
+        var replay = await Store.TryBeginAsync(key, s_fingerprint, Lease, CancellationToken.None);
+        Assert.Equal(IdempotencyBeginStatus.Completed, replay.Status);
+        Assert.Equal(201, replay.Response!.StatusCode);
+        Assert.Equal("committed", Encoding.UTF8.GetString(replay.Response.Body.Span));
+    }
+
+    [Fact]
+    public async Task Disposing_without_a_commit_leaves_neither_the_record_nor_the_handlers_writes()
+    {
+        var key = NewKey();
+        await using (var request = NewRequest())
+        {
+            await using var transaction = await BeginAsync(request);
+            var token = await AcquireAsync(transaction, key);
+            var context = ContextOf(request);
+            context.Ledger.Add(new LedgerEntry { Id = key, Amount = 10 });
+            await context.SaveChangesAsync();
+            Assert.True(await transaction.CompleteAsync(key, token, Response("lost"), Retention, CancellationToken.None));
+
+            // Disposed without a commit: the handler's answer never left, and nothing of it may stay.
+        }
+
+        Assert.Equal(0, await LedgerCountAsync(key));
+        var next = await Store.TryBeginAsync(key, s_fingerprint, Lease, CancellationToken.None);
+        Assert.Equal(IdempotencyBeginStatus.Acquired, next.Status);
+    }
+
+    [Fact]
+    public async Task The_handlers_writes_commit_with_the_record()
+    {
+        var key = NewKey();
+        await using (var request = NewRequest())
+        {
+            await using var transaction = await BeginAsync(request);
+            var token = await AcquireAsync(transaction, key);
+            var context = ContextOf(request);
+            context.Ledger.Add(new LedgerEntry { Id = key, Amount = 10 });
+            await context.SaveChangesAsync();
+            Assert.True(await transaction.CompleteAsync(key, token, Response("paid"), Retention, CancellationToken.None));
+            await transaction.CommitAsync(CancellationToken.None);
+
+            // The context is the request's: DI disposes it, and it works on after the transaction ended.
+            Assert.Null(context.Database.CurrentTransaction);
+            Assert.Equal(1, await context.Ledger.CountAsync(e => e.Id == key));
+        }
+
+        Assert.Equal(1, await LedgerCountAsync(key));
+        Assert.Equal(IdempotencyBeginStatus.Completed, (await Store.TryBeginAsync(key, s_fingerprint, Lease, CancellationToken.None)).Status);
+    }
+
+    [Fact]
+    public async Task A_context_that_already_has_a_transaction_is_refused()
+    {
+        await using var request = NewRequest();
+        await using var own = await ContextOf(request).Database.BeginTransactionAsync();
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(async () => await BeginAsync(request));
+        Assert.Contains("already has a transaction", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_sequence_number_applied_in_a_transaction_advances_the_stream_only_when_committed()
+    {
+        var stream = NewKey();
+        await using (var request = NewRequest())
+        {
+            await using var transaction = await BeginAsync(request);
+            var begin = await transaction.TryBeginSequenceAsync(stream, 0, 1, s_fingerprint, Lease, CancellationToken.None);
+            Assert.Equal(SequenceBeginStatus.Acquired, begin.Status);
+            Assert.True(await transaction.CompleteSequenceAsync(stream, begin.FencingToken, Response("one"), 16, Retention, CancellationToken.None));
+
+            // Rolled back.
+        }
+
+        Assert.Equal(SequenceBeginStatus.Gap, (await Store.TryBeginSequenceAsync(stream, 0, 2, s_fingerprint, Lease, CancellationToken.None)).Status);
+
+        await using (var request = NewRequest())
+        {
+            await using var transaction = await BeginAsync(request);
+            var begin = await transaction.TryBeginSequenceAsync(stream, 0, 1, s_fingerprint, Lease, CancellationToken.None);
+            Assert.Equal(SequenceBeginStatus.Acquired, begin.Status);
+            Assert.True(await transaction.CompleteSequenceAsync(stream, begin.FencingToken, Response("one"), 16, Retention, CancellationToken.None));
+            await transaction.CommitAsync(CancellationToken.None);
+        }
+
+        var replay = await Store.TryBeginSequenceAsync(stream, 0, 1, s_fingerprint, Lease, CancellationToken.None);
+        Assert.Equal(SequenceBeginStatus.Completed, replay.Status);
+        Assert.Equal("one", Encoding.UTF8.GetString(replay.Response!.Body.Span));
+        Assert.Equal(SequenceBeginStatus.Acquired, (await Store.TryBeginSequenceAsync(stream, 0, 2, s_fingerprint, Lease, CancellationToken.None)).Status);
+    }
+}
+
+[Collection(SqliteCollection.Name)]
+public sealed class SqliteStoreTransactionTests(SqliteDatabase database) : StoreTransactionTests(database)
+{
+}
+
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlStoreTransactionTests(PostgreSqlDatabase database) : StoreTransactionTests(database)
+{
+    [Fact]
+    public async Task A_begin_that_waits_longer_than_the_lock_timeout_reports_in_flight()
+    {
+        var key = NewKey();
+        await using var first = NewRequest();
+        await using var transaction = await BeginAsync(first);
+        await AcquireAsync(transaction, key);
+
+        await using var second = NewRequest();
+        await using var waiting = await BeginAsync(second, TimeSpan.FromMilliseconds(100));
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var begin = await waiting.TryBeginAsync(key, "fingerprint-of-the-request"u8.ToArray(), Lease, CancellationToken.None);
+        Assert.Equal(IdempotencyBeginStatus.InFlight, begin.Status);
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(5), $"The begin waited {started.Elapsed}.");
+    }
+
+    [Fact]
+    public async Task A_stream_held_by_a_transaction_reports_in_flight_after_the_lock_timeout()
+    {
+        var stream = NewKey();
+        await using var first = NewRequest();
+        await using var transaction = await BeginAsync(first);
+        Assert.Equal(SequenceBeginStatus.Acquired, (await transaction.TryBeginSequenceAsync(stream, 0, 1, "f"u8.ToArray(), Lease, CancellationToken.None)).Status);
+
+        await using var second = NewRequest();
+        await using var waiting = await BeginAsync(second, TimeSpan.Zero);
+        Assert.Equal(SequenceBeginStatus.InFlight, (await waiting.TryBeginSequenceAsync(stream, 0, 1, "f"u8.ToArray(), Lease, CancellationToken.None)).Status);
+    }
+}
