@@ -131,14 +131,28 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore : IIdempotency
         // Taken before the transaction begins: a block reservation runs on a connection of its own, and on SQLite that
         // connection would wait for the write lock this very transaction holds.
         var token = await _tokens.NextAsync(cancellationToken).ConfigureAwait(false);
+        // Opened here (and closed when the transaction ends) so the dialect's connection setup runs before BEGIN.
+        var opened = false;
         try
         {
+            await StoreConnections.OpenAsync(context, dialect, cancellationToken).ConfigureAwait(false);
+            opened = true;
             var transaction = await context.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             return new EntityFrameworkCoreStoreTransaction(this, context, transaction, dialect, lockTimeout, token);
         }
-        catch (Exception ex) when (StoreFailures.IsUnavailable(dialect, ex, cancellationToken))
+        catch (Exception ex)
         {
-            throw StoreFailures.Unavailable(ex);
+            if (opened)
+            {
+                await context.Database.CloseConnectionAsync().ConfigureAwait(false);
+            }
+
+            if (StoreFailures.IsUnavailable(dialect, ex, cancellationToken))
+            {
+                throw StoreFailures.Unavailable(ex);
+            }
+
+            throw;
         }
     }
 
@@ -217,7 +231,7 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore : IIdempotency
         var lease = _contexts.Create();
         try
         {
-            await lease.Context.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await StoreConnections.OpenAsync(lease.Context, dialect, cancellationToken).ConfigureAwait(false);
             return new Session(lease, dialect);
         }
         catch (Exception ex)

@@ -158,6 +158,16 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
         {
             StoreLog.RollbackFailed(_store.Logger, _store.Contexts.ContextName, ex);
         }
+
+        try
+        {
+            // The store opened the connection before it began (EF Core counts opens: this closes only what it opened).
+            await _context.Database.CloseConnectionAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            StoreLog.RollbackFailed(_store.Logger, _store.Contexts.ContextName, ex);
+        }
     }
 
     private ValueTask<long> TakeTokenAsync(CancellationToken cancellationToken)

@@ -61,7 +61,7 @@ internal sealed partial class ExpiredRowPurge(
         try
         {
             var database = lease.Context.Database;
-            await database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await StoreConnections.OpenAsync(lease.Context, contexts.Dialect, cancellationToken).ConfigureAwait(false);
             var connection = database.GetDbConnection();
             long records = 0, streams = 0;
             int deleted;

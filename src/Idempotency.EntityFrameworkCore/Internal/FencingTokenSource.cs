@@ -68,7 +68,7 @@ internal sealed class FencingTokenSource(StoreContextSource contexts)
         try
         {
             var connection = lease.Context.Database.GetDbConnection();
-            await lease.Context.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await StoreConnections.OpenAsync(lease.Context, dialect, cancellationToken).ConfigureAwait(false);
             for (var attempt = 0; ; attempt++)
             {
                 await using (var reserve = StoreCommands.Create(connection, null, sql.ReserveTokens))

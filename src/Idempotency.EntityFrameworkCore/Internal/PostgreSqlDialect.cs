@@ -24,6 +24,8 @@ internal sealed class PostgreSqlDialect : SqlDialect
     public override string? LockTimeoutStatement(TimeSpan timeout)
         => string.Create(CultureInfo.InvariantCulture, $"SET LOCAL lock_timeout = '{Math.Max(1, (long)Math.Ceiling(timeout.TotalMilliseconds))}ms'");
 
+    public override string? ConnectionSetup(long commandTimeoutMilliseconds) => null;
+
     public override bool IsUnavailable(DbException exception)
     {
         if (exception.IsTransient)

@@ -25,6 +25,12 @@ internal abstract class SqlDialect
     /// <summary>A statement that bounds how long the current transaction waits for a row lock, or <see langword="null"/> where the database has none.</summary>
     public abstract string? LockTimeoutStatement(TimeSpan timeout);
 
+    /// <summary>
+    /// A statement run on a connection once it is open, before the store uses it, or <see langword="null"/>. Given the
+    /// connection's command timeout, in milliseconds.
+    /// </summary>
+    public abstract string? ConnectionSetup(long commandTimeoutMilliseconds);
+
     /// <summary>Whether waiting heals the failure: the middleware answers it with 503 (or fails open).</summary>
     public abstract bool IsUnavailable(DbException exception);
 

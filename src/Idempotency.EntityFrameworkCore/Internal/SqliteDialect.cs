@@ -31,6 +31,11 @@ internal sealed class SqliteDialect : SqlDialect
 
     public override string? LockTimeoutStatement(TimeSpan timeout) => null;
 
+    // Without it, Microsoft.Data.Sqlite retries a busy database in steps of 150 ms: under contention every writer
+    // would wait at least that long. SQLite's own busy handler waits in steps of a few milliseconds instead.
+    public override string? ConnectionSetup(long commandTimeoutMilliseconds)
+        => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"PRAGMA busy_timeout = {commandTimeoutMilliseconds}");
+
     public override bool IsUnavailable(DbException exception)
         => exception.IsTransient || (exception.ErrorCode & 0xFF) is Busy or Locked or IoError or Full or CantOpen;
 

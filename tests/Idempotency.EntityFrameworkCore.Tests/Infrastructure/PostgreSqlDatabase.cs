@@ -4,14 +4,15 @@ using Xunit.Abstractions;
 
 namespace Idempotency.EntityFrameworkCore.Tests.Infrastructure;
 
-/// <summary>A fresh database on the PostgreSQL server of <see cref="PostgreSqlServerFixture"/>, shared by the PostgreSQL tests.</summary>
+/// <summary>
+/// A fresh database, for the tests of one collection, on the PostgreSQL server that every collection of this assembly
+/// shares (<see cref="SharedPostgreSqlServer"/>): the collections run in parallel, each on a database of its own.
+/// </summary>
 public sealed class PostgreSqlDatabase(IMessageSink diagnostics) : StoreDatabase
 {
-    private readonly PostgreSqlServerFixture _server = new(diagnostics);
+    private bool _acquired;
 
     public string ConnectionString { get; private set; } = "";
-
-    public PostgreSqlServerFixture Server => _server;
 
     public override string ProviderName => "Npgsql.EntityFrameworkCore.PostgreSQL";
 
@@ -19,15 +20,38 @@ public sealed class PostgreSqlDatabase(IMessageSink diagnostics) : StoreDatabase
 
     protected override async Task CreateDatabaseAsync()
     {
-        await _server.InitializeAsync();
-        ConnectionString = await _server.CreateDatabaseAsync();
+        var server = await SharedPostgreSqlServer.AcquireAsync(diagnostics);
+        _acquired = true;
+        ConnectionString = await server.CreateDatabaseAsync();
     }
 
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
-        await _server.DisposeAsync();
+        if (_acquired)
+        {
+            await SharedPostgreSqlServer.ReleaseAsync();
+        }
     }
+}
+
+// One collection per test class: they wait on the real clock, so they run side by side, each on its own database.
+[CollectionDefinition(Name)]
+public sealed class PostgreSqlKeysCollection : ICollectionFixture<PostgreSqlDatabase>
+{
+    public const string Name = "PostgreSQL keys";
+}
+
+[CollectionDefinition(Name)]
+public sealed class PostgreSqlStreamsCollection : ICollectionFixture<PostgreSqlDatabase>
+{
+    public const string Name = "PostgreSQL streams";
+}
+
+[CollectionDefinition(Name)]
+public sealed class PostgreSqlPropertiesCollection : ICollectionFixture<PostgreSqlDatabase>
+{
+    public const string Name = "PostgreSQL properties";
 }
 
 [CollectionDefinition(Name)]

@@ -31,6 +31,25 @@ public sealed class SqliteDatabase : StoreDatabase
     }
 }
 
+// One collection per test class: they wait on the real clock, so they run side by side, each on its own database.
+[CollectionDefinition(Name)]
+public sealed class SqliteKeysCollection : ICollectionFixture<SqliteDatabase>
+{
+    public const string Name = "SQLite keys";
+}
+
+[CollectionDefinition(Name)]
+public sealed class SqliteStreamsCollection : ICollectionFixture<SqliteDatabase>
+{
+    public const string Name = "SQLite streams";
+}
+
+[CollectionDefinition(Name)]
+public sealed class SqlitePropertiesCollection : ICollectionFixture<SqliteDatabase>
+{
+    public const string Name = "SQLite properties";
+}
+
 [CollectionDefinition(Name)]
 public sealed class SqliteCollection : ICollectionFixture<SqliteDatabase>
 {

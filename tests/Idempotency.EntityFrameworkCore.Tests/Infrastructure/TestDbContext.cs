@@ -14,7 +14,7 @@ public sealed class TestDbContext(DbContextOptions<TestDbContext> options) : DbC
         {
             entry.ToTable("ledger");
             entry.HasKey(e => e.Id);
-            entry.Property(e => e.Id).HasMaxLength(64);
+            entry.Property(e => e.Id).HasMaxLength(100);
         });
     }
 }

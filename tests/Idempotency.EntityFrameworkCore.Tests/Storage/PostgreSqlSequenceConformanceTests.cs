@@ -5,7 +5,7 @@ using Idempotency.Testing;
 namespace Idempotency.EntityFrameworkCore.Tests.Storage;
 
 /// <summary>The stream half of the store contract on PostgreSql, by the database's real clock.</summary>
-[Collection(PostgreSqlCollection.Name)]
+[Collection(PostgreSqlStreamsCollection.Name)]
 public sealed class PostgreSqlSequenceConformanceTests(PostgreSqlDatabase database) : SequenceStoreConformanceTests
 {
     protected override Task<IIdempotencySequenceStore> CreateStoreAsync() => Task.FromResult<IIdempotencySequenceStore>(database.CreateStore());

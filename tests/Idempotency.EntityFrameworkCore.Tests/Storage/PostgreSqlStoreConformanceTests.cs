@@ -5,7 +5,7 @@ using Idempotency.Testing;
 namespace Idempotency.EntityFrameworkCore.Tests.Storage;
 
 /// <summary>The keyed half of the store contract on PostgreSql, by the database's real clock.</summary>
-[Collection(PostgreSqlCollection.Name)]
+[Collection(PostgreSqlKeysCollection.Name)]
 public sealed class PostgreSqlStoreConformanceTests(PostgreSqlDatabase database) : IdempotencyStoreConformanceTests
 {
     protected override Task<IIdempotencyStore> CreateStoreAsync() => Task.FromResult<IIdempotencyStore>(database.CreateStore());

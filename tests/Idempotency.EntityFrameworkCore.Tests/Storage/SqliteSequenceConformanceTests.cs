@@ -5,7 +5,7 @@ using Idempotency.Testing;
 namespace Idempotency.EntityFrameworkCore.Tests.Storage;
 
 /// <summary>The stream half of the store contract on Sqlite, by the database's real clock.</summary>
-[Collection(SqliteCollection.Name)]
+[Collection(SqliteStreamsCollection.Name)]
 public sealed class SqliteSequenceConformanceTests(SqliteDatabase database) : SequenceStoreConformanceTests
 {
     protected override Task<IIdempotencySequenceStore> CreateStoreAsync() => Task.FromResult<IIdempotencySequenceStore>(database.CreateStore());

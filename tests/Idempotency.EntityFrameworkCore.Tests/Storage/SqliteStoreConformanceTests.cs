@@ -5,7 +5,7 @@ using Idempotency.Testing;
 namespace Idempotency.EntityFrameworkCore.Tests.Storage;
 
 /// <summary>The keyed half of the store contract on Sqlite, by the database's real clock.</summary>
-[Collection(SqliteCollection.Name)]
+[Collection(SqliteKeysCollection.Name)]
 public sealed class SqliteStoreConformanceTests(SqliteDatabase database) : IdempotencyStoreConformanceTests
 {
     protected override Task<IIdempotencyStore> CreateStoreAsync() => Task.FromResult<IIdempotencyStore>(database.CreateStore());

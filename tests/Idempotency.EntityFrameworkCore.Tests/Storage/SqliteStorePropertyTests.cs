@@ -10,7 +10,7 @@ namespace Idempotency.EntityFrameworkCore.Tests.Storage;
 /// The property tests on Sqlite, by the database's real clock: 15% of the sequences use 300 ms leases and retentions
 /// and wait 0.7 s once, the rest 10-minute durations (as the Redis store's run). Each sequence starts from empty tables.
 /// </summary>
-[Collection(SqliteCollection.Name)]
+[Collection(SqlitePropertiesCollection.Name)]
 public sealed class SqliteStorePropertyTests(SqliteDatabase database, ITestOutputHelper output) : SequenceStorePropertyTests(output)
 {
     protected override PropertyTimeProfile TimeProfile { get; } = PropertyTimeProfile.RealClock(TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(700), timedPercent: 15);
