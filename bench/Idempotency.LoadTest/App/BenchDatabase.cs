@@ -18,7 +18,7 @@ public static class BenchDatabase
             }
             else
             {
-                options.UseSqlite(connectionString);
+                options.UseSqlite(connectionString).AddInterceptors(new SqliteBusyTimeout());
             }
         }
 

@@ -47,10 +47,11 @@ public static class BenchServer
 
         if (BenchModes.WritesToDatabase(mode) && !BenchModes.UsesPostgres(mode))
         {
-            // Microsoft.Data.Sqlite waits for SQLite's write lock by retrying on the calling thread (Thread.Sleep(150)
-            // between attempts, async methods included). With 32 concurrent writers those waits hold pool threads, and the pool's
-            // default minimum (one per core) starves: both SQLite rows would measure thread injection, not the work.
-            // An application on SQLite with concurrent writers needs the same.
+            // SQLite's writers wait for its one write lock on the calling thread, async methods included (SQLite's busy
+            // handler, see SqliteBusyTimeout; without it, Microsoft.Data.Sqlite's Thread.Sleep(150) between attempts).
+            // With 32 concurrent writers those waits hold pool threads, and the pool's default minimum (one per core)
+            // starves: both SQLite rows would measure thread injection, not the work. An application on SQLite with
+            // concurrent writers needs the same.
             ThreadPool.SetMinThreads(64, 64);
         }
 
