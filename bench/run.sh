@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The load test in one command: builds the bench app in Release, then starts redis-server and one bench app per mode
-# on 127.0.0.1, measures every scenario with wrk (and latency at a fixed rate with its own .NET client), stops
+# The load test in one command: builds the bench app in Release, then starts redis-server, a PostgreSQL server and one
+# bench app per mode on 127.0.0.1, measures every scenario with wrk (and latency at a fixed rate with its own .NET client), stops
 # everything it started, and writes bench/results/latest.json and latest.md. The default run takes under three
 # minutes after the build; options after the command go to the runner (`bench/run.sh --help` lists them), e.g.
 #   bench/run.sh --duration 10 --rounds 5 --full      # a thorough run
@@ -10,16 +10,20 @@ cd "$(dirname "$0")/.."
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-ensure_package() {
-  # $1 = command, $2 = Debian package. Installed from Debian's packages when missing, as ./build.sh does for Redis.
-  if command -v "$1" >/dev/null 2>&1; then
-    return
-  fi
+install_package() {
+  # $1 = what is missing, $2 = Debian package. Installed from Debian's packages, as ./build.sh does for Redis.
   echo "$1 not found; installing $2 from Debian's packages"
   local sudo=""
   if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2" >/dev/null
+}
+
+ensure_package() {
+  # $1 = command, $2 = Debian package: installed when the command is missing.
+  if ! command -v "$1" >/dev/null 2>&1; then
+    install_package "$1" "$2"
+  fi
 }
 
 if [ "${1:-}" = "micro" ]; then
@@ -35,6 +39,10 @@ fi
 
 ensure_package wrk wrk
 ensure_package redis-server redis-server
+# PostgreSQL's server binaries are not on PATH in Debian's package: the runner looks in /usr/lib/postgresql/<version>/bin.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  install_package "PostgreSQL's initdb" postgresql
+fi
 
 build_started=$(date +%s)
 dotnet build bench/Idempotency.LoadTest -c Release -v quiet -nologo

@@ -17,6 +17,18 @@ public enum BenchMode
 
     /// <summary>ASP.NET Core Output Caching with its Redis store on GET: the peer the Redis replay path is compared with.</summary>
     OutputCache,
+
+    /// <summary>Nothing in front of the handler that writes each order to SQLite: the baseline of the SQLite rows.</summary>
+    DbSqlite,
+
+    /// <summary>The SQLite-writing handler behind the Entity Framework Core store in the same kind of SQLite database.</summary>
+    EfCoreSqlite,
+
+    /// <summary>Nothing in front of the handler that writes each order to PostgreSQL: the baseline of the PostgreSQL rows.</summary>
+    DbPostgres,
+
+    /// <summary>The PostgreSQL-writing handler behind the Entity Framework Core store on the same PostgreSQL server.</summary>
+    EfCorePostgres,
 }
 
 /// <summary>Names of modes on the command line and in results.</summary>
@@ -29,6 +41,10 @@ public static class BenchModes
         BenchMode.Memory => "memory",
         BenchMode.Redis => "redis",
         BenchMode.OutputCache => "outputcache",
+        BenchMode.DbSqlite => "db-sqlite",
+        BenchMode.EfCoreSqlite => "efcore-sqlite",
+        BenchMode.DbPostgres => "db-postgres",
+        BenchMode.EfCorePostgres => "efcore-postgres",
         _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, null),
     };
 
@@ -39,6 +55,19 @@ public static class BenchModes
         "memory" => BenchMode.Memory,
         "redis" => BenchMode.Redis,
         "outputcache" => BenchMode.OutputCache,
-        _ => throw new ArgumentException($"Unknown mode '{name}'; use none, passthrough, memory, redis or outputcache."),
+        "db-sqlite" => BenchMode.DbSqlite,
+        "efcore-sqlite" => BenchMode.EfCoreSqlite,
+        "db-postgres" => BenchMode.DbPostgres,
+        "efcore-postgres" => BenchMode.EfCorePostgres,
+        _ => throw new ArgumentException($"Unknown mode '{name}'; use none, passthrough, memory, redis, outputcache, db-sqlite, efcore-sqlite, db-postgres or efcore-postgres."),
     };
+
+    /// <summary>Whether the app's handler writes each order to a database (given with <c>--database</c>).</summary>
+    public static bool WritesToDatabase(BenchMode mode) => mode is BenchMode.DbSqlite or BenchMode.EfCoreSqlite or BenchMode.DbPostgres or BenchMode.EfCorePostgres;
+
+    /// <summary>Whether the app's database is PostgreSQL (else SQLite), for modes that write to one.</summary>
+    public static bool UsesPostgres(BenchMode mode) => mode is BenchMode.DbPostgres or BenchMode.EfCorePostgres;
+
+    /// <summary>Whether the app runs the idempotency middleware.</summary>
+    public static bool UsesIdempotency(BenchMode mode) => mode is BenchMode.Passthrough or BenchMode.Memory or BenchMode.Redis or BenchMode.EfCoreSqlite or BenchMode.EfCorePostgres;
 }

@@ -12,14 +12,17 @@ using StackExchange.Redis;
 namespace Idempotency.LoadTest.App;
 
 /// <summary>
-/// The bench app: <c>serve --mode none|passthrough|memory|redis|outputcache --port N [--redis host:port]</c>.
-/// Every mode maps the same handler on the same routes; only what sits in front of it differs.
+/// The bench app: <c>serve --mode none|passthrough|memory|redis|outputcache|db-sqlite|efcore-sqlite|db-postgres|efcore-postgres
+/// --port N [--redis host:port] [--database connection-string]</c>. Every mode maps the same handler on the same
+/// routes; only what sits in front of it differs. The database modes map the handler that also writes the order's row.
 /// </summary>
 /// <remarks>
 /// Routes: <c>POST /orders</c> (policy <c>retained</c>: replays and hot keys), <c>POST /orders/unique</c> (policy
 /// <c>unique</c>: one key per request, retention 2 s so that a long run does not fill the store),
 /// <c>POST /orders/over-limit</c> (policy <c>over-limit</c>: 16 KiB snapshot limit), <c>GET /orders/{size}</c>
-/// (output cached in mode outputcache), and <c>/_bench/*</c> diagnostics that no policy covers.
+/// (output cached in mode outputcache), and <c>/_bench/*</c> diagnostics that no policy covers. The efcore modes make
+/// <c>retained</c> and <c>unique</c> transactional and add <c>POST /orders/unique-plain</c> (policy <c>unique-plain</c>:
+/// <c>unique</c> without transactional mode).
 /// </remarks>
 public static class BenchServer
 {
@@ -29,11 +32,27 @@ public static class BenchServer
         var mode = BenchModes.Parse(options.Get("mode") ?? throw new ArgumentException("serve needs --mode."));
         var port = int.Parse(options.Get("port") ?? throw new ArgumentException("serve needs --port."), CultureInfo.InvariantCulture);
         var redis = options.Get("redis");
+        var database = options.Get("database");
         var parentPid = options.Get("parent-pid") is { } parent ? int.Parse(parent, CultureInfo.InvariantCulture) : (int?)null;
         var maxLifetime = TimeSpan.FromSeconds(double.Parse(options.Get("max-seconds") ?? "900", CultureInfo.InvariantCulture));
         if (mode is BenchMode.Redis or BenchMode.OutputCache && redis is null)
         {
             throw new ArgumentException($"Mode {BenchModes.Name(mode)} needs --redis host:port.");
+        }
+
+        if (BenchModes.WritesToDatabase(mode) && database is null)
+        {
+            throw new ArgumentException($"Mode {BenchModes.Name(mode)} needs --database connection-string.");
+        }
+
+        if (BenchModes.WritesToDatabase(mode) && !BenchModes.UsesPostgres(mode))
+        {
+            // SQLite's writers wait for its one write lock on the calling thread, async methods included (SQLite's busy
+            // handler, see SqliteBusyTimeout; without it, Microsoft.Data.Sqlite's Thread.Sleep(150) between attempts).
+            // With 32 concurrent writers those waits hold pool threads, and the pool's default minimum (one per core)
+            // starves: both SQLite rows would measure thread injection, not the work. An application on SQLite with
+            // concurrent writers needs the same.
+            ThreadPool.SetMinThreads(64, 64);
         }
 
         var builder = WebApplication.CreateSlimBuilder([]);
@@ -45,11 +64,20 @@ public static class BenchServer
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
         builder.Services.AddSingleton(new BenchCounters());
         ConfigureServices(builder.Services, mode, redis);
+        if (database is not null)
+        {
+            BenchDatabase.AddTo(builder.Services, mode, database);
+        }
 
         await using var app = builder.Build();
+        if (database is not null)
+        {
+            Console.WriteLine(await BenchDatabase.CreateAsync(app.Services, mode));
+        }
+
         app.UseRouting();
         app.UseMiddleware<BenchCountingMiddleware>();
-        if (mode is BenchMode.Passthrough or BenchMode.Memory or BenchMode.Redis)
+        if (BenchModes.UsesIdempotency(mode))
         {
             app.UseIdempotency();
         }
@@ -74,7 +102,7 @@ public static class BenchServer
     {
         switch (mode)
         {
-            case BenchMode.None:
+            case BenchMode.None or BenchMode.DbSqlite or BenchMode.DbPostgres:
                 break;
             case BenchMode.Passthrough:
                 var passthrough = services.AddIdempotency(options =>
@@ -100,6 +128,9 @@ public static class BenchServer
                 break;
             case BenchMode.Redis:
                 services.AddIdempotency(AddPolicies).AddRedisStore(store => store.Configuration = redis);
+                break;
+            case BenchMode.EfCoreSqlite or BenchMode.EfCorePostgres:
+                services.AddIdempotency(AddDatabasePolicies).AddEntityFrameworkCoreStore<BenchDbContext>();
                 break;
             case BenchMode.OutputCache:
                 // The same client settings the idempotency store gives its own connection (socket I/O on the thread pool,
@@ -137,16 +168,55 @@ public static class BenchServer
         });
     }
 
+    /// <summary>
+    /// The relational store's policies: <c>retained</c> and <c>unique</c> as above but transactional (the record commits
+    /// in the handler's transaction), and <c>unique-plain</c>, <c>unique</c> without transactional mode (the record's
+    /// begin and completion commit on their own, around the handler's write).
+    /// </summary>
+    private static void AddDatabasePolicies(IdempotencyOptions options)
+    {
+        options.AddPolicy("retained", policy =>
+        {
+            policy.Retention = TimeSpan.FromHours(1);
+            policy.Transactional = true;
+        });
+        options.AddPolicy("unique", policy =>
+        {
+            policy.Lease = TimeSpan.FromSeconds(2);
+            policy.Retention = TimeSpan.FromSeconds(2);
+            policy.Transactional = true;
+        });
+        options.AddPolicy("unique-plain", policy =>
+        {
+            policy.Lease = TimeSpan.FromSeconds(2);
+            policy.Retention = TimeSpan.FromSeconds(2);
+        });
+    }
+
     /// <summary>The snapshot limit of <c>POST /orders/over-limit</c>.</summary>
     public const int OverLimitSnapshotBytes = 16 * 1024;
 
     private static void MapEndpoints(WebApplication app, BenchMode mode)
     {
+        if (BenchModes.WritesToDatabase(mode))
+        {
+            var created = app.MapPost("/orders", OrderHandlers.CreateAndStoreAsync);
+            var createdOnce = app.MapPost("/orders/unique", OrderHandlers.CreateAndStoreAsync);
+            if (BenchModes.UsesIdempotency(mode))
+            {
+                created.RequireIdempotency("retained");
+                createdOnce.RequireIdempotency("unique");
+                app.MapPost("/orders/unique-plain", OrderHandlers.CreateAndStoreAsync).RequireIdempotency("unique-plain");
+            }
+
+            return;
+        }
+
         var retained = app.MapPost("/orders", OrderHandlers.CreateAsync);
         var unique = app.MapPost("/orders/unique", OrderHandlers.CreateAsync);
         var overLimit = app.MapPost("/orders/over-limit", OrderHandlers.CreateAsync);
         var get = app.MapGet("/orders/{size:int}", OrderHandlers.GetAsync);
-        if (mode is BenchMode.Passthrough or BenchMode.Memory or BenchMode.Redis)
+        if (BenchModes.UsesIdempotency(mode))
         {
             retained.RequireIdempotency("retained");
             unique.RequireIdempotency("unique");

@@ -32,7 +32,7 @@ public sealed class BenchAppProcess : IAsyncDisposable
 
     public int ProcessId => _process.Id;
 
-    public static async Task<BenchAppProcess> StartAsync(BenchMode mode, string? redis, int maxSeconds, RunDirectory directory, CancellationToken cancellationToken)
+    public static async Task<BenchAppProcess> StartAsync(BenchMode mode, string? redis, string? database, int maxSeconds, RunDirectory directory, CancellationToken cancellationToken)
     {
         var port = RedisServer.FreePort();
         var (host, prefix) = SelfCommand();
@@ -42,9 +42,14 @@ public sealed class BenchAppProcess : IAsyncDisposable
             "--parent-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture),
             "--max-seconds", maxSeconds.ToString(CultureInfo.InvariantCulture),
         ];
-        if (redis is not null && mode != BenchMode.None && mode != BenchMode.Memory)
+        if (redis is not null && mode is BenchMode.Passthrough or BenchMode.Redis or BenchMode.OutputCache)
         {
             arguments.AddRange(["--redis", redis]);
+        }
+
+        if (database is not null)
+        {
+            arguments.AddRange(["--database", database]);
         }
 
         var process = ChildProcess.Start("app-" + BenchModes.Name(mode), host, arguments, directory);

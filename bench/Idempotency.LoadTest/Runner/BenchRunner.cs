@@ -6,14 +6,12 @@ using Idempotency.LoadTest.App;
 namespace Idempotency.LoadTest.Runner;
 
 /// <summary>
-/// <c>run</c>: starts redis-server and one bench app per mode, seeds replayable keys, warms every scenario up, measures
+/// <c>run</c>: starts redis-server, PostgreSQL (when a scenario needs it) and one bench app per mode, seeds replayable keys, warms every scenario up, measures
 /// all scenarios round after round (modes interleaved), measures latency at a fixed rate, stops everything it started,
 /// and writes <c>latest.json</c> and <c>latest.md</c>.
 /// </summary>
 public static class BenchRunner
 {
-    private static readonly BenchMode[] Modes = [BenchMode.None, BenchMode.Passthrough, BenchMode.Memory, BenchMode.Redis, BenchMode.OutputCache];
-
     public static async Task<int> RunAsync(string[] args)
     {
         var settings = RunSettings.Parse(args);
@@ -31,7 +29,8 @@ public static class BenchRunner
         using var directory = new RunDirectory(settings.WorkDirectory);
         var luaScript = Path.Combine(AppContext.BaseDirectory, "lua", "bench.lua");
         var wrk = new Wrk(luaScript, settings.Threads, settings.Connections, directory);
-        var scenarios = Scenario.All(settings.Sizes, settings.HeadlineSize, settings.Full);
+        var scenarios = Scenario.All(settings.Sizes, settings.HeadlineSize, settings.Full, settings.Only);
+        var modes = scenarios.Select(s => s.Mode).Distinct().ToArray();
         var bodies = settings.Sizes.ToDictionary(size => size, OrderHandlers.CreateRequestBody);
         var bodyFiles = new Dictionary<int, string>();
         foreach (var (size, body) in bodies)
@@ -46,13 +45,20 @@ public static class BenchRunner
         Log($"{scenarios.Count} scenarios x {settings.Rounds} rounds x {settings.Duration.TotalSeconds} s, wrk -t{settings.Threads} -c{settings.Connections}; work dir {directory.Path}");
 
         RedisServer? redis = null;
+        PostgresServer? postgres = null;
         var apps = new Dictionary<BenchMode, BenchAppProcess>();
         try
         {
             redis = await RedisServer.StartAsync(directory, cancellationToken);
             Log($"redis-server pid {redis.ProcessId} on {redis.Configuration}");
+            if (modes.Any(BenchModes.UsesPostgres))
+            {
+                postgres = await PostgresServer.StartAsync(directory, modes.Where(BenchModes.UsesPostgres).Select(DatabaseName), cancellationToken);
+                Log($"{postgres.Version} pid {postgres.ServerProcessId} on 127.0.0.1:{postgres.Port} (fsync and synchronous_commit at their defaults: on)");
+            }
+
             var maxSeconds = (int)settings.MaxTime.TotalSeconds + 60;
-            var started = await Task.WhenAll(Modes.Select(mode => BenchAppProcess.StartAsync(mode, redis.Configuration, maxSeconds, directory, cancellationToken)));
+            var started = await Task.WhenAll(modes.Select(mode => BenchAppProcess.StartAsync(mode, redis.Configuration, Database(mode, postgres, directory), maxSeconds, directory, cancellationToken)));
             foreach (var app in started)
             {
                 apps[app.Mode] = app;
@@ -79,7 +85,7 @@ public static class BenchRunner
                 for (var i = 0; i < scenarios.Count; i++)
                 {
                     var scenario = scenarios[(i + offset) % scenarios.Count];
-                    var measurement = await MeasureAsync(wrk, apps[scenario.Mode], redis, scenario, round, bodyFiles[scenario.Size], KeyPrefix(runId, scenario, $"r{round}"), settings.Duration, cancellationToken);
+                    var measurement = await MeasureAsync(wrk, apps[scenario.Mode], redis, postgres, scenario, round, bodyFiles[scenario.Size], KeyPrefix(runId, scenario, $"r{round}"), settings.Duration, cancellationToken);
                     measurements.Add(measurement);
                 }
 
@@ -89,7 +95,9 @@ public static class BenchRunner
             var latencies = new List<LatencyResult>();
             if (!settings.SkipLatency)
             {
-                foreach (var scenario in scenarios.Where(s => s.Size == settings.HeadlineSize && s.Keys != KeyKind.Hot))
+                // Not the database rows: a handler that waits for a durable commit may not keep up with the fixed rate on a
+                // small machine, and an open-loop client then measures its own queue.
+                foreach (var scenario in scenarios.Where(s => s.Size == settings.HeadlineSize && s.Keys != KeyKind.Hot && !BenchModes.WritesToDatabase(s.Mode)))
                 {
                     var app = apps[scenario.Mode];
                     var prefix = scenario.Keys == KeyKind.Cycle ? Scenario.SeedPrefix(scenario.Size) : KeyPrefix(runId, scenario, "lat");
@@ -138,6 +146,11 @@ public static class BenchRunner
                 await app.DisposeAsync();
             }
 
+            if (postgres is not null)
+            {
+                await postgres.DisposeAsync();
+            }
+
             if (redis is not null)
             {
                 await redis.DisposeAsync();
@@ -145,17 +158,40 @@ public static class BenchRunner
         }
     }
 
+    /// <summary>Each database mode's app gets a database of its own, of the same kind (the same PostgreSQL server; SQLite files side by side).</summary>
+    private static string? Database(BenchMode mode, PostgresServer? postgres, RunDirectory directory)
+    {
+        if (!BenchModes.WritesToDatabase(mode))
+        {
+            return null;
+        }
+
+        if (BenchModes.UsesPostgres(mode))
+        {
+            return postgres!.ConnectionString(DatabaseName(mode));
+        }
+
+        var sqlite = Path.Combine(directory.Path, "sqlite");
+        Directory.CreateDirectory(sqlite);
+        return $"Data Source={Path.Combine(sqlite, DatabaseName(mode) + ".db")}";
+    }
+
+    private static string DatabaseName(BenchMode mode) => "bench_" + BenchModes.Name(mode).Replace('-', '_');
+
     private static async Task<Measurement> MeasureAsync(
-        Wrk wrk, BenchAppProcess app, RedisServer redis, Scenario scenario, int round, string bodyFile, string keyPrefix, TimeSpan duration, CancellationToken cancellationToken)
+        Wrk wrk, BenchAppProcess app, RedisServer redis, PostgresServer? postgres, Scenario scenario, int round, string bodyFile, string keyPrefix, TimeSpan duration,
+        CancellationToken cancellationToken)
     {
         await app.ResetPeakAsync(cancellationToken);
         var before = await app.ReadStatsAsync(cancellationToken);
         var commandsBefore = scenario.UsesRedis ? await redis.ReadCommandStatsAsync(cancellationToken) : null;
-        var cpuBefore = CpuUse.Read(app.ProcessId, redis.ProcessId);
+        var statementsBefore = scenario.UsesPostgres ? await postgres!.ReadStatementCallsAsync(DatabaseName(scenario.Mode), cancellationToken) : null;
+        long? ServerTicks() => scenario.UsesPostgres ? postgres!.CpuTicks() : CpuTicks.OfProcess(redis.ProcessId);
+        var cpuBefore = CpuUse.Read(app.ProcessId, ServerTicks());
         var result = await wrk.RunAsync(app.BaseAddress, scenario, bodyFile, keyPrefix, duration, cancellationToken);
 
         // Read at once: the pause below is idle time the app's requests did not use.
-        var cpu = CpuUse.Read(app.ProcessId, redis.ProcessId).Since(cpuBefore);
+        var cpu = CpuUse.Read(app.ProcessId, ServerTicks()).Since(cpuBefore);
 
         // Requests wrk left in flight when it stopped finish (or fail) within a moment; then the counters are stable.
         await Task.Delay(200, cancellationToken);
@@ -171,6 +207,16 @@ public static class BenchRunner
                 .ToDictionary(c => c.Key, c => c.Delta, StringComparer.Ordinal);
         }
 
+        Dictionary<string, long>? statements = null;
+        if (statementsBefore is not null)
+        {
+            var statementsAfter = await postgres!.ReadStatementCallsAsync(DatabaseName(scenario.Mode), cancellationToken);
+            statements = statementsAfter
+                .Select(c => (c.Key, Delta: c.Value - statementsBefore.GetValueOrDefault(c.Key)))
+                .Where(c => c.Delta > 0)
+                .ToDictionary(c => c.Key, c => c.Delta, StringComparer.Ordinal);
+        }
+
         var measurement = new Measurement(
             scenario,
             round,
@@ -181,8 +227,10 @@ public static class BenchRunner
             after.PeakWorkingSetBytes,
             after.Gen2Collections - before.Gen2Collections,
             commands,
+            statements,
             cpu);
         var trips = measurement.RoundTripsPerRequest is { } t ? string.Create(CultureInfo.InvariantCulture, $"  redis cmds/req {t:F2}") : string.Empty;
+        trips += measurement.StatementsPerRequest is { } sql ? string.Create(CultureInfo.InvariantCulture, $"  sql statements/req {sql:F2}") : string.Empty;
         var errors = result.StatusErrors + result.SocketErrors > 0 ? $"  non-2xx {result.StatusErrors} socket errors {result.SocketErrors}" : string.Empty;
         Log(string.Create(CultureInfo.InvariantCulture,
             $"  {scenario.Id,-32} {result.RequestsPerSecond,9:F0} req/s  {measurement.AllocatedBytesPerRequest,8:F0} B/req  exec/req {measurement.ExecutionsPerRequest:F2}{trips}{errors}"));
@@ -195,14 +243,14 @@ public static class BenchRunner
     /// </summary>
     private static async Task SeedAndVerifyAsync(Dictionary<BenchMode, BenchAppProcess> apps, IReadOnlyList<int> sizes, Dictionary<int, byte[]> bodies, CancellationToken cancellationToken)
     {
-        await Task.WhenAll(sizes.SelectMany(size => (Task[])
-        [
-            ExpectAsync(apps[BenchMode.None], "POST", "/orders", bodies[size], key: "check", HttpStatusCode.Created, replayed: false, cancellationToken),
-            ExpectAsync(apps[BenchMode.Passthrough], "POST", "/orders", bodies[size], key: null, HttpStatusCode.Created, replayed: false, cancellationToken),
-            SeedAsync(apps[BenchMode.Memory], size, bodies[size], cancellationToken),
-            SeedAsync(apps[BenchMode.Redis], size, bodies[size], cancellationToken),
-            CheckOutputCacheAsync(apps[BenchMode.OutputCache], size, bodies[size], cancellationToken),
-        ]));
+        await Task.WhenAll(sizes.SelectMany(size => apps.Values.Select(app => app.Mode switch
+        {
+            BenchMode.None or BenchMode.DbSqlite or BenchMode.DbPostgres
+                => ExpectAsync(app, "POST", "/orders", bodies[size], key: "check", HttpStatusCode.Created, replayed: false, cancellationToken),
+            BenchMode.Passthrough => ExpectAsync(app, "POST", "/orders", bodies[size], key: null, HttpStatusCode.Created, replayed: false, cancellationToken),
+            BenchMode.OutputCache => CheckOutputCacheAsync(app, size, bodies[size], cancellationToken),
+            _ => SeedAsync(app, size, bodies[size], cancellationToken),
+        })));
     }
 
     private static async Task SeedAsync(BenchAppProcess app, int size, byte[] body, CancellationToken cancellationToken)
@@ -223,9 +271,39 @@ public static class BenchRunner
         await Parallel.ForEachAsync(
             Enumerable.Range(0, Scenario.SeededKeys),
             new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
-            async (i, token) => await ExpectAsync(app, "POST", "/orders", body, $"{Scenario.SeedPrefix(size)}-{i}", HttpStatusCode.Created, replayed: false, token));
+            async (i, token) => await SeedKeyAsync(app, body, $"{Scenario.SeedPrefix(size)}-{i}", token));
         await ExpectAsync(app, "POST", "/orders", body, $"{Scenario.SeedPrefix(size)}-0", HttpStatusCode.Created, replayed: true, cancellationToken);
         await ExpectAsync(app, "POST", "/orders/unique", body, $"check-{size}", HttpStatusCode.Created, replayed: false, cancellationToken);
+        if (BenchModes.WritesToDatabase(app.Mode))
+        {
+            await ExpectAsync(app, "POST", "/orders/unique-plain", body, $"check-plain-{size}", HttpStatusCode.Created, replayed: false, cancellationToken);
+            await ExpectAsync(app, "POST", "/orders/unique-plain", body, $"check-plain-{size}", HttpStatusCode.Created, replayed: true, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Stores one replayable key. On a machine busy enough that a store call outlasts StoreTimeout the app answers 503
+    /// (or 409 while an abandoned attempt's lease runs); the key is then retried as a client would retry it, and any
+    /// 201, first or replayed, means it is stored.
+    /// </summary>
+    private static async Task SeedKeyAsync(BenchAppProcess app, byte[] body, string key, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            using var response = await SendAsync(app, "POST", "/orders", body, key, cancellationToken);
+            if (response.StatusCode == HttpStatusCode.Created && (attempt > 0 || !response.Headers.Contains("Idempotent-Replayed")))
+            {
+                return;
+            }
+
+            if (response.StatusCode is not (HttpStatusCode.ServiceUnavailable or HttpStatusCode.Conflict) || attempt == 20)
+            {
+                throw new InvalidOperationException(
+                    $"{BenchModes.Name(app.Mode)} POST /orders key={key}: expected 201 (attempt {attempt + 1}), got {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(cancellationToken)}");
+            }
+
+            await Task.Delay(500, cancellationToken);
+        }
     }
 
     private static async Task CheckOutputCacheAsync(BenchAppProcess cache, int size, byte[] body, CancellationToken cancellationToken)

@@ -29,6 +29,43 @@ public static class CpuTicks
         }
     }
 
+    /// <summary>
+    /// User + system time of <paramref name="processId"/> and of its children so far: a PostgreSQL server's work is done
+    /// by one backend process per connection, each a child of the postmaster.
+    /// </summary>
+    public static long? OfProcessAndChildren(int processId)
+    {
+        var total = OfProcess(processId);
+        if (total is null)
+        {
+            return null;
+        }
+
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && pid != processId && ParentOf(pid) == processId)
+            {
+                total += OfProcess(pid) ?? 0;
+            }
+        }
+
+        return total;
+    }
+
+    private static int? ParentOf(int processId)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{processId}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ', 3);
+            return int.Parse(fields[1], CultureInfo.InvariantCulture);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Busy and total time of all cores so far: busy excludes idle and I/O wait.</summary>
     public static (long Busy, long Total)? OfMachine()
     {

@@ -10,6 +10,9 @@ public sealed class Report
 {
     private static readonly string[] HeadlineScenarios = ["passthrough", "memory_first", "memory_replay", "redis_first", "redis_replay", "outputcache_redis_hit"];
 
+    /// <summary>The Entity Framework Core store's rows, each divided by the database-writing handler on the same kind of database.</summary>
+    private static readonly string[] DatabaseScenarios = ["sqlite_tx_first", "sqlite_first", "sqlite_tx_replay", "pg_tx_first", "pg_first", "pg_tx_replay"];
+
     private readonly RunSettings _settings;
     private readonly string _machine;
     private readonly string _command;
@@ -45,6 +48,8 @@ public sealed class Report
         double ExecutionsPerRequest,
         double? RoundTripsPerRequest,
         Dictionary<string, double>? CommandsPerRequest,
+        double? StatementsPerRequest,
+        Dictionary<string, double>? StatementCallsPerRequest,
         long PeakWorkingSetBytes,
         double Non2xxFraction,
         long SocketErrors,
@@ -52,7 +57,7 @@ public sealed class Report
         long WrkP99Microseconds,
         int Gen2Collections,
         double? AppCpuMicroseconds,
-        double? RedisCpuMicroseconds,
+        double? ServerCpuMicroseconds,
         double? MachineCpuMicroseconds);
 
     private static List<ScenarioSummary> Summarize(IReadOnlyList<Measurement> measurements)
@@ -87,6 +92,20 @@ public sealed class Report
                 roundTrips = Math.Round(commands.Where(c => !RedisServer.ScriptInternal.Contains(c.Key)).Sum(c => c.Value), 3);
             }
 
+            Dictionary<string, double>? statements = null;
+            double? statementsPerRequest = null;
+            if (runs.All(m => m.SqlStatements is not null))
+            {
+                var requests = runs.Sum(m => m.AppRequests);
+                statements = runs.SelectMany(m => m.SqlStatements!)
+                    .GroupBy(c => c.Key)
+                    .Select(g => (Statement: g.Key, PerRequest: Math.Round((double)g.Sum(c => c.Value) / requests, 3)))
+                    .Where(c => c.PerRequest >= 0.001)
+                    .OrderByDescending(c => c.PerRequest)
+                    .ToDictionary(c => c.Statement, c => c.PerRequest, StringComparer.Ordinal);
+                statementsPerRequest = Math.Round((double)runs.Sum(m => m.SqlStatements!.Values.Sum()) / requests, 3);
+            }
+
             var totalRequests = runs.Sum(m => m.Wrk.Requests);
             result.Add(new ScenarioSummary(
                 scenario,
@@ -98,6 +117,8 @@ public sealed class Report
                 Median(runs.Select(m => m.ExecutionsPerRequest)),
                 roundTrips,
                 commands,
+                statementsPerRequest,
+                statements,
                 runs.Max(m => m.PeakWorkingSetBytes),
                 totalRequests == 0 ? 0 : (double)runs.Sum(m => m.Wrk.StatusErrors) / totalRequests,
                 runs.Sum(m => m.Wrk.SocketErrors),
@@ -105,7 +126,7 @@ public sealed class Report
                 (long)Median(runs.Select(m => (double)m.Wrk.LatencyP99)),
                 runs.Sum(m => m.Gen2Collections),
                 MedianOrNull(runs.Select(m => m.CpuMicrosecondsPerRequest.App)),
-                scenario.UsesRedis ? MedianOrNull(runs.Select(m => m.CpuMicrosecondsPerRequest.Redis)) : null,
+                scenario.UsesRedis || scenario.UsesPostgres ? MedianOrNull(runs.Select(m => m.CpuMicrosecondsPerRequest.Server)) : null,
                 MedianOrNull(runs.Select(m => m.CpuMicrosecondsPerRequest.Machine))));
         }
 
@@ -154,6 +175,14 @@ public sealed class Report
             targets.Add(new($"allocated bytes per request above baseline, {replay}", "<= 2048", Round(above, 0), above is null ? null : above <= 2048));
         }
 
+        // The relational store, on the database a production service would use: the record's writes share the handler's
+        // transaction and commit, so a first execution costs statements, not a second commit; a replay skips the write.
+        if (Find("pg_tx_first", size) is not null || Find("pg_tx_replay", size) is not null)
+        {
+            AtLeast("pg_tx_first", 0.80);
+            AtLeast("pg_tx_replay", 1.0);
+        }
+
         var overLimit = _summaries.Where(s => s.Scenario.Name == "memory_first_over_limit").MaxBy(s => s.Scenario.Size);
         if (overLimit is not null)
         {
@@ -190,9 +219,13 @@ public sealed class Report
                 ["headline_body_bytes"] = size,
                 ["latency_rate_per_second"] = _settings.SkipLatency ? null : _settings.LatencyRate,
                 ["latency_seconds"] = _settings.SkipLatency ? null : _settings.LatencyDuration.TotalSeconds,
-                ["ratio"] = "median over rounds of (scenario requests/s / baseline requests/s in the same round); outputcache_redis_hit is divided by baseline_get (the same handler behind a GET), all others by baseline (POST)",
+                ["ratio"] = "median over rounds of (scenario requests/s / baseline requests/s in the same round); outputcache_redis_hit is divided by baseline_get (the same handler behind a GET), sqlite_* by sqlite_db_baseline and pg_* by pg_db_baseline (the handler that also writes the order's row, without idempotency, to the same kind of database), all others by baseline (POST)",
             },
             ["ratios"] = Object(HeadlineScenarios, name => Round(Find(name, size)?.Ratio, 3)),
+            ["ratios_database"] = Object(DatabaseScenarios, name => Round(Find(name, size)?.Ratio, 3)),
+            ["sql_statements_per_request"] = Object(
+                _summaries.Where(s => s.Scenario.Size == size && s.StatementsPerRequest is not null).Select(s => s.Scenario.Name),
+                name => Find(name, size)?.StatementsPerRequest),
             ["ratios_by_size"] = new JsonObject(_settings.Sizes.Select(s => KeyValuePair.Create<string, JsonNode?>(
                 s.ToString(CultureInfo.InvariantCulture),
                 Object(_summaries.Where(x => x.Scenario.Size == s && x.Ratio is not null).Select(x => x.Scenario.Name), name => Round(Find(name, s)?.Ratio, 3))))),
@@ -250,6 +283,8 @@ public sealed class Report
                 ["handler_executions_per_request"] = Math.Round(s.ExecutionsPerRequest, 3),
                 ["redis_round_trips_per_request"] = s.RoundTripsPerRequest,
                 ["redis_commands_per_request"] = s.CommandsPerRequest is null ? null : new JsonObject(s.CommandsPerRequest.Select(c => KeyValuePair.Create<string, JsonNode?>(c.Key, c.Value))),
+                ["sql_statements_per_request"] = s.StatementsPerRequest,
+                ["sql_statement_calls_per_request"] = s.StatementCallsPerRequest is null ? null : new JsonObject(s.StatementCallsPerRequest.Select(c => KeyValuePair.Create<string, JsonNode?>(c.Key, c.Value))),
                 ["peak_working_set_bytes"] = s.PeakWorkingSetBytes,
                 ["gen2_collections"] = s.Gen2Collections,
                 ["non_2xx_fraction"] = Math.Round(s.Non2xxFraction, 4),
@@ -259,7 +294,7 @@ public sealed class Report
                 ["cpu_us_per_request"] = new JsonObject
                 {
                     ["app"] = Round(s.AppCpuMicroseconds, 1),
-                    ["redis"] = Round(s.RedisCpuMicroseconds, 1),
+                    [s.Scenario.UsesPostgres ? "postgres" : "redis"] = Round(s.ServerCpuMicroseconds, 1),
                     ["machine"] = Round(s.MachineCpuMicroseconds, 1),
                 },
             }).ToArray()),
@@ -282,7 +317,7 @@ public sealed class Report
         md.AppendLine(Invariant($"- Machine: {_machine}. Before the run started anything, its cores were {_cpuBusyBeforeStart?.ToString("P0", CultureInfo.InvariantCulture) ?? "?"} busy (3 s sample: other work on the machine). 1-minute load average at start {_loadAverage?.ToString(CultureInfo.InvariantCulture) ?? "?"}, at end {_loadAverageAtEnd?.ToString(CultureInfo.InvariantCulture) ?? "?"} (it also counts the build just before the run and the run's own app, Redis and wrk)."));
         md.AppendLine(Invariant($"- Command: `{_command}`, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC."));
         md.AppendLine(Invariant($"- Wall time: {_wallTime.TotalSeconds:F0} s, builds excluded. wrk -t{_settings.Threads} -c{_settings.Connections}, {_settings.Rounds} rounds of {_settings.Duration.TotalSeconds} s per scenario after a {_settings.Warmup.TotalSeconds} s warm-up, modes interleaved."));
-        md.AppendLine("- Ratio: requests/s of the scenario divided by the baseline's in the same round (median over rounds). The baseline is the same handler with nothing in front of it: `POST /orders` (`baseline`), or `GET /orders/{size}` (`baseline_get`) for output caching.");
+        md.AppendLine("- Ratio: requests/s of the scenario divided by the baseline's in the same round (median over rounds). The baseline is the same handler with nothing in front of it: `POST /orders` (`baseline`), or `GET /orders/{size}` (`baseline_get`) for output caching; for the `sqlite_*` and `pg_*` rows, the handler that also writes the order's row to the same kind of database (`sqlite_db_baseline`, `pg_db_baseline`).");
         md.AppendLine("- Regenerate: the command above, from the repository root (see bench/README.md).");
         md.AppendLine();
 
@@ -312,13 +347,36 @@ public sealed class Report
         md.AppendLine();
         md.AppendLine($"## Per request ({SizeName(size)} bodies)");
         md.AppendLine();
-        md.AppendLine("| scenario | req/s (median) | req/s per round | alloc B/req | above baseline | handler runs/req | Redis round trips/req | Redis commands/req | non-2xx | wrk p50 / p99 (ms, saturated) | CPU µs/req: app / Redis / machine |");
+        md.AppendLine("| scenario | req/s (median) | req/s per round | alloc B/req | above baseline | handler runs/req | Redis round trips/req | Redis commands/req | non-2xx | wrk p50 / p99 (ms, saturated) | CPU µs/req: app / Redis or PostgreSQL / machine |");
         md.AppendLine("|---|---:|---|---:|---:|---:|---:|---|---:|---|---|");
         foreach (var s in _summaries.Where(s => s.Scenario.Size == size))
         {
             var commands = s.CommandsPerRequest is null ? "" : string.Join(", ", s.CommandsPerRequest.Select(c => Invariant($"{c.Key} {c.Value:0.##}")));
             md.AppendLine(Invariant(
-                $"| {s.Scenario.Name} | {s.MedianRequestsPerSecond:F0} | {string.Join(", ", s.RequestsPerSecond)} | {s.MedianAllocatedBytesPerRequest:F0} | {s.AllocatedBytesAboveBaseline:F0} | {s.ExecutionsPerRequest:F2} | {s.RoundTripsPerRequest:F2} | {commands} | {s.Non2xxFraction:P1} | {s.WrkP50Microseconds / 1000.0:F2} / {s.WrkP99Microseconds / 1000.0:F2} | {s.AppCpuMicroseconds:F0} / {(s.RedisCpuMicroseconds is { } redis ? Invariant($"{redis:F0}") : "–")} / {s.MachineCpuMicroseconds:F0} |"));
+                $"| {s.Scenario.Name} | {s.MedianRequestsPerSecond:F0} | {string.Join(", ", s.RequestsPerSecond)} | {s.MedianAllocatedBytesPerRequest:F0} | {s.AllocatedBytesAboveBaseline:F0} | {s.ExecutionsPerRequest:F2} | {s.RoundTripsPerRequest:F2} | {commands} | {s.Non2xxFraction:P1} | {s.WrkP50Microseconds / 1000.0:F2} / {s.WrkP99Microseconds / 1000.0:F2} | {s.AppCpuMicroseconds:F0} / {(s.ServerCpuMicroseconds is { } server ? Invariant($"{server:F0}") : "–")} / {s.MachineCpuMicroseconds:F0} |"));
+        }
+
+        var withStatements = _summaries.Where(s => s.Scenario.Size == size && s.StatementCallsPerRequest is not null).ToList();
+        if (withStatements.Count > 0)
+        {
+            md.AppendLine();
+            md.AppendLine($"## SQL statements per request, PostgreSQL ({SizeName(size)} bodies)");
+            md.AppendLine();
+            md.AppendLine("What the app sent to its database per request served (`pg_stat_statements` calls over the scenario ÷ requests; `BEGIN` and `COMMIT` included; Npgsql sends a `BEGIN` together with the statement after it, so statements are an upper bound on round trips).");
+            md.AppendLine();
+            md.AppendLine("| scenario | statements/req | statement | calls/req |");
+            md.AppendLine("|---|---:|---|---:|");
+            foreach (var s in withStatements)
+            {
+                var first = true;
+                foreach (var (statement, calls) in s.StatementCallsPerRequest!)
+                {
+                    var text = statement.ReplaceLineEndings(" ").Replace("|", "\\|", StringComparison.Ordinal);
+                    text = text.Length > 160 ? text[..157] + "..." : text;
+                    md.AppendLine(Invariant($"| {(first ? s.Scenario.Name : "")} | {(first ? Invariant($"{s.StatementsPerRequest:F2}") : "")} | `{text}` | {calls:0.###} |"));
+                    first = false;
+                }
+            }
         }
 
         md.AppendLine();
@@ -360,7 +418,7 @@ public sealed class Report
     {
         var size = _settings.HeadlineSize;
         var lines = new List<string> { $"Ratios to baseline at {SizeName(size)}:" };
-        foreach (var name in HeadlineScenarios)
+        foreach (var name in HeadlineScenarios.Concat(DatabaseScenarios).Where(name => Find(name, size) is not null))
         {
             lines.Add(Invariant($"  {name,-24} {Find(name, size)?.Ratio:F3}"));
         }

@@ -33,6 +33,9 @@ public sealed record RunSettings
     /// <summary>Every scenario at every size, instead of the secondary scenarios at the headline size only.</summary>
     public bool Full { get; init; }
 
+    /// <summary>Name prefixes of the scenarios to run (with the baselines they are divided by); empty: all of them.</summary>
+    public IReadOnlyList<string> Only { get; init; } = [];
+
     public string OutputDirectory { get; init; } = "bench/results";
 
     public string Label { get; init; } = string.Empty;
@@ -65,6 +68,7 @@ public sealed record RunSettings
                 "sizes" => settings with { Sizes = value.Split(',').Select(s => Positive(s, name)).ToArray() },
                 "headline-size" => settings with { HeadlineSize = Positive(value, name) },
                 "full" => settings with { Full = bool.Parse(value) },
+                "only" => settings with { Only = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) },
                 "out" => settings with { OutputDirectory = value },
                 "label" => settings with { Label = value },
                 "keep" => settings with { KeepDatedCopy = bool.Parse(value) },

@@ -33,6 +33,8 @@ public sealed record Scenario(string Name, BenchMode Mode, int Size, string Meth
 {
     public const string Baseline_Post = "baseline";
     public const string Baseline_Get = "baseline_get";
+    public const string Baseline_Sqlite = "sqlite_db_baseline";
+    public const string Baseline_Postgres = "pg_db_baseline";
 
     /// <summary>Seeded keys per size for replays (<c>seed-{size}-{i}</c>) and cached entries for output caching (<c>?item={i}</c>).</summary>
     /// <remarks>Enough that replays are spread over many records; few enough to seed in a second or two.</remarks>
@@ -45,10 +47,31 @@ public sealed record Scenario(string Name, BenchMode Mode, int Size, string Meth
 
     public bool UsesRedis => Mode is BenchMode.Redis or BenchMode.OutputCache or BenchMode.Passthrough;
 
+    public bool UsesPostgres => BenchModes.UsesPostgres(Mode);
+
     public static string SeedPrefix(int size) => $"seed-{size}";
 
-    /// <summary>The scenarios of a run: every scenario at every size when <paramref name="full"/>, else the headline size gets all of them and the others the ones with targets.</summary>
-    public static List<Scenario> All(IReadOnlyList<int> sizes, int headlineSize, bool full)
+    /// <summary>
+    /// The scenarios of a run: every scenario at every size when <paramref name="full"/>, else the headline size gets all
+    /// of them and the others the ones with targets that depend on the size. The database rows write one row per order
+    /// whatever the body's size, so they run at the headline size only unless <paramref name="full"/>. With
+    /// <paramref name="only"/> (name prefixes), just the scenarios named, and the baselines they are divided by.
+    /// </summary>
+    public static List<Scenario> All(IReadOnlyList<int> sizes, int headlineSize, bool full, IReadOnlyList<string>? only = null)
+    {
+        var all = Every(sizes, headlineSize, full);
+        if (only is null || only.Count == 0)
+        {
+            return all;
+        }
+
+        var chosen = all.Where(s => only.Any(prefix => s.Name.StartsWith(prefix, StringComparison.Ordinal))).ToList();
+        var baselines = chosen.Select(s => $"{s.Baseline}@{s.Size}").ToHashSet(StringComparer.Ordinal);
+        var result = all.Where(s => chosen.Contains(s) || baselines.Contains(s.Id)).ToList();
+        return result.Count > 0 ? result : throw new ArgumentException($"No scenario starts with {string.Join(" or ", only)}.");
+    }
+
+    private static List<Scenario> Every(IReadOnlyList<int> sizes, int headlineSize, bool full)
     {
         var result = new List<Scenario>();
         foreach (var size in sizes)
@@ -79,6 +102,20 @@ public sealed record Scenario(string Name, BenchMode Mode, int Size, string Meth
             {
                 result.Add(new("redis_hotkey", BenchMode.Redis, size, "POST", "/orders", KeyKind.Hot, Baseline_Post));
                 result.Add(new("outputcache_redis_hit", BenchMode.OutputCache, size, "GET", get, KeyKind.Query, Baseline_Get));
+            }
+
+            if (everything)
+            {
+                // The handler that writes each order to the database, without idempotency (the denominator) and behind
+                // the Entity Framework Core store: transactional first executions, non-transactional ones, replays.
+                foreach (var (prefix, baseline, store, baselineName) in (ReadOnlySpan<(string, BenchMode, BenchMode, string)>)
+                         [("sqlite", BenchMode.DbSqlite, BenchMode.EfCoreSqlite, Baseline_Sqlite), ("pg", BenchMode.DbPostgres, BenchMode.EfCorePostgres, Baseline_Postgres)])
+                {
+                    result.Add(new(baselineName, baseline, size, "POST", "/orders", KeyKind.Unique, baselineName));
+                    result.Add(new($"{prefix}_tx_first", store, size, "POST", "/orders/unique", KeyKind.Unique, baselineName));
+                    result.Add(new($"{prefix}_first", store, size, "POST", "/orders/unique-plain", KeyKind.Unique, baselineName));
+                    result.Add(new($"{prefix}_tx_replay", store, size, "POST", "/orders", KeyKind.Cycle, baselineName));
+                }
             }
         }
 
