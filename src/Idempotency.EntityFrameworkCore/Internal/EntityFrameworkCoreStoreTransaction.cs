@@ -17,7 +17,8 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
     private readonly IDbContextTransaction _transaction;
     private readonly SqlDialect _dialect;
     private readonly StoreSql _sql;
-    private string? _lockTimeoutPrefix;
+    private readonly string? _lockTimeoutPrefix;
+    private readonly string? _lockTimeoutSuffix;
     private long _reservedToken;
     private bool _committed;
     private bool _disposed;
@@ -31,6 +32,7 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
         _dialect = dialect;
         _sql = StoreSql.For(dialect);
         _lockTimeoutPrefix = dialect.LockTimeoutStatement(lockTimeout) is { } statement ? statement + ";\n" : null;
+        _lockTimeoutSuffix = dialect.LockTimeoutReset is { } reset ? ";\n" + reset : null;
         _reservedToken = reservedToken;
     }
 
@@ -67,7 +69,7 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
         try
         {
             return await EntityFrameworkCoreIdempotencyStore.CompleteRecordAsync(
-                Connection, DbTransaction, WithLockTimeout(_sql.CompleteRecordInTransaction), key, fencingToken, response, retention, cancellationToken).ConfigureAwait(false);
+                Connection, DbTransaction, _sql.CompleteRecordInTransaction, key, fencingToken, response, retention, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (StoreFailures.IsUnavailable(_dialect, ex, cancellationToken))
         {
@@ -105,7 +107,7 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
         try
         {
             return await EntityFrameworkCoreIdempotencyStore.CompleteStreamAsync(
-                Connection, DbTransaction, _sql, WithLockTimeout(_sql.ReadOwnedSlotInTransaction), streamKey, fencingToken, response, window, retention, cancellationToken).ConfigureAwait(false);
+                Connection, DbTransaction, _sql, _sql.ReadOwnedSlotInTransaction, streamKey, fencingToken, response, window, retention, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (StoreFailures.IsUnavailable(_dialect, ex, cancellationToken))
         {
@@ -183,15 +185,11 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
         return _store.Tokens.NextAsync(cancellationToken);
     }
 
-    /// <summary>The transaction's first statement sets its lock timeout, in the same round trip.</summary>
+    /// <summary>
+    /// A begin's statement between the lock timeout and its reset, in the same round trip: the bound is for waiting on
+    /// another request's record or stream, not for the handler's own writes, which wait for their locks as they would
+    /// without idempotency.
+    /// </summary>
     private string WithLockTimeout(string commandText)
-    {
-        if (_lockTimeoutPrefix is not { } prefix)
-        {
-            return commandText;
-        }
-
-        _lockTimeoutPrefix = null;
-        return prefix + commandText;
-    }
+        => _lockTimeoutPrefix is { } prefix ? prefix + commandText + _lockTimeoutSuffix : commandText;
 }

@@ -24,6 +24,9 @@ internal sealed class PostgreSqlDialect : SqlDialect
     public override string? LockTimeoutStatement(TimeSpan timeout)
         => string.Create(CultureInfo.InvariantCulture, $"SET LOCAL lock_timeout = '{Math.Max(1, (long)Math.Ceiling(timeout.TotalMilliseconds))}ms'");
 
+    // DEFAULT is the value the connection started with (server, role, database or connection string settings).
+    public override string? LockTimeoutReset => "SET LOCAL lock_timeout = DEFAULT";
+
     public override string? ConnectionSetup(long commandTimeoutMilliseconds) => null;
 
     public override bool IsUnavailable(DbException exception)

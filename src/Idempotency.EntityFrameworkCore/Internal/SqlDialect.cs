@@ -22,8 +22,17 @@ internal abstract class SqlDialect
     /// <summary>Appended to a <c>SELECT</c> of one row to lock it until the transaction ends; empty where the transaction already excludes other writers.</summary>
     public abstract string RowLock { get; }
 
-    /// <summary>A statement that bounds how long the current transaction waits for a row lock, or <see langword="null"/> where the database has none.</summary>
+    /// <summary>
+    /// A statement that bounds how long the current transaction's next statements wait for a row lock, or
+    /// <see langword="null"/> where the database has none; <see cref="LockTimeoutReset"/> ends the bound.
+    /// </summary>
     public abstract string? LockTimeoutStatement(TimeSpan timeout);
+
+    /// <summary>
+    /// A statement that gives the current transaction back the connection's own lock timeout, so the bound a begin set
+    /// does not reach the handler's writes or the commit, or <see langword="null"/> where the database has none.
+    /// </summary>
+    public abstract string? LockTimeoutReset { get; }
 
     /// <summary>
     /// A statement run on a connection once it is open, before the store uses it, or <see langword="null"/>. Given the

@@ -31,6 +31,8 @@ internal sealed class SqliteDialect : SqlDialect
 
     public override string? LockTimeoutStatement(TimeSpan timeout) => null;
 
+    public override string? LockTimeoutReset => null;
+
     // Without it, Microsoft.Data.Sqlite retries a busy database in steps of 150 ms: under contention every writer
     // would wait at least that long. SQLite's own busy handler waits in steps of a few milliseconds instead.
     public override string? ConnectionSetup(long commandTimeoutMilliseconds)

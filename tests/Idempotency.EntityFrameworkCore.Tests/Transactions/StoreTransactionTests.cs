@@ -233,6 +233,56 @@ public sealed class PostgreSqlStoreTransactionTests(PostgreSqlDatabase database)
     }
 
     [Fact]
+    public Task The_lock_timeout_bounds_only_the_begin_and_the_handlers_writes_wait_for_their_locks()
+        => HandlerWriteWaitsForAnotherWritersLockAsync(async (transaction, key) =>
+        {
+            var token = await AcquireAsync(transaction, key);
+            return () => transaction.CompleteAsync(key, token, Response("paid"), Retention, CancellationToken.None);
+        });
+
+    [Fact]
+    public Task The_lock_timeout_bounds_only_the_stream_begin_and_the_handlers_writes_wait_for_their_locks()
+        => HandlerWriteWaitsForAnotherWritersLockAsync(async (transaction, stream) =>
+        {
+            var begin = await transaction.TryBeginSequenceAsync(stream, 0, 1, "f"u8.ToArray(), Lease, CancellationToken.None);
+            Assert.Equal(SequenceBeginStatus.Acquired, begin.Status);
+            return () => transaction.CompleteSequenceAsync(stream, begin.FencingToken, Response("one"), 16, Retention, CancellationToken.None);
+        });
+
+    /// <summary>
+    /// A transaction that begins with the shortest lock timeout, then (as its handler) updates a row another
+    /// transaction holds for 300 ms: the update must wait for it, not fail as a begin that timed out would.
+    /// </summary>
+    private async Task HandlerWriteWaitsForAnotherWritersLockAsync(
+        Func<IIdempotencyStoreTransaction, string, Task<Func<ValueTask<bool>>>> acquire)
+    {
+        var account = NewKey();
+        await using (var seed = Database.CreateContext())
+        {
+            seed.Ledger.Add(new LedgerEntry { Id = account, Amount = 0 });
+            await seed.SaveChangesAsync();
+        }
+
+        await using var other = Database.CreateContext();
+        await using var otherTransaction = await other.Database.BeginTransactionAsync();
+        await other.Database.ExecuteSqlRawAsync("UPDATE ledger SET \"Amount\" = \"Amount\" + 1 WHERE \"Id\" = {0}", account);
+
+        await using var request = NewRequest();
+        await using var transaction = await BeginAsync(request, TimeSpan.Zero);
+        var complete = await acquire(transaction, NewKey());
+        var handlerWrite = ContextOf(request).Database.ExecuteSqlRawAsync("UPDATE ledger SET \"Amount\" = \"Amount\" + 10 WHERE \"Id\" = {0}", account);
+        await Task.Delay(300);
+        await otherTransaction.CommitAsync();
+
+        Assert.Equal(1, await handlerWrite);
+        Assert.True(await complete());
+        await transaction.CommitAsync(CancellationToken.None);
+
+        await using var check = Database.CreateContext();
+        Assert.Equal(11, (await check.Ledger.SingleAsync(e => e.Id == account)).Amount);
+    }
+
+    [Fact]
     public async Task A_stream_held_by_a_transaction_reports_in_flight_after_the_lock_timeout()
     {
         var stream = NewKey();
