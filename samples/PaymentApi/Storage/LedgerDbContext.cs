@@ -32,6 +32,10 @@ internal sealed class LedgerDbContext(DbContextOptions<LedgerDbContext> options)
         MapAccounts(modelBuilder.Entity<AccountEntity>());
         MapTransfers(modelBuilder.Entity<TransferEntity>(), sqlite);
         MapDeclinedTransfers(modelBuilder.Entity<DeclinedTransferEntity>(), sqlite);
+
+        // The idempotency store's records and streams live beside the ledger, so in transactional mode a record
+        // commits in the same transaction as the payment or transfer it answers for.
+        modelBuilder.MapIdempotencyTables();
     }
 
     private static void MapPayments(EntityTypeBuilder<PaymentEntity> payment, bool sqlite)
