@@ -7,7 +7,7 @@ namespace PaymentApi.Tests;
 
 /// <summary>
 /// A store that hands out every key and remembers nothing, so to the middleware each request is the first one: it
-/// stands in for idempotency records that were lost (evicted, expired, or a restarted in-memory store). Counts calls.
+/// stands in for idempotency records that were lost (expired, evicted from Redis, or a restarted in-memory store). Counts calls.
 /// </summary>
 /// <remarks>
 /// Transactional like the sample's own store, so the sample's transactional policies run on it unchanged: a request's

@@ -88,7 +88,7 @@ public class PaymentApiFactory : WebApplicationFactory<Program>
     }
 }
 
-/// <summary>The sample with <see cref="ForgetfulIdempotencyStore"/> in place of the in-memory store.</summary>
+/// <summary>The sample with <see cref="ForgetfulIdempotencyStore"/> in place of the sample's store.</summary>
 public sealed class ForgetfulStoreFactory : PaymentApiFactory
 {
     public ForgetfulIdempotencyStore Store { get; } = new();
