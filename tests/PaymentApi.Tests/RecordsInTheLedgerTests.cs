@@ -46,6 +46,32 @@ public sealed class RecordsInTheLedgerTests
     }
 
     [Fact]
+    public async Task A_transfer_whose_handler_fails_after_its_ledger_write_leaves_neither_account_nor_stream()
+    {
+        await using var factory = new PaymentApiFactory();
+        using var client = factory.CreateClient(PaymentApiFactory.AliceKey);
+        var account = NewAccountId();
+
+        factory.FailAfterLedgerWrite.ArmOnce();
+        using var failed = await client.PostTransferAsync(account, 1, TransferBody(amount: 300));
+
+        // The account the transfer opened, its balance, its number and the middleware's stream all rolled back.
+        await AssertProblemAsync(failed, HttpStatusCode.InternalServerError);
+        using var missing = await client.GetAsync($"/accounts/{account}");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal(0, await factory.CountIdempotencyRowsAsync("idempotency_streams"));
+
+        // So number 1 is still the next one, and is applied once.
+        using var retried = await client.PostTransferAsync(account, 1, TransferBody(amount: 300));
+        using var again = await client.PostTransferAsync(account, 1, TransferBody(amount: 300));
+        Assert.Equal(HttpStatusCode.Created, retried.StatusCode);
+        Assert.True(again.IsReplayed());
+        Assert.Equal(await retried.Content.ReadAsByteArrayAsync(), await again.Content.ReadAsByteArrayAsync());
+        var state = await client.GetAccountAsync(account);
+        Assert.Equal((OpeningBalance - 300, 1L), (state.Balance(), state.LastSequence()));
+    }
+
+    [Fact]
     public async Task On_SQLite_a_retry_after_a_committed_payment_replays_it_byte_for_byte()
     {
         await using var factory = new PaymentApiFactory();
