@@ -32,6 +32,13 @@ builder.Services.AddAuthentication(DemoApiKeyHandler.SchemeName)
         options => builder.Configuration.GetSection("DemoApiKeys").Bind(options.Keys));
 builder.Services.AddAuthorization();
 
+// Where the idempotency records live, the one switch: by default in the ledger's own database (the EF Core store) in
+// transactional mode, so a payment or transfer and its record commit together or not at all. With
+// ConnectionStrings:Redis, in Redis for comparison: a store apart from the ledger cannot share its transaction, so the
+// policies are then not transactional and the ledger's UNIQUE indexes are what stop a second charge when a record is lost.
+var redis = builder.Configuration.GetConnectionString("Redis");
+var transactional = string.IsNullOrWhiteSpace(redis);
+
 // Every POST /payments needs an Idempotency-Key.
 var idempotency = builder.Services.AddIdempotency(options => options.AddPolicy(PaymentEndpoints.IdempotencyPolicy, policy =>
 {
@@ -39,6 +46,9 @@ var idempotency = builder.Services.AddIdempotency(options => options.AddPolicy(P
 
     // Clients re-serialize the body when they retry: property order and whitespace must not make a retry a 422.
     policy.CanonicalJsonFingerprint = true;
+
+    // The middleware opens the transaction on the request's LedgerDbContext; the ledger's SaveChanges joins it.
+    policy.Transactional = transactional;
 }));
 
 // /openapi/v1.json, with each idempotent endpoint's headers and problem responses documented.
@@ -51,16 +61,18 @@ builder.AddPaymentApiTelemetry();
 // connection string. One LedgerDbContext per request carries every write the request makes.
 builder.Services.AddLedgerDatabase();
 builder.Services.AddScoped<PaymentLedger>();
-builder.Services.AddAccounts();
+builder.Services.AddAccounts(transactional);
 var healthChecks = builder.Services.AddHealthChecks().AddCheck<LedgerHealthCheck>("ledger");
 
-// Without ConnectionStrings:Redis the records live in this process (the in-memory store). With it they live in Redis,
-// so several instances sharing the Redis server and the ledger act as one service: a retry that reaches another
-// instance is still a replay. /health then checks Redis too, through the store's own connection.
-var redis = builder.Configuration.GetConnectionString("Redis");
-if (!string.IsNullOrWhiteSpace(redis))
+// Either way several instances sharing the ledger (and Redis) act as one service: a retry that reaches another
+// instance is still a replay. With Redis, /health checks it too, through the store's own connection.
+if (transactional)
 {
-    idempotency.AddRedisStore(options => options.Configuration = redis);
+    idempotency.AddEntityFrameworkCoreStore<LedgerDbContext>();
+}
+else
+{
+    idempotency.AddRedisStore(options => options.Configuration = redis!);
     healthChecks.AddIdempotencyRedis();
 }
 

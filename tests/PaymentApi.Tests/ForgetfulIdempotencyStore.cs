@@ -1,12 +1,20 @@
 using Idempotency.Storage;
+using Microsoft.EntityFrameworkCore.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using PaymentApi.Storage;
 
 namespace PaymentApi.Tests;
 
 /// <summary>
 /// A store that hands out every key and remembers nothing, so to the middleware each request is the first one: it
-/// stands in for idempotency records that were lost (evicted, expired, or a restarted in-memory store). Counts calls.
+/// stands in for idempotency records that were lost (expired, evicted from Redis, or a restarted in-memory store). Counts calls.
 /// </summary>
-public sealed class ForgetfulIdempotencyStore : IIdempotencySequenceStore
+/// <remarks>
+/// Transactional like the sample's own store, so the sample's transactional policies run on it unchanged: a request's
+/// transaction is a real one on its <see cref="LedgerDbContext"/>, which the ledger's writes join and which commits
+/// (or rolls back) as the middleware says; only the record is never written.
+/// </remarks>
+public sealed class ForgetfulIdempotencyStore : IIdempotencySequenceStore, IIdempotencyTransactionalStore
 {
     private long _calls;
     private long _lastToken;
@@ -42,5 +50,32 @@ public sealed class ForgetfulIdempotencyStore : IIdempotencySequenceStore
     {
         Interlocked.Increment(ref _calls);
         return ValueTask.FromResult(true);
+    }
+
+    public async ValueTask<IIdempotencyStoreTransaction> BeginTransactionAsync(IServiceProvider requestServices, TimeSpan lockTimeout, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _calls);
+        var transaction = await requestServices.GetRequiredService<LedgerDbContext>().Database.BeginTransactionAsync(cancellationToken);
+        return new ForgetfulTransaction(this, transaction);
+    }
+
+    private sealed class ForgetfulTransaction(ForgetfulIdempotencyStore store, IDbContextTransaction transaction) : IIdempotencyStoreTransaction
+    {
+        public ValueTask<IdempotencyBeginResult> TryBeginAsync(string key, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, CancellationToken cancellationToken) =>
+            store.TryBeginAsync(key, fingerprint, lease, cancellationToken);
+
+        public ValueTask<bool> CompleteAsync(string key, long fencingToken, StoredResponse response, TimeSpan retention, CancellationToken cancellationToken) =>
+            store.CompleteAsync(key, fencingToken, response, retention, cancellationToken);
+
+        public ValueTask<SequenceBeginResult> TryBeginSequenceAsync(string streamKey, long epoch, long sequenceNumber, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, CancellationToken cancellationToken) =>
+            store.TryBeginSequenceAsync(streamKey, epoch, sequenceNumber, fingerprint, lease, cancellationToken);
+
+        public ValueTask<bool> CompleteSequenceAsync(string streamKey, long fencingToken, StoredResponse response, int window, TimeSpan retention, CancellationToken cancellationToken) =>
+            store.CompleteSequenceAsync(streamKey, fencingToken, response, window, retention, cancellationToken);
+
+        public ValueTask CommitAsync(CancellationToken cancellationToken) => new(transaction.CommitAsync(cancellationToken));
+
+        // Disposing an EF Core transaction that was not committed rolls it back.
+        public ValueTask DisposeAsync() => transaction.DisposeAsync();
     }
 }

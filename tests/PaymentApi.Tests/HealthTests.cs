@@ -20,7 +20,7 @@ public sealed class HealthTests(PaymentApiFactory factory) : IClassFixture<Payme
         Assert.Equal("Healthy", health.GetProperty("status").GetString());
         Assert.Equal("Healthy", health.GetProperty("checks").GetProperty("ledger").GetProperty("status").GetString());
 
-        // Without ConnectionStrings:Redis the records are in memory: there is no Redis to check.
+        // Without ConnectionStrings:Redis the records are in the ledger's database: there is no Redis to check.
         Assert.False(health.GetProperty("checks").TryGetProperty("idempotency-redis", out _));
     }
 

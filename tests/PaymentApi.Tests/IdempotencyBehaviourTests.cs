@@ -4,7 +4,7 @@ using static PaymentApi.Tests.PaymentRequests;
 namespace PaymentApi.Tests;
 
 /// <summary>
-/// docs/contract.md §3 as the sample's clients see it, with the default in-memory store. Most of these need the idempotency
+/// docs/contract.md §3 as the sample's clients see it, with the default store (records in the ledger's database, transactional). Most of these need the idempotency
 /// middleware itself (replays carry <c>Idempotent-Replayed: true</c>; the handler runs once).
 /// </summary>
 public sealed class IdempotencyBehaviourTests(PaymentApiFactory factory) : IClassFixture<PaymentApiFactory>

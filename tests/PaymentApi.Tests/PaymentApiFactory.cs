@@ -30,6 +30,9 @@ public class PaymentApiFactory : WebApplicationFactory<Program>
 
     public string DatabasePath { get; }
 
+    /// <summary>Arm it to make the next ledger write fail after its rows are written.</summary>
+    public FailAfterLedgerWrite FailAfterLedgerWrite { get; } = new();
+
     public static string NewDatabasePath() => Path.Combine(Path.GetTempPath(), $"paymentapi-tests-{Guid.NewGuid():N}.db");
 
     public HttpClient CreateClient(string apiKey)
@@ -37,6 +40,16 @@ public class PaymentApiFactory : WebApplicationFactory<Program>
         var client = CreateClient();
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
         return client;
+    }
+
+    /// <summary>Rows in one of the idempotency store's tables (in the ledger's database), read straight from the database.</summary>
+    public async Task<long> CountIdempotencyRowsAsync(string table)
+    {
+        // A table name cannot be a parameter: only the store's own tables are counted.
+        string[] tables = ["idempotency_records", "idempotency_streams", "idempotency_stream_responses"];
+        var sql = "SELECT COUNT(*) AS \"Value\" FROM " + tables.Single(name => name == table);
+        await using var scope = Services.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<LedgerDbContext>().Database.SqlQueryRaw<long>(sql).SingleAsync();
     }
 
     /// <summary>Rows in the ledger for this owner (and key, when given), read straight from the database.</summary>
@@ -53,7 +66,12 @@ public class PaymentApiFactory : WebApplicationFactory<Program>
     {
         builder.UseEnvironment("Development");
         builder.UseSetting("ConnectionStrings:Ledger", $"Data Source={DatabasePath}");
-        builder.ConfigureTestServices(ConfigureTestServices);
+        builder.ConfigureTestServices(services =>
+        {
+            // Composed with the app's own ledger options, which are built once (hence a singleton here too).
+            services.ConfigureDbContext<LedgerDbContext>(options => options.AddInterceptors(FailAfterLedgerWrite), ServiceLifetime.Singleton);
+            ConfigureTestServices(services);
+        });
     }
 
     protected virtual void ConfigureTestServices(IServiceCollection services)
@@ -70,7 +88,7 @@ public class PaymentApiFactory : WebApplicationFactory<Program>
     }
 }
 
-/// <summary>The sample with <see cref="ForgetfulIdempotencyStore"/> in place of the in-memory store.</summary>
+/// <summary>The sample with <see cref="ForgetfulIdempotencyStore"/> in place of the sample's store.</summary>
 public sealed class ForgetfulStoreFactory : PaymentApiFactory
 {
     public ForgetfulIdempotencyStore Store { get; } = new();

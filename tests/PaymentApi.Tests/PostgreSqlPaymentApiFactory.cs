@@ -4,7 +4,7 @@ namespace PaymentApi.Tests;
 
 /// <summary>
 /// The sample with <c>ConnectionStrings:Ledger</c> set to a PostgreSQL (<c>Host=</c>) connection string, as an operator
-/// runs it. Factories given the same database are instances of one service; records stay in each instance's memory.
+/// runs it. Factories given the same database are instances of one service; the idempotency records are in that database too.
 /// </summary>
 public sealed class PostgreSqlPaymentApiFactory(string ledgerConnectionString)
     : PaymentApiFactory(NewDatabasePath()) // A SQLite path that is never created: the setting below replaces it.

@@ -9,8 +9,9 @@ namespace PaymentApi.Tests;
 
 /// <summary>
 /// The sample with <c>ConnectionStrings:Ledger</c> set to a PostgreSQL (<c>Host=</c>) connection string: the same API on
-/// the other provider, instances that start together on an empty database, and instances sharing one database that
-/// still make one payment per key and apply each number once (the ledger's guards; their records are in memory).
+/// the other provider, instances that start together on an empty database, and instances sharing one database (ledger
+/// and idempotency records) that act as one service: one payment per key, each number applied once, and a retry that
+/// reaches the other instance replayed.
 /// </summary>
 [Collection(PostgreSqlLedgerCollection.Name)]
 public sealed class RunningOnPostgreSqlTests(PostgreSqlServerFixture server)
@@ -97,23 +98,11 @@ public sealed class RunningOnPostgreSqlTests(PostgreSqlServerFixture server)
         var responses = await Task.WhenAll(sends);
         try
         {
-            // Each instance deduplicates its own copies; between the two, only the ledger's unique index stands:
-            // every 201, replayed or not, names the one payment.
-            var ids = new HashSet<string>();
-            foreach (var response in responses)
-            {
-                if (response.StatusCode == HttpStatusCode.Created)
-                {
-                    ids.Add((await response.Content.ReadFromJsonAsync<JsonElement>()).Id());
-                }
-                else
-                {
-                    await AssertProblemAsync(response, HttpStatusCode.Conflict, "urn:idempotency:idempotency-request-in-flight");
-                }
-            }
-
-            Assert.Single(ids);
+            // The records are shared too: one copy runs the handler, wherever it landed; every other one is its
+            // byte-identical replay or waited its turn and was told the request is in flight.
+            await AssertOneExecutionOthersReplayedOrInFlightAsync(responses);
             Assert.Equal(1, await first.CountPaymentsAsync("alice", key));
+            Assert.Equal(1, await second.CountIdempotencyRowsAsync("idempotency_records"));
         }
         finally
         {
@@ -125,7 +114,7 @@ public sealed class RunningOnPostgreSqlTests(PostgreSqlServerFixture server)
     }
 
     [Fact]
-    public async Task A_transfer_retried_on_another_instance_is_answered_by_the_ledger_and_applied_once()
+    public async Task A_transfer_retried_on_another_instance_is_replayed_and_applied_once()
     {
         var database = await server.CreateDatabaseAsync();
         await using var first = new PostgreSqlPaymentApiFactory(database);
@@ -134,14 +123,41 @@ public sealed class RunningOnPostgreSqlTests(PostgreSqlServerFixture server)
         using var secondClient = second.CreateClient(PaymentApiFactory.AliceKey);
         var account = NewAccountId();
 
-        var applied = await firstClient.TransferAsync(account, 1, amount: 100);
+        using var applied = await firstClient.PostTransferAsync(account, 1, TransferBody(amount: 100));
         using var retriedElsewhere = await secondClient.PostTransferAsync(account, 1, TransferBody(amount: 100));
 
-        // The second instance's middleware has never seen the number: its ledger finds the transfer and answers with it.
-        Assert.Equal(HttpStatusCode.Created, retriedElsewhere.StatusCode);
-        Assert.False(retriedElsewhere.IsReplayed());
-        Assert.Equal(applied.GetProperty("id").GetString(), (await retriedElsewhere.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString());
+        // The stream lives in the shared database: the second instance knows number 1 and replays its answer.
+        Assert.Equal(HttpStatusCode.Created, applied.StatusCode);
+        Assert.True(retriedElsewhere.IsReplayed());
+        Assert.Equal(await applied.Content.ReadAsByteArrayAsync(), await retriedElsewhere.Content.ReadAsByteArrayAsync());
         var state = await secondClient.GetAccountAsync(account);
         Assert.Equal((OpeningBalance - 100, 1L), (state.Balance(), state.LastSequence()));
+    }
+
+    [Fact]
+    public async Task A_payment_retried_on_another_instance_is_replayed_byte_for_byte()
+    {
+        var database = await server.CreateDatabaseAsync();
+        await using var first = new PostgreSqlPaymentApiFactory(database);
+        await using var second = new PostgreSqlPaymentApiFactory(database);
+        using var firstClient = first.CreateClient(PaymentApiFactory.AliceKey);
+        using var secondClient = second.CreateClient(PaymentApiFactory.AliceKey);
+        var key = NewKey();
+
+        using var created = await firstClient.PostPaymentAsync(key, Body(2100));
+        using var retriedElsewhere = await secondClient.PostPaymentAsync(key, Body(2100));
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.True(retriedElsewhere.IsReplayed());
+        Assert.Equal(created.Headers.Location, retriedElsewhere.Headers.Location);
+        Assert.Equal(await created.Content.ReadAsByteArrayAsync(), await retriedElsewhere.Content.ReadAsByteArrayAsync());
+        Assert.Equal(1, await second.CountPaymentsAsync("alice", key));
+    }
+
+    [Fact]
+    public async Task On_PostgreSQL_a_payment_whose_handler_fails_after_its_ledger_write_leaves_neither_payment_nor_record()
+    {
+        await using var factory = new PostgreSqlPaymentApiFactory(await server.CreateDatabaseAsync());
+        await TransactionalPayments.AssertHandlerFailureLeavesNothingAsync(factory);
     }
 }

@@ -31,7 +31,12 @@ internal static class AccountEndpoints
     }
 
     /// <summary>The <c>transfers</c> policy: each account is a stream of numbered transfers, applied in order, exactly once.</summary>
-    public static void ConfigureTransfersPolicy(IdempotencyPolicy policy)
+    /// <param name="policy">The policy to configure.</param>
+    /// <param name="transactional">
+    /// Whether the stream's last applied number advances in the same transaction as the transfer (the EF Core store
+    /// on the ledger's database); otherwise the store keeps it apart and the ledger's own numbering is the guard.
+    /// </param>
+    public static void ConfigureTransfersPolicy(IdempotencyPolicy policy, bool transactional)
     {
         policy.SequenceRequirement = SequenceRequirement.Required;
 
@@ -52,6 +57,10 @@ internal static class AccountEndpoints
         // account would be refused as out of order. Not stored, it is answered afresh when the client sends the
         // number again, corrected.
         policy.ShouldStoreResponse = static arguments => ValueTask.FromResult(arguments.StatusCode is (>= 200 and <= 299) or StatusCodes.Status422UnprocessableEntity);
+
+        // In transactional mode an answer that is not stored also rolls back what the handler wrote; the ledger
+        // writes nothing for those answers anyway, so the two stay in step either way.
+        policy.Transactional = transactional;
     }
 
     private static async Task<Results<Created<Transfer>, ValidationProblem, ProblemHttpResult>> CreateTransferAsync(

@@ -9,8 +9,7 @@ namespace PaymentApi.Accounts;
 /// Accounts and their numbered transfers, in the same database as the payments and through the request's
 /// <see cref="LedgerDbContext"/>. Each account's transfer requests carry the numbers 1, 2, 3, ... and the ledger
 /// processes each number exactly once, in order: it is the second guard behind the idempotency middleware's sequence
-/// mode, and the one that holds when the middleware has forgotten a stream (a restarted in-memory store, an expired
-/// stream).
+/// mode, and the one that holds when the middleware has forgotten a stream (expired, or lost by Redis).
 /// </summary>
 /// <remarks>
 /// A number is used up when its request is applied or declined for insufficient funds; these are the only outcomes

@@ -3,8 +3,8 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace PaymentApi.Payments;
 
 /// <summary>
-/// Reports whether the ledger database answers. With the in-memory store the idempotency records live in this process,
-/// so the process answering <c>/health</c> at all covers them; with Redis, the <c>idempotency-redis</c> check does.
+/// Reports whether the ledger database answers. By default the idempotency records live in that database, so this
+/// check covers them too; with Redis, the <c>idempotency-redis</c> check does.
 /// </summary>
 internal sealed class LedgerHealthCheck(PaymentLedger ledger) : IHealthCheck
 {

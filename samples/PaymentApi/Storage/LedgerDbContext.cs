@@ -32,6 +32,10 @@ internal sealed class LedgerDbContext(DbContextOptions<LedgerDbContext> options)
         MapAccounts(modelBuilder.Entity<AccountEntity>());
         MapTransfers(modelBuilder.Entity<TransferEntity>(), sqlite);
         MapDeclinedTransfers(modelBuilder.Entity<DeclinedTransferEntity>(), sqlite);
+
+        // The idempotency store's records and streams live beside the ledger, so in transactional mode a record
+        // commits in the same transaction as the payment or transfer it answers for.
+        modelBuilder.MapIdempotencyTables();
     }
 
     private static void MapPayments(EntityTypeBuilder<PaymentEntity> payment, bool sqlite)
@@ -53,9 +57,9 @@ internal sealed class LedgerDbContext(DbContextOptions<LedgerDbContext> options)
         position.Metadata.SetBeforeSaveBehavior(PropertySaveBehavior.Ignore);
         position.Metadata.SetAfterSaveBehavior(PropertySaveBehavior.Ignore);
 
-        // Defence in depth: the second guard against a double charge. If the idempotency record is lost (evicted,
-        // expired, a restarted in-memory store), the retry's insert collides here instead of charging again. NULL
-        // keys never collide (on either provider), so requests without a key are not deduplicated by the ledger.
+        // Defence in depth: the second guard against a double charge. If the idempotency record is lost (expired,
+        // evicted from Redis), the retry's insert collides here instead of charging again. NULL keys never collide
+        // (on either provider), so requests without a key are not deduplicated by the ledger.
         payment.HasIndex(p => new { p.Owner, p.IdempotencyKey }).IsUnique().HasDatabaseName("ux_payments_owner_idempotency_key");
         payment.HasIndex(p => new { p.Owner, p.CreatedAt }).HasDatabaseName("ix_payments_owner_created_at");
     }
