@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Proves that the packages work as a user gets them: packs the four packages into a local folder feed, creates a fresh
+# Proves that the packages work as a user gets them: packs the five library packages into a local folder feed, creates a fresh
 # `dotnet new web` project outside the repository that installs them from that feed (and everything else from the
 # configured upstream NuGet source), builds it for net8.0 and net10.0, runs it on 127.0.0.1, and checks that a retry
 # with the same Idempotency-Key is replayed and the handler ran once: on the in-memory store, then on a local
