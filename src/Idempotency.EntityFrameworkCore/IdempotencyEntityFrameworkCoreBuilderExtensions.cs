@@ -38,6 +38,7 @@ public static class IdempotencyEntityFrameworkCoreBuilderExtensions
         // The last call names the context, as the last store added is the store.
         services.RemoveAll<StoreContextSource>();
         services.AddSingleton<StoreContextSource, StoreContextSource<TContext>>();
+        services.TryAddScoped<RequestTransactionHolder>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ExpiredRowPurge>());
         builder.AddStore<EntityFrameworkCoreIdempotencyStore>();
         return builder;
