@@ -20,6 +20,8 @@ internal sealed class PostgreSqlDialect : SqlDialect
 
     public override string RowLock => " FOR UPDATE";
 
+    public override string RowLockSkippingHeld => " FOR UPDATE SKIP LOCKED";
+
     // 0 would mean "wait forever": the shortest wait PostgreSQL takes is 1 ms.
     public override string? LockTimeoutStatement(TimeSpan timeout)
         => string.Create(CultureInfo.InvariantCulture, $"SET LOCAL lock_timeout = '{Math.Max(1, (long)Math.Ceiling(timeout.TotalMilliseconds))}ms'");

@@ -29,6 +29,8 @@ internal sealed class SqliteDialect : SqlDialect
 
     public override string RowLock => "";
 
+    public override string RowLockSkippingHeld => "";
+
     public override string? LockTimeoutStatement(TimeSpan timeout) => null;
 
     public override string? LockTimeoutReset => null;
