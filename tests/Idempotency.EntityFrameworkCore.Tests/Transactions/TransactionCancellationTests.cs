@@ -94,7 +94,8 @@ public sealed class PostgreSqlTransactionCancellationTests(PostgreSqlDatabase da
     [Fact]
     public async Task A_begin_cancelled_while_its_connection_opens_leaves_the_request_scope_disposable()
     {
-        // A server that accepts connections and never answers: the open waits until it is cancelled.
+        // A server that accepts connections and never answers. Npgsql's open does not stop at the cancellation there, only
+        // at its connection Timeout (3 s here): the scope's disposal waits for it instead of failing mid-open.
         using var blackHole = new TcpListener(IPAddress.Loopback, 0);
         blackHole.Start();
         var accepted = new List<Socket>();
@@ -113,7 +114,7 @@ public sealed class PostgreSqlTransactionCancellationTests(PostgreSqlDatabase da
         });
 
         var port = ((IPEndPoint)blackHole.LocalEndpoint).Port;
-        var unreachable = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Host = "127.0.0.1", Port = port, Timeout = 30 }.ConnectionString;
+        var unreachable = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Host = "127.0.0.1", Port = port, Timeout = 3 }.ConnectionString;
         await using var requestServices = new ServiceCollection()
             .AddDbContext<TestDbContext>(o => o.UseNpgsql(unreachable))
             .AddScoped<RequestTransactionHolder>()
@@ -141,5 +142,79 @@ public sealed class PostgreSqlTransactionCancellationTests(PostgreSqlDatabase da
         Assert.Equal(System.Data.ConnectionState.Closed, context.Database.GetDbConnection().State);
         Assert.Null(context.Database.CurrentTransaction);
         Assert.Equal(0, await context.Ledger.CountAsync());
+    }
+
+    [Fact]
+    public async Task Concurrent_requests_cancelled_at_random_points_leave_no_transaction_open_and_every_scope_disposable()
+    {
+        var keys = new[] { NewKey(), NewKey(), NewKey() };
+        var random = new Random(20261203);
+        var delays = new int[48];
+        for (var i = 0; i < delays.Length; i++)
+        {
+            delays[i] = random.Next(0, 60);
+        }
+
+        var requests = new Task[delays.Length];
+        for (var i = 0; i < requests.Length; i++)
+        {
+            var key = keys[i % keys.Length];
+            var cancelAfter = TimeSpan.FromMilliseconds(delays[i]);
+            requests[i] = Task.Run(() => RequestAsync(key, cancelAfter));
+        }
+
+        // Every request ends with its scope disposed; none may throw anything but a cancellation or unavailability.
+        await Task.WhenAll(requests);
+        await AssertNoTransactionLeftOpenAsync();
+
+        // The records commit with their ledger rows or not at all.
+        await using var check = database.CreateContext();
+        foreach (var key in keys)
+        {
+            var completed = await check.Database.SqlQueryRaw<long>(
+                $"SELECT count(*) AS \"Value\" FROM {Schema.Records.Table} WHERE {Schema.Records.Key} = {{0}} AND {Schema.Records.State} = {Schema.Records.Completed}", key).SingleAsync();
+            Assert.Equal(completed, await check.Ledger.CountAsync(e => e.Id == key));
+        }
+    }
+
+    /// <summary>One request as the middleware runs it in transactional mode, its begin bounded by <paramref name="cancelAfter"/>.</summary>
+    private async Task RequestAsync(string key, TimeSpan cancelAfter)
+    {
+        var scope = _services.CreateAsyncScope();
+        try
+        {
+            using var timeout = new CancellationTokenSource(cancelAfter);
+            IIdempotencyStoreTransaction? transaction = null;
+            try
+            {
+                transaction = await AsTheMiddlewareAwaitsAsync(_store.BeginTransactionAsync(scope.ServiceProvider, TimeSpan.FromMilliseconds(20), timeout.Token), timeout.Token);
+                var begin = await AsTheMiddlewareAwaitsAsync(transaction.TryBeginAsync(key, s_fingerprint, Lease, timeout.Token), timeout.Token);
+                if (begin.Status != IdempotencyBeginStatus.Acquired)
+                {
+                    return;
+                }
+
+                var context = scope.ServiceProvider.GetRequiredService<TestDbContext>();
+                context.Ledger.Add(new LedgerEntry { Id = key, Amount = 1 });
+                await context.SaveChangesAsync();
+                var response = new StoredResponse(201, [], "paid"u8.ToArray(), isBodyStored: true);
+                Assert.True(await transaction.CompleteAsync(key, begin.FencingToken, response, Lease, CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+                await transaction.CommitAsync(CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IdempotencyStoreUnavailableException)
+            {
+            }
+            finally
+            {
+                if (transaction is not null)
+                {
+                    await transaction.DisposeAsync();
+                }
+            }
+        }
+        finally
+        {
+            await scope.DisposeAsync();
+        }
     }
 }
