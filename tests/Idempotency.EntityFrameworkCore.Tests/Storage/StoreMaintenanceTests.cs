@@ -230,4 +230,30 @@ public sealed class PostgreSqlStoreMaintenanceTests(PostgreSqlDatabase database)
         Assert.Equal(SequenceBeginStatus.Completed, replay.Status);
         Assert.Equal(stream + 1, System.Text.Encoding.UTF8.GetString(replay.Response!.Body.Span));
     }
+
+    [Fact]
+    public async Task The_purge_does_not_wait_for_a_transaction_that_took_over_an_expired_record()
+    {
+        await using var services = database.CreateServices();
+        var store = database.CreateStore(services);
+        var held = Guid.NewGuid().ToString("N");
+        var expired = Guid.NewGuid().ToString("N");
+        Assert.Equal(IdempotencyBeginStatus.Acquired, (await store.TryBeginAsync(held, s_fingerprint, Short, CancellationToken.None)).Status);
+        Assert.Equal(IdempotencyBeginStatus.Acquired, (await store.TryBeginAsync(expired, s_fingerprint, Short, CancellationToken.None)).Status);
+        await RealTime.WaitAsync(Short * 2);
+
+        // A request transaction takes the expired record over; its handler is still running.
+        await using var request = services.CreateAsyncScope();
+        await using var transaction = await store.BeginTransactionAsync(request.ServiceProvider, TimeSpan.FromSeconds(5), CancellationToken.None);
+        Assert.Equal(IdempotencyBeginStatus.Acquired, (await transaction.TryBeginAsync(held, s_fingerprint, Long, CancellationToken.None)).Status);
+
+        var purge = Purge(services).PurgeAsync(CancellationToken.None);
+        var finished = await Task.WhenAny(purge, Task.Delay(TimeSpan.FromSeconds(5))) == purge;
+        await transaction.DisposeAsync();
+        await purge;
+        Assert.True(finished, "The purge waited for the request transaction's handler.");
+
+        // The other expired record went, and a request for it is not held up by the running transaction.
+        Assert.Equal(IdempotencyBeginStatus.Acquired, (await store.TryBeginAsync(expired, s_fingerprint, Long, CancellationToken.None)).Status);
+    }
 }
