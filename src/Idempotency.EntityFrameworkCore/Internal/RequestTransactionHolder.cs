@@ -11,7 +11,7 @@ namespace Idempotency.EntityFrameworkCore.Internal;
 /// Scoped, and resolved right after the request's context: a scope disposes its services in the reverse order of their
 /// creation, so this is disposed before the context.
 /// </remarks>
-internal sealed class RequestTransactionHolder : IAsyncDisposable
+internal sealed class RequestTransactionHolder : IAsyncDisposable, IDisposable
 {
     private Task<EntityFrameworkCoreStoreTransaction>? _begin;
 
@@ -39,5 +39,17 @@ internal sealed class RequestTransactionHolder : IAsyncDisposable
 
         // Waits for a statement still running, then rolls back unless committed; a transaction disposed already returns at once.
         await transaction.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// For a scope disposed synchronously (ASP.NET Core disposes request scopes asynchronously): a service that is only
+    /// <see cref="IAsyncDisposable"/> would make such a disposal throw.
+    /// </summary>
+    public void Dispose()
+    {
+        if (_begin is not null)
+        {
+            DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
     }
 }

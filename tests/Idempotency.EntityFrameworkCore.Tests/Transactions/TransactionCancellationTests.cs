@@ -141,7 +141,8 @@ public sealed class PostgreSqlTransactionCancellationTests(PostgreSqlDatabase da
             async () => await _store.BeginTransactionAsync(request.ServiceProvider, LongLockTimeout, new CancellationToken(canceled: true)));
         Assert.Equal(System.Data.ConnectionState.Closed, context.Database.GetDbConnection().State);
         Assert.Null(context.Database.CurrentTransaction);
-        Assert.Equal(0, await context.Ledger.CountAsync());
+        var key = NewKey();
+        Assert.Equal(0, await context.Ledger.CountAsync(e => e.Id == key));
     }
 
     [Fact]
@@ -175,6 +176,20 @@ public sealed class PostgreSqlTransactionCancellationTests(PostgreSqlDatabase da
                 $"SELECT count(*) AS \"Value\" FROM {Schema.Records.Table} WHERE {Schema.Records.Key} = {{0}} AND {Schema.Records.State} = {Schema.Records.Completed}", key).SingleAsync();
             Assert.Equal(completed, await check.Ledger.CountAsync(e => e.Id == key));
         }
+    }
+
+    [Fact]
+    public async Task A_request_scope_disposed_synchronously_rolls_back_its_transaction()
+    {
+        var key = NewKey();
+        var request = _services.CreateScope();
+        var transaction = await _store.BeginTransactionAsync(request.ServiceProvider, LongLockTimeout, CancellationToken.None);
+        Assert.Equal(IdempotencyBeginStatus.Acquired, (await transaction.TryBeginAsync(key, s_fingerprint, Lease, CancellationToken.None)).Status);
+
+        request.Dispose();
+
+        await AssertNoTransactionLeftOpenAsync();
+        Assert.Equal(IdempotencyBeginStatus.Acquired, (await _store.TryBeginAsync(key, s_fingerprint, Lease, CancellationToken.None)).Status);
     }
 
     /// <summary>One request as the middleware runs it in transactional mode, its begin bounded by <paramref name="cancelAfter"/>.</summary>
