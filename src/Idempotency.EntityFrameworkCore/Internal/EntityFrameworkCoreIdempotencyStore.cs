@@ -140,12 +140,11 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore : IIdempotency
 
     private async Task<EntityFrameworkCoreStoreTransaction> BeginTransactionCoreAsync(DbContext context, SqlDialect dialect, TimeSpan lockTimeout, CancellationToken cancellationToken)
     {
+        // Taken before the transaction begins: a block reservation runs on a connection of its own, and on SQLite that
+        // connection would wait for the write lock this very transaction holds.
+        var token = await _tokens.NextAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            // Taken before the transaction begins: a block reservation runs on a connection of its own, and on SQLite
-            // that connection would wait for the write lock this very transaction holds.
-            var token = await _tokens.NextAsync(cancellationToken).ConfigureAwait(false);
-
             // Opened here (and closed when the transaction ends) so the dialect's connection setup runs before BEGIN;
             // a failed or cancelled open closes what it opened.
             await StoreConnections.OpenAsync(context, dialect, cancellationToken).ConfigureAwait(false);

@@ -48,10 +48,11 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
     {
         StoreArguments.Key(key, nameof(key));
         StoreArguments.Positive(lease, nameof(lease));
+        // The token comes from a connection of the store's own, outside this transaction's statements.
+        var token = await TakeTokenAsync(cancellationToken).ConfigureAwait(false);
         await EnterAsync().ConfigureAwait(false);
         try
         {
-            var token = await TakeTokenAsync(cancellationToken).ConfigureAwait(false);
             return await EntityFrameworkCoreIdempotencyStore.BeginRecordAsync(
                 Connection, DbTransaction, WithLockTimeout(_sql.BeginRecord), key, fingerprint, lease, token, cancellationToken).ConfigureAwait(false);
         }
@@ -97,10 +98,11 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
         StoreArguments.Key(streamKey, nameof(streamKey));
         StoreArguments.Sequence(epoch, sequenceNumber);
         StoreArguments.Positive(lease, nameof(lease));
+        // The token comes from a connection of the store's own, outside this transaction's statements.
+        var token = await TakeTokenAsync(cancellationToken).ConfigureAwait(false);
         await EnterAsync().ConfigureAwait(false);
         try
         {
-            var token = await TakeTokenAsync(cancellationToken).ConfigureAwait(false);
             return await EntityFrameworkCoreIdempotencyStore.BeginStreamAsync(
                 Connection, DbTransaction, _sql, WithLockTimeout(_sql.LockStream), streamKey, epoch, sequenceNumber, fingerprint, lease, token, cancellationToken).ConfigureAwait(false);
         }
