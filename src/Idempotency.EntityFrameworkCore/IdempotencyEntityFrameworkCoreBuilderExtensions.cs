@@ -1,6 +1,6 @@
 using Idempotency;
 using Idempotency.EntityFrameworkCore;
-using Idempotency.EntityFrameworkCore.Internal;
+using Idempotency.EntityFrameworkCore.Relational;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;

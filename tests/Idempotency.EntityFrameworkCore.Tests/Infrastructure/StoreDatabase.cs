@@ -1,4 +1,4 @@
-using Idempotency.EntityFrameworkCore.Internal;
+using Idempotency.EntityFrameworkCore.Relational;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using Idempotency.EntityFrameworkCore.Internal;
+using Idempotency.EntityFrameworkCore.Relational;
 using Idempotency.EntityFrameworkCore.Tests.Infrastructure;
 using Idempotency.Storage;
 using Microsoft.EntityFrameworkCore;

@@ -1,9 +1,9 @@
-using R = Idempotency.EntityFrameworkCore.Internal.Schema.Records;
-using F = Idempotency.EntityFrameworkCore.Internal.Schema.Fencing;
-using S = Idempotency.EntityFrameworkCore.Internal.Schema.Streams;
-using W = Idempotency.EntityFrameworkCore.Internal.Schema.StreamResponses;
+using R = Idempotency.EntityFrameworkCore.Relational.Schema.Records;
+using F = Idempotency.EntityFrameworkCore.Relational.Schema.Fencing;
+using S = Idempotency.EntityFrameworkCore.Relational.Schema.Streams;
+using W = Idempotency.EntityFrameworkCore.Relational.Schema.StreamResponses;
 
-namespace Idempotency.EntityFrameworkCore.Internal;
+namespace Idempotency.EntityFrameworkCore.Relational;
 
 /// <summary>
 /// Every statement the store runs, built once per dialect. Only <see cref="SqlDialect.Now"/> and

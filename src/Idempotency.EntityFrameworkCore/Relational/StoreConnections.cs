@@ -1,7 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 
-namespace Idempotency.EntityFrameworkCore.Internal;
+namespace Idempotency.EntityFrameworkCore.Relational;
 
 /// <summary>Opens a context's connection for the store and applies the dialect's <see cref="SqlDialect.ConnectionSetup"/>.</summary>
 internal static class StoreConnections

@@ -3,7 +3,7 @@ using Idempotency.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 
-namespace Idempotency.EntityFrameworkCore.Internal;
+namespace Idempotency.EntityFrameworkCore.Relational;
 
 /// <summary>
 /// One request's transaction on its own scoped context, so the handler's <c>SaveChanges</c> joins it. A begin runs the

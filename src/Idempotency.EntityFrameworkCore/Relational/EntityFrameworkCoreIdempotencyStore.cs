@@ -6,7 +6,7 @@ using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Idempotency.EntityFrameworkCore.Internal;
+namespace Idempotency.EntityFrameworkCore.Relational;
 
 /// <summary>
 /// The store: keyed records here, sequence streams in <c>.Streams.cs</c>, request transactions in

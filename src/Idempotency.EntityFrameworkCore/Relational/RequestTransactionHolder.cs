@@ -1,4 +1,4 @@
-namespace Idempotency.EntityFrameworkCore.Internal;
+namespace Idempotency.EntityFrameworkCore.Relational;
 
 /// <summary>
 /// The request's transaction (or its begin still under way), held in the request's scope so that the scope's disposal

@@ -1,6 +1,6 @@
 using System.Data.Common;
 
-namespace Idempotency.EntityFrameworkCore.Internal;
+namespace Idempotency.EntityFrameworkCore.Relational;
 
 /// <summary>
 /// SQLite (Microsoft.Data.Sqlite). A write transaction holds the database's write lock from its first statement

@@ -1,6 +1,6 @@
 using System.Data.Common;
 
-namespace Idempotency.EntityFrameworkCore.Internal;
+namespace Idempotency.EntityFrameworkCore.Relational;
 
 /// <summary>
 /// The one seam for what differs between the verified providers: the database clock, row locks, lock timeouts and

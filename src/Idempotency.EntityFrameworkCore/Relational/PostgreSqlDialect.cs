@@ -1,7 +1,7 @@
 using System.Data.Common;
 using System.Globalization;
 
-namespace Idempotency.EntityFrameworkCore.Internal;
+namespace Idempotency.EntityFrameworkCore.Relational;
 
 /// <summary>PostgreSQL (Npgsql), read-committed transactions and row locks.</summary>
 internal sealed class PostgreSqlDialect : SqlDialect
