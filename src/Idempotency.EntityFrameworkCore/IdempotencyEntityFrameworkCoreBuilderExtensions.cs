@@ -1,6 +1,6 @@
 using Idempotency;
 using Idempotency.EntityFrameworkCore;
-using Idempotency.EntityFrameworkCore.Internal;
+using Idempotency.EntityFrameworkCore.Relational;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -38,6 +38,7 @@ public static class IdempotencyEntityFrameworkCoreBuilderExtensions
         // The last call names the context, as the last store added is the store.
         services.RemoveAll<StoreContextSource>();
         services.AddSingleton<StoreContextSource, StoreContextSource<TContext>>();
+        services.TryAddScoped<RequestTransactionHolder>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ExpiredRowPurge>());
         builder.AddStore<EntityFrameworkCoreIdempotencyStore>();
         return builder;

@@ -1,4 +1,4 @@
-using Idempotency.EntityFrameworkCore.Internal;
+using Idempotency.EntityFrameworkCore.Relational;
 
 namespace Microsoft.EntityFrameworkCore;
 

@@ -1,4 +1,4 @@
-using Idempotency.EntityFrameworkCore.Internal;
+using Idempotency.EntityFrameworkCore.Relational;
 using Idempotency.EntityFrameworkCore.Tests.Infrastructure;
 using Idempotency.Storage;
 using Microsoft.EntityFrameworkCore;

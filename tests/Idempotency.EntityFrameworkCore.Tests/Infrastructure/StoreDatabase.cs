@@ -1,4 +1,4 @@
-using Idempotency.EntityFrameworkCore.Internal;
+using Idempotency.EntityFrameworkCore.Relational;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -18,12 +18,16 @@ public abstract class StoreDatabase : IAsyncLifetime
 
     public abstract void Configure(DbContextOptionsBuilder options);
 
-    /// <summary>Services as an application has them: the context registered with AddDbContext, scoped.</summary>
+    /// <summary>
+    /// Services as an application has them: the context registered with AddDbContext, scoped, and what the store
+    /// registers in each request's scope.
+    /// </summary>
     public ServiceProvider CreateServices(Action<IServiceCollection>? configure = null)
     {
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddDbContext<TestDbContext>(Configure);
+        services.AddScoped<RequestTransactionHolder>();
         configure?.Invoke(services);
         return services.BuildServiceProvider();
     }

@@ -1,4 +1,4 @@
-using Idempotency.EntityFrameworkCore.Internal;
+using Idempotency.EntityFrameworkCore.Relational;
 using Idempotency.EntityFrameworkCore.Tests.Infrastructure;
 using Idempotency.Storage;
 using Microsoft.EntityFrameworkCore;
@@ -148,4 +148,112 @@ public sealed class SqliteStoreMaintenanceTests(SqliteDatabase database) : Store
 [Collection(PostgreSqlCollection.Name)]
 public sealed class PostgreSqlStoreMaintenanceTests(PostgreSqlDatabase database) : StoreMaintenanceTests(database)
 {
+    private static readonly byte[] s_fingerprint = "fp"u8.ToArray();
+    private static readonly TimeSpan Short = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan Long = TimeSpan.FromMinutes(10);
+
+    private static StoredResponse Response(string body) => new(200, [], System.Text.Encoding.UTF8.GetBytes(body), isBodyStored: true);
+
+    private ExpiredRowPurge Purge(IServiceProvider services)
+        => new(
+            new StoreContextSource<TestDbContext>(services),
+            Options.Create(new EntityFrameworkCoreIdempotencyStoreOptions()),
+            NullLogger<ExpiredRowPurge>.Instance,
+            TimeProvider.System);
+
+    private async Task<long> OrphanWindowRowsAsync()
+    {
+        await using var context = database.CreateContext();
+        await context.Database.OpenConnectionAsync();
+        await using var command = context.Database.GetDbConnection().CreateCommand();
+        command.CommandText = $"""
+            SELECT count(*) FROM {Schema.StreamResponses.Table} w
+            WHERE NOT EXISTS (SELECT 1 FROM {Schema.Streams.Table} s WHERE s.{Schema.Streams.Key} = w.{Schema.StreamResponses.StreamKey})
+            """;
+        return Convert.ToInt64(await command.ExecuteScalarAsync());
+    }
+
+    private static async Task CompleteAsync(EntityFrameworkCoreIdempotencyStore store, string stream, long sequence, TimeSpan retention)
+    {
+        var begin = await store.TryBeginSequenceAsync(stream, 0, sequence, s_fingerprint, Long, CancellationToken.None);
+        Assert.Equal(SequenceBeginStatus.Acquired, begin.Status);
+        Assert.True(await store.CompleteSequenceAsync(stream, begin.FencingToken, Response(stream + sequence), 16, retention, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_stream_that_expires_while_the_purge_runs_leaves_no_window_rows_without_their_stream()
+    {
+        await using var services = database.CreateServices();
+        var store = database.CreateStore(services);
+        var slow = "slow-" + Guid.NewGuid().ToString("N");
+        var expiring = "expiring-" + Guid.NewGuid().ToString("N");
+        await CompleteAsync(store, slow, 1, TimeSpan.FromMilliseconds(1));
+        await CompleteAsync(store, expiring, 1, Short * 2);
+
+        // Another session holds a window row of the expired stream, so the purge's first statement waits on it
+        // while the second stream expires.
+        await using var other = database.CreateContext();
+        await using var otherTransaction = await other.Database.BeginTransactionAsync();
+        await other.Database.ExecuteSqlRawAsync(
+            $"SELECT 1 FROM {Schema.StreamResponses.Table} WHERE {Schema.StreamResponses.StreamKey} = {{0}} FOR UPDATE", slow);
+        var purge = Purge(services).PurgeAsync(CancellationToken.None);
+        await RealTime.WaitAsync(Short * 3);
+        await otherTransaction.CommitAsync();
+        await purge;
+
+        Assert.Equal(0, await OrphanWindowRowsAsync());
+    }
+
+    [Fact]
+    public async Task The_purge_keeps_the_window_of_a_stream_a_transaction_revives()
+    {
+        await using var services = database.CreateServices();
+        var store = database.CreateStore(services);
+        var stream = Guid.NewGuid().ToString("N");
+        await CompleteAsync(store, stream, 1, Short);
+
+        // A request transaction takes the stream's next number while the stream is live, and its handler outlives
+        // the stream's retention: the committed row says expired, but the transaction holds it.
+        await using var request = services.CreateAsyncScope();
+        await using var transaction = await store.BeginTransactionAsync(request.ServiceProvider, TimeSpan.FromSeconds(5), CancellationToken.None);
+        var begin = await transaction.TryBeginSequenceAsync(stream, 0, 2, s_fingerprint, Long, CancellationToken.None);
+        Assert.Equal(SequenceBeginStatus.Acquired, begin.Status);
+        await RealTime.WaitAsync(Short * 2);
+
+        var purge = Purge(services).PurgeAsync(CancellationToken.None);
+        await Task.Delay(300);
+        Assert.True(await transaction.CompleteSequenceAsync(stream, begin.FencingToken, Response("two"), 16, Long, CancellationToken.None));
+        await transaction.CommitAsync(CancellationToken.None);
+        await purge;
+
+        var replay = await store.TryBeginSequenceAsync(stream, 0, 1, s_fingerprint, Long, CancellationToken.None);
+        Assert.Equal(SequenceBeginStatus.Completed, replay.Status);
+        Assert.Equal(stream + 1, System.Text.Encoding.UTF8.GetString(replay.Response!.Body.Span));
+    }
+
+    [Fact]
+    public async Task The_purge_does_not_wait_for_a_transaction_that_took_over_an_expired_record()
+    {
+        await using var services = database.CreateServices();
+        var store = database.CreateStore(services);
+        var held = Guid.NewGuid().ToString("N");
+        var expired = Guid.NewGuid().ToString("N");
+        Assert.Equal(IdempotencyBeginStatus.Acquired, (await store.TryBeginAsync(held, s_fingerprint, Short, CancellationToken.None)).Status);
+        Assert.Equal(IdempotencyBeginStatus.Acquired, (await store.TryBeginAsync(expired, s_fingerprint, Short, CancellationToken.None)).Status);
+        await RealTime.WaitAsync(Short * 2);
+
+        // A request transaction takes the expired record over; its handler is still running.
+        await using var request = services.CreateAsyncScope();
+        await using var transaction = await store.BeginTransactionAsync(request.ServiceProvider, TimeSpan.FromSeconds(5), CancellationToken.None);
+        Assert.Equal(IdempotencyBeginStatus.Acquired, (await transaction.TryBeginAsync(held, s_fingerprint, Long, CancellationToken.None)).Status);
+
+        var purge = Purge(services).PurgeAsync(CancellationToken.None);
+        var finished = await Task.WhenAny(purge, Task.Delay(TimeSpan.FromSeconds(5))) == purge;
+        await transaction.DisposeAsync();
+        await purge;
+        Assert.True(finished, "The purge waited for the request transaction's handler.");
+
+        // The other expired record went, and a request for it is not held up by the running transaction.
+        Assert.Equal(IdempotencyBeginStatus.Acquired, (await store.TryBeginAsync(expired, s_fingerprint, Long, CancellationToken.None)).Status);
+    }
 }

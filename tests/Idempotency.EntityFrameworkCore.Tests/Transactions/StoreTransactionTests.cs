@@ -1,5 +1,5 @@
 using System.Text;
-using Idempotency.EntityFrameworkCore.Internal;
+using Idempotency.EntityFrameworkCore.Relational;
 using Idempotency.EntityFrameworkCore.Tests.Infrastructure;
 using Idempotency.Storage;
 using Microsoft.EntityFrameworkCore;

@@ -1,9 +1,9 @@
-using R = Idempotency.EntityFrameworkCore.Internal.Schema.Records;
-using F = Idempotency.EntityFrameworkCore.Internal.Schema.Fencing;
-using S = Idempotency.EntityFrameworkCore.Internal.Schema.Streams;
-using W = Idempotency.EntityFrameworkCore.Internal.Schema.StreamResponses;
+using R = Idempotency.EntityFrameworkCore.Relational.Schema.Records;
+using F = Idempotency.EntityFrameworkCore.Relational.Schema.Fencing;
+using S = Idempotency.EntityFrameworkCore.Relational.Schema.Streams;
+using W = Idempotency.EntityFrameworkCore.Relational.Schema.StreamResponses;
 
-namespace Idempotency.EntityFrameworkCore.Internal;
+namespace Idempotency.EntityFrameworkCore.Relational;
 
 /// <summary>
 /// Every statement the store runs, built once per dialect. Only <see cref="SqlDialect.Now"/> and
@@ -111,16 +111,25 @@ internal sealed class StoreSql
         ApplySlotOfNewEpoch = $"""DELETE FROM "{W.Table}" WHERE "{W.StreamKey}" = {Key};{"\n"}{apply}""";
 
         // The outer "expires_at <= now" is checked again on the row the DELETE finally locks: a record taken over
-        // between the subquery and the delete is kept.
+        // between the subquery and the delete is kept. A row a request transaction holds (it took the expired record
+        // over) is skipped (PostgreSQL), not waited for: the purge would wait for the whole handler, and every request
+        // for a key the purge already deleted in the batch would wait behind it.
         PurgeRecords = $"""
-            DELETE FROM "{R.Table}" WHERE "{R.Key}" IN (SELECT "{R.Key}" FROM "{R.Table}" WHERE "{R.ExpiresAt}" <= {now} LIMIT {Count})
+            DELETE FROM "{R.Table}" WHERE "{R.Key}" IN (SELECT "{R.Key}" FROM "{R.Table}" WHERE "{R.ExpiresAt}" <= {now} LIMIT {Count}{dialect.RowLockSkippingHeld})
             AND "{R.ExpiresAt}" <= {now}
             """;
+
+        // A stream's window goes first, then the stream once it has no window left, so that a window row never outlives
+        // its stream (the two statements may pick different streams: one can expire between them). Both skip a stream
+        // that a request transaction holds (PostgreSQL), as for records: that transaction may complete it, and its window
+        // then stays its window. The outer "expires_at <= now" is the same check on the locked row as for records.
         PurgeStreamResponses = $"""
-            DELETE FROM "{W.Table}" WHERE "{W.StreamKey}" IN (SELECT "{S.Key}" FROM "{S.Table}" WHERE "{S.ExpiresAt}" <= {now} LIMIT {Count})
+            DELETE FROM "{W.Table}" WHERE "{W.StreamKey}" IN (SELECT "{S.Key}" FROM "{S.Table}" WHERE "{S.ExpiresAt}" <= {now} LIMIT {Count}{dialect.RowLockSkippingHeld})
             """;
         PurgeStreams = $"""
-            DELETE FROM "{S.Table}" WHERE "{S.Key}" IN (SELECT "{S.Key}" FROM "{S.Table}" WHERE "{S.ExpiresAt}" <= {now} LIMIT {Count})
+            DELETE FROM "{S.Table}" WHERE "{S.Key}" IN (
+                SELECT s."{S.Key}" FROM "{S.Table}" s WHERE s."{S.ExpiresAt}" <= {now}
+                AND NOT EXISTS (SELECT 1 FROM "{W.Table}" w WHERE w."{W.StreamKey}" = s."{S.Key}") LIMIT {Count}{dialect.RowLockSkippingHeld})
             AND "{S.ExpiresAt}" <= {now}
             """;
     }

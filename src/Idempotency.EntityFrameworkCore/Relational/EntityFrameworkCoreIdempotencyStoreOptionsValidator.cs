@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace Idempotency.EntityFrameworkCore.Internal;
+namespace Idempotency.EntityFrameworkCore.Relational;
 
 /// <summary>Validates <see cref="EntityFrameworkCoreIdempotencyStoreOptions"/> at start-up, with messages that name the option.</summary>
 internal sealed class EntityFrameworkCoreIdempotencyStoreOptionsValidator : IValidateOptions<EntityFrameworkCoreIdempotencyStoreOptions>

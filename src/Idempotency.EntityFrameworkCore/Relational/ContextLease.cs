@@ -1,7 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Idempotency.EntityFrameworkCore.Internal;
+namespace Idempotency.EntityFrameworkCore.Relational;
 
 /// <summary>A context the store made for one operation, disposed with the scope it came from (if any).</summary>
 internal readonly struct ContextLease(DbContext context, AsyncServiceScope? scope)

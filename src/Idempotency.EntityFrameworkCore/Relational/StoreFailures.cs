@@ -1,7 +1,7 @@
 using System.Data.Common;
 using Idempotency.Storage;
 
-namespace Idempotency.EntityFrameworkCore.Internal;
+namespace Idempotency.EntityFrameworkCore.Relational;
 
 /// <summary>
 /// The one classification of database failures into "cannot serve now" (wrapped as

@@ -1,4 +1,4 @@
-namespace Idempotency.EntityFrameworkCore.Internal;
+namespace Idempotency.EntityFrameworkCore.Relational;
 
 /// <summary>
 /// The table and column names, said once: the model mapping (<see cref="Microsoft.EntityFrameworkCore.IdempotencyModelBuilderExtensions"/>)

@@ -1,4 +1,4 @@
-namespace Idempotency.EntityFrameworkCore.Internal;
+namespace Idempotency.EntityFrameworkCore.Relational;
 
 /// <summary>A row of <see cref="Schema.StreamResponses.Table"/>: one applied number's response kept in its stream's window.</summary>
 internal sealed class StreamResponseRow

@@ -1,6 +1,6 @@
 using Idempotency.Storage;
 
-namespace Idempotency.EntityFrameworkCore.Internal;
+namespace Idempotency.EntityFrameworkCore.Relational;
 
 /// <summary>The argument rules of the store contract, checked before the database is touched.</summary>
 internal static class StoreArguments

@@ -2,7 +2,7 @@ using System.Data;
 using System.Data.Common;
 using System.Runtime.InteropServices;
 
-namespace Idempotency.EntityFrameworkCore.Internal;
+namespace Idempotency.EntityFrameworkCore.Relational;
 
 /// <summary>Commands on a context's own connection, with parameters typed the same way for every provider.</summary>
 internal static class StoreCommands

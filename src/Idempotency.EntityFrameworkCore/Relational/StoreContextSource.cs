@@ -1,6 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 
-namespace Idempotency.EntityFrameworkCore.Internal;
+namespace Idempotency.EntityFrameworkCore.Relational;
 
 /// <summary>
 /// Where the store gets its <see cref="DbContext"/>s: a short-lived one of its own for each non-transactional operation

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Idempotency.EntityFrameworkCore.Internal;
+namespace Idempotency.EntityFrameworkCore.Relational;
 
 /// <summary>
 /// Checks at start-up that the store can run on the application's context (provider and model), then deletes expired
@@ -74,7 +74,7 @@ internal sealed partial class ExpiredRowPurge(
 
             do
             {
-                // A stream's window first, then the stream: a window row is never left without its stream's expiry in force.
+                // A stream's window first, then the stream once its window is gone (see StoreSql.PurgeStreams).
                 await ExecuteAsync(connection, sql.PurgeStreamResponses, batchSize, cancellationToken).ConfigureAwait(false);
                 deleted = await ExecuteAsync(connection, sql.PurgeStreams, batchSize, cancellationToken).ConfigureAwait(false);
                 streams += deleted;

@@ -1,4 +1,4 @@
-namespace Idempotency.EntityFrameworkCore.Internal;
+namespace Idempotency.EntityFrameworkCore.Relational;
 
 /// <summary>A row of <see cref="Schema.Records.Table"/>, mapped only so that migrations create the table; the store reads and writes it with SQL.</summary>
 internal sealed class RecordRow

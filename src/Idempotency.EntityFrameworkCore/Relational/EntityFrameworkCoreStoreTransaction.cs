@@ -3,7 +3,7 @@ using Idempotency.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 
-namespace Idempotency.EntityFrameworkCore.Internal;
+namespace Idempotency.EntityFrameworkCore.Relational;
 
 /// <summary>
 /// One request's transaction on its own scoped context, so the handler's <c>SaveChanges</c> joins it. A begin runs the
@@ -19,9 +19,13 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
     private readonly StoreSql _sql;
     private readonly string? _lockTimeoutPrefix;
     private readonly string? _lockTimeoutSuffix;
+    // One statement at a time, and none once the disposal began: a caller may stop waiting for a statement it
+    // cancelled and dispose at once, while the statement is still on the connection (Npgsql then refuses the rollback,
+    // "operation already in progress"). The disposal takes it and keeps it.
+    private readonly SemaphoreSlim _operation = new(1, 1);
     private long _reservedToken;
     private bool _committed;
-    private bool _disposed;
+    private Task? _disposal;
 
     public EntityFrameworkCoreStoreTransaction(
         EntityFrameworkCoreIdempotencyStore store, DbContext context, IDbContextTransaction transaction, SqlDialect dialect, TimeSpan lockTimeout, long reservedToken)
@@ -44,7 +48,9 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
     {
         StoreArguments.Key(key, nameof(key));
         StoreArguments.Positive(lease, nameof(lease));
+        // The token comes from a connection of the store's own, outside this transaction's statements.
         var token = await TakeTokenAsync(cancellationToken).ConfigureAwait(false);
+        await EnterAsync().ConfigureAwait(false);
         try
         {
             return await EntityFrameworkCoreIdempotencyStore.BeginRecordAsync(
@@ -60,12 +66,17 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
         {
             throw StoreFailures.Unavailable(ex);
         }
+        finally
+        {
+            _operation.Release();
+        }
     }
 
     public async ValueTask<bool> CompleteAsync(string key, long fencingToken, StoredResponse response, TimeSpan retention, CancellationToken cancellationToken)
     {
         StoreArguments.Key(key, nameof(key));
         StoreArguments.Complete(response, retention);
+        await EnterAsync().ConfigureAwait(false);
         try
         {
             return await EntityFrameworkCoreIdempotencyStore.CompleteRecordAsync(
@@ -75,6 +86,10 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
         {
             throw StoreFailures.Unavailable(ex);
         }
+        finally
+        {
+            _operation.Release();
+        }
     }
 
     public async ValueTask<SequenceBeginResult> TryBeginSequenceAsync(
@@ -83,7 +98,9 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
         StoreArguments.Key(streamKey, nameof(streamKey));
         StoreArguments.Sequence(epoch, sequenceNumber);
         StoreArguments.Positive(lease, nameof(lease));
+        // The token comes from a connection of the store's own, outside this transaction's statements.
         var token = await TakeTokenAsync(cancellationToken).ConfigureAwait(false);
+        await EnterAsync().ConfigureAwait(false);
         try
         {
             return await EntityFrameworkCoreIdempotencyStore.BeginStreamAsync(
@@ -97,6 +114,10 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
         {
             throw StoreFailures.Unavailable(ex);
         }
+        finally
+        {
+            _operation.Release();
+        }
     }
 
     public async ValueTask<bool> CompleteSequenceAsync(string streamKey, long fencingToken, StoredResponse response, int window, TimeSpan retention, CancellationToken cancellationToken)
@@ -104,6 +125,7 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
         StoreArguments.Key(streamKey, nameof(streamKey));
         StoreArguments.Complete(response, retention);
         ArgumentOutOfRangeException.ThrowIfLessThan(window, 1);
+        await EnterAsync().ConfigureAwait(false);
         try
         {
             return await EntityFrameworkCoreIdempotencyStore.CompleteStreamAsync(
@@ -113,11 +135,15 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
         {
             throw StoreFailures.Unavailable(ex);
         }
+        finally
+        {
+            _operation.Release();
+        }
     }
 
     public async ValueTask CommitAsync(CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        await EnterAsync().ConfigureAwait(false);
         try
         {
             await _transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -128,53 +154,87 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
             // Whatever failed, the outcome is not known to be a commit: the caller must not report success.
             throw StoreFailures.Unavailable(ex);
         }
+        finally
+        {
+            _operation.Release();
+        }
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Rolls back unless committed, ends EF Core's transaction on the context and closes the connection the store
+    /// opened, after any statement still running. Never throws; a second call (the request scope's
+    /// <see cref="RequestTransactionHolder"/> after the middleware) waits for the first.
+    /// </summary>
+    public ValueTask DisposeAsync()
     {
-        if (_disposed)
+        var disposal = Volatile.Read(ref _disposal);
+        if (disposal is null)
         {
-            return;
-        }
-
-        _disposed = true;
-        try
-        {
-            if (!_committed)
+            var mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            disposal = Interlocked.CompareExchange(ref _disposal, mine.Task, null);
+            if (disposal is null)
             {
-                await _transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+                return new ValueTask(DisposeCoreAsync(mine));
             }
         }
-        catch (Exception ex)
-        {
-            // The connection may be gone; the database rolls back what a lost connection left open.
-            StoreLog.RollbackFailed(_store.Logger, _store.Contexts.ContextName, ex);
-        }
 
+        return new ValueTask(disposal);
+    }
+
+    private async Task DisposeCoreAsync(TaskCompletionSource done)
+    {
         try
         {
-            // Ends EF Core's transaction on the context (which DI owns and disposes), so the context can be used again.
-            await _transaction.DisposeAsync().ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            StoreLog.RollbackFailed(_store.Logger, _store.Contexts.ContextName, ex);
-        }
+            // A statement the caller stopped waiting for ends first (its token was cancelled, or it runs out its timeout).
+            await _operation.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                if (!_committed)
+                {
+                    await _transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex)
+            {
+                // The connection may be gone; the database rolls back what a lost connection left open.
+                StoreLog.RollbackFailed(_store.Logger, _store.Contexts.ContextName, ex);
+            }
 
-        try
-        {
+            try
+            {
+                // Ends EF Core's transaction on the context (which DI owns and disposes), so the context can be used again.
+                await _transaction.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                StoreLog.RollbackFailed(_store.Logger, _store.Contexts.ContextName, ex);
+            }
+
             // The store opened the connection before it began (EF Core counts opens: this closes only what it opened).
-            await _context.Database.CloseConnectionAsync().ConfigureAwait(false);
+            await StoreConnections.CloseAsync(_context, _store.Logger, _store.Contexts.ContextName).ConfigureAwait(false);
         }
-        catch (Exception ex)
+        finally
         {
-            StoreLog.RollbackFailed(_store.Logger, _store.Contexts.ContextName, ex);
+            // Statements waiting to start find the transaction disposed.
+            _operation.Release();
+            done.SetResult();
+        }
+    }
+
+    /// <summary>Waits for the statement before (the caller never runs two at once; a disposal may be under way).</summary>
+    private async ValueTask EnterAsync()
+    {
+        ObjectDisposedException.ThrowIf(_disposal is not null, this);
+        await _operation.WaitAsync().ConfigureAwait(false);
+        if (_disposal is not null)
+        {
+            _operation.Release();
+            throw new ObjectDisposedException(GetType().FullName);
         }
     }
 
     private ValueTask<long> TakeTokenAsync(CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
         if (_reservedToken != 0)
         {
             var token = _reservedToken;

@@ -2,9 +2,11 @@ using System.Buffers;
 using System.Data.Common;
 using Idempotency.Storage;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Idempotency.EntityFrameworkCore.Internal;
+namespace Idempotency.EntityFrameworkCore.Relational;
 
 /// <summary>
 /// The store: keyed records here, sequence streams in <c>.Streams.cs</c>, request transactions in
@@ -128,31 +130,40 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore : IIdempotency
                 $"The request's {_contexts.ContextName} already has a transaction: a transactional idempotency policy opens the request's transaction itself, before the handler runs, and the handler's SaveChanges joins it. Do not begin a transaction of your own in such a handler.");
         }
 
+        // Resolved after the context, so the scope disposes it first: it waits for this begin even if our caller stops
+        // waiting, and ends the transaction before the context goes.
+        var holder = requestServices.GetRequiredService<RequestTransactionHolder>();
+        var begin = BeginTransactionCoreAsync(context, dialect, lockTimeout, cancellationToken);
+        holder.Hold(begin);
+        return await begin.ConfigureAwait(false);
+    }
+
+    private async Task<EntityFrameworkCoreStoreTransaction> BeginTransactionCoreAsync(DbContext context, SqlDialect dialect, TimeSpan lockTimeout, CancellationToken cancellationToken)
+    {
         // Taken before the transaction begins: a block reservation runs on a connection of its own, and on SQLite that
         // connection would wait for the write lock this very transaction holds.
         var token = await _tokens.NextAsync(cancellationToken).ConfigureAwait(false);
-        // Opened here (and closed when the transaction ends) so the dialect's connection setup runs before BEGIN.
-        var opened = false;
         try
         {
+            // Opened here (and closed when the transaction ends) so the dialect's connection setup runs before BEGIN;
+            // a failed or cancelled open closes what it opened.
             await StoreConnections.OpenAsync(context, dialect, cancellationToken).ConfigureAwait(false);
-            opened = true;
-            var transaction = await context.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            IDbContextTransaction transaction;
+            try
+            {
+                transaction = await context.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                await StoreConnections.CloseAsync(context, _logger, _contexts.ContextName).ConfigureAwait(false);
+                throw;
+            }
+
             return new EntityFrameworkCoreStoreTransaction(this, context, transaction, dialect, lockTimeout, token);
         }
-        catch (Exception ex)
+        catch (Exception ex) when (StoreFailures.IsUnavailable(dialect, ex, cancellationToken))
         {
-            if (opened)
-            {
-                await context.Database.CloseConnectionAsync().ConfigureAwait(false);
-            }
-
-            if (StoreFailures.IsUnavailable(dialect, ex, cancellationToken))
-            {
-                throw StoreFailures.Unavailable(ex);
-            }
-
-            throw;
+            throw StoreFailures.Unavailable(ex);
         }
     }
 

@@ -1,4 +1,4 @@
-namespace Idempotency.EntityFrameworkCore.Internal;
+namespace Idempotency.EntityFrameworkCore.Relational;
 
 /// <summary>A row of <see cref="Schema.Streams.Table"/>: a stream's applied state and its one in-flight slot (see readme.md).</summary>
 internal sealed class StreamRow

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace Idempotency.EntityFrameworkCore.Internal;
+namespace Idempotency.EntityFrameworkCore.Relational;
 
 /// <summary>
 /// The Entity Framework Core store's log events. Their ids are stable, and apart from the middleware's (1 and up) and

@@ -1,6 +1,6 @@
 using System.Data.Common;
 
-namespace Idempotency.EntityFrameworkCore.Internal;
+namespace Idempotency.EntityFrameworkCore.Relational;
 
 /// <summary>
 /// SQLite (Microsoft.Data.Sqlite). A write transaction holds the database's write lock from its first statement
@@ -29,14 +29,20 @@ internal sealed class SqliteDialect : SqlDialect
 
     public override string RowLock => "";
 
+    public override string RowLockSkippingHeld => "";
+
     public override string? LockTimeoutStatement(TimeSpan timeout) => null;
 
     public override string? LockTimeoutReset => null;
 
     // Without it, Microsoft.Data.Sqlite retries a busy database in steps of 150 ms: under contention every writer
     // would wait at least that long. SQLite's own busy handler waits in steps of a few milliseconds instead.
+    // A command timeout of 0 is "no limit" to Microsoft.Data.Sqlite, but a busy timeout of 0 is "fail at once" to SQLite:
+    // the longest wait SQLite takes (an int of milliseconds) stands for it.
     public override string? ConnectionSetup(long commandTimeoutMilliseconds)
-        => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"PRAGMA busy_timeout = {commandTimeoutMilliseconds}");
+        => string.Create(
+            System.Globalization.CultureInfo.InvariantCulture,
+            $"PRAGMA busy_timeout = {(commandTimeoutMilliseconds is <= 0 or > int.MaxValue ? int.MaxValue : commandTimeoutMilliseconds)}");
 
     public override bool IsUnavailable(DbException exception)
         => exception.IsTransient || (exception.ErrorCode & 0xFF) is Busy or Locked or IoError or Full or CantOpen;

@@ -1,6 +1,6 @@
 using System.Data.Common;
 
-namespace Idempotency.EntityFrameworkCore.Internal;
+namespace Idempotency.EntityFrameworkCore.Relational;
 
 /// <summary>
 /// The one seam for what differs between the verified providers: the database clock, row locks, lock timeouts and
@@ -21,6 +21,9 @@ internal abstract class SqlDialect
 
     /// <summary>Appended to a <c>SELECT</c> of one row to lock it until the transaction ends; empty where the transaction already excludes other writers.</summary>
     public abstract string RowLock { get; }
+
+    /// <summary>Appended to a <c>SELECT</c> of rows to lock them, leaving out those another transaction holds; empty where the transaction already excludes other writers.</summary>
+    public abstract string RowLockSkippingHeld { get; }
 
     /// <summary>
     /// A statement that bounds how long the current transaction's next statements wait for a row lock, or

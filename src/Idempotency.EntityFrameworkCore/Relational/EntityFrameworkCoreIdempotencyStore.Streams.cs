@@ -1,7 +1,7 @@
 using System.Data.Common;
 using Idempotency.Storage;
 
-namespace Idempotency.EntityFrameworkCore.Internal;
+namespace Idempotency.EntityFrameworkCore.Relational;
 
 /// <summary>The stream operations (sequence mode): a begin or complete locks the stream's row in a transaction; renew and release are one conditional UPDATE.</summary>
 internal sealed partial class EntityFrameworkCoreIdempotencyStore

@@ -1,7 +1,7 @@
 using System.Data.Common;
 using System.Globalization;
 
-namespace Idempotency.EntityFrameworkCore.Internal;
+namespace Idempotency.EntityFrameworkCore.Relational;
 
 /// <summary>PostgreSQL (Npgsql), read-committed transactions and row locks.</summary>
 internal sealed class PostgreSqlDialect : SqlDialect
@@ -19,6 +19,8 @@ internal sealed class PostgreSqlDialect : SqlDialect
     public override string Now => "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
     public override string RowLock => " FOR UPDATE";
+
+    public override string RowLockSkippingHeld => " FOR UPDATE SKIP LOCKED";
 
     // 0 would mean "wait forever": the shortest wait PostgreSQL takes is 1 ms.
     public override string? LockTimeoutStatement(TimeSpan timeout)
