@@ -161,6 +161,15 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
             StoreLog.RollbackFailed(_store.Logger, _store.Contexts.ContextName, ex);
         }
 
+        if (!_committed)
+        {
+            // The change tracker still holds what the handler wrote: rows it saved, now rolled back, as if they were in
+            // the database, and changes it had not saved yet. Code that saves through this context later in the same
+            // request (an exception handler's error log, say) would otherwise commit the failed handler's unsaved
+            // changes on its own.
+            _context.ChangeTracker.Clear();
+        }
+
         try
         {
             // The store opened the connection before it began (EF Core counts opens: this closes only what it opened).
