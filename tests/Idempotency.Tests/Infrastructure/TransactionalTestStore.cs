@@ -28,6 +28,11 @@ public sealed class TransactionalTestStore : IIdempotencyTransactionalStore, IId
 
     public bool FenceCompletion { get; set; }
 
+    /// <summary>When set, a commit waits for it (and <see cref="CommitWaiting"/> says one does).</summary>
+    public TaskCompletionSource? CommitGate { get; set; }
+
+    public volatile bool CommitWaiting;
+
     public int TransactionsOpened;
 
     public int TransactionsEnded;
@@ -126,6 +131,12 @@ public sealed class TransactionalTestStore : IIdempotencyTransactionalStore, IId
             if (store.FailCommit)
             {
                 throw new IdempotencyStoreUnavailableException("The commit failed.");
+            }
+
+            if (store.CommitGate is { } gate)
+            {
+                store.CommitWaiting = true;
+                await gate.Task;
             }
 
             if (_completion is null || !await _completion())

@@ -29,6 +29,7 @@ public sealed class TransactionalModeTests : IAsyncDisposable
     private int _executions;
     private int _throws = 1;
     private bool _streamedToEnd;
+    private readonly TaskCompletionSource _aborted = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private TransactionalTestStore Store => _store!;
 
@@ -86,6 +87,7 @@ public sealed class TransactionalModeTests : IAsyncDisposable
                 _ledger.Note("response-started");
                 return Task.CompletedTask;
             });
+            context.RequestAborted.Register(static aborted => ((TaskCompletionSource)aborted!).TrySetResult(), _aborted);
             return next(context);
         });
         _app.UseIdempotency();
@@ -519,6 +521,44 @@ public sealed class TransactionalModeTests : IAsyncDisposable
         Assert.Contains("Policy 'payments'", failure.Message, StringComparison.Ordinal);
         Assert.Contains(nameof(IdempotencyPolicy.FailOpen), failure.Message, StringComparison.Ordinal);
         Assert.Contains(nameof(IdempotencyPolicy.Transactional), failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_client_that_disconnects_while_its_request_commits_gets_the_replay_on_its_retry_and_nothing_runs_twice()
+    {
+        var client = await StartAsync();
+        Store.CommitGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var disconnect = new CancellationTokenSource();
+        var first = client.SendAsync(Post("/pay", "k1"), disconnect.Token);
+        await WaitUntilAsync(() => Store.CommitWaiting);
+
+        disconnect.Cancel();
+        await _aborted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Store.CommitGate.SetResult();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        await WaitUntilAsync(() => Volatile.Read(ref Store.TransactionsEnded) == 1);
+        Store.CommitGate = null;
+
+        var retry = await client.SendAsync(Post("/pay", "k1"));
+        Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+        Assert.Equal("true", retry.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.Equal(1, _executions);
+        Assert.Equal(["payment 1"], _ledger.Rows);
+    }
+
+    [Fact]
+    public async Task A_commit_that_does_not_answer_within_StoreTimeout_is_answered_503_commit_failed()
+    {
+        var client = await StartAsync(configure: options => options.StoreTimeout = TimeSpan.FromMilliseconds(300));
+        Store.CommitGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var response = await client.SendAsync(Post("/pay", "k1"));
+
+        Store.CommitGate.SetResult();
+        var body = await response.Content.ReadAsStringAsync();
+        ProblemAssert.IsProblem(response, body, HttpStatusCode.ServiceUnavailable, "idempotency-commit-failed");
+        Assert.NotNull(response.Headers.RetryAfter);
+        Assert.False(response.Headers.Contains("X-Handler"));
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)
