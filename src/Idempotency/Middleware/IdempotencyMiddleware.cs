@@ -472,6 +472,7 @@ internal sealed class IdempotencyMiddleware
             IdempotencyLog.ExceptionHandledInside(_logger, storeKey, statusCode, policy.Name);
             return null;
         }
+
         bool storable;
         try
         {
