@@ -33,6 +33,9 @@ public sealed class TransactionalTestStore : IIdempotencyTransactionalStore, IId
 
     public volatile bool CommitWaiting;
 
+    /// <summary>Whether a transaction was disposed while one of its operations still ran (a transaction is never used by two threads at once).</summary>
+    public volatile bool DisposedWhileInUse;
+
     public int TransactionsOpened;
 
     public int TransactionsEnded;
@@ -87,6 +90,7 @@ public sealed class TransactionalTestStore : IIdempotencyTransactionalStore, IId
         private long _token;
         private Func<ValueTask<bool>>? _completion;
         private bool _committed;
+        private volatile bool _inUse;
 
         public ValueTask<IdempotencyBeginResult> TryBeginAsync(string key, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, CancellationToken cancellationToken)
             => LockedAsync("r:" + key, async () =>
@@ -136,7 +140,15 @@ public sealed class TransactionalTestStore : IIdempotencyTransactionalStore, IId
             if (store.CommitGate is { } gate)
             {
                 store.CommitWaiting = true;
-                await gate.Task;
+                _inUse = true;
+                try
+                {
+                    await gate.Task.WaitAsync(cancellationToken);
+                }
+                finally
+                {
+                    _inUse = false;
+                }
             }
 
             if (_completion is null || !await _completion())
@@ -150,6 +162,11 @@ public sealed class TransactionalTestStore : IIdempotencyTransactionalStore, IId
 
         public async ValueTask DisposeAsync()
         {
+            if (_inUse)
+            {
+                store.DisposedWhileInUse = true;
+            }
+
             if (!_committed)
             {
                 unitOfWork.TakePending();

@@ -547,7 +547,7 @@ public sealed class TransactionalModeTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task A_commit_that_does_not_answer_within_StoreTimeout_is_answered_503_commit_failed()
+    public async Task A_commit_that_does_not_answer_within_StoreTimeout_is_cancelled_before_its_transaction_is_rolled_back_and_answered_503()
     {
         var client = await StartAsync(configure: options => options.StoreTimeout = TimeSpan.FromMilliseconds(300));
         Store.CommitGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -559,6 +559,8 @@ public sealed class TransactionalModeTests : IAsyncDisposable
         ProblemAssert.IsProblem(response, body, HttpStatusCode.ServiceUnavailable, "idempotency-commit-failed");
         Assert.NotNull(response.Headers.RetryAfter);
         Assert.False(response.Headers.Contains("X-Handler"));
+        Assert.False(Store.DisposedWhileInUse, "The transaction was rolled back while its commit still ran on it.");
+        Assert.Empty(_ledger.Rows);
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)
