@@ -210,6 +210,22 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
                 StoreLog.RollbackFailed(_store.Logger, _store.Contexts.ContextName, ex);
             }
 
+            if (!_committed)
+            {
+                // The change tracker still holds what the handler wrote: rows it saved, now rolled back, as if they
+                // were in the database, and changes it had not saved yet. Code that saves through this context later in
+                // the same request (an exception handler's error log, say) would otherwise commit the failed handler's
+                // unsaved changes on its own.
+                try
+                {
+                    _context.ChangeTracker.Clear();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The request's scope already disposed the context: nothing can save through it any more.
+                }
+            }
+
             // The store opened the connection before it began (EF Core counts opens: this closes only what it opened).
             await StoreConnections.CloseAsync(_context, _store.Logger, _store.Contexts.ContextName).ConfigureAwait(false);
         }

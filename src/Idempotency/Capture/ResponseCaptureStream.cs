@@ -7,9 +7,18 @@ namespace Idempotency.Capture;
 /// the copy: bytes go out as the handler writes them.
 /// </summary>
 /// <remarks>
+/// <para>
+/// Holding (transactional policies, over <see cref="Stream.Null"/>), the copy is all there is of the body: a write past
+/// the limit fails, since nothing of such a response could ever be sent and the handler must not go on (an endpoint that
+/// streams would go on for ever) with its transaction open; and the body can be cleared, as
+/// <c>HttpResponse.Clear()</c> does for a seekable body, so an exception handler inside the middleware replaces what
+/// the failed handler had written instead of appending to it.
+/// </para>
+/// <para>
 /// Once the client has gone away, failed writes to it are swallowed and capture continues, so the handler runs to
 /// its end and its response is recorded. Otherwise a disconnect after the operation took effect would surface as a
 /// handler exception, release the record, and let the retry run the operation a second time.
+/// </para>
 /// </remarks>
 internal sealed class ResponseCaptureStream : Stream
 {
@@ -17,13 +26,15 @@ internal sealed class ResponseCaptureStream : Stream
     private readonly SnapshotBuffer _snapshot;
     private readonly CancellationToken _requestAborted;
     private readonly IHeaderDictionary _headers;
+    private readonly bool _hold;
 
-    public ResponseCaptureStream(Stream inner, SnapshotBuffer snapshot, CancellationToken requestAborted, IHeaderDictionary headers)
+    public ResponseCaptureStream(Stream inner, SnapshotBuffer snapshot, CancellationToken requestAborted, IHeaderDictionary headers, bool hold = false)
     {
         _inner = inner;
         _snapshot = snapshot;
         _requestAborted = requestAborted;
         _headers = headers;
+        _hold = hold;
     }
 
     public bool ClientDisconnected { get; private set; }
@@ -50,15 +61,16 @@ internal sealed class ResponseCaptureStream : Stream
 
     public override bool CanRead => false;
 
-    public override bool CanSeek => false;
+    // Holding, "seekable" only so far as HttpResponse.Clear() needs: it truncates a seekable body with SetLength(0).
+    public override bool CanSeek => _hold;
 
     public override bool CanWrite => true;
 
-    public override long Length => throw new NotSupportedException();
+    public override long Length => _hold ? _snapshot.TotalLength : throw new NotSupportedException();
 
     public override long Position
     {
-        get => throw new NotSupportedException();
+        get => _hold ? _snapshot.TotalLength : throw new NotSupportedException();
         set => throw new NotSupportedException();
     }
 
@@ -67,7 +79,7 @@ internal sealed class ResponseCaptureStream : Stream
     public override void Write(ReadOnlySpan<byte> buffer)
     {
         MarkStarted();
-        _snapshot.Append(buffer);
+        Append(buffer);
         if (ClientDisconnected)
         {
             return;
@@ -91,7 +103,15 @@ internal sealed class ResponseCaptureStream : Stream
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         MarkStarted();
-        _snapshot.Append(buffer.Span);
+        try
+        {
+            Append(buffer.Span);
+        }
+        catch (IOException ex)
+        {
+            return ValueTask.FromException(ex);
+        }
+
         if (ClientDisconnected)
         {
             return ValueTask.CompletedTask;
@@ -156,7 +176,25 @@ internal sealed class ResponseCaptureStream : Stream
 
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
 
-    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void SetLength(long value)
+    {
+        if (!_hold || value != 0)
+        {
+            throw new NotSupportedException();
+        }
+
+        _snapshot.Reset();
+    }
+
+    private void Append(ReadOnlySpan<byte> buffer)
+    {
+        _snapshot.Append(buffer);
+        if (_hold && _snapshot.Overflowed && !buffer.IsEmpty)
+        {
+            throw new IOException(
+                $"The response is larger than the policy's MaxSnapshotBytes ({_snapshot.Limit} bytes). A transactional policy holds the whole response until its transaction commits, so this one cannot be sent; the transaction is rolled back.");
+        }
+    }
 
     private async ValueTask AwaitWriteAsync(ValueTask write)
     {

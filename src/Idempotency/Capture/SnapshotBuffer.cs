@@ -22,6 +22,9 @@ internal sealed class SnapshotBuffer : IDisposable
         _limit = limit;
     }
 
+    /// <summary>The most bytes kept.</summary>
+    public int Limit => _limit;
+
     /// <summary>Whether the body grew past the limit and is no longer kept.</summary>
     public bool Overflowed { get; private set; }
 
@@ -107,6 +110,15 @@ internal sealed class SnapshotBuffer : IDisposable
         {
             await destination.WriteAsync(_current.AsMemory(0, _currentLength), cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Forgets everything appended, as if nothing had been (a held response cleared before it was sent).</summary>
+    public void Reset()
+    {
+        ReturnSegments();
+        _length = 0;
+        TotalLength = 0;
+        Overflowed = false;
     }
 
     public void Dispose() => ReturnSegments();

@@ -102,7 +102,10 @@ internal static partial class IdempotencyLog
     public static partial void CommitFailed(ILogger logger, string record, Exception exception);
 
     [LoggerMessage(32, LogLevel.Error, "The response to record {Record} ({Length} bytes) is larger than MaxSnapshotBytes ({Limit}) of policy '{Policy}', which a transactional policy must hold until its commit; the transaction was rolled back and the client answered 500. Raise MaxSnapshotBytes or make the endpoint's response smaller.", EventName = "ResponseTooLargeToHold")]
-    public static partial void ResponseTooLargeToHold(ILogger logger, string record, long length, int limit, string policy);
+    public static partial void ResponseTooLargeToHold(ILogger logger, string record, long length, int limit, string policy, Exception? exception);
+
+    [LoggerMessage(33, LogLevel.Information, "The handler of record {Record} threw and an exception handler placed after the idempotency middleware answered {StatusCode} (policy '{Policy}'); the handler's writes are rolled back with the record and the answer is sent as it is, so a retry executes again. Place UseExceptionHandler before UseIdempotency to have the transaction rolled back before the exception handler runs.", EventName = "ExceptionHandledInside")]
+    public static partial void ExceptionHandledInside(ILogger logger, string record, int statusCode, string policy);
 
     // Event ids from 40 on belong to hooks and resolvers.
     [LoggerMessage(40, LogLevel.Error, "The idempotency hook {Hook} threw (policy '{Policy}'); the response and the record are unchanged.", EventName = "HookFailed")]

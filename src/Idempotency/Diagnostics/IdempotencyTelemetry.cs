@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Idempotency.Execution;
 
 namespace Idempotency.Diagnostics;
 
@@ -20,6 +21,7 @@ internal sealed class IdempotencyTelemetry : IDisposable
     private readonly Histogram<double> _storeDuration;
     private readonly Counter<long> _lostLeases;
     private readonly Histogram<long> _snapshotSize;
+    private readonly Counter<long> _transactions;
     private readonly string _storeName;
 
     public IdempotencyTelemetry(IMeterFactory meterFactory, string storeName)
@@ -41,6 +43,8 @@ internal sealed class IdempotencyTelemetry : IDisposable
             "idempotency.leases.lost", "{lease}", "Leases lost while their handler ran: renewals refused and completions fenced off by a newer owner.");
         _snapshotSize = _meter.CreateHistogram<long>(
             "idempotency.snapshot.size", "By", "Size of response bodies captured for replay (bytes written, kept or not).");
+        _transactions = _meter.CreateCounter<long>(
+            "idempotency.transactions", "{transaction}", "Transactions of transactional policies whose handler ran, by how they ended.");
     }
 
     public static string OutcomeName(IdempotencyOutcome outcome) => outcome switch
@@ -108,6 +112,24 @@ internal sealed class IdempotencyTelemetry : IDisposable
         {
             _snapshotSize.Record(bytes, new KeyValuePair<string, object?>("idempotency.policy", policy));
         }
+    }
+
+    /// <summary>Counts how the transaction of a transactional policy's executed request ended, and tags its span with it.</summary>
+    public void TransactionEnded(Activity? activity, string policy, ExecutionEnd end)
+    {
+        var result = end switch
+        {
+            ExecutionEnd.Committed => "committed",
+            ExecutionEnd.RolledBack => "rolled_back",
+            ExecutionEnd.ResponseNotHeld => "response_too_large",
+            _ => "commit_failed",
+        };
+        if (_transactions.Enabled)
+        {
+            _transactions.Add(1, new KeyValuePair<string, object?>("idempotency.policy", policy), new KeyValuePair<string, object?>("idempotency.transaction.result", result));
+        }
+
+        activity?.SetTag("idempotency.transaction.result", result);
     }
 
     public void Dispose() => _meter.Dispose();

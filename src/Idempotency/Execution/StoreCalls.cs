@@ -161,13 +161,21 @@ internal sealed class StoreCalls
 
     /// <summary>Completes the owned record or slot inside its transaction; bounded by StoreTimeout, never by the caller.</summary>
     public ValueTask<bool> CompleteInTransactionAsync(IIdempotencyStoreTransaction transaction, Ownership ownership, ResolvedPolicy policy, StoredResponse response)
-        => WithTimeout(ownership.IsStream
-            ? _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), transaction.CompleteSequenceAsync(ownership.Key, ownership.FencingToken, response, policy.SequenceWindow, policy.StreamRetention, CancellationToken.None), "complete_sequence")
-            : _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), transaction.CompleteAsync(ownership.Key, ownership.FencingToken, response, policy.Retention, CancellationToken.None), "complete"));
+    {
+        var timeout = new CancellationTokenSource(_storeTimeout, _timeProvider);
+        return InTransactionAsync(
+            ownership.IsStream
+                ? _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), transaction.CompleteSequenceAsync(ownership.Key, ownership.FencingToken, response, policy.SequenceWindow, policy.StreamRetention, timeout.Token), "complete_sequence")
+                : _telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), transaction.CompleteAsync(ownership.Key, ownership.FencingToken, response, policy.Retention, timeout.Token), "complete"),
+            timeout);
+    }
 
     /// <summary>Commits the handler's writes with the record; bounded by StoreTimeout, never by the caller.</summary>
     public ValueTask<bool> CommitAsync(IIdempotencyStoreTransaction transaction)
-        => WithTimeout(_telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), Committed(transaction.CommitAsync(CancellationToken.None)), "commit"));
+    {
+        var timeout = new CancellationTokenSource(_storeTimeout, _timeProvider);
+        return InTransactionAsync(_telemetry.TimeStoreCall(Stopwatch.GetTimestamp(), Committed(transaction.CommitAsync(timeout.Token)), "commit"), timeout);
+    }
 
     private static ValueTask<bool> Committed(ValueTask commit)
     {
@@ -182,6 +190,39 @@ internal sealed class StoreCalls
         {
             await commit.ConfigureAwait(false);
             return true;
+        }
+    }
+
+    // Unlike the calls above, an operation inside a transaction is cancelled at StoreTimeout rather than abandoned: the
+    // engine disposes (rolls back) the transaction next, and a transaction is never used by two threads at once, so the
+    // operation must have ended first. Once cancelled, the store gets a StoreTimeout more to stop (an answer it still
+    // gives counts, a success included); one that ignores its token is abandoned then.
+    private async ValueTask<bool> InTransactionAsync(ValueTask<bool> operation, CancellationTokenSource timeout)
+    {
+        using (timeout)
+        {
+            if (operation.IsCompleted)
+            {
+                return await operation.ConfigureAwait(false);
+            }
+
+            var task = operation.AsTask();
+            try
+            {
+                return await task.WaitAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+            {
+            }
+
+            try
+            {
+                return await task.WaitAsync(_storeTimeout, _timeProvider).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or TimeoutException)
+            {
+                throw new TimeoutException($"The idempotency store did not answer within {_storeTimeout}.", ex);
+            }
         }
     }
 

@@ -112,6 +112,14 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
             fail($"{owner}: {nameof(IdempotencyPolicy.SequenceWindow)} × {nameof(IdempotencyPolicy.MaxSnapshotBytes)} ({policy.SequenceWindow} × {policy.MaxSnapshotBytes}) must be at most {MaxStoredBytes} (64 MiB), the most one stream may keep.");
         }
 
+        // The store is the handler's own database: when it cannot be reached the handler cannot write either, and a begin
+        // that timed out waiting on a concurrent duplicate's transaction would run the operation a second time beside it,
+        // its writes committing outside any transaction.
+        if (policy.Transactional && policy.FailOpen)
+        {
+            fail($"{owner}: {nameof(IdempotencyPolicy.Transactional)} and {nameof(IdempotencyPolicy.FailOpen)} cannot both be true. A transactional policy's store is the handler's own database, so failing open would run the handler without its transaction (and beside a duplicate still holding the record) exactly when that database is failing. Set {nameof(IdempotencyPolicy.FailOpen)} to false for this policy.");
+        }
+
         if (policy.ReorderWait < TimeSpan.Zero || policy.ReorderWait > TimeSpan.FromMinutes(1))
         {
             fail($"{owner}: {nameof(IdempotencyPolicy.ReorderWait)} must be between 0 and 1 minute; it is {policy.ReorderWait}.");

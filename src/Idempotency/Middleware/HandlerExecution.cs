@@ -2,6 +2,7 @@ using Idempotency.Capture;
 using Idempotency.Execution;
 using Idempotency.Policies;
 using Idempotency.Storage;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -18,10 +19,15 @@ internal readonly struct HandlerExecution : IOwnedWork
     private readonly CaptureResponseBodyFeature _captureBody;
     private readonly ResponseCaptureStream _captureStream;
     private readonly SnapshotBuffer _snapshot;
+    private readonly IExceptionHandlerFeature? _exceptionHandledBefore;
 
+    // exceptionHandledBefore (transactional policies): what an exception handler had handled before the handler ran
+    // (this request is that handler re-executing the pipeline), so that what the handler's own failure leaves behind
+    // can be told apart from it.
     public HandlerExecution(
         IdempotencyMiddleware middleware, HttpContext context, ResolvedPolicy policy, string storeKey,
-        IHttpResponseBodyFeature originalBody, CaptureResponseBodyFeature captureBody, ResponseCaptureStream captureStream, SnapshotBuffer snapshot)
+        IHttpResponseBodyFeature originalBody, CaptureResponseBodyFeature captureBody, ResponseCaptureStream captureStream, SnapshotBuffer snapshot,
+        IExceptionHandlerFeature? exceptionHandledBefore = null)
     {
         _middleware = middleware;
         _context = context;
@@ -31,11 +37,12 @@ internal readonly struct HandlerExecution : IOwnedWork
         _captureBody = captureBody;
         _captureStream = captureStream;
         _snapshot = snapshot;
+        _exceptionHandledBefore = exceptionHandledBefore;
     }
 
     public HttpContext? HttpContext => _context;
 
     public ValueTask RunAsync() => _middleware.RunHandlerAsync(_context, _policy, _originalBody, _captureBody);
 
-    public ValueTask<StoredResponse?> CreateResponseAsync() => _middleware.CaptureResponseAsync(_context, _policy, _storeKey, _captureStream, _snapshot);
+    public ValueTask<StoredResponse?> CreateResponseAsync() => _middleware.CaptureResponseAsync(_context, _policy, _storeKey, _captureStream, _snapshot, _exceptionHandledBefore);
 }

@@ -9,6 +9,7 @@ using Idempotency.Keys;
 using Idempotency.Policies;
 using Idempotency.Problems;
 using Idempotency.Storage;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.Timeouts;
@@ -275,7 +276,7 @@ internal sealed class IdempotencyMiddleware
             case BeginDecision.Acquired:
                 RecordOutcome(feature, IdempotencyOutcome.Executed);
                 var ownership = new Ownership(target.Key, begin.FencingToken, target.IsStream, begin.Transaction);
-                await (ownership.Transaction is null ? ExecuteAsync(context, policy, ownership) : ExecuteInTransactionAsync(context, policy, ownership)).ConfigureAwait(false);
+                await (ownership.Transaction is null ? ExecuteAsync(context, policy, ownership) : ExecuteInTransactionAsync(context, policy, feature, ownership)).ConfigureAwait(false);
                 break;
             case BeginDecision.Completed:
                 await ReplayAsync(context, feature, begin.Response!, target.Key).ConfigureAwait(false);
@@ -346,19 +347,40 @@ internal sealed class IdempotencyMiddleware
 
     // Transactional: the handler's response is held (nothing reaches the client, not even its status) until the
     // transaction's outcome is known, so no answer claims a success that did not commit.
-    private async Task ExecuteInTransactionAsync(HttpContext context, ResolvedPolicy policy, Ownership ownership)
+    private async Task ExecuteInTransactionAsync(HttpContext context, ResolvedPolicy policy, IdempotencyFeature feature, Ownership ownership)
     {
         var originalBody = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
         using var snapshot = new SnapshotBuffer(policy.MaxSnapshotBytes);
-        var captureStream = new ResponseCaptureStream(Stream.Null, snapshot, context.RequestAborted, context.Response.Headers);
+        var captureStream = new ResponseCaptureStream(Stream.Null, snapshot, context.RequestAborted, context.Response.Headers, hold: true);
         var captureBody = new CaptureResponseBodyFeature(originalBody, captureStream, hold: true);
-        var end = await _engine.ExecuteAsync(ownership, policy, new HandlerExecution(this, context, policy, ownership.Key, originalBody, captureBody, captureStream, snapshot)).ConfigureAwait(false);
+        var execution = new HandlerExecution(
+            this, context, policy, ownership.Key, originalBody, captureBody, captureStream, snapshot, context.Features.Get<IExceptionHandlerFeature>());
+        ExecutionEnd end;
+        Exception? stopped = null;
+        try
+        {
+            end = await _engine.ExecuteAsync(ownership, policy, execution).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (snapshot.Overflowed)
+        {
+            // The handler failed at (or after) a write past MaxSnapshotBytes, which fails when holding: its response
+            // could never have been sent, and the transaction is rolled back already.
+            stopped = ex;
+            end = ExecutionEnd.ResponseNotHeld;
+        }
+        catch
+        {
+            _telemetry.TransactionEnded(feature.Activity, policy.Name, ExecutionEnd.RolledBack);
+            throw;
+        }
+
         if (end is ExecutionEnd.RolledBack && snapshot.Overflowed)
         {
             // Not kept and not held either: there is nothing true to send but that it failed.
             end = ExecutionEnd.ResponseNotHeld;
         }
 
+        _telemetry.TransactionEnded(feature.Activity, policy.Name, end);
         switch (end)
         {
             case ExecutionEnd.Committed or ExecutionEnd.RolledBack:
@@ -367,7 +389,7 @@ internal sealed class IdempotencyMiddleware
             case ExecutionEnd.ResponseNotHeld:
                 if (snapshot.Overflowed)
                 {
-                    IdempotencyLog.ResponseTooLargeToHold(_logger, ownership.Key, snapshot.TotalLength, policy.MaxSnapshotBytes, policy.Name);
+                    IdempotencyLog.ResponseTooLargeToHold(_logger, ownership.Key, snapshot.TotalLength, policy.MaxSnapshotBytes, policy.Name, stopped);
                 }
 
                 context.Response.Clear();
@@ -433,12 +455,24 @@ internal sealed class IdempotencyMiddleware
         }
     }
 
-    /// <summary>The snapshot of the handler's response, or <see langword="null"/> when its status is not storable.</summary>
-    internal async ValueTask<StoredResponse?> CaptureResponseAsync(HttpContext context, ResolvedPolicy policy, string storeKey, ResponseCaptureStream captureStream, SnapshotBuffer snapshot)
+    /// <summary>
+    /// The snapshot of the handler's response, or <see langword="null"/> when its status is not storable or, under a
+    /// transactional policy, when the response is an exception handler's answer to the handler's failure.
+    /// </summary>
+    internal async ValueTask<StoredResponse?> CaptureResponseAsync(
+        HttpContext context, ResolvedPolicy policy, string storeKey, ResponseCaptureStream captureStream, SnapshotBuffer snapshot, IExceptionHandlerFeature? exceptionHandledBefore)
     {
         _telemetry.SnapshotCaptured(policy.Name, snapshot.TotalLength);
         var response = context.Response;
         var statusCode = response.StatusCode;
+        if (policy.Transactional && context.Features.Get<IExceptionHandlerFeature>() is { } handled && !ReferenceEquals(handled, exceptionHandledBefore))
+        {
+            // The handler threw half-way through its writes and an exception handler between it and this middleware
+            // answered (with a 400 for a validation exception, say): keeping that answer would commit the half.
+            IdempotencyLog.ExceptionHandledInside(_logger, storeKey, statusCode, policy.Name);
+            return null;
+        }
+
         bool storable;
         try
         {

@@ -37,6 +37,21 @@ public abstract class TransactionalMiddlewareTests(StoreDatabase database) : IAs
             });
         }).AddEntityFrameworkCoreStore<TestDbContext>();
         _app = builder.Build();
+
+        // Under /handled an exception handler outside the middleware answers, and writes through the request's context
+        // as error handlers do (an error log), after the transaction has rolled back.
+        _app.UseWhen(
+            context => context.Request.Path.StartsWithSegments("/handled", StringComparison.Ordinal),
+            handled => handled.UseExceptionHandler(new ExceptionHandlerOptions
+            {
+                ExceptionHandler = async context =>
+                {
+                    var db = context.RequestServices.GetRequiredService<TestDbContext>();
+                    db.Ledger.Add(new LedgerEntry { Id = $"error-{Guid.NewGuid():N}", Amount = 0 });
+                    await db.SaveChangesAsync();
+                    await context.Response.WriteAsync("failed");
+                },
+            }));
         _app.UseIdempotency();
         _app.MapPost("/pay/{id}", async (string id, TestDbContext context) =>
         {
@@ -50,6 +65,13 @@ public abstract class TransactionalMiddlewareTests(StoreDatabase database) : IAs
             context.Ledger.Add(new LedgerEntry { Id = $"{id}-{Guid.NewGuid():N}", Amount = 100 });
             await context.SaveChangesAsync();
             throw new InvalidOperationException("The handler failed after its write.");
+        }).RequireIdempotency("tx");
+        _app.MapPost("/handled/fail/{id}", async (string id, TestDbContext context) =>
+        {
+            context.Ledger.Add(new LedgerEntry { Id = $"{id}-{Guid.NewGuid():N}", Amount = 100 });
+            await context.SaveChangesAsync();
+            context.Ledger.Add(new LedgerEntry { Id = $"{id}-{Guid.NewGuid():N}", Amount = 100 });
+            throw new InvalidOperationException("The handler failed between its writes.");
         }).RequireIdempotency("tx");
         _app.MapPost("/transfer/{id}", async (string id, TestDbContext context) =>
         {
@@ -131,6 +153,18 @@ public abstract class TransactionalMiddlewareTests(StoreDatabase database) : IAs
         var retry = await _client.SendAsync(Post($"/pay/{id}", id));
         Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
         Assert.Equal(1, await RowsAsync(id));
+    }
+
+    [Fact]
+    public async Task A_failed_handlers_unsaved_writes_are_not_committed_by_an_exception_handler_that_saves_through_the_same_context()
+    {
+        var id = Guid.NewGuid().ToString("N");
+
+        var response = await _client.SendAsync(Post($"/handled/fail/{id}", id));
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Equal("failed", await response.Content.ReadAsStringAsync());
+        Assert.Equal(0, await RowsAsync(id));
     }
 
     [Fact]

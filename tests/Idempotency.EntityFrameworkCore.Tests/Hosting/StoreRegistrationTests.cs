@@ -91,4 +91,23 @@ public sealed class StoreRegistrationTests : IDisposable
     public void A_batch_size_above_the_bound_is_invalid()
         => Assert.True(new EntityFrameworkCoreIdempotencyStoreOptionsValidator()
             .Validate(null, new EntityFrameworkCoreIdempotencyStoreOptions { PurgeBatchSize = 100_001 }).Failed);
+
+    [Theory]
+    [InlineData(ServiceLifetime.Transient, "another instance")]
+    [InlineData(ServiceLifetime.Singleton, "share one context")]
+    public async Task A_transaction_is_refused_when_the_context_is_not_scoped_naming_the_lifetime(ServiceLifetime lifetime, string why)
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = Environments.Development });
+        builder.Services.AddDbContext<TestDbContext>(o => o.UseSqlite(SqliteConnectionString), lifetime, ServiceLifetime.Singleton);
+        builder.Services.AddIdempotency().AddEntityFrameworkCoreStore<TestDbContext>();
+        using var host = builder.Build();
+        var store = (IIdempotencyTransactionalStore)host.Services.GetRequiredService<IIdempotencyStore>();
+        await using var request = host.Services.CreateAsyncScope();
+
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(
+            async () => await store.BeginTransactionAsync(request.ServiceProvider, TimeSpan.Zero, CancellationToken.None));
+
+        Assert.Contains($"{nameof(TestDbContext)} is registered as {lifetime}", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(why, ex.Message, StringComparison.Ordinal);
+    }
 }

@@ -28,6 +28,14 @@ public sealed class TransactionalTestStore : IIdempotencyTransactionalStore, IId
 
     public bool FenceCompletion { get; set; }
 
+    /// <summary>When set, a commit waits for it (and <see cref="CommitWaiting"/> says one does).</summary>
+    public TaskCompletionSource? CommitGate { get; set; }
+
+    public volatile bool CommitWaiting;
+
+    /// <summary>Whether a transaction was disposed while one of its operations still ran (a transaction is never used by two threads at once).</summary>
+    public volatile bool DisposedWhileInUse;
+
     public int TransactionsOpened;
 
     public int TransactionsEnded;
@@ -82,6 +90,7 @@ public sealed class TransactionalTestStore : IIdempotencyTransactionalStore, IId
         private long _token;
         private Func<ValueTask<bool>>? _completion;
         private bool _committed;
+        private volatile bool _inUse;
 
         public ValueTask<IdempotencyBeginResult> TryBeginAsync(string key, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, CancellationToken cancellationToken)
             => LockedAsync("r:" + key, async () =>
@@ -128,6 +137,20 @@ public sealed class TransactionalTestStore : IIdempotencyTransactionalStore, IId
                 throw new IdempotencyStoreUnavailableException("The commit failed.");
             }
 
+            if (store.CommitGate is { } gate)
+            {
+                store.CommitWaiting = true;
+                _inUse = true;
+                try
+                {
+                    await gate.Task.WaitAsync(cancellationToken);
+                }
+                finally
+                {
+                    _inUse = false;
+                }
+            }
+
             if (_completion is null || !await _completion())
             {
                 throw new InvalidOperationException("Committed without a completion.");
@@ -139,6 +162,11 @@ public sealed class TransactionalTestStore : IIdempotencyTransactionalStore, IId
 
         public async ValueTask DisposeAsync()
         {
+            if (_inUse)
+            {
+                store.DisposedWhileInUse = true;
+            }
+
             if (!_committed)
             {
                 unitOfWork.TakePending();

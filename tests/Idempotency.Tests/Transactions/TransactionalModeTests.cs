@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text;
 using System.Text.Json.Serialization.Metadata;
@@ -8,6 +9,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -26,6 +28,8 @@ public sealed class TransactionalModeTests : IAsyncDisposable
     private TransactionalTestStore? _store;
     private int _executions;
     private int _throws = 1;
+    private bool _streamedToEnd;
+    private readonly TaskCompletionSource _aborted = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private TransactionalTestStore Store => _store!;
 
@@ -39,7 +43,7 @@ public sealed class TransactionalModeTests : IAsyncDisposable
         _store?.Dispose();
     }
 
-    private async Task<HttpClient> StartAsync()
+    private async Task<HttpClient> StartAsync(Action<WebApplication>? inside = null, Action<IdempotencyOptions>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseTestServer();
@@ -64,6 +68,12 @@ public sealed class TransactionalModeTests : IAsyncDisposable
                 p.Transactional = true;
                 p.SequenceRequirement = SequenceRequirement.Required;
             });
+            options.AddPolicy("tx-per-user", p =>
+            {
+                p.Transactional = true;
+                p.ScopeResolver = static arguments => ValueTask.FromResult(arguments.Context.Request.Headers["X-User"].ToString());
+            });
+            configure?.Invoke(options);
         }).AddStore(services => new TransactionalTestStore(services.GetRequiredService<TestLedger>(), TimeProvider.System));
 
         _app = builder.Build();
@@ -77,9 +87,11 @@ public sealed class TransactionalModeTests : IAsyncDisposable
                 _ledger.Note("response-started");
                 return Task.CompletedTask;
             });
+            context.RequestAborted.Register(static aborted => ((TaskCompletionSource)aborted!).TrySetResult(), _aborted);
             return next(context);
         });
         _app.UseIdempotency();
+        inside?.Invoke(_app);
 
         _app.MapPost("/pay", (HttpContext context, TestUnitOfWork work) =>
         {
@@ -134,6 +146,35 @@ public sealed class TransactionalModeTests : IAsyncDisposable
             await _gate.WaitAsync();
             return Results.Text($"{{\"payment\":{execution}}}", "application/json", statusCode: StatusCodes.Status201Created);
         }).RequireIdempotency("tx-wait");
+        _app.MapPost("/pay-streams", async (HttpContext context, TestUnitOfWork work) =>
+        {
+            Interlocked.Increment(ref _executions);
+            work.Write("payment");
+            var chunk = new byte[100];
+            for (var i = 0; i < 1000; i++)
+            {
+                await context.Response.Body.WriteAsync(chunk);
+                await context.Response.Body.FlushAsync();
+            }
+
+            _streamedToEnd = true;
+        }).RequireIdempotency("tx");
+        _app.MapPost("/pay-writes-then-throws", async (HttpContext context, TestUnitOfWork work) =>
+        {
+            Interlocked.Increment(ref _executions);
+            work.Write("payment");
+            context.Response.StatusCode = StatusCodes.Status201Created;
+            await context.Response.WriteAsync("{\"payment\":");
+            await context.Response.Body.FlushAsync();
+            throw new InvalidOperationException("The handler failed half-way through its response.");
+        }).RequireIdempotency("tx");
+        _app.MapPost("/pay-per-user", (HttpContext context, TestUnitOfWork work) =>
+        {
+            var execution = Interlocked.Increment(ref _executions);
+            var user = context.Request.Headers["X-User"].ToString();
+            work.Write("payment " + execution + " by " + user);
+            return Results.Text($"{{\"payment\":{execution},\"user\":\"{user}\"}}", "application/json", statusCode: StatusCodes.Status201Created);
+        }).RequireIdempotency("tx-per-user");
         _app.MapPost("/transfer", (TestUnitOfWork work) =>
         {
             var execution = Interlocked.Increment(ref _executions);
@@ -374,6 +415,152 @@ public sealed class TransactionalModeTests : IAsyncDisposable
         Assert.Contains("transactional", failure.Message, StringComparison.Ordinal);
         Assert.False(ran);
         Assert.Equal(0, Store.TransactionsOpened);
+    }
+
+    [Fact]
+    public async Task A_held_response_that_outgrows_MaxSnapshotBytes_fails_the_handler_at_that_write_and_rolls_everything_back()
+    {
+        var client = await StartAsync();
+
+        var response = await client.SendAsync(Post("/pay-streams", "k1"));
+
+        // Nothing of it could ever be sent: the handler must not stream on (for ever, for an endpoint that streams)
+        // with its transaction open.
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.InternalServerError, "idempotency-response-too-large");
+        Assert.False(_streamedToEnd);
+        Assert.Empty(_ledger.Rows);
+        Assert.Equal(Store.TransactionsOpened, Store.TransactionsEnded);
+    }
+
+    [Fact]
+    public async Task An_exception_handler_inside_the_middleware_that_answers_a_kept_status_still_rolls_back_the_handler_that_threw()
+    {
+        var client = await StartAsync(inside: app => app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            ExceptionHandler = static context =>
+            {
+                context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                return context.Response.WriteAsync("rejected");
+            },
+        }));
+
+        var response = await client.SendAsync(Post("/pay-throws-once", "k1"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("rejected", await response.Content.ReadAsStringAsync());
+        Assert.Empty(_ledger.Rows);
+
+        var retry = await client.SendAsync(Post("/pay-throws-once", "k1"));
+        Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+        Assert.Equal(["payment 2"], _ledger.Rows);
+    }
+
+    [Fact]
+    public async Task An_exception_handler_inside_the_middleware_replaces_what_the_failed_handler_had_written_of_its_held_response()
+    {
+        var client = await StartAsync(inside: app => app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            ExceptionHandler = static context => context.Response.WriteAsync("failed"),
+        }));
+
+        var response = await client.SendAsync(Post("/pay-writes-then-throws", "k1"));
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Equal("failed", await response.Content.ReadAsStringAsync());
+        Assert.Empty(_ledger.Rows);
+    }
+
+    [Fact]
+    public async Task A_key_reused_by_another_caller_runs_for_that_caller_and_never_replays_the_first_callers_response()
+    {
+        var client = await StartAsync();
+        var alice = Post("/pay-per-user", "k1");
+        alice.Headers.Add("X-User", "alice");
+        var mallory = Post("/pay-per-user", "k1");
+        mallory.Headers.Add("X-User", "mallory");
+
+        var first = await client.SendAsync(alice);
+        var second = await client.SendAsync(mallory);
+
+        Assert.Equal("{\"payment\":1,\"user\":\"alice\"}", await first.Content.ReadAsStringAsync());
+        Assert.Equal("{\"payment\":2,\"user\":\"mallory\"}", await second.Content.ReadAsStringAsync());
+        Assert.False(second.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal(["payment 1 by alice", "payment 2 by mallory"], _ledger.Rows);
+    }
+
+    [Fact]
+    public async Task Each_transactions_end_is_counted_by_policy_and_result()
+    {
+        var client = await StartAsync();
+        using var transactions = new MetricCollector<long>(_app!.Services.GetRequiredService<IMeterFactory>(), "Idempotency", "idempotency.transactions");
+
+        await client.SendAsync(Post("/pay", "committed"));
+        await client.SendAsync(Post("/pay-unavailable", "rolled-back"));
+        await client.SendAsync(Post("/pay-large", "too-large"));
+        Store.FailCommit = true;
+        await client.SendAsync(Post("/pay", "commit-failed"));
+
+        var results = transactions.GetMeasurementSnapshot()
+            .Select(m => (Policy: (string?)m.Tags["idempotency.policy"], Result: (string?)m.Tags["idempotency.transaction.result"], m.Value))
+            .ToList();
+        Assert.Equal(
+            [("tx", "committed", 1L), ("tx", "rolled_back", 1L), ("tx", "response_too_large", 1L), ("tx", "commit_failed", 1L)],
+            results);
+    }
+
+    [Fact]
+    public async Task Start_up_fails_for_a_transactional_policy_that_fails_open()
+    {
+        var failure = await Assert.ThrowsAsync<OptionsValidationException>(
+            () => StartAsync(configure: options => options.AddPolicy("payments", p =>
+            {
+                p.Transactional = true;
+                p.FailOpen = true;
+            })));
+
+        Assert.Contains("Policy 'payments'", failure.Message, StringComparison.Ordinal);
+        Assert.Contains(nameof(IdempotencyPolicy.FailOpen), failure.Message, StringComparison.Ordinal);
+        Assert.Contains(nameof(IdempotencyPolicy.Transactional), failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_client_that_disconnects_while_its_request_commits_gets_the_replay_on_its_retry_and_nothing_runs_twice()
+    {
+        var client = await StartAsync();
+        Store.CommitGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var disconnect = new CancellationTokenSource();
+        var first = client.SendAsync(Post("/pay", "k1"), disconnect.Token);
+        await WaitUntilAsync(() => Store.CommitWaiting);
+
+        disconnect.Cancel();
+        await _aborted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Store.CommitGate.SetResult();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        await WaitUntilAsync(() => Volatile.Read(ref Store.TransactionsEnded) == 1);
+        Store.CommitGate = null;
+
+        var retry = await client.SendAsync(Post("/pay", "k1"));
+        Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+        Assert.Equal("true", retry.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.Equal(1, _executions);
+        Assert.Equal(["payment 1"], _ledger.Rows);
+    }
+
+    [Fact]
+    public async Task A_commit_that_does_not_answer_within_StoreTimeout_is_cancelled_before_its_transaction_is_rolled_back_and_answered_503()
+    {
+        var client = await StartAsync(configure: options => options.StoreTimeout = TimeSpan.FromMilliseconds(300));
+        Store.CommitGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var response = await client.SendAsync(Post("/pay", "k1"));
+
+        Store.CommitGate.SetResult();
+        var body = await response.Content.ReadAsStringAsync();
+        ProblemAssert.IsProblem(response, body, HttpStatusCode.ServiceUnavailable, "idempotency-commit-failed");
+        Assert.NotNull(response.Headers.RetryAfter);
+        Assert.False(response.Headers.Contains("X-Handler"));
+        Assert.False(Store.DisposedWhileInUse, "The transaction was rolled back while its commit still ran on it.");
+        Assert.Empty(_ledger.Rows);
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)
