@@ -125,14 +125,23 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore
         byte[]? slotFingerprint;
         byte[]? keptFingerprint = null;
         byte[]? keptResponse = null;
-        await using (var read = StoreCommands.Create(connection, transaction, lockCommandText))
+        for (var attempt = 1; ; attempt++)
         {
+            await using var read = StoreCommands.Create(connection, transaction, lockCommandText);
             StoreCommands.Add(read, StoreSql.Key, streamKey);
             StoreCommands.Add(read, StoreSql.Sequence, sequenceNumber);
             await using var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                throw new InvalidOperationException($"The row of stream '{streamKey}' vanished under its lock.");
+                // The purge deleted the expired stream between the command's insert, which found it still there, and
+                // its lock: running the command again inserts it afresh.
+                if (attempt == MaxBeginAttempts)
+                {
+                    // Deleted under us every time: something keeps deleting it; report it busy, as a record begin does.
+                    return SequenceBeginResult.InFlight();
+                }
+
+                continue;
             }
 
             live = reader.GetBoolean(2);
@@ -147,6 +156,8 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore
                 keptFingerprint = reader.GetFieldValue<byte[]>(0);
                 keptResponse = reader.GetFieldValue<byte[]>(1);
             }
+
+            break;
         }
 
         if (epoch < streamEpoch)

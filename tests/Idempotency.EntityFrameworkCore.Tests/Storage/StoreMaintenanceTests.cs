@@ -256,4 +256,35 @@ public sealed class PostgreSqlStoreMaintenanceTests(PostgreSqlDatabase database)
         // The other expired record went, and a request for it is not held up by the running transaction.
         Assert.Equal(IdempotencyBeginStatus.Acquired, (await store.TryBeginAsync(expired, s_fingerprint, Long, CancellationToken.None)).Status);
     }
+
+    [Theory]
+    [InlineData(1, SequenceBeginStatus.Acquired)]
+    [InlineData(1000, SequenceBeginStatus.InFlight)]
+    public async Task A_stream_begin_whose_stream_is_purged_between_its_insert_and_its_lock_runs_again_instead_of_failing(int deletions, SequenceBeginStatus expected)
+    {
+        // The purge's delete, placed where it races: after the command's insert found the row, before its lock. A
+        // sequence makes it happen only the first `deletions` times.
+        var stream = Guid.NewGuid().ToString("N");
+        var once = "purge_race_" + stream;
+        await using var context = database.CreateContext();
+        await context.Database.OpenConnectionAsync();
+        var connection = context.Database.GetDbConnection();
+        await using (var create = connection.CreateCommand())
+        {
+            create.CommandText = $"CREATE SEQUENCE {once}; INSERT INTO {Schema.Streams.Table} ({Schema.Streams.Key}, epoch, last_sequence, retain_until, slot_token, slot_epoch, slot_sequence, slot_expires_at, expires_at) VALUES ('{stream}', 0, 0, 0, 0, 0, 0, 0, 0)";
+            await create.ExecuteNonQueryAsync();
+        }
+
+        var sql = StoreSql.For(PostgreSqlDialect.Instance);
+        var racing = sql.LockStream.Replace(
+            "DO NOTHING;",
+            $"DO NOTHING;\nDELETE FROM {Schema.Streams.Table} WHERE {Schema.Streams.Key} = {StoreSql.Key} AND nextval('{once}') <= {deletions};",
+            StringComparison.Ordinal);
+        Assert.NotEqual(sql.LockStream, racing);
+
+        await using var transaction = await connection.BeginTransactionAsync();
+        var begin = await EntityFrameworkCoreIdempotencyStore.BeginStreamAsync(
+            connection, transaction, sql, racing, stream, 0, 1, s_fingerprint, Long, 42, CancellationToken.None);
+        Assert.Equal(expected, begin.Status);
+    }
 }
