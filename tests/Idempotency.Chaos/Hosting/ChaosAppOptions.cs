@@ -24,6 +24,12 @@ public sealed class ChaosAppOptions
     /// <summary>Replaces the system clock (in-memory clock-jump scenarios); such an app runs on TestServer.</summary>
     public TimeProvider? Time { get; init; }
 
+    /// <summary>
+    /// Wraps the real store beneath the recording one: the negative control's deliberately broken store. The recording
+    /// store sees (and the checker judges) what the wrapper answers.
+    /// </summary>
+    public Func<Idempotency.Storage.IIdempotencySequenceStore, Idempotency.Storage.IIdempotencySequenceStore>? WrapStore { get; init; }
+
     /// <summary>Awaited by every handler after it recorded its execution and before it writes its response.</summary>
     public Func<HandlerContext, Task>? BeforeRespond { get; init; }
 }

@@ -58,6 +58,7 @@ public sealed class ChaosCluster : IAsyncDisposable
             LargeSnapshotLimit = options.LargeSnapshotLimit,
             MaxRequestBodySize = options.MaxRequestBodySize,
             BeforeRespond = options.BeforeRespond,
+            WrapStore = options.WrapStore,
         };
         for (var i = 0; i < instances; i++)
         {
