@@ -58,7 +58,14 @@ public sealed class ConcurrencyScenarios(ITestOutputHelper output)
     {
         var keys = ChaosScale.Pick(small: 8, full: 100);
         var owners = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
-        await using var cluster = await ChaosCluster.StartAsync(Instances, new ChaosAppOptions { WrapStore = store => new LeaseStealingStore(store, owners) });
+        var options = new ChaosAppOptions
+        {
+            WrapStore = store => new LeaseStealingStore(store, owners),
+
+            // Handlers that take a moment, so that duplicates meet live leases (an instant one is done before they arrive).
+            BeforeRespond = static context => context.Principal == ChaosCluster.WarmUpPrincipal ? Task.CompletedTask : Task.Delay(TimeSpan.FromMilliseconds(100)),
+        };
+        await using var cluster = await ChaosCluster.StartAsync(Instances, options);
         var duration = Stopwatch.StartNew();
 
         await Load.BurstsAsync(cluster.Client, Load.KeyOperations("broken", keys), Duplicates, operationsAtOnce: 8, RetryPolicy.Patient);
