@@ -159,6 +159,27 @@ public sealed class HistoryCheckerTests
         Assert.Equal(1, HistoryChecker.Check(_history).Duplicates);
     }
 
+    [Theory]
+    [InlineData(false, 1, 0)]
+    [InlineData(true, 0, 1)]
+    public void The_stores_own_log_proves_an_expiry_within_the_recorders_uncertainty_unless_it_has_a_gap(bool gap, int allowed, int duplicates)
+    {
+        // The recorder saw the first begin answered 50 ms after the store acted on it, so its own bound (2.05 s) is
+        // past the retry's start (2.0 s); the store's log shows the grant at 0.01 s and the retry's at 2.03 s.
+        var log = new FakeCommandLog(gap);
+        var first = Lease(0, 2.05, duration: 2);
+        first.Logged(log, [TimeSpan.FromSeconds(0.01), TimeSpan.FromSeconds(0.02)]);
+        var second = Lease(2.0, 4.1, duration: 2);
+        second.Logged(log, [TimeSpan.FromSeconds(2.03)]);
+        Execute("alice", "key:a", CompletionOutcome.Failed, first, landed: false);
+        Execute("alice", "key:a", CompletionOutcome.Stored, second);
+
+        var report = HistoryChecker.Check(_history);
+
+        Assert.Equal(allowed, report.AllowedReexecutions);
+        Assert.Equal(duplicates, report.Duplicates);
+    }
+
     [Fact]
     public void Executions_without_lease_times_earn_nothing_even_when_fenced()
     {
@@ -333,7 +354,15 @@ public sealed class HistoryCheckerTests
         return execution;
     }
 
-    private static LeaseRecord Lease(double grantedAfter, double end) => new(TimeSpan.FromSeconds(grantedAfter), TimeSpan.FromSeconds(end));
+    private static LeaseRecord Lease(double grantedAfter, double end, double duration = 0)
+        => new(TimeSpan.FromSeconds(grantedAfter), TimeSpan.FromSeconds(end), TimeSpan.FromSeconds(duration));
+
+    private sealed class FakeCommandLog(bool gap) : IStoreCommandLog
+    {
+        public bool Covers(TimeSpan from, TimeSpan to) => !gap;
+
+        public IReadOnlyList<TimeSpan> TimesOf(long token) => [];
+    }
 
     /// <summary>A logical client's final attempt that ran its own execution and got its response.</summary>
     private void Succeed(string principal, string operation, int attempt)

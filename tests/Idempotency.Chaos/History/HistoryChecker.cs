@@ -8,8 +8,10 @@ namespace Idempotency.Chaos.History;
 /// or a failed completion that the store, read back after the run, shows did not land) and whose lease provably ended
 /// before the later one began: the later begin call started after the latest moment the earlier lease can have lasted
 /// to (granted plus lease, extended by every renewal; unknown after a renewal without an answer), or after the store
-/// answered the earlier release. All times are on the run's one clock; without them (another process) nothing is
-/// allowed. Each earlier execution justifies at most one more;</item>
+/// answered the earlier release; or, tighter, by the store's own log of its commands (Redis's MONITOR feed), when it
+/// missed nothing in between: the later lease was granted at least a lease after the earlier one's last command. All
+/// times are on the run's one clock; without them (another process) nothing is allowed. Each earlier execution
+/// justifies at most one more;</item>
 /// <item>every replay identical (status, every header the record keeps, body) to a response the store accepted, never
 /// to one it fenced off;</item>
 /// <item>every first success response is the one its own execution wrote, and no response carries another principal's data;</item>
@@ -199,6 +201,25 @@ public static class HistoryChecker
         {
             reason = $"{notStored}, answered at {LeaseRecord.Format(released)}, before request {later.RequestId} began at {began}";
             return true;
+        }
+
+        // The store's own log, when both leases are in it and it missed nothing in between: the later lease was granted
+        // after the earlier one's last command (begin, renewal or completion) plus the lease.
+        if (lease.Log is { } log && ReferenceEquals(log, next.Log) && lease.StoreTimes.Count > 0 && next.StoreTimes.Count > 0)
+        {
+            var granted = next.StoreTimes[0];
+            var last = TimeSpan.MinValue;
+            foreach (var time in lease.StoreTimes)
+            {
+                last = time <= granted && time > last ? time : last;
+            }
+
+            if (last > TimeSpan.MinValue && last + lease.Duration <= granted && log.Covers(lease.StoreTimes[0], granted))
+            {
+                reason = $"{notStored}; the store's log: its lease granted at {LeaseRecord.Format(lease.StoreTimes[0])}, its last command at {LeaseRecord.Format(last)}, " +
+                    $"so ended by {LeaseRecord.Format(last + lease.Duration)}, before request {later.RequestId}'s lease was granted at {LeaseRecord.Format(granted)}";
+                return true;
+            }
         }
 
         if (lease.End is { } end && end <= next.GrantedAfter)

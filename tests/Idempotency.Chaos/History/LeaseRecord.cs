@@ -10,16 +10,37 @@ public sealed class LeaseRecord
     private readonly Lock _gate = new();
     private TimeSpan? _end;
 
-    /// <param name="grantedAfter">When the begin call that was granted the lease started.</param>
-    /// <param name="end">When that call returned plus the lease it asked for.</param>
-    public LeaseRecord(TimeSpan grantedAfter, TimeSpan end)
+    /// <param name="duration">The lease the begin call asked for.</param>
+    /// <param name="grantedAfter">When the begin call that was granted the lease started (plus the least time it provably took to reach the store).</param>
+    /// <param name="end">When that call returned (less the least time the answer provably took) plus the lease it asked for.</param>
+    public LeaseRecord(TimeSpan grantedAfter, TimeSpan end, TimeSpan duration = default)
     {
         GrantedAfter = grantedAfter;
+        Duration = duration;
         _end = end;
     }
 
-    /// <summary>The begin call's start: the store cannot have granted the lease before it.</summary>
+    /// <summary>The begin call's start (plus any latency it provably spent on its way): the store cannot have granted the lease before it.</summary>
     public TimeSpan GrantedAfter { get; }
+
+    /// <summary>The lease the begin call (and every renewal) asked for.</summary>
+    public TimeSpan Duration { get; }
+
+    /// <summary>The store's own log the <see cref="StoreTimes"/> come from; null when there is none.</summary>
+    public IStoreCommandLog? Log { get; private set; }
+
+    /// <summary>
+    /// When the store processed the command that granted the lease (first) and every later command carrying its token
+    /// (renewals, completion, release), on the run's clock, as its own log shows; empty when there is no log.
+    /// </summary>
+    public IReadOnlyList<TimeSpan> StoreTimes { get; private set; } = [];
+
+    /// <summary>Attaches the store's log of this lease's commands.</summary>
+    public void Logged(IStoreCommandLog log, IReadOnlyList<TimeSpan> times)
+    {
+        Log = log;
+        StoreTimes = times;
+    }
 
     /// <summary>
     /// The latest moment the lease can have lasted to: the end of the last call that could have extended it plus the

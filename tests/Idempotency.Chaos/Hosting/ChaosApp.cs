@@ -98,7 +98,7 @@ public sealed class ChaosApp : IAppInstance, IAsyncDisposable
             });
         }
 
-        DecorateStore(idempotency, options.Redis is not null, options.WrapStore, history);
+        DecorateStore(idempotency, options, history);
 
         var app = builder.Build();
         app.Use(async (context, next) =>
@@ -167,8 +167,10 @@ public sealed class ChaosApp : IAppInstance, IAsyncDisposable
     /// Wraps the store the registration chose, keeping its own construction (internal types included): the Redis store
     /// that AddRedisStore registered as itself, or the in-memory default.
     /// </summary>
-    private static void DecorateStore(IIdempotencyBuilder idempotency, bool redis, Func<IIdempotencySequenceStore, IIdempotencySequenceStore>? wrap, HistoryRecorder history)
+    private static void DecorateStore(IIdempotencyBuilder idempotency, ChaosAppOptions options, HistoryRecorder history)
     {
+        var redis = options.Redis is not null;
+        var wrap = options.WrapStore;
         var type = redis
             ? idempotency.Services.Single(descriptor => descriptor.ServiceType.Name == "RedisIdempotencyStore").ServiceType
             : idempotency.Services.Single(descriptor => descriptor.ServiceType == typeof(IIdempotencyStore)).ImplementationType
@@ -176,7 +178,7 @@ public sealed class ChaosApp : IAppInstance, IAsyncDisposable
         idempotency.AddStore(provider =>
         {
             var store = (IIdempotencySequenceStore)ActivatorUtilities.CreateInstance(provider, type);
-            return new RecordingStore(wrap is null ? store : wrap(store), history);
+            return new RecordingStore(wrap is null ? store : wrap(store), history, options.StoreLatencyFloor, options.CommandLog);
         });
     }
 

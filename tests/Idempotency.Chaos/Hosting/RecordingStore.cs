@@ -11,19 +11,25 @@ namespace Idempotency.Chaos.Hosting;
 /// start and end and the headers captured for the record. It waits for the store's own answer, not the middleware's: a
 /// completion the middleware stopped waiting for at StoreTimeout can still land, and the history must hold what the
 /// store did. After the run it reads the store back for every failed completion, to tell one that landed after all
-/// from one that did not.
+/// from one that did not. Where a proxy delays every chunk, the least latency it applied during a call tightens the
+/// times: the call reached the store at least that long after it started, and the answer left it at least that long
+/// before it arrived.
 /// </summary>
 internal sealed class RecordingStore : IIdempotencySequenceStore, IAsyncDisposable
 {
     private readonly IIdempotencySequenceStore _inner;
     private readonly HistoryRecorder _history;
     private readonly ConcurrentDictionary<(string Key, long Token), Ownership> _owned = new();
+    private readonly Func<TimeSpan, TimeSpan, TimeSpan>? _latencyFloor;
+    private readonly IStoreCommandLog? _log;
 
-    public RecordingStore(IIdempotencySequenceStore inner, HistoryRecorder history)
+    public RecordingStore(IIdempotencySequenceStore inner, HistoryRecorder history, Func<TimeSpan, TimeSpan, TimeSpan>? latencyFloor = null, IStoreCommandLog? log = null)
     {
         _inner = inner;
         _history = history;
-        history.AfterSettling(ReadBackFailedCompletionsAsync);
+        _latencyFloor = latencyFloor;
+        _log = log;
+        history.AfterSettling(AfterSettlingAsync);
     }
 
     public async ValueTask<IdempotencyBeginResult> TryBeginAsync(string key, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, CancellationToken cancellationToken)
@@ -92,7 +98,9 @@ internal sealed class RecordingStore : IIdempotencySequenceStore, IAsyncDisposab
 
     private void Own(string key, long token, TimeSpan startedAt, TimeSpan lease, Ownership ownership)
     {
-        ownership.Lease = new LeaseRecord(startedAt, _history.Now + lease);
+        var answeredAt = _history.Now;
+        var floor = LatencyFloor(startedAt, answeredAt);
+        ownership.Lease = new LeaseRecord(startedAt + floor, answeredAt - floor + lease, lease);
         ownership.Trace = RequestTrace.Current;
         if (ownership.Trace is not null)
         {
@@ -108,6 +116,7 @@ internal sealed class RecordingStore : IIdempotencySequenceStore, IAsyncDisposab
         try
         {
             _owned.TryGetValue((key, token), out var ownership);
+            var startedAt = _history.Now;
             bool renewed;
             try
             {
@@ -122,7 +131,8 @@ internal sealed class RecordingStore : IIdempotencySequenceStore, IAsyncDisposab
 
             if (renewed)
             {
-                ownership?.Lease?.Extend(_history.Now, lease);
+                var answeredAt = _history.Now;
+                ownership?.Lease?.Extend(answeredAt - LatencyFloor(startedAt, answeredAt), lease);
             }
 
             return renewed;
@@ -162,6 +172,22 @@ internal sealed class RecordingStore : IIdempotencySequenceStore, IAsyncDisposab
         {
             _history.EndWork();
         }
+    }
+
+    private TimeSpan LatencyFloor(TimeSpan from, TimeSpan to) => _latencyFloor?.Invoke(from, to) ?? TimeSpan.Zero;
+
+    /// <summary>Hands every lease the store's log of its commands, when there is one; then reads failed completions back.</summary>
+    private async Task AfterSettlingAsync()
+    {
+        if (_log is not null)
+        {
+            foreach (var ((_, token), ownership) in _owned)
+            {
+                ownership.Lease?.Logged(_log, _log.TimesOf(token));
+            }
+        }
+
+        await ReadBackFailedCompletionsAsync();
     }
 
     /// <summary>
