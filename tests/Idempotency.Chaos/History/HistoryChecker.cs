@@ -27,9 +27,9 @@ public static class HistoryChecker
     private const string InFlightType = "urn:idempotency:idempotency-request-in-flight";
     private const string UnavailableType = "urn:idempotency:idempotency-store-unavailable";
 
-    public static CheckReport Check(HistoryRecorder history) => Check(history.Requests, history.Executions);
+    public static CheckReport Check(HistoryRecorder history) => Check(history.Requests, history.Executions, history.Failures);
 
-    public static CheckReport Check(IReadOnlyCollection<RequestRecord> requests, IReadOnlyCollection<ExecutionRecord> executions)
+    public static CheckReport Check(IReadOnlyCollection<RequestRecord> requests, IReadOnlyCollection<ExecutionRecord> executions, IReadOnlyDictionary<long, string>? failures = null)
     {
         var violations = new List<Violation>();
         var byRequest = new Dictionary<long, ExecutionRecord>();
@@ -54,7 +54,7 @@ public static class HistoryChecker
         foreach (var request in requests)
         {
             counts.Add(request);
-            CheckStatus(request, violations);
+            CheckStatus(request, violations, failures);
             if (request.MustBeRejected)
             {
                 rejected.Add(request.RequestId);
@@ -236,7 +236,7 @@ public static class HistoryChecker
 
     private static string Describe(LeaseRecord? lease) => lease?.ToString() ?? "no lease seen";
 
-    private static void CheckStatus(RequestRecord request, List<Violation> violations)
+    private static void CheckStatus(RequestRecord request, List<Violation> violations, IReadOnlyDictionary<long, string>? failures)
     {
         if (request.Status == 503)
         {
@@ -249,7 +249,8 @@ public static class HistoryChecker
         }
         else if (request.Status >= 500)
         {
-            violations.Add(new Violation(ViolationKind.ServerError, request.Principal, request.Operation, $"request {request.RequestId} got {request.Status} on {request.Instance}"));
+            var failure = failures is not null && failures.TryGetValue(request.RequestId, out var exception) ? $" ({exception})" : string.Empty;
+            violations.Add(new Violation(ViolationKind.ServerError, request.Principal, request.Operation, $"request {request.RequestId} got {request.Status} on {request.Instance}{failure}"));
         }
         else if (request.Status == 409 && request.ProblemType == InFlightType && !request.HasRetryAfter)
         {

@@ -18,6 +18,7 @@ public sealed class HistoryRecorder(TimeProvider? time = null)
     private readonly ConcurrentQueue<RequestRecord> _requests = new();
     private readonly ConcurrentQueue<ExecutionRecord> _executions = new();
     private readonly ConcurrentQueue<Func<Task>> _afterSettling = new();
+    private readonly ConcurrentDictionary<long, string> _failures = new();
     private readonly Lock _gate = new();
     private TaskCompletionSource _idle = NewIdle(completed: true);
     private int _working;
@@ -37,6 +38,16 @@ public sealed class HistoryRecorder(TimeProvider? time = null)
     public long NextLogicalClient() => Interlocked.Increment(ref _lastLogicalClient);
 
     public void Add(RequestRecord request) => _requests.Enqueue(request);
+
+    /// <summary>Exceptions that escaped an app's pipeline, by request id: what a 500 was.</summary>
+    public IReadOnlyDictionary<long, string> Failures => _failures;
+
+    public void AddFailure(long requestId, Exception exception)
+    {
+        // Its type, message and first frames: enough to tell where it escaped from.
+        var lines = exception.ToString().Split('\n');
+        _failures[requestId] = string.Join(" | ", lines.Take(8).Select(line => line.Trim()));
+    }
 
     /// <summary>Records an execution; the order of calls is the order the checker sees executions in.</summary>
     public ExecutionRecord AddExecution(long requestId, string principal, string operation, string instance, int status, string location, byte[] body)

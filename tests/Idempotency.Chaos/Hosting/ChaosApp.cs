@@ -116,9 +116,23 @@ public sealed class ChaosApp : IAppInstance, IAsyncDisposable
 
                 await next(context);
             }
+            catch (Exception ex) when (Record(ex))
+            {
+                throw;
+            }
             finally
             {
                 history.EndWork();
+            }
+
+            bool Record(Exception exception)
+            {
+                if (long.TryParse(context.Request.Headers[ChaosHeaders.RequestId].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+                {
+                    history.AddFailure(id, exception);
+                }
+
+                return false;
             }
         });
         if (options.IdempotencyEnabled)
