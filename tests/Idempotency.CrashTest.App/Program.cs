@@ -39,8 +39,11 @@ switch (store)
 var app = builder.Build();
 await Schema.EnsureCreatedAsync(app.Services, postgres);
 
+var inFlight = new InFlightRequests();
+app.Use(inFlight.TrackAsync);
 app.UseIdempotency();
 app.MapGet("/health", static () => Results.Ok());
+app.MapGet("/in-flight", () => Results.Text(inFlight.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 app.MapPost(OrderEndpoint.Path, OrderEndpoint.HandleAsync).RequireIdempotency();
 
 await app.RunAsync();

@@ -47,17 +47,175 @@ public sealed class HistoryCheckerTests
     }
 
     [Fact]
-    public void One_more_execution_is_allowed_after_each_response_that_could_not_be_stored()
+    public void One_more_execution_is_allowed_after_each_response_not_stored_once_its_lease_had_ended()
     {
-        Execute("alice", "key:a", CompletionOutcome.Failed);
-        Execute("alice", "key:a", CompletionOutcome.Fenced);
-        Execute("alice", "key:a", CompletionOutcome.Stored);
-        Execute("alice", "key:a", CompletionOutcome.Stored);
+        Execute("alice", "key:a", CompletionOutcome.Failed, Lease(0, 2), landed: false);
+        Execute("alice", "key:a", CompletionOutcome.Fenced, Lease(2.5, 4.5));
+        Execute("alice", "key:a", CompletionOutcome.Stored, Lease(5, 7));
+        Execute("alice", "key:a", CompletionOutcome.Stored, Lease(8, 10));
 
         var report = HistoryChecker.Check(_history);
 
         Assert.Equal(2, report.AllowedReexecutions);
         Assert.Equal(1, report.Duplicates);
+    }
+
+    [Fact]
+    public void Sixty_four_executions_on_leases_handed_out_while_the_first_was_live_are_63_duplicates_although_each_owner_was_fenced()
+    {
+        // A store that ignores the lease check: every duplicate takes the record over, fencing the owner before it.
+        for (var i = 0; i < 64; i++)
+        {
+            Execute("alice", "key:a", i < 63 ? CompletionOutcome.Fenced : CompletionOutcome.Stored, Lease(0.01 * i, 3 + (0.01 * i)));
+        }
+
+        var report = HistoryChecker.Check(_history);
+
+        Assert.Equal(63, report.Duplicates);
+        Assert.Equal(0, report.AllowedReexecutions);
+        Assert.Equal(63, report.CountOf(ViolationKind.DuplicateExecution));
+        Assert.Contains("may have lasted until 3.000 s", report.Violations[0].Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_lease_proven_to_have_ended_earns_exactly_one_more_execution()
+    {
+        var first = Execute("alice", "key:a", CompletionOutcome.Fenced, Lease(0, 2));
+        var second = Execute("alice", "key:a", CompletionOutcome.Stored, Lease(3, 5));
+        Execute("alice", "key:a", CompletionOutcome.Stored, Lease(6, 8));
+
+        var report = HistoryChecker.Check(_history);
+
+        var allowed = Assert.Single(report.Reexecutions);
+        Assert.Equal((second.RequestId, first.RequestId), (allowed.RequestId, allowed.EarlierRequestId));
+        Assert.Contains("had ended by 2.000 s, before request", allowed.Justification, StringComparison.Ordinal);
+        Assert.Equal(1, report.Duplicates);
+    }
+
+    [Fact]
+    public void A_later_execution_that_began_while_the_earlier_lease_may_still_have_been_live_is_a_duplicate()
+    {
+        Execute("alice", "key:a", CompletionOutcome.Fenced, Lease(0, 2));
+        Execute("alice", "key:a", CompletionOutcome.Stored, Lease(1.999, 4));
+
+        Assert.Equal(1, HistoryChecker.Check(_history).Duplicates);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(null)]
+    public void A_failed_completion_that_landed_or_may_have_earns_nothing_however_long_ago_its_lease_ended(bool? landed)
+    {
+        Execute("alice", "key:a", CompletionOutcome.Failed, Lease(0, 2), landed);
+        Execute("alice", "key:a", CompletionOutcome.Stored, Lease(60, 62));
+
+        var report = HistoryChecker.Check(_history);
+
+        Assert.Equal(1, report.Duplicates);
+        Assert.Equal(0, report.AllowedReexecutions);
+    }
+
+    [Fact]
+    public void A_release_answered_before_the_next_begin_frees_the_record_and_one_answered_after_it_does_not()
+    {
+        Execute("alice", "key:a", CompletionOutcome.Released, Lease(0, 3), completedAt: 0.5);
+        Execute("alice", "key:a", CompletionOutcome.Stored, Lease(0.6, 3.6));
+        Execute("bob", "key:a", CompletionOutcome.Released, Lease(0, 3), completedAt: 0.5);
+        Execute("bob", "key:a", CompletionOutcome.Stored, Lease(0.4, 3.4));
+
+        var report = HistoryChecker.Check(_history);
+
+        Assert.Equal("alice", Assert.Single(report.Reexecutions).Principal);
+        Assert.Equal("bob", Assert.Single(report.Violations).Principal);
+    }
+
+    [Fact]
+    public void A_renewed_lease_lasts_until_its_last_accepted_renewal_plus_the_lease()
+    {
+        var renewed = Lease(0, 2);
+        renewed.Extend(TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(2));
+        Execute("alice", "key:a", CompletionOutcome.Fenced, renewed);
+        Execute("alice", "key:a", CompletionOutcome.Stored, Lease(3, 5));
+
+        var again = Lease(0, 2);
+        again.Extend(TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(2));
+        Execute("bob", "key:a", CompletionOutcome.Fenced, again);
+        Execute("bob", "key:a", CompletionOutcome.Stored, Lease(3.5, 5.5));
+
+        var report = HistoryChecker.Check(_history);
+
+        Assert.Equal("alice", Assert.Single(report.Violations).Principal);
+        Assert.Equal("bob", Assert.Single(report.Reexecutions).Principal);
+    }
+
+    [Fact]
+    public void A_renewal_without_an_answer_leaves_the_end_of_the_lease_unknown_and_earns_nothing()
+    {
+        var lease = Lease(0, 2);
+        lease.Forget();
+        Execute("alice", "key:a", CompletionOutcome.Fenced, lease);
+        Execute("alice", "key:a", CompletionOutcome.Stored, Lease(600, 602));
+
+        Assert.Equal(1, HistoryChecker.Check(_history).Duplicates);
+    }
+
+    [Theory]
+    [InlineData(false, 1, 0)]
+    [InlineData(true, 0, 1)]
+    public void The_stores_own_log_proves_an_expiry_within_the_recorders_uncertainty_unless_it_has_a_gap(bool gap, int allowed, int duplicates)
+    {
+        // The recorder saw the first begin answered 50 ms after the store acted on it, so its own bound (2.05 s) is
+        // past the retry's start (2.0 s); the store's log shows the grant at 0.01 s and the retry's at 2.03 s.
+        var log = new FakeCommandLog(gap);
+        var first = Lease(0, 2.05, duration: 2);
+        first.Logged(log, [TimeSpan.FromSeconds(0.01), TimeSpan.FromSeconds(0.02)]);
+        var second = Lease(2.0, 4.1, duration: 2);
+        second.Logged(log, [TimeSpan.FromSeconds(2.03)]);
+        Execute("alice", "key:a", CompletionOutcome.Failed, first, landed: false);
+        Execute("alice", "key:a", CompletionOutcome.Stored, second);
+
+        var report = HistoryChecker.Check(_history);
+
+        Assert.Equal(allowed, report.AllowedReexecutions);
+        Assert.Equal(duplicates, report.Duplicates);
+    }
+
+    [Fact]
+    public void Executions_without_lease_times_earn_nothing_even_when_fenced()
+    {
+        // Another process's executions (the crash harness's rows): the store's word alone proves no lease ended.
+        Execute("alice", "key:a", CompletionOutcome.Fenced);
+        Execute("alice", "key:a", CompletionOutcome.Stored, Lease(60, 62));
+
+        Assert.Equal(1, HistoryChecker.Check(_history).Duplicates);
+    }
+
+    [Fact]
+    public void A_replay_missing_a_header_the_record_keeps_or_carrying_another_value_is_a_mismatch()
+    {
+        var first = Execute("alice", "key:a", CompletionOutcome.Stored);
+        first.Headers = [new("Location", first.Location), new("X-Chaos-Execution", "A/1")];
+        Respond(first, replayed: true, headers: new Dictionary<string, string> { ["Location"] = first.Location });
+        Respond(first, replayed: true, client: 2, headers: new Dictionary<string, string> { ["Location"] = first.Location, ["X-Chaos-Execution"] = "B/2" });
+        Respond(first, replayed: true, client: 3, headers: new Dictionary<string, string> { ["location"] = first.Location, ["x-chaos-execution"] = "A/1" });
+
+        var report = HistoryChecker.Check(_history);
+
+        Assert.Equal(2, report.CountOf(ViolationKind.ReplayMismatch));
+        Assert.Equal(2, report.Violations.Count);
+    }
+
+    [Fact]
+    public void A_client_ending_on_a_refusal_lost_its_response_unless_it_is_hostile()
+    {
+        // A stream stuck on a gap after a restart: its client ends on 409 sequence-gap.
+        _history.Add(Request(1, "alice", "seq:s#2") with { Status = 409, ProblemType = "urn:idempotency:sequence-gap" });
+        _history.Add(Request(2, "alice", "key:large", client: 2) with { Status = 409, ProblemType = "urn:idempotency:idempotency-response-not-replayable", Hostile = true });
+
+        var report = HistoryChecker.Check(_history);
+
+        Assert.Equal(1, report.LostResponses);
+        Assert.Equal("seq:s#2", Assert.Single(report.Violations).Operation);
     }
 
     [Fact]
@@ -92,8 +250,8 @@ public sealed class HistoryCheckerTests
     [Fact]
     public void Replaying_the_response_of_a_fenced_late_writer_is_caught()
     {
-        var late = Execute("alice", "key:a", CompletionOutcome.Fenced);
-        Execute("alice", "key:a", CompletionOutcome.Stored);
+        var late = Execute("alice", "key:a", CompletionOutcome.Fenced, Lease(0, 2));
+        Execute("alice", "key:a", CompletionOutcome.Stored, Lease(3, 5));
         Respond(late, replayed: true, client: 3);
 
         var report = HistoryChecker.Check(_history);
@@ -126,7 +284,7 @@ public sealed class HistoryCheckerTests
     public void A_500_is_a_server_error()
     {
         _history.Add(Request(1, "alice", "key:a") with { Status = 500 });
-        _history.Add(Request(2, "alice", "key:a", attempt: 2) with { Status = 400 });
+        Succeed("alice", "key:a", attempt: 2);
 
         var report = HistoryChecker.Check(_history);
 
@@ -139,7 +297,7 @@ public sealed class HistoryCheckerTests
     {
         _history.Add(Request(1, "alice", "key:a") with { Status = 503, ProblemType = "urn:idempotency:idempotency-store-unavailable", HasRetryAfter = false });
         _history.Add(Request(2, "alice", "key:a", attempt: 2) with { Status = 503, ProblemType = "urn:idempotency:idempotency-store-unavailable", HasRetryAfter = true });
-        _history.Add(Request(3, "alice", "key:a", attempt: 3) with { Status = 422 });
+        Succeed("alice", "key:a", attempt: 3);
 
         var report = HistoryChecker.Check(_history);
 
@@ -151,7 +309,7 @@ public sealed class HistoryCheckerTests
     public void A_409_in_flight_without_Retry_After_is_caught()
     {
         _history.Add(Request(1, "alice", "key:a") with { Status = 409, ProblemType = "urn:idempotency:idempotency-request-in-flight" });
-        _history.Add(Request(2, "alice", "key:a", attempt: 2) with { Status = 422 });
+        Succeed("alice", "key:a", attempt: 2);
 
         Assert.Equal(ViolationKind.InFlightWithoutRetryAfter, Assert.Single(HistoryChecker.Check(_history).Violations).Kind);
     }
@@ -183,22 +341,41 @@ public sealed class HistoryCheckerTests
         Assert.Equal(2, report.Violations.Count);
     }
 
-    private ExecutionRecord Execute(string principal, string operation, CompletionOutcome completion)
+    /// <summary>An execution, with the lease it ran under (times in seconds on the run's clock) and its completion.</summary>
+    private ExecutionRecord Execute(string principal, string operation, CompletionOutcome completion, LeaseRecord? lease = null, bool? landed = null, double? completedAt = null)
     {
         var requestId = _history.NextRequestId();
         var body = Encoding.UTF8.GetBytes($"{{\"principal\":\"{principal}\",\"operation\":\"{operation}\",\"request\":{requestId}}}");
         var execution = _history.AddExecution(requestId, principal, operation, "A", 201, $"/ops/A/{requestId}", body);
-        execution.Completion = completion;
+        execution.Lease = lease;
+        execution.Landed = landed;
+        var answered = TimeSpan.FromSeconds(completedAt ?? lease?.GrantedAfter.TotalSeconds ?? 0);
+        execution.Complete(completion, answered, answered);
         return execution;
     }
 
-    private void Respond(ExecutionRecord execution, bool replayed, byte[]? body = null, string? location = null, int client = 1)
-        => _history.Add(Request(replayed ? _history.NextRequestId() : execution.RequestId, execution.Principal, execution.Operation, client) with
+    private static LeaseRecord Lease(double grantedAfter, double end, double duration = 0)
+        => new(TimeSpan.FromSeconds(grantedAfter), TimeSpan.FromSeconds(end), TimeSpan.FromSeconds(duration));
+
+    private sealed class FakeCommandLog(bool gap) : IStoreCommandLog
+    {
+        public bool Covers(TimeSpan from, TimeSpan to) => !gap;
+
+        public IReadOnlyList<TimeSpan> TimesOf(long token) => [];
+    }
+
+    /// <summary>A logical client's final attempt that ran its own execution and got its response.</summary>
+    private void Succeed(string principal, string operation, int attempt)
+        => Respond(Execute(principal, operation, CompletionOutcome.Stored), replayed: false, attempt: attempt);
+
+    private void Respond(ExecutionRecord execution, bool replayed, byte[]? body = null, string? location = null, int client = 1, int attempt = 1, Dictionary<string, string>? headers = null)
+        => _history.Add(Request(replayed ? _history.NextRequestId() : execution.RequestId, execution.Principal, execution.Operation, client, attempt) with
         {
             Status = execution.Status,
             Replayed = replayed,
             Location = location ?? execution.Location,
             Body = body ?? execution.Body,
+            Headers = new Dictionary<string, string>(headers ?? [], StringComparer.OrdinalIgnoreCase),
         });
 
     private static RequestRecord Request(long id, string principal, string operation, long client = 1, int attempt = 1)

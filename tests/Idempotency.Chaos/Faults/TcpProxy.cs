@@ -6,7 +6,10 @@ namespace Idempotency.Chaos.Faults;
 
 /// <summary>
 /// A TCP forwarder on 127.0.0.1 between the apps and Redis. It can delay every chunk it forwards (in both directions)
-/// and drop every open connection at once with a reset, as a flaky network or a failing load balancer would.
+/// and drop every open connection at once with a reset, as a flaky network or a failing load balancer would. It keeps
+/// the history of its latency on the run's clock: every chunk waits the latency in effect when it was read, so a store
+/// call through it spent at least the lowest latency of its time on each leg (<see cref="MinimumLatency"/>), which
+/// is evidence for when the call can have reached Redis.
 /// </summary>
 public sealed class TcpProxy : IAsyncDisposable
 {
@@ -15,13 +18,18 @@ public sealed class TcpProxy : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<long, (Socket Client, Socket Upstream)> _connections = new();
     private readonly Task _acceptLoop;
+    private readonly Func<TimeSpan> _clock;
+    private readonly List<(TimeSpan At, TimeSpan Latency)> _latencies = [(TimeSpan.Zero, TimeSpan.Zero)];
     private long _lastConnection;
     private long _latencyTicks;
     private int _drops;
 
-    public TcpProxy(int targetPort)
+    /// <param name="targetPort">Redis's port.</param>
+    /// <param name="clock">The run's clock, on which latency changes are recorded.</param>
+    public TcpProxy(int targetPort, Func<TimeSpan> clock)
     {
         _targetPort = targetPort;
+        _clock = clock;
         _listener.Start();
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
         _acceptLoop = AcceptAsync();
@@ -33,7 +41,41 @@ public sealed class TcpProxy : IAsyncDisposable
     public TimeSpan Latency
     {
         get => TimeSpan.FromTicks(Interlocked.Read(ref _latencyTicks));
-        set => Interlocked.Exchange(ref _latencyTicks, value.Ticks);
+        set
+        {
+            // While the change is under way a chunk may wait either value: the lower one is on record from before the
+            // switch until after it.
+            lock (_latencies)
+            {
+                var current = Latency;
+                _latencies.Add((_clock(), value < current ? value : current));
+                Interlocked.Exchange(ref _latencyTicks, value.Ticks);
+                _latencies.Add((_clock(), value));
+            }
+        }
+    }
+
+    /// <summary>
+    /// The lowest latency in effect at any moment from <paramref name="from"/> to <paramref name="to"/> on the run's
+    /// clock: a lower bound on the time each leg of a call made in that interval spent in the proxy.
+    /// </summary>
+    public TimeSpan MinimumLatency(TimeSpan from, TimeSpan to)
+    {
+        lock (_latencies)
+        {
+            var minimum = TimeSpan.MaxValue;
+            for (var i = 0; i < _latencies.Count; i++)
+            {
+                var (at, latency) = _latencies[i];
+                var until = i + 1 < _latencies.Count ? _latencies[i + 1].At : TimeSpan.MaxValue;
+                if (at <= to && until >= from && latency < minimum)
+                {
+                    minimum = latency;
+                }
+            }
+
+            return minimum == TimeSpan.MaxValue ? TimeSpan.Zero : minimum;
+        }
     }
 
     /// <summary>How many connections <see cref="DropAll"/> has reset.</summary>

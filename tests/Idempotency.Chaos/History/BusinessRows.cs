@@ -39,10 +39,10 @@ public static class BusinessRows
                 Status = 201,
                 Body = body,
 
-                // No store reports what became of a response when its process is killed; the clients' answers do. A
-                // response some client got as a replay was stored. One nobody ever got replayed never reached the
-                // store (the process died first, or its record was lost): the contract then allows the operation to
-                // run once more, which the checker counts as an allowed re-execution rather than a duplicate.
+                // No store reports what became of a response when its process is killed; the clients' answers tell
+                // part of it: a response some client got as a replay was stored; one nobody got replayed may never
+                // have reached the store (shown as Failed, with Landed unknown). Either way the row carries no lease
+                // times (the lease lived in another process), so the checker allows no second row on its account.
                 Completion = replayed.Contains(Convert.ToBase64String(body)) ? CompletionOutcome.Stored : CompletionOutcome.Failed,
             });
         }

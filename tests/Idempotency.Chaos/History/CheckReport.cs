@@ -16,10 +16,14 @@ public sealed class CheckReport
     public required int Duplicates { get; init; }
 
     /// <summary>
-    /// Executions the contract allows: a retry after an earlier execution whose response could not be stored (its
-    /// completion failed or was fenced, so its record expired with its lease: docs/contract-notes.md, "After the handler").
+    /// Executions the contract allows: a retry after an earlier execution whose response provably never became the
+    /// record and whose lease provably ended (expired or released) before the retry began (docs/contract-notes.md,
+    /// "After the handler"). Each is listed with its evidence in <see cref="Reexecutions"/>.
     /// </summary>
-    public required int AllowedReexecutions { get; init; }
+    public int AllowedReexecutions => Reexecutions.Count;
+
+    /// <summary>The allowed re-executions, each with its justification.</summary>
+    public required IReadOnlyList<AllowedReexecution> Reexecutions { get; init; }
 
     public required int LostResponses { get; init; }
 
@@ -54,6 +58,25 @@ public sealed class CheckReport
         {
             Assert.Fail($"{Violations.Count} violation(s):\n" + string.Join('\n', Violations.Take(20)));
         }
+    }
+
+    /// <summary>
+    /// Asserts the bounds a scenario states: every one of <paramref name="operations"/> operations ran, none more than
+    /// <paramref name="maxPerOperation"/> times, at most <paramref name="maxReexecutions"/> allowed re-executions in
+    /// all, and the total is exactly what those figures say (operations + re-executions + duplicates).
+    /// </summary>
+    public void AssertBounds(int operations, int maxPerOperation, int maxReexecutions)
+    {
+        Assert.True(Operations == operations, $"Expected {operations} operations, the history has {Operations}.");
+        Assert.True(
+            MaxExecutionsPerOperation <= maxPerOperation,
+            $"An operation ran {MaxExecutionsPerOperation} times; the bound is {maxPerOperation}.");
+        Assert.True(
+            AllowedReexecutions <= maxReexecutions,
+            $"{AllowedReexecutions} allowed re-executions; the bound is {maxReexecutions}:\n" + string.Join('\n', Reexecutions.Take(20)));
+        Assert.True(
+            Executions == Operations + AllowedReexecutions + Duplicates,
+            $"{Executions} executions for {Operations} operations, {AllowedReexecutions} allowed re-executions and {Duplicates} duplicates: some operation never ran.");
     }
 
     public override string ToString()

@@ -33,6 +33,9 @@ public sealed record RequestRecord
 
     public byte[] Body { get; init; } = [];
 
+    /// <summary>Every response header (content headers included), by name, case-insensitive; several values joined with ", ".</summary>
+    public IReadOnlyDictionary<string, string> Headers { get; init; } = NoHeaders;
+
     /// <summary>Why no response arrived, when <see cref="Status"/> is 0.</summary>
     public string? Error { get; init; }
 
@@ -41,6 +44,14 @@ public sealed record RequestRecord
     /// violation, and so is any answer other than a 4xx.
     /// </summary>
     public bool MustBeRejected { get; init; }
+
+    /// <summary>
+    /// A client the scenario expects to end on a refusal (a retry of a response too large to keep gets 409
+    /// response-not-replayable): the rule that every logical client ends with a success does not apply to it.
+    /// </summary>
+    public bool Hostile { get; init; }
+
+    private static readonly IReadOnlyDictionary<string, string> NoHeaders = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 
     public bool IsSuccess => Status is >= 200 and < 300;
 }

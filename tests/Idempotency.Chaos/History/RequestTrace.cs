@@ -2,8 +2,10 @@ namespace Idempotency.Chaos.History;
 
 /// <summary>
 /// Ties the store's calls for one request to that request's execution. Set by the app before the idempotency
-/// middleware runs, so it flows into the middleware's store calls and into the handler; the handler fills in
-/// <see cref="Execution"/>, and the recording store reads it when the middleware completes or releases the record.
+/// middleware runs, so it flows into the middleware's begin call and into the handler: the recording store puts the
+/// lease it saw granted in <see cref="Lease"/>, the handler puts its execution in <see cref="Execution"/> (and hands it
+/// the lease). Later calls for the same ownership (renew, complete, release) are matched by key and fencing token,
+/// not by this trace: a renewal timer need not run in the request's flow.
 /// </summary>
 public sealed class RequestTrace
 {
@@ -16,4 +18,6 @@ public sealed class RequestTrace
     }
 
     public ExecutionRecord? Execution { get; set; }
+
+    public LeaseRecord? Lease { get; set; }
 }

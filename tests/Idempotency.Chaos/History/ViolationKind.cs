@@ -3,10 +3,10 @@ namespace Idempotency.Chaos.History;
 /// <summary>The ways a history can break the promise "a retry never runs an operation twice; no response is lost or leaked".</summary>
 public enum ViolationKind
 {
-    /// <summary>An operation ran again although every earlier execution's response was stored.</summary>
+    /// <summary>An operation ran again without evidence that an earlier execution left its record free (response not stored, lease ended).</summary>
     DuplicateExecution,
 
-    /// <summary>A replay is not byte-identical to the stored response of its operation.</summary>
+    /// <summary>A replay is not identical (status, kept headers, body) to the stored response of its operation.</summary>
     ReplayMismatch,
 
     /// <summary>A replay carries the response of an execution whose completion the store fenced off.</summary>
@@ -33,6 +33,6 @@ public enum ViolationKind
     /// <summary>Input the contract refuses was answered with something other than a 4xx.</summary>
     RejectedInputAccepted,
 
-    /// <summary>A client gave up on an operation without ever getting its response.</summary>
+    /// <summary>A client ended on something other than a success (its response or its replay).</summary>
     LostResponse,
 }

@@ -98,19 +98,42 @@ public sealed class ChaosApp : IAppInstance, IAsyncDisposable
             });
         }
 
-        DecorateStore(idempotency, options.Redis is not null);
+        DecorateStore(idempotency, options, history);
 
         var app = builder.Build();
-        app.Use(static (context, next) =>
+        app.Use(async (context, next) =>
         {
-            // Before the middleware: the trace must flow into its store calls as well as into the handler.
-            RequestTrace.Current = new RequestTrace();
-            if (context.Request.Headers.TryGetValue(ChaosHeaders.Principal, out var principal))
+            // Before the middleware: the trace must flow into its store calls as well as into the handler, and the
+            // history is not settled while any request is still inside (a handler whose client left runs on).
+            history.StartWork();
+            try
             {
-                context.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim("sub", principal.ToString())], "chaos"));
+                RequestTrace.Current = new RequestTrace();
+                if (context.Request.Headers.TryGetValue(ChaosHeaders.Principal, out var principal))
+                {
+                    context.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim("sub", principal.ToString())], "chaos"));
+                }
+
+                await next(context);
+            }
+            catch (Exception ex) when (Record(ex))
+            {
+                throw;
+            }
+            finally
+            {
+                history.EndWork();
             }
 
-            return next(context);
+            bool Record(Exception exception)
+            {
+                if (long.TryParse(context.Request.Headers[ChaosHeaders.RequestId].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+                {
+                    history.AddFailure(id, exception);
+                }
+
+                return false;
+            }
         });
         if (options.IdempotencyEnabled)
         {
@@ -158,13 +181,19 @@ public sealed class ChaosApp : IAppInstance, IAsyncDisposable
     /// Wraps the store the registration chose, keeping its own construction (internal types included): the Redis store
     /// that AddRedisStore registered as itself, or the in-memory default.
     /// </summary>
-    private static void DecorateStore(IIdempotencyBuilder idempotency, bool redis)
+    private static void DecorateStore(IIdempotencyBuilder idempotency, ChaosAppOptions options, HistoryRecorder history)
     {
+        var redis = options.Redis is not null;
+        var wrap = options.WrapStore;
         var type = redis
             ? idempotency.Services.Single(descriptor => descriptor.ServiceType.Name == "RedisIdempotencyStore").ServiceType
             : idempotency.Services.Single(descriptor => descriptor.ServiceType == typeof(IIdempotencyStore)).ImplementationType
                 ?? throw new InvalidOperationException("The in-memory store is registered without an implementation type.");
-        idempotency.AddStore(provider => new RecordingStore((IIdempotencySequenceStore)ActivatorUtilities.CreateInstance(provider, type)));
+        idempotency.AddStore(provider =>
+        {
+            var store = (IIdempotencySequenceStore)ActivatorUtilities.CreateInstance(provider, type);
+            return new RecordingStore(wrap is null ? store : wrap(store), history, options.StoreLatencyFloor, options.CommandLog);
+        });
     }
 
     /// <summary>The endpoints: each execution answers with a body unique to it, naming principal, operation and instance.</summary>
@@ -187,14 +216,13 @@ public sealed class ChaosApp : IAppInstance, IAsyncDisposable
             }
 
             var (location, body) = Describe(principal, operation, requestId, length);
-            var execution = history.AddExecution(requestId, principal, operation, instance, StatusCodes.Status201Created, location, body);
-            RequestTrace.Current!.Execution = execution;
+            var execution = Record(requestId, principal, operation, StatusCodes.Status201Created, location, "application/json", body);
             if (options.BeforeRespond is { } hook)
             {
                 await hook(new HandlerContext(instance, principal, operation, requestId, context.RequestAborted));
             }
 
-            await WriteAsync(context, StatusCodes.Status201Created, location, "application/json", body);
+            await WriteAsync(context, execution);
         }
 
         public async Task RunLargeAsync(HttpContext context)
@@ -206,9 +234,8 @@ public sealed class ChaosApp : IAppInstance, IAsyncDisposable
             var body = new byte[LargeResponseSize(options)];
             body.AsSpan().Fill((byte)'x');
             head.CopyTo(body, 0);
-            var execution = history.AddExecution(requestId, principal, operation, instance, StatusCodes.Status200OK, location, body);
-            RequestTrace.Current!.Execution = execution;
-            await WriteAsync(context, StatusCodes.Status200OK, location, "application/octet-stream", body);
+            var execution = Record(requestId, principal, operation, StatusCodes.Status200OK, location, "application/octet-stream", body);
+            await WriteAsync(context, execution);
         }
 
         private (string Location, byte[] Body) Describe(string principal, string operation, long requestId, long bodyLength)
@@ -218,14 +245,37 @@ public sealed class ChaosApp : IAppInstance, IAsyncDisposable
             return (location, Encoding.UTF8.GetBytes(json));
         }
 
-        private static async Task WriteAsync(HttpContext context, int status, string location, string contentType, byte[] body)
+        /// <summary>
+        /// Records the execution with the lease its request was granted and the headers its response carries: besides
+        /// <c>Location</c> and <c>Content-Type</c>, one naming the execution, so that a replay with another execution's
+        /// headers (or none) cannot pass for this one's.
+        /// </summary>
+        private ExecutionRecord Record(long requestId, string principal, string operation, int status, string location, string contentType, byte[] body)
+        {
+            var execution = history.AddExecution(requestId, principal, operation, instance, status, location, body);
+            execution.Headers =
+            [
+                new("Location", location),
+                new("Content-Type", contentType),
+                new(ChaosHeaders.Execution, $"{instance}/{requestId.ToString(CultureInfo.InvariantCulture)}"),
+            ];
+            var trace = RequestTrace.Current!;
+            execution.Lease = trace.Lease;
+            trace.Execution = execution;
+            return execution;
+        }
+
+        private static async Task WriteAsync(HttpContext context, ExecutionRecord execution)
         {
             var response = context.Response;
-            response.StatusCode = status;
-            response.Headers.Location = location;
-            response.ContentType = contentType;
-            response.ContentLength = body.Length;
-            await response.Body.WriteAsync(body);
+            response.StatusCode = execution.Status;
+            foreach (var (name, value) in execution.Headers)
+            {
+                response.Headers[name] = value;
+            }
+
+            response.ContentLength = execution.Body.Length;
+            await response.Body.WriteAsync(execution.Body);
         }
 
         private static string Escape(string value) => value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);

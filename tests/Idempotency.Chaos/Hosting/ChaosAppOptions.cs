@@ -1,3 +1,5 @@
+using Idempotency.Chaos.History;
+
 namespace Idempotency.Chaos.Hosting;
 
 /// <summary>How one app instance of a scenario is set up.</summary>
@@ -23,6 +25,21 @@ public sealed class ChaosAppOptions
 
     /// <summary>Replaces the system clock (in-memory clock-jump scenarios); such an app runs on TestServer.</summary>
     public TimeProvider? Time { get; init; }
+
+    /// <summary>
+    /// Wraps the real store beneath the recording one: the negative control's deliberately broken store. The recording
+    /// store sees (and the checker judges) what the wrapper answers.
+    /// </summary>
+    public Func<Idempotency.Storage.IIdempotencySequenceStore, Idempotency.Storage.IIdempotencySequenceStore>? WrapStore { get; init; }
+
+    /// <summary>
+    /// The least time a store call made between two moments of the run's clock provably spent on each leg between the
+    /// app and the store (the proxy's latency); null when nothing delays it. Tightens the recorded lease times.
+    /// </summary>
+    public Func<TimeSpan, TimeSpan, TimeSpan>? StoreLatencyFloor { get; init; }
+
+    /// <summary>The store's own command log (Redis's MONITOR feed), attached to every recorded lease after the run; null when there is none.</summary>
+    public IStoreCommandLog? CommandLog { get; init; }
 
     /// <summary>Awaited by every handler after it recorded its execution and before it writes its response.</summary>
     public Func<HandlerContext, Task>? BeforeRespond { get; init; }

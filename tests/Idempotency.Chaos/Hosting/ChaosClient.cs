@@ -66,6 +66,7 @@ public sealed class ChaosClient(IReadOnlyList<IAppInstance> instances, HistoryRe
             LogicalClient = logicalClient,
             Attempt = attempt,
             Instance = instance.Name,
+            Hostile = operation.Hostile,
         };
         try
         {
@@ -79,6 +80,7 @@ public sealed class ChaosClient(IReadOnlyList<IAppInstance> instances, HistoryRe
                 ProblemType = ProblemType(response.Content.Headers.ContentType?.MediaType, body),
                 Location = response.Headers.Location?.OriginalString,
                 Body = body,
+                Headers = HeadersOf(response),
             };
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)
@@ -115,11 +117,29 @@ public sealed class ChaosClient(IReadOnlyList<IAppInstance> instances, HistoryRe
             ProblemType = ProblemType(response.Headers.GetValueOrDefault("Content-Type")?.Split(';')[0], response.Body),
             Location = response.Headers.GetValueOrDefault("Location"),
             Body = response.Body,
+            Headers = new Dictionary<string, string>(response.Headers, StringComparer.OrdinalIgnoreCase),
             Error = response.Error,
             MustBeRejected = mustBeRejected,
         };
         history.Add(record);
         return record;
+    }
+
+    /// <summary>The headers as they came over the wire, unparsed, several values joined with ", ".</summary>
+    private static Dictionary<string, string> HeadersOf(HttpResponseMessage response)
+    {
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, values) in response.Headers.NonValidated)
+        {
+            headers[name] = string.Join(", ", values);
+        }
+
+        foreach (var (name, values) in response.Content.Headers.NonValidated)
+        {
+            headers[name] = string.Join(", ", values);
+        }
+
+        return headers;
     }
 
     public static string? ProblemType(string? mediaType, byte[] body)

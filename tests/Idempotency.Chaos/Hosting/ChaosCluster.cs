@@ -11,9 +11,12 @@ namespace Idempotency.Chaos.Hosting;
 /// </summary>
 public sealed class ChaosCluster : IAsyncDisposable
 {
-    private ChaosCluster(RedisServerProcess redis, TcpProxy? proxy, IReadOnlyList<ChaosApp> instances, HistoryRecorder history)
+    private readonly RedisMonitor _monitor;
+
+    private ChaosCluster(RedisServerProcess redis, RedisMonitor monitor, TcpProxy? proxy, IReadOnlyList<ChaosApp> instances, HistoryRecorder history)
     {
         Redis = redis;
+        _monitor = monitor;
         Proxy = proxy;
         Instances = instances;
         History = history;
@@ -40,13 +43,14 @@ public sealed class ChaosCluster : IAsyncDisposable
     public static async Task<ChaosCluster> StartAsync(int instances, ChaosAppOptions options, bool withProxy = false, params string[] redisArguments)
     {
         var redis = await RedisServerProcess.StartNewAsync(["--enable-debug-command", "yes", .. redisArguments]);
-        var proxy = withProxy ? new TcpProxy(redis.Port) : null;
+        var history = new HistoryRecorder();
+        var monitor = await RedisMonitor.StartAsync(redis.Port, history);
+        var proxy = withProxy ? new TcpProxy(redis.Port, () => history.Now) : null;
 
         // The apps fail fast on a broken connection (the store sets FailFast) and reconnect quickly; asyncTimeout is
         // StackExchange.Redis's own bound, kept above StoreTimeout so that the middleware's bound is the one that acts.
         var timeoutMs = (int)(options.StoreTimeout.TotalMilliseconds * 2);
         var configuration = $"127.0.0.1:{proxy?.Port ?? redis.Port},connectTimeout=2000,asyncTimeout={timeoutMs},syncTimeout={timeoutMs},connectRetry=1";
-        var history = new HistoryRecorder();
         var apps = new List<ChaosApp>();
         var appOptions = new ChaosAppOptions
         {
@@ -58,13 +62,16 @@ public sealed class ChaosCluster : IAsyncDisposable
             LargeSnapshotLimit = options.LargeSnapshotLimit,
             MaxRequestBodySize = options.MaxRequestBodySize,
             BeforeRespond = options.BeforeRespond,
+            WrapStore = options.WrapStore,
+            StoreLatencyFloor = proxy is null ? null : proxy.MinimumLatency,
+            CommandLog = monitor,
         };
         for (var i = 0; i < instances; i++)
         {
             apps.Add(await ChaosApp.StartAsync(((char)('A' + i)).ToString(), appOptions, history));
         }
 
-        var cluster = new ChaosCluster(redis, proxy, apps, history);
+        var cluster = new ChaosCluster(redis, monitor, proxy, apps, history);
         await cluster.WarmUpAsync();
         return cluster;
     }
@@ -102,6 +109,8 @@ public sealed class ChaosCluster : IAsyncDisposable
         {
             await Proxy.DisposeAsync();
         }
+
+        await _monitor.DisposeAsync();
 
         await Redis.DisposeAsync();
     }

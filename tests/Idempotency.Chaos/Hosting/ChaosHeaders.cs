@@ -10,4 +10,7 @@ public static class ChaosHeaders
     public const string Operation = "X-Operation";
 
     public const string RequestId = "X-Request-Id";
+
+    /// <summary>A response header naming the execution that wrote it (instance and request id), replayed with it.</summary>
+    public const string Execution = "X-Chaos-Execution";
 }

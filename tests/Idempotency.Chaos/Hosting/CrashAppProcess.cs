@@ -134,6 +134,27 @@ public sealed class CrashAppProcess : IAppInstance, IAsyncDisposable
         Client.Dispose();
     }
 
+    /// <summary>How many order requests are inside the process (their completion included); 0 when it is not running.</summary>
+    public async Task<int> InFlightAsync()
+    {
+        if (_process is not { HasExited: false })
+        {
+            return 0;
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            var text = await Client.GetStringAsync(new Uri("in-flight", UriKind.Relative), timeout.Token);
+            return int.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
+        {
+            // A process that is gone has nothing in flight; one that is alive but did not answer may have.
+            return _process is { HasExited: false } ? 1 : 0;
+        }
+    }
+
     private async Task<bool> IsHealthyAsync()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));

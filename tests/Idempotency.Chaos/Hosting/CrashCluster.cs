@@ -16,6 +16,8 @@ public sealed class CrashCluster : IAsyncDisposable
     /// <summary>The app's <c>Store</c> setting for the EF Core store in transactional mode.</summary>
     public const string EntityFrameworkCoreStore = "efcore";
 
+    private static readonly TimeSpan SettleBound = TimeSpan.FromSeconds(60);
+
     private CrashCluster(string database, RedisServerProcess? redis, IReadOnlyList<CrashAppProcess> instances)
     {
         Database = database;
@@ -78,10 +80,19 @@ public sealed class CrashCluster : IAsyncDisposable
         return cluster;
     }
 
-    /// <summary>Reads the executions (business rows) back, after in-flight handlers have had time to finish.</summary>
+    /// <summary>Reads the executions (business rows) back, once no instance has an order request left inside it.</summary>
     public async Task<CheckReport> CheckAsync()
     {
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        foreach (var instance in Instances)
+        {
+            while (await instance.InFlightAsync() > 0)
+            {
+                Assert.True(waited.Elapsed < SettleBound, $"Instance {instance.Name} still had requests in flight after {SettleBound}.");
+                await Task.Delay(50);
+            }
+        }
+
         var executions = await BusinessRows.ReadAsync(Database, CrashOperations.Principal, History.Requests);
         return HistoryChecker.Check(History.Requests, executions);
     }

@@ -14,6 +14,9 @@ public sealed record OperationRequest(string Principal, string Operation, string
 
     public string ContentType { get; init; } = "application/json";
 
+    /// <summary>Whether its clients may end on a refusal (see <see cref="History.RequestRecord.Hostile"/>).</summary>
+    public bool Hostile { get; init; }
+
     public static OperationRequest ForKey(string principal, string key, string? body = null)
         => new(principal, $"key:{key}", ChaosApp.KeyPath, System.Text.Encoding.UTF8.GetBytes(body ?? $"{{\"key\":\"{key}\"}}")) { Key = key };
 

@@ -20,6 +20,10 @@ public static class ScenarioReport
             $"{report.AllowedReexecutions} | {report.LostResponses} | {report.ServerErrors} ({report.Unavailable}) | {other} | {duration.Elapsed.TotalSeconds:F1} s |");
         output.WriteLine($"[{ChaosScale.Name}] {scenario}: {report}");
         output.WriteLine(row);
+        foreach (var reexecution in report.Reexecutions)
+        {
+            output.WriteLine($"  allowed re-execution {reexecution}");
+        }
 
         if (Environment.GetEnvironmentVariable("IDEMPOTENCY_CHAOS_RESULTS") is { Length: > 0 } folder)
         {

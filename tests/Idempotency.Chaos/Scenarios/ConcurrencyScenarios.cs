@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
+using Idempotency.Chaos.Faults;
 using Idempotency.Chaos.History;
 using Idempotency.Chaos.Hosting;
 using Idempotency.Chaos.Reporting;
@@ -8,7 +10,9 @@ namespace Idempotency.Chaos.Scenarios;
 
 /// <summary>
 /// Three instances share one Redis, and every operation is sent by 64 clients at the same instant, spread over the
-/// instances. The control run is the same load without the middleware: it must show duplicates, or the check proves nothing.
+/// instances. The control run is the same load without the middleware: it must show duplicates, or the check proves
+/// nothing. The negative control is the same load with the middleware on a deliberately broken store: the checker's
+/// allowances must not hide what that store does.
 /// </summary>
 public sealed class ConcurrencyScenarios(ITestOutputHelper output)
 {
@@ -50,6 +54,40 @@ public sealed class ConcurrencyScenarios(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Negative_control_a_store_handing_out_a_second_lease_while_the_first_is_live_is_caught_by_the_checker()
+    {
+        var keys = ChaosScale.Pick(small: 8, full: 100);
+        var owners = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
+        var options = new ChaosAppOptions
+        {
+            WrapStore = store => new LeaseStealingStore(store, owners),
+
+            // Handlers that take a moment, so that duplicates meet live leases (an instant one is done before they arrive).
+            BeforeRespond = static context => context.Principal == ChaosCluster.WarmUpPrincipal ? Task.CompletedTask : Task.Delay(TimeSpan.FromMilliseconds(100)),
+        };
+        await using var cluster = await ChaosCluster.StartAsync(Instances, options);
+        var duration = Stopwatch.StartNew();
+
+        await Load.BurstsAsync(cluster.Client, Load.KeyOperations("broken", keys), Duplicates, operationsAtOnce: 8, RetryPolicy.Patient);
+
+        var report = await CheckAsync(cluster.History);
+        var fenced = cluster.History.Executions.Count(execution => execution.Completion == CompletionOutcome.Fenced);
+        ScenarioReport.Publish(
+            output, $"negative control: a store ignoring the lease check on begin, {Duplicates} duplicates × {keys} keys",
+            $"a second lease handed out while the first is live ({fenced} owners fenced)", report, duration);
+        output.WriteLine($"A checker that took each fenced completion for an ended lease would have allowed {fenced} of these {report.Duplicates} duplicates.");
+
+        Assert.True(fenced > 0, "The broken store never handed out a second lease while the first was live: the control proved nothing.");
+
+        // Every owner fenced by a stolen lease ran beside the execution that stole it: each such pair is a duplicate,
+        // and nothing in the history may excuse it.
+        Assert.True(report.Duplicates >= fenced, $"{report.Duplicates} duplicates for {fenced} stolen leases. {report}");
+        Assert.Equal(0, report.AllowedReexecutions);
+        Assert.Equal(report.Duplicates, report.CountOf(ViolationKind.DuplicateExecution));
+        Assert.Equal(keys + Instances + report.Duplicates, report.Executions);
+    }
+
+    [Fact]
     public async Task Duplicated_sequence_numbers_across_three_instances_apply_each_number_once()
     {
         var streams = ChaosScale.Pick(small: 4, full: 40);
@@ -67,10 +105,10 @@ public sealed class ConcurrencyScenarios(ITestOutputHelper output)
         Assert.Equal(streams * numbers + Instances, report.Executions);
     }
 
-    /// <summary>Lets store calls the middleware stopped waiting for land before the history is read.</summary>
+    /// <summary>Waits until every request has left the apps and every store call has its answer (and the stores are read back), then checks.</summary>
     internal static async Task<CheckReport> CheckAsync(HistoryRecorder history)
     {
-        await Task.Delay(200);
+        await history.SettleAsync();
         return HistoryChecker.Check(history);
     }
 }
