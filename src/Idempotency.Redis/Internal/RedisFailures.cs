@@ -20,6 +20,8 @@ internal static class RedisFailures
     private const string ScriptErrorPrefix = "ERR Error running script";
     private const string InnerErrorMarker = ": -";
 
+    private const string PipelinesAssembly = "System.IO.Pipelines";
+
     /// <summary>Whether <paramref name="exception"/> means that Redis cannot be reached or cannot serve now.</summary>
     public static bool IsUnavailable(Exception exception) => exception switch
     {
@@ -30,6 +32,12 @@ internal static class RedisFailures
         // RedisTimeoutException is a TimeoutException. A disposed connection is an application shutting down.
         TimeoutException or ObjectDisposedException => true,
         RedisServerException server => IsUnavailableReply(server.Message),
+
+        // A connection reset while a command was being written can reach the caller as the socket's own error, or as the
+        // refusal of the connection's completed pipe to take more bytes, instead of a RedisConnectionException. Only
+        // that refusal: any other InvalidOperationException (such as the eviction-policy refusal) is not a lost link.
+        IOException or System.Net.Sockets.SocketException => true,
+        InvalidOperationException { Source: PipelinesAssembly } => true,
         _ => false,
     };
 

@@ -55,6 +55,20 @@ public sealed class RedisFailuresTests
     }
 
     [Fact]
+    public async Task A_connection_torn_down_under_a_write_is_unavailable()
+    {
+        // What StackExchange.Redis lets through when a connection is reset while a command is written (seen in the
+        // chaos harness's proxy scenario): the socket's error, or the completed pipe's refusal to take the write.
+        Assert.True(RedisFailures.IsUnavailable(new IOException("Connection reset by peer")));
+        Assert.True(RedisFailures.IsUnavailable(new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionReset)));
+
+        var pipe = new System.IO.Pipelines.Pipe();
+        await pipe.Writer.CompleteAsync();
+        var refused = Assert.ThrowsAny<InvalidOperationException>(() => pipe.Writer.GetMemory(16));
+        Assert.True(RedisFailures.IsUnavailable(refused));
+    }
+
+    [Fact]
     public void Unreadable_records_and_configuration_errors_are_not_unavailable()
     {
         Assert.False(RedisFailures.IsUnavailable(new InvalidDataException("format version 2")));
