@@ -103,10 +103,14 @@ for package in Idempotency Idempotency.Redis Idempotency.Client; do
   (cd "$app" && dotnet add package "$package" --version "$version" --no-restore >/dev/null)
 done
 
+# Written for Native AOT as well (source-generated JSON, no anonymous types), since the same app is published with
+# PublishAot below: any trimming or AOT warning then comes from the packages.
 cat >"$app/Program.cs" <<'EOF'
+using System.Text.Json.Serialization;
 using Idempotency;
 
 var builder = WebApplication.CreateBuilder(args);
+builder.Services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, AppJson.Default));
 
 var idempotency = builder.Services.AddIdempotency(options =>
 {
@@ -130,7 +134,7 @@ var executions = 0;
 app.MapPost("/orders", (Order order) =>
 {
     var id = Interlocked.Increment(ref executions);
-    return Results.Created($"/orders/{id}", new { id, order.Item });
+    return Results.Created($"/orders/{id}", new OrderCreated(id, order.Item));
 }).RequireIdempotency("orders");
 app.MapGet("/executions", () => Volatile.Read(ref executions));
 
@@ -139,7 +143,7 @@ app.MapGet("/client-check", async (HttpContext context, IHttpClientFactory facto
 {
     var client = factory.CreateClient("self");
     client.BaseAddress = new Uri($"{context.Request.Scheme}://{context.Request.Host}");
-    using var response = await client.PostAsJsonAsync("/orders", new Order("from-client"));
+    using var response = await client.PostAsJsonAsync("/orders", new Order("from-client"), AppJson.Default.Order);
     var sentKey = response.RequestMessage!.Headers.TryGetValues("Idempotency-Key", out var keys) ? string.Join(",", keys) : "";
     return Results.Text($"{(int)response.StatusCode} key={sentKey}");
 });
@@ -147,6 +151,13 @@ app.MapGet("/client-check", async (HttpContext context, IHttpClientFactory facto
 app.Run();
 
 internal sealed record Order(string Item);
+
+internal sealed record OrderCreated(int Id, string Item);
+
+[JsonSerializable(typeof(Order))]
+[JsonSerializable(typeof(OrderCreated))]
+[JsonSerializable(typeof(int))]
+internal sealed partial class AppJson : JsonSerializerContext;
 EOF
 
 step "restoring and building the web project (net8.0 and net10.0) against the local feed"
@@ -160,7 +171,7 @@ check_app() {
   local label="$1"
   shift
   : >"$work/app.log"
-  env "$@" dotnet "$app/bin/Release/net10.0/PackCheckApp.dll" --urls "http://127.0.0.1:0" >"$work/app.log" 2>&1 &
+  env "$@" "${app_command[@]}" --urls "http://127.0.0.1:0" >"$work/app.log" 2>&1 &
   app_pid=$!
   local url="" waited=0
   while [ -z "$url" ]; do
@@ -197,6 +208,7 @@ check_app() {
   step "$label: 201, then 201 with Idempotent-Replayed: true and the same body; handler ran once; no key: 400; client handler: $client"
 }
 
+app_command=(dotnet "$app/bin/Release/net10.0/PackCheckApp.dll")
 step "running on the in-memory store"
 check_app "in-memory store" ASPNETCORE_ENVIRONMENT=Production
 
@@ -214,5 +226,26 @@ step "running on Redis (127.0.0.1:$redis_port) through Idempotency.Redis"
 check_app "Redis store" ASPNETCORE_ENVIRONMENT=Production "ConnectionStrings__Redis=127.0.0.1:$redis_port"
 records="$(redis-cli -p "$redis_port" --scan --pattern 'idempotency:*' | wc -l)"
 [ "$records" -ge 1 ] || fail "Redis store: no record was written to Redis"
+
+# Native AOT: the core, Redis and client packages are marked IsAotCompatible; publishing the same app with PublishAot
+# must give no trimming or AOT warning, and the native executable must behave as the JIT-compiled one.
+case "$(uname -m)" in
+  x86_64) rid=linux-x64 ;;
+  aarch64) rid=linux-arm64 ;;
+  *) fail "no Native AOT runtime identifier for $(uname -m)" ;;
+esac
+# The ILCompiler links with clang by default; Debian's gcc, which this machine has, links as well.
+linker=clang
+command -v clang >/dev/null 2>&1 || linker=gcc
+step "publishing the web project with Native AOT ($rid, linking with $linker)"
+(cd "$app" && dotnet publish -c Release -f net10.0 -r "$rid" -p:PublishAot=true -p:CppCompilerAndLinker="$linker" \
+  -o "$work/aot" -nologo >"$work/aot.log" 2>&1) || { cat "$work/aot.log" >&2; fail "the Native AOT publish failed"; }
+if grep -E 'warning (IL|CS)[0-9]+' "$work/aot.log" >&2; then
+  fail "the Native AOT publish gave the warnings above"
+fi
+[ -x "$work/aot/PackCheckApp" ] || fail "the Native AOT publish made no executable"
+app_command=("$work/aot/PackCheckApp")
+check_app "Native AOT, in-memory store" ASPNETCORE_ENVIRONMENT=Production
+check_app "Native AOT, Redis store" ASPNETCORE_ENVIRONMENT=Production "ConnectionStrings__Redis=127.0.0.1:$redis_port"
 
 step "pack-check passed in $((SECONDS - started)) s"

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Idempotency;
 using Idempotency.Storage;
 
@@ -52,11 +53,11 @@ public static class IdempotencyServiceCollectionExtensions
     /// <typeparam name="TStore">The store; thread-safe, as one instance serves every request.</typeparam>
     /// <param name="builder">The idempotency builder.</param>
     /// <returns>The builder.</returns>
-    public static IIdempotencyBuilder AddStore<TStore>(this IIdempotencyBuilder builder)
+    public static IIdempotencyBuilder AddStore<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TStore>(this IIdempotencyBuilder builder)
         where TStore : class, IIdempotencyStore
     {
         ArgumentNullException.ThrowIfNull(builder);
-        Idempotency.Hosting.IdempotencyServiceRegistration.AddStore<TStore>(builder.Services, factory: null);
+        Idempotency.Hosting.IdempotencyServiceRegistration.AddStore<TStore>(builder.Services);
         return builder;
     }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Diagnostics.Metrics;
 using Idempotency.Diagnostics;
 using Idempotency.Execution;
@@ -45,21 +46,34 @@ internal static class IdempotencyServiceRegistration
     /// Makes <typeparamref name="TStore"/> the one store, in place of the in-memory default or any store registered
     /// before: the one registration path of every store, so that calling it twice still leaves exactly one.
     /// </summary>
-    public static void AddStore<TStore>(IServiceCollection services, Func<IServiceProvider, TStore>? factory)
+    public static void AddStore<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TStore>(IServiceCollection services)
+        where TStore : class, IIdempotencyStore
+    {
+        RemoveStores<TStore>(services);
+        services.AddSingleton<TStore>();
+        AddStoreCapabilities<TStore>(services);
+    }
+
+    /// <summary>As <see cref="AddStore{TStore}(IServiceCollection)"/>, with the store made by <paramref name="factory"/>.</summary>
+    public static void AddStore<TStore>(IServiceCollection services, Func<IServiceProvider, TStore> factory)
+        where TStore : class, IIdempotencyStore
+    {
+        RemoveStores<TStore>(services);
+        services.AddSingleton(factory);
+        AddStoreCapabilities<TStore>(services);
+    }
+
+    private static void RemoveStores<TStore>(IServiceCollection services)
         where TStore : class, IIdempotencyStore
     {
         services.RemoveAll<TStore>();
         services.RemoveAll<IIdempotencyStore>();
         services.RemoveAll<IIdempotencySequenceStore>();
-        if (factory is null)
-        {
-            services.AddSingleton<TStore>();
-        }
-        else
-        {
-            services.AddSingleton(factory);
-        }
+    }
 
+    private static void AddStoreCapabilities<TStore>(IServiceCollection services)
+        where TStore : class, IIdempotencyStore
+    {
         services.AddSingleton<IIdempotencyStore>(static sp => sp.GetRequiredService<TStore>());
         services.AddSingleton(SequenceCapability);
     }
