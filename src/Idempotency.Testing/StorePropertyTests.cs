@@ -76,6 +76,18 @@ public abstract class StorePropertyTests(ITestOutputHelper output)
         await Task.Run(() => Check.One(config, property));
         output.WriteLine($"{runs} sequences of up to {MaxOperations} operations passed in {elapsed.Elapsed.TotalSeconds:F1} s; {TimeProfile}.");
         output.WriteLine(statistics.ToString());
+
+        // On a real clock a busy machine discards timed sequences and FsCheck draws others in their place, mostly
+        // untimed when few are timed: the run would pass having judged no expiry at all. Each judged sequence is timed
+        // with the profile's odds, so fewer than four standard deviations below the expected count is not chance.
+        if (TimeProfile.RealTimeBudget is not null && Replay() is null)
+        {
+            var expected = runs * TimeProfile.TimedPercent / 100.0;
+            var minimum = (int)Math.Max(0, Math.Floor(expected - (4 * Math.Sqrt(expected * (1 - (TimeProfile.TimedPercent / 100.0))))));
+            Assert.True(
+                statistics.JudgedTimed >= minimum,
+                $"Only {statistics.JudgedTimed} of {runs} judged sequences let time pass (expected about {expected:F0}, at least {minimum}); {statistics.Discarded} were discarded because the machine was too slow for the real clock.");
+        }
     }
 
     private async Task<bool> RunOneAsync<T>(Func<IIdempotencyStore, PropertyStatistics, T[], Task> run, PropertyStatistics statistics, T[] operations)

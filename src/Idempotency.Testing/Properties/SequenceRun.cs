@@ -20,10 +20,12 @@ internal abstract class SequenceRun<TOperation>(Func<TimeSpan, Task> advanceStor
     {
         statistics.StartSequence();
         _guard = new RealTimeGuard(profile, operations.Any(o => o.Duration > TimeSpan.Zero && o.Duration < profile.UntimedDuration), statistics);
+        var timed = false;
         foreach (var operation in operations)
         {
             if (operation.Kind == OperationKind.Advance)
             {
+                timed = true;
                 AdvanceModel(operation.Duration);
                 await advanceStoreTimeAsync(operation.Duration);
                 _guard.Advanced();
@@ -34,6 +36,8 @@ internal abstract class SequenceRun<TOperation>(Func<TimeSpan, Task> advanceStor
             var outcome = operation.Kind == OperationKind.Begin ? await BeginAsync(operation) : await OwnerOperationAsync(operation);
             statistics.Count($"{mode} {operation.Kind}: {outcome}");
         }
+
+        statistics.EndSequence(timed);
     }
 
     protected abstract void AdvanceModel(TimeSpan duration);

@@ -240,8 +240,11 @@ internal sealed class IdempotencyEngine
             if (ShouldHold(begin.Decision, policy, waitForConcurrent))
             {
                 // One budget for both kinds of holding: a request held for its gap that then finds its number in
-                // flight keeps waiting only if it also waits for concurrent duplicates.
-                var limit = target.IsStream && policy.ReorderWait > policy.ConcurrentWaitTimeout ? policy.ReorderWait : policy.ConcurrentWaitTimeout;
+                // flight keeps waiting only if it also waits for concurrent duplicates. One that does not is held
+                // for its gap alone, so for ReorderWait, not for ConcurrentWaitTimeout.
+                var limit = !target.IsStream ? policy.ConcurrentWaitTimeout
+                    : !waitForConcurrent || policy.ReorderWait > policy.ConcurrentWaitTimeout ? policy.ReorderWait
+                    : policy.ConcurrentWaitTimeout;
                 var backoff = new PollingBackoff(_timeProvider, limit);
                 while (ShouldHold(begin.Decision, policy, waitForConcurrent) && await backoff.DelayAsync(cancellationToken).ConfigureAwait(false))
                 {

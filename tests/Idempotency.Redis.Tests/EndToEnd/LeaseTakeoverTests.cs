@@ -7,6 +7,7 @@ namespace Idempotency.Redis.Tests.EndToEnd;
 /// A handler that outlives its lease, on Redis's real clock: another request takes the record over, and the late
 /// handler's completion is fenced off so the newer owner's response is the one replayed (docs/contract.md §3, last row).
 /// </summary>
+[Collection(RealTimeCollection.Name)]
 public sealed class LeaseTakeoverTests(RedisServerFixture server) : IClassFixture<RedisServerFixture>
 {
     [Fact]

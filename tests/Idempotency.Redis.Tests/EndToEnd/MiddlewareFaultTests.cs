@@ -13,6 +13,7 @@ namespace Idempotency.Redis.Tests.EndToEnd;
 /// never a 500, and recover without restarting the application. The class has a server of its own because it stops it;
 /// every test starts it again before it ends.
 /// </summary>
+[Collection(RealTimeCollection.Name)]
 public sealed class MiddlewareFaultTests(RedisServerFixture server, ITestOutputHelper output) : IClassFixture<RedisServerFixture>
 {
     private static readonly TimeSpan RecoveryBound = TimeSpan.FromSeconds(15);
@@ -142,7 +143,11 @@ public sealed class MiddlewareFaultTests(RedisServerFixture server, ITestOutputH
 
         connectionArrives.SetResult();
         var abandoned = Assert.Single(app.Store.BeginCalls);
-        await Record.ExceptionAsync(() => abandoned.WaitAsync(TimeSpan.FromSeconds(10)));
+        var abandonedError = await Record.ExceptionAsync(() => abandoned.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        // Only once the abandoned call has ended can no record appear later: a call still pending (WaitAsync's own
+        // TimeoutException) would make the check below pass vacuously.
+        Assert.True(abandoned.IsCompleted, $"The abandoned begin had not ended 10 s after the connection arrived: {abandonedError}");
 
         // The 503 told the client nothing was done: no record may appear after it, or the retry would be a 409 for a
         // whole lease although nothing runs.

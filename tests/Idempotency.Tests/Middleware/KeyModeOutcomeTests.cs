@@ -327,15 +327,20 @@ public sealed class KeyModeOutcomeTests
     }
 
     [Fact]
-    public async Task Store_timeout_returns_503()
+    public async Task Store_timeout_returns_503_with_retry_after()
     {
-        await using var app = await TestApp.StartAsync(o => o.StoreTimeout = TimeSpan.FromMilliseconds(200));
+        await using var app = await TestApp.StartAsync(o =>
+        {
+            o.StoreTimeout = TimeSpan.FromMilliseconds(200);
+            o.StoreUnavailableRetryAfter = TimeSpan.FromSeconds(7);
+        });
         var never = new TaskCompletionSource<IdempotencyBeginResult>();
         app.Store.BeginOverride = () => new ValueTask<IdempotencyBeginResult>(never.Task);
 
         var response = await app.Client.SendAsync(TestApp.Post("/items", "key-1"));
 
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.ServiceUnavailable, "idempotency-store-unavailable");
+        Assert.Equal(TimeSpan.FromSeconds(7), response.Headers.RetryAfter?.Delta);
         Assert.Equal(0, app.Handlers.Executions("items"));
     }
 

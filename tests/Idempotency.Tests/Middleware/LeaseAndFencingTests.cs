@@ -3,6 +3,11 @@ using System.Net;
 using Idempotency.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
 using Idempotency.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using System.Diagnostics.Metrics;
 
 namespace Idempotency.Tests.Middleware;
 
@@ -69,6 +74,38 @@ public sealed class LeaseAndFencingTests
         Assert.True(replay.Headers.Contains("Idempotent-Replayed"));
         Assert.Equal("gate execution 2", await replay.Content.ReadAsStringAsync());
         Assert.Equal(2, app.Store.Completions);
+    }
+
+    [Fact]
+    public async Task A_late_writer_fenced_off_by_the_newer_owner_is_counted_as_a_lost_lease_and_logged()
+    {
+        await using var app = await TestApp.StartAsync(time: NewClock(), services: static services => services.AddFakeLogging());
+
+        // Renewals seem to succeed but never reach the store, so the fenced completion is the only place the late
+        // writer can learn that its lease was lost.
+        app.Store.RenewOverride = static () => ValueTask.FromResult(true);
+        using var lost = new MetricCollector<long>(app.Services.GetRequiredService<IMeterFactory>(), "Idempotency", "idempotency.leases.lost");
+        var logs = app.Services.GetRequiredService<FakeLogCollector>();
+        var late = app.Client.SendAsync(TestApp.Post("/gate-short", "key-1"));
+        await app.Handlers.GateEntered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        app.Time!.Advance(TimeSpan.FromSeconds(4));
+        var gate = app.Handlers.Gate;
+        app.Handlers.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        app.Handlers.Gate.SetResult();
+        Assert.Equal("gate execution 2", await (await app.Client.SendAsync(TestApp.Post("/gate-short", "key-1"))).Content.ReadAsStringAsync());
+        Assert.Empty(lost.GetMeasurementSnapshot());
+        Assert.DoesNotContain(logs.GetSnapshot(), r => r.Id.Name == "CompletionFenced");
+
+        gate.SetResult();
+        await late;
+
+        var measurement = Assert.Single(lost.GetMeasurementSnapshot());
+        Assert.Equal(1, measurement.Value);
+        Assert.Equal("FaultyStore", measurement.Tags["idempotency.store"]);
+        var fenced = Assert.Single(logs.GetSnapshot(), r => r.Id.Name == "CompletionFenced");
+        Assert.Equal(10, fenced.Id.Id);
+        Assert.Equal(LogLevel.Warning, fenced.Level);
     }
 
     private static async Task WaitForAsync(Func<bool> condition)

@@ -368,8 +368,10 @@ public sealed class InMemorySequenceStoreTests
     {
         const long limit = 16 * 1024;
         using var store = CreateStore(sizeLimitBytes: limit);
-        var retention = TimeSpan.FromMinutes(1);
+        var retention = TimeSpan.FromSeconds(3);
         var workers = new Task[4];
+        var stepped = 0;
+        var refused = 0;
         for (var w = 0; w < workers.Length; w++)
         {
             var seed = w;
@@ -380,21 +382,25 @@ public sealed class InMemorySequenceStoreTests
                 var random = new Random(seed);
                 for (var i = 0; i < 2000; i++)
                 {
+                    // Every step moves time (96 s in all) past the retention, so records and streams expire while the store is
+                    // full and their keys run again: without it the store fills once and refuses the rest.
+                    _time.Advance(TimeSpan.FromMilliseconds(12));
+
                     var key = Key(random.Next(16));
                     try
                     {
-                        if (random.Next(2) == 0)
+                        var acted = random.Next(2) == 0
+                            ? await StreamStepAsync(store, key, random, i / 250, retention)
+                            : await RecordStepAsync(store, key, random, retention);
+                        if (acted)
                         {
-                            await StreamStepAsync(store, key, random, i / 250, retention);
-                        }
-                        else
-                        {
-                            await RecordStepAsync(store, key, random, retention);
+                            Interlocked.Increment(ref stepped);
                         }
                     }
                     catch (IdempotencyStoreCapacityException)
                     {
                         // Full: only begins throw, and they change nothing.
+                        Interlocked.Increment(ref refused);
                     }
 
                     Assert.True(store.SizeBytes <= limit);
@@ -403,6 +409,10 @@ public sealed class InMemorySequenceStoreTests
         }
 
         await Task.WhenAll(workers);
+
+        // The limit must have been met, and traffic must still have got through.
+        Assert.True(refused > 0, "The store was never full.");
+        Assert.True(stepped >= 300, $"Only {stepped} steps went through ({refused} refused).");
 
         _time.Advance(TimeSpan.FromHours(2));
         store.SweepExpired();
@@ -520,7 +530,8 @@ public sealed class InMemorySequenceStoreTests
     private static async Task<SequenceBeginStatus> BeginStatusAsync(InMemoryIdempotencyStore store, string key, long epoch, long number, TimeSpan? lease = null)
         => (await store.TryBeginSequenceAsync(key, epoch, number, Fingerprint(number), lease ?? Hour, CancellationToken.None)).Status;
 
-    private static async Task StreamStepAsync(InMemoryIdempotencyStore store, string key, Random random, int phase, TimeSpan retention)
+    /// <summary>One random step on a stream; <see langword="true"/> when it acquired the number and released or completed it.</summary>
+    private static async Task<bool> StreamStepAsync(InMemoryIdempotencyStore store, string key, Random random, int phase, TimeSpan retention)
     {
         // A few numbers per epoch, epochs moving on with the phase and sometimes ahead of it: every branch of begin.
         var epoch = phase + (random.Next(10) == 0 ? 1 : 0);
@@ -528,7 +539,7 @@ public sealed class InMemorySequenceStoreTests
         var begin = await store.TryBeginSequenceAsync(key, epoch, number, Fingerprint(number), Hour, CancellationToken.None);
         if (begin.Status != SequenceBeginStatus.Acquired)
         {
-            return;
+            return false;
         }
 
         switch (random.Next(3))
@@ -544,14 +555,17 @@ public sealed class InMemorySequenceStoreTests
                 Assert.True(await store.CompleteSequenceAsync(key, begin.FencingToken, Response(random.Next(2000)), 1 + random.Next(4), retention, CancellationToken.None));
                 break;
         }
+
+        return true;
     }
 
-    private static async Task RecordStepAsync(InMemoryIdempotencyStore store, string key, Random random, TimeSpan retention)
+    /// <summary>One random step on a record; <see langword="true"/> when it acquired the record and released or completed it.</summary>
+    private static async Task<bool> RecordStepAsync(InMemoryIdempotencyStore store, string key, Random random, TimeSpan retention)
     {
         var begin = await store.TryBeginAsync(key, Fingerprint(1), Hour, CancellationToken.None);
         if (begin.Status != IdempotencyBeginStatus.Acquired)
         {
-            return;
+            return false;
         }
 
         if (random.Next(3) == 0)
@@ -562,5 +576,7 @@ public sealed class InMemorySequenceStoreTests
         {
             Assert.True(await store.CompleteAsync(key, begin.FencingToken, Response(random.Next(3000)), retention, CancellationToken.None));
         }
+
+        return true;
     }
 }
