@@ -239,14 +239,12 @@ internal sealed class IdempotencyEngine
             var begin = await first.ConfigureAwait(false);
             if (ShouldHold(begin.Decision, policy, waitForConcurrent))
             {
-                // One budget for both kinds of holding: a request held for its gap that then finds its number in
-                // flight keeps waiting only if it also waits for concurrent duplicates. One that does not is held
-                // for its gap alone, so for ReorderWait, not for ConcurrentWaitTimeout.
-                var limit = !target.IsStream ? policy.ConcurrentWaitTimeout
-                    : !waitForConcurrent || policy.ReorderWait > policy.ConcurrentWaitTimeout ? policy.ReorderWait
-                    : policy.ConcurrentWaitTimeout;
-                var backoff = new PollingBackoff(_timeProvider, limit);
-                while (ShouldHold(begin.Decision, policy, waitForConcurrent) && await backoff.DelayAsync(cancellationToken).ConfigureAwait(false))
+                // Each kind of holding has its own bound, both counted from when the request began to wait: a gap
+                // ReorderWait, a duplicate in flight ConcurrentWaitTimeout. A request held for its gap that then finds
+                // its number in flight keeps waiting only if it waits for concurrent duplicates at all.
+                var backoff = new PollingBackoff(_timeProvider);
+                while (ShouldHold(begin.Decision, policy, waitForConcurrent)
+                    && await backoff.DelayAsync(begin.Decision == BeginDecision.Gap ? policy.ReorderWait : policy.ConcurrentWaitTimeout, cancellationToken).ConfigureAwait(false))
                 {
                     // Under a transactional policy each poll is a transaction of its own: waiting inside one would hold
                     // the very row the request it waits for needs.

@@ -13,21 +13,22 @@ internal sealed class PollingBackoff
 
     private readonly TimeProvider _timeProvider;
     private readonly long _started;
-    private readonly TimeSpan _limit;
     private TimeSpan _delay;
 
-    public PollingBackoff(TimeProvider timeProvider, TimeSpan limit)
+    public PollingBackoff(TimeProvider timeProvider)
     {
         _timeProvider = timeProvider;
         _started = timeProvider.GetTimestamp();
-        _limit = limit;
         _delay = FirstDelay;
     }
 
-    /// <summary>Waits before the next poll; <see langword="false"/> when the time allowed is used up.</summary>
-    public async ValueTask<bool> DelayAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits before the next poll; <see langword="false"/> when <paramref name="limit"/>, counted from this backoff's
+    /// creation, is used up. The limit may differ from one poll to the next, as what is waited for changes.
+    /// </summary>
+    public async ValueTask<bool> DelayAsync(TimeSpan limit, CancellationToken cancellationToken)
     {
-        var remaining = _limit - _timeProvider.GetElapsedTime(_started);
+        var remaining = limit - _timeProvider.GetElapsedTime(_started);
         if (remaining <= TimeSpan.Zero)
         {
             return false;

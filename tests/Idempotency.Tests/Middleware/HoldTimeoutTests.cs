@@ -56,6 +56,30 @@ public sealed class HoldTimeoutTests
     }
 
     [Fact]
+    public async Task An_early_number_is_held_for_ReorderWait_even_when_the_policy_waits_longer_for_concurrent_duplicates()
+    {
+        var clock = NewClock();
+        await using var app = await TestApp.StartAsync(
+            configure: static options => options.AddPolicy("sequence-reorder-wait", p =>
+            {
+                p.SequenceRequirement = SequenceRequirement.Required;
+                p.ReorderWait = TimeSpan.FromSeconds(5);
+                p.ConcurrentRequests = ConcurrentRequestHandling.Wait;
+                p.ConcurrentWaitTimeout = TimeSpan.FromSeconds(20);
+            }),
+            map: static app => app.MapPost("/seq-reorder-wait", () => Results.Text("applied")).RequireIdempotency("sequence-reorder-wait"),
+            time: clock);
+        await app.Client.SendAsync(TestApp.Sequenced("/seq-reorder-wait", 1));
+
+        var early = app.Client.SendAsync(TestApp.Sequenced("/seq-reorder-wait", 3));
+        var heldFor = await AdvanceUntilAnsweredAsync(clock, early, TimeSpan.FromSeconds(60));
+
+        // Each kind of holding has its own bound: a gap ReorderWait, a duplicate in flight ConcurrentWaitTimeout.
+        Assert.InRange(heldFor, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(6));
+        await ProblemAssert.IsProblemAsync(await early, HttpStatusCode.Conflict, "sequence-gap");
+    }
+
+    [Fact]
     public async Task A_handler_that_throws_in_sequence_mode_releases_its_number_so_the_retry_runs_and_the_next_waits()
     {
         await using var app = await TestApp.StartAsync(map: static app => app.MapPost("/seq-throw", (HttpContext context) =>
