@@ -52,6 +52,9 @@ internal sealed class RedisReplicaAcknowledgement
             "Completions that fewer replicas than RedisIdempotencyStoreOptions.ReplicasToAcknowledge acknowledged within ReplicaAcknowledgeTimeout (or whose WAIT failed): on the primary, but a failover now could lose them.");
     }
 
+    /// <summary>The timeout sent with <c>WAIT</c>, in whole milliseconds.</summary>
+    internal long TimeoutMilliseconds => _timeoutMilliseconds;
+
     /// <summary>Waits for the replicas of the primary that holds <paramref name="key"/>; never throws but for a bug.</summary>
     /// <param name="database">The store's database; its connection carried the completion.</param>
     /// <param name="key">The record or stream just completed: names the primary to ask.</param>

@@ -112,6 +112,11 @@ public sealed class RedisFailoverTests(ITestOutputHelper output) : IDisposable
 
         output.WriteLine($"complete, {Completions} sequential calls through a loopback link: p50 {Percentile(without, 0.5):F3} ms, p99 {Percentile(without, 0.99):F3} ms without WAIT; p50 {Percentile(with, 0.5):F3} ms, p99 {Percentile(with, 0.99):F3} ms with ReplicasToAcknowledge = 1.");
 
+        // WAIT holds the connection: concurrent completions on one connection take turns.
+        var throughputWithout = await CountCompletionsAsync(pair, TestStores.UniquePrefix("throughput"), replicas: 0);
+        var throughputWith = await CountCompletionsAsync(pair, TestStores.UniquePrefix("throughput-wait"), replicas: 1);
+        output.WriteLine($"begin + complete, 8 concurrent callers on one connection for {ThroughputWindow.TotalSeconds} s: {throughputWithout} without WAIT, {throughputWith} with ReplicasToAcknowledge = 1.");
+
         // Every acknowledged completion is on the replica when CompleteAsync returns, and none fell short.
         Assert.Empty(shortfalls.GetMeasurementSnapshot());
         var onReplica = (long)(await Resp.ExecuteAsync(pair.Replica.Port, "EVAL", $"return #redis.call('KEYS', '{prefix}*')", "0"))!;
@@ -212,6 +217,30 @@ public sealed class RedisFailoverTests(ITestOutputHelper output) : IDisposable
 
         Array.Sort(durations);
         return durations;
+    }
+
+    private static readonly TimeSpan ThroughputWindow = TimeSpan.FromSeconds(1);
+
+    private async Task<int> CountCompletionsAsync(RedisReplicationPair pair, string prefix, int replicas)
+    {
+        await using var store = CreateStore(pair.PrimaryConnectionString, prefix, replicas, TimeSpan.FromSeconds(1));
+        var warm = await store.Store.TryBeginAsync("warm-up", Fingerprint, Lease, CancellationToken.None);
+        await store.Store.CompleteAsync("warm-up", warm.FencingToken, Response, Retention, CancellationToken.None);
+
+        var elapsed = Stopwatch.StartNew();
+        var count = 0;
+        async Task RunAsync()
+        {
+            while (elapsed.Elapsed < ThroughputWindow)
+            {
+                var key = $"key-{Interlocked.Increment(ref count)}";
+                var begun = await store.Store.TryBeginAsync(key, Fingerprint, Lease, CancellationToken.None);
+                Assert.True(await store.Store.CompleteAsync(key, begun.FencingToken, Response, Retention, CancellationToken.None));
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => RunAsync()));
+        return count;
     }
 
     private static double Percentile(double[] sorted, double percentile) => sorted[(int)Math.Min(sorted.Length - 1, Math.Floor(percentile * sorted.Length))];
