@@ -1,11 +1,17 @@
+using System.Diagnostics.Metrics;
 using Idempotency.Redis.Internal;
+using Idempotency.Redis.Tests.Infrastructure;
+using Idempotency.Storage;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 
 namespace Idempotency.Redis.Tests.Hosting;
 
 /// <summary>Start-up validation and defaults of <see cref="RedisIdempotencyStoreOptions.ReplicasToAcknowledge"/> and <see cref="RedisIdempotencyStoreOptions.ReplicaAcknowledgeTimeout"/>.</summary>
-public sealed class ReplicaAcknowledgementOptionsTests
+public sealed class ReplicaAcknowledgementOptionsTests(RedisStoreFixture server) : IClassFixture<RedisStoreFixture>
 {
     private static string? ValidationErrors(Action<RedisIdempotencyStoreOptions> configure)
     {
@@ -83,5 +89,31 @@ public sealed class ReplicaAcknowledgementOptionsTests
         var acknowledgement = new RedisReplicaAcknowledgement(1, TimeSpan.FromTicks(1), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, meterFactory: null);
 
         Assert.Equal(1, acknowledgement.TimeoutMilliseconds);
+    }
+
+    [Fact]
+    public async Task The_registered_store_waits_for_replicas_and_reports_a_shortfall_through_the_applications_logging_and_meters()
+    {
+        // A standalone server has no replica: WAIT 1 answers 0 when its timeout ends.
+        var services = new ServiceCollection();
+        services.AddLogging(logging => logging.AddFakeLogging());
+        services.AddIdempotency().AddRedisStore(options =>
+        {
+            options.Configuration = server.ConnectionString;
+            options.KeyPrefix = TestStores.UniquePrefix("registered-wait");
+            options.ReplicasToAcknowledge = 1;
+            options.ReplicaAcknowledgeTimeout = TimeSpan.FromMilliseconds(50);
+        });
+        await using var provider = services.BuildServiceProvider();
+        using var shortfalls = new MetricCollector<long>(provider.GetRequiredService<IMeterFactory>(), "Idempotency", "idempotency.redis.replica_ack_shortfall");
+        var store = provider.GetRequiredService<IIdempotencyStore>();
+
+        var begun = await store.TryBeginAsync("key", "f"u8.ToArray(), TimeSpan.FromSeconds(30), CancellationToken.None);
+        Assert.True(await store.CompleteAsync("key", begun.FencingToken, new StoredResponse(200, [], "ok"u8.ToArray()), TimeSpan.FromMinutes(1), CancellationToken.None));
+
+        Assert.Equal(1, Assert.Single(shortfalls.GetMeasurementSnapshot()).Value);
+        var warning = Assert.Single(provider.GetFakeLogCollector().GetSnapshot(), record => record.Id.Id == RedisStoreLog.ReplicaAcknowledgementShortfallId);
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.Contains("acknowledged by 0 of the 1 replicas", warning.Message, StringComparison.Ordinal);
     }
 }
