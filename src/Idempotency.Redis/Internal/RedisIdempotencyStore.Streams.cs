@@ -77,7 +77,7 @@ internal sealed partial class RedisIdempotencyStore
         var completed = (long)result == 1;
         if (completed && _acknowledgement is not null)
         {
-            await WaitForReplicasAsync(redisKey, "complete_sequence", cancellationToken).ConfigureAwait(false);
+            await _acknowledgement.WaitAsync(_connections, redisKey, "complete_sequence", cancellationToken).ConfigureAwait(false);
         }
 
         return completed;

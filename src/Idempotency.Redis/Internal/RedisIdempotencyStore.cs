@@ -95,7 +95,7 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
         var completed = (long)result == 1;
         if (completed && _acknowledgement is not null)
         {
-            await WaitForReplicasAsync(recordKey, "complete", cancellationToken).ConfigureAwait(false);
+            await _acknowledgement.WaitAsync(_connections, recordKey, "complete", cancellationToken).ConfigureAwait(false);
         }
 
         return completed;
@@ -106,14 +106,6 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
         var recordKey = RecordKey(key);
         var result = await EvaluateAsync(RedisScripts.Release, recordKey, [fencingToken], cancellationToken).ConfigureAwait(false);
         return (long)result == 1;
-    }
-
-    /// <summary>Waits for the replicas to acknowledge a completion that was just written (see <see cref="RedisReplicaAcknowledgement"/>).</summary>
-    private async ValueTask WaitForReplicasAsync(RedisKey key, string operation, CancellationToken cancellationToken)
-    {
-        // The connection exists: the completion just went over it.
-        var database = await _connections.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
-        await _acknowledgement!.WaitAsync(database, key, operation, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The Redis key of a record: the prefix, then the record key as the Redis Cluster hash tag.</summary>

@@ -56,15 +56,17 @@ internal sealed class RedisReplicaAcknowledgement
     internal long TimeoutMilliseconds => _timeoutMilliseconds;
 
     /// <summary>Waits for the replicas of the primary that holds <paramref name="key"/>; never throws but for a bug.</summary>
-    /// <param name="database">The store's database; its connection carried the completion.</param>
+    /// <param name="connections">The store's connection, which carried the completion.</param>
     /// <param name="key">The record or stream just completed: names the primary to ask.</param>
     /// <param name="operation">The store operation, as <c>idempotency.store.operation</c> names it.</param>
     /// <param name="cancellationToken">Stops the waiting (reported as a failure to acknowledge), never the completion.</param>
-    public async ValueTask WaitAsync(IDatabase database, RedisKey key, string operation, CancellationToken cancellationToken)
+    public async ValueTask WaitAsync(RedisConnectionProvider connections, RedisKey key, string operation, CancellationToken cancellationToken)
     {
         string endpoint = "(unknown)";
         try
         {
+            // Synchronous: the completion just went over this connection (unless the store is being disposed meanwhile).
+            var database = await connections.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
             var server = database.Multiplexer.GetServer(key, flags: CommandFlags.DemandMaster);
             endpoint = EndPointCollection.ToString(server.EndPoint);
             var wait = server.ExecuteAsync("WAIT", _arguments, CommandFlags.DemandMaster);
@@ -76,7 +78,8 @@ internal sealed class RedisReplicaAcknowledgement
                 CountShortfall(operation);
             }
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException or IOException or InvalidOperationException or OperationCanceledException)
+        catch (Exception ex) when (ex is RedisException or RedisCommandException or TimeoutException or ObjectDisposedException or IOException
+            or System.Net.Sockets.SocketException or InvalidOperationException or OperationCanceledException)
         {
             // The completion is written: failing it now would only turn a sent response into an error. What is unknown
             // is whether it survives a failover, and that is what the log and the counter say.
