@@ -60,4 +60,45 @@ public sealed class RedisIdempotencyStoreOptions
     /// </remarks>
     /// <value>Defaults to <see cref="RedisEvictionPolicyCheck.Warn"/>.</value>
     public RedisEvictionPolicyCheck EvictionPolicyCheck { get; set; } = RedisEvictionPolicyCheck.Warn;
+
+    /// <summary>
+    /// How many replicas must acknowledge a completion before the store reports it, through <c>WAIT</c>; 0 (the
+    /// default) does not wait. Redis replicates asynchronously: a primary that dies right after a completion and is
+    /// replaced by a replica that had not received it loses the completed record, and the retry runs again.
+    /// </summary>
+    /// <remarks>
+    /// <para>
+    /// When set, every completion that was written (records and streams) is followed by
+    /// <c>WAIT ReplicasToAcknowledge ReplicaAcknowledgeTimeout</c> on the same connection to the same primary, once the
+    /// write has been answered. Begins, renewals and releases are not waited for: a lost begin or release lets no
+    /// completed operation run again.
+    /// </para>
+    /// <para>
+    /// Redis serves one connection's commands in order, and <c>WAIT</c> holds the connection until the replicas
+    /// acknowledge: every other command the application sends on that connection (all of the store's, when it shares
+    /// one) waits behind it, typically for one replica round trip. When fewer replicas acknowledge within
+    /// <see cref="ReplicaAcknowledgeTimeout"/>, the completion stands (it is on the primary and the response has been
+    /// sent), a warning is logged and <c>idempotency.redis.replica_ack_shortfall</c> is counted; with a replica down,
+    /// every completion waits for the whole timeout. Set Redis's <c>min-replicas-to-write</c> to refuse writes
+    /// (503) instead in that case.
+    /// </para>
+    /// </remarks>
+    /// <value>Defaults to 0. At least 0.</value>
+    public int ReplicasToAcknowledge { get; set; }
+
+    /// <summary>
+    /// How long a completion waits for <see cref="ReplicasToAcknowledge"/> replicas before it is reported without
+    /// their acknowledgement (logged and counted as a shortfall). Used only when <see cref="ReplicasToAcknowledge"/> is above 0.
+    /// </summary>
+    /// <remarks>
+    /// Sent to Redis in whole milliseconds (rounded up). Keep it well below the connection's <c>asyncTimeout</c>
+    /// (5 s by default) and the middleware's <c>StoreTimeout</c>: commands queued behind a waiting <c>WAIT</c> count
+    /// their time from when they were sent.
+    /// </remarks>
+    /// <value>Defaults to 1 second. Positive, at most 5 seconds.</value>
+    public TimeSpan ReplicaAcknowledgeTimeout { get; set; } = DefaultReplicaAcknowledgeTimeout;
+
+    internal static readonly TimeSpan DefaultReplicaAcknowledgeTimeout = TimeSpan.FromSeconds(1);
+
+    internal static readonly TimeSpan MaxReplicaAcknowledgeTimeout = TimeSpan.FromSeconds(5);
 }

@@ -74,7 +74,13 @@ internal sealed partial class RedisIdempotencyStore
         // As in CompleteAsync: back to the pool only once Redis answered; after a failure the command may still be
         // queued with a reference to the array, so it is left to the GC.
         ArrayPool<byte>.Shared.Return(buffer);
-        return (long)result == 1;
+        var completed = (long)result == 1;
+        if (completed && _acknowledgement is not null)
+        {
+            await _acknowledgement.WaitAsync(_connections, redisKey, "complete_sequence", cancellationToken).ConfigureAwait(false);
+        }
+
+        return completed;
     }
 
     public async ValueTask<bool> ReleaseSequenceAsync(string streamKey, long fencingToken, CancellationToken cancellationToken)

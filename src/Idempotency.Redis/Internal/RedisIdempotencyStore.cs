@@ -1,6 +1,9 @@
 using System.Buffers;
+using System.Diagnostics.Metrics;
 using System.Text;
 using Idempotency.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -23,11 +26,21 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
     private readonly RedisConnectionProvider _connections;
     private readonly byte[] _keyPrefix;
 
-    public RedisIdempotencyStore(RedisConnectionProvider connections, IOptions<RedisIdempotencyStoreOptions> options)
+    // Null unless RedisIdempotencyStoreOptions.ReplicasToAcknowledge asks for replicas: the default path costs nothing.
+    private readonly RedisReplicaAcknowledgement? _acknowledgement;
+
+    public RedisIdempotencyStore(
+        RedisConnectionProvider connections, IOptions<RedisIdempotencyStoreOptions> options, ILogger<RedisIdempotencyStore>? logger = null, IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(connections);
         ArgumentNullException.ThrowIfNull(options);
         _connections = connections;
+        if (options.Value.ReplicasToAcknowledge > 0)
+        {
+            _acknowledgement = new RedisReplicaAcknowledgement(
+                options.Value.ReplicasToAcknowledge, options.Value.ReplicaAcknowledgeTimeout, (ILogger?)logger ?? NullLogger.Instance, meterFactory);
+        }
+
         _keyPrefix = Encoding.UTF8.GetBytes(options.Value.KeyPrefix
             ?? throw new InvalidOperationException($"{nameof(RedisIdempotencyStoreOptions)}.{nameof(RedisIdempotencyStoreOptions.KeyPrefix)} was not resolved; register the store with AddRedisStore()."));
     }
@@ -79,7 +92,13 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
         // cancellation the command may still sit in the connection's write queue referring to this array; handing it
         // to the pool then could let another request's snapshot be written under this key, so it is left to the GC.
         ArrayPool<byte>.Shared.Return(buffer);
-        return (long)result == 1;
+        var completed = (long)result == 1;
+        if (completed && _acknowledgement is not null)
+        {
+            await _acknowledgement.WaitAsync(_connections, recordKey, "complete", cancellationToken).ConfigureAwait(false);
+        }
+
+        return completed;
     }
 
     public async ValueTask<bool> ReleaseAsync(string key, long fencingToken, CancellationToken cancellationToken)

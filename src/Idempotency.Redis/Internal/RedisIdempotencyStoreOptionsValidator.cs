@@ -52,6 +52,16 @@ internal sealed class RedisIdempotencyStoreOptionsValidator(IServiceProvider ser
             Fail($"{nameof(RedisIdempotencyStoreOptions)}.{nameof(RedisIdempotencyStoreOptions.EvictionPolicyCheck)} is {(int)options.EvictionPolicyCheck}, not one of {string.Join(", ", Enum.GetNames<RedisEvictionPolicyCheck>())}.");
         }
 
+        if (options.ReplicasToAcknowledge < 0)
+        {
+            Fail($"{nameof(RedisIdempotencyStoreOptions)}.{nameof(RedisIdempotencyStoreOptions.ReplicasToAcknowledge)} is {options.ReplicasToAcknowledge}; it must be 0 (do not wait for replicas) or more.");
+        }
+
+        if (options.ReplicaAcknowledgeTimeout <= TimeSpan.Zero || options.ReplicaAcknowledgeTimeout > RedisIdempotencyStoreOptions.MaxReplicaAcknowledgeTimeout)
+        {
+            Fail($"{nameof(RedisIdempotencyStoreOptions)}.{nameof(RedisIdempotencyStoreOptions.ReplicaAcknowledgeTimeout)} is {options.ReplicaAcknowledgeTimeout}; it must be positive and at most {RedisIdempotencyStoreOptions.MaxReplicaAcknowledgeTimeout} (WAIT holds the connection's other commands while it waits).");
+        }
+
         return failures is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

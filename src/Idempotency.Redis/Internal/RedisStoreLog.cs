@@ -11,6 +11,8 @@ internal static partial class RedisStoreLog
     public const int EvictionPolicyEvictsId = 1001;
     public const int EvictionPolicyRefusedId = 1002;
     public const int EvictionPolicyUncheckedId = 1003;
+    public const int ReplicaAcknowledgementShortfallId = 1004;
+    public const int ReplicaAcknowledgementFailedId = 1005;
 
     [LoggerMessage(EvictionPolicyEvictsId, LogLevel.Warning,
         "Redis at {Endpoint} has maxmemory-policy '{Policy}', which can evict idempotency records within their retention when memory runs out; a retry of an evicted request runs its operation again. Set maxmemory-policy to noeviction (writes then fail with 503 when memory is full instead).",
@@ -26,4 +28,16 @@ internal static partial class RedisStoreLog
         "Could not read maxmemory-policy from Redis at {Endpoint} ({Reason}); CONFIG is often disabled on managed Redis services, which commonly default to volatile-lru and may evict idempotency records. Make sure the policy is noeviction, then set RedisIdempotencyStoreOptions.EvictionPolicyCheck to Off to silence this.",
         EventName = "EvictionPolicyUnchecked")]
     public static partial void EvictionPolicyUnchecked(ILogger logger, string endpoint, string reason);
+
+    // The key is left out of both: the endpoint and the operation are enough to find a lagging replica, and a key
+    // (even hashed) in a warning logged per completion would only grow the log.
+    [LoggerMessage(ReplicaAcknowledgementShortfallId, LogLevel.Warning,
+        "A {Operation} on Redis at {Endpoint} was acknowledged by {Acknowledged} of the {Required} replicas RedisIdempotencyStoreOptions.ReplicasToAcknowledge asks for within {TimeoutMilliseconds} ms. The completion stands, but a failover before the replicas catch up loses it and its retry runs again.",
+        EventName = "ReplicaAcknowledgementShortfall")]
+    public static partial void ReplicaAcknowledgementShortfall(ILogger logger, string operation, string endpoint, long acknowledged, int required, long timeoutMilliseconds);
+
+    [LoggerMessage(ReplicaAcknowledgementFailedId, LogLevel.Warning,
+        "Waiting for {Required} replicas to acknowledge a {Operation} on Redis at {Endpoint} failed ({Reason}). The completion stands, but whether the replicas have it is unknown: a failover may lose it and its retry runs again.",
+        EventName = "ReplicaAcknowledgementFailed")]
+    public static partial void ReplicaAcknowledgementFailed(ILogger logger, string operation, string endpoint, int required, string reason);
 }

@@ -1,0 +1,273 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Idempotency.Redis.Internal;
+using Idempotency.Redis.Tests.Infrastructure;
+using Idempotency.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Options;
+using Xunit.Abstractions;
+
+namespace Idempotency.Redis.Tests.Storage;
+
+/// <summary>
+/// A primary killed (SIGKILL) right after completions, its replica promoted (<c>REPLICAOF NO ONE</c>), and the
+/// completed records counted on the new primary: each one missing is a retry that runs its operation again. The
+/// replica replicates through a link that holds the primary's stream for a while (<see cref="LossLinkDelay"/>,
+/// <see cref="LinkDelay"/>), so the writes of the last moments before the crash are lost deterministically, not by luck
+/// of timing.
+/// </summary>
+public sealed class RedisFailoverTests(ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan LinkDelay = TimeSpan.FromMilliseconds(150);
+
+    // Longer than any pause a loaded machine puts between the last completion and the kill, so the loss without WAIT
+    // does not depend on the scheduler; WAIT's test keeps the shorter delay, which each of its completions waits out.
+    private static readonly TimeSpan LossLinkDelay = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Retention = TimeSpan.FromMinutes(10);
+    private static readonly ReadOnlyMemory<byte> Fingerprint = "fingerprint"u8.ToArray();
+    private static readonly StoredResponse Response = new(201, [], "created"u8.ToArray());
+
+    private readonly ServiceProvider _metrics = new ServiceCollection().AddMetrics().BuildServiceProvider();
+
+    public void Dispose() => _metrics.Dispose();
+
+    [Fact]
+    public async Task Without_replica_acknowledgement_a_failover_loses_the_completions_the_replica_had_not_received()
+    {
+        await using var pair = await RedisReplicationPair.StartAsync(LossLinkDelay);
+        var prefix = TestStores.UniquePrefix("failover");
+
+        var completed = await CompleteUntilPrimaryDiesAsync(pair, prefix, replicas: 0, completions: null, duration: TimeSpan.FromSeconds(1));
+        var reExecutions = await CountReExecutionsAfterFailoverAsync(pair, prefix, completed);
+
+        output.WriteLine($"ReplicasToAcknowledge = 0, link delay {LossLinkDelay.TotalMilliseconds} ms: {reExecutions} of {completed.Count} completed records lost in the failover (each a re-execution).");
+
+        // The link held the last LossLinkDelay of writes when the primary died: those completions were acknowledged to the
+        // caller and never reached the replica. This is the loss the option exists for; were it 0, the test below
+        // could not tell the option from its absence.
+        Assert.True(reExecutions > 0, $"Expected completions lost in the failover; all {completed.Count} survived.");
+    }
+
+    [Fact]
+    public async Task With_one_replica_to_acknowledge_no_completion_is_lost_in_a_failover()
+    {
+        await using var pair = await RedisReplicationPair.StartAsync(LinkDelay);
+        var prefix = TestStores.UniquePrefix("failover-wait");
+        using var shortfalls = new MetricCollector<long>(_metrics.GetRequiredService<IMeterFactory>(), "Idempotency", "idempotency.redis.replica_ack_shortfall");
+
+        // Each WAIT lasts a link delay, and WAITs on one connection take turns: 16 completions take about 2.4 s.
+        var completed = await CompleteUntilPrimaryDiesAsync(pair, prefix, replicas: 1, completions: 16, duration: null);
+        var reExecutions = await CountReExecutionsAfterFailoverAsync(pair, prefix, completed);
+
+        output.WriteLine($"ReplicasToAcknowledge = 1, link delay {LinkDelay.TotalMilliseconds} ms: {reExecutions} of {completed.Count} completed records lost in the failover.");
+        Assert.Equal(16, completed.Count);
+        Assert.Equal(0, reExecutions);
+        Assert.Empty(shortfalls.GetMeasurementSnapshot());
+    }
+
+    [Fact]
+    public async Task A_completion_fewer_replicas_acknowledge_than_required_stands_and_is_logged_and_counted()
+    {
+        await using var pair = await RedisReplicationPair.StartAsync(TimeSpan.Zero);
+        var prefix = TestStores.UniquePrefix("shortfall");
+        using var shortfalls = new MetricCollector<long>(_metrics.GetRequiredService<IMeterFactory>(), "Idempotency", "idempotency.redis.replica_ack_shortfall");
+        var logger = new FakeLogger<RedisIdempotencyStore>();
+        var timeout = TimeSpan.FromMilliseconds(200);
+
+        // Two replicas asked for, one exists: WAIT answers 1 when its timeout ends.
+        await using var store = CreateStore(pair.PrimaryConnectionString, prefix, replicas: 2, timeout, logger);
+        var begun = await store.Store.TryBeginAsync("key", Fingerprint, Lease, CancellationToken.None);
+        var elapsed = Stopwatch.StartNew();
+        Assert.True(await store.Store.CompleteAsync("key", begun.FencingToken, Response, Retention, CancellationToken.None));
+        elapsed.Stop();
+
+        var sequenceBegun = await store.Store.TryBeginSequenceAsync("stream", 0, 1, Fingerprint, Lease, CancellationToken.None);
+        Assert.True(await store.Store.CompleteSequenceAsync("stream", sequenceBegun.FencingToken, Response, 8, Retention, CancellationToken.None));
+
+        // The completion stands: a retry replays it.
+        var replay = await store.Store.TryBeginAsync("key", Fingerprint, Lease, CancellationToken.None);
+        Assert.Equal(IdempotencyBeginStatus.Completed, replay.Status);
+        Assert.True(elapsed.Elapsed >= timeout - TimeSpan.FromMilliseconds(20), $"The completion returned after {elapsed.Elapsed}, before WAIT's {timeout} ran out.");
+
+        var measurements = shortfalls.GetMeasurementSnapshot();
+        Assert.Equal(2, measurements.Count);
+        Assert.All(measurements, measurement => Assert.Equal(nameof(RedisIdempotencyStore), measurement.Tags["idempotency.store"]));
+        Assert.Equal(["complete", "complete_sequence"], measurements.Select(measurement => (string)measurement.Tags["idempotency.store.operation"]!).Order());
+
+        var warnings = logger.Collector.GetSnapshot().Where(record => record.Id.Id == RedisStoreLog.ReplicaAcknowledgementShortfallId).ToList();
+        Assert.Equal(2, warnings.Count);
+        Assert.All(warnings, warning => Assert.Equal(LogLevel.Warning, warning.Level));
+        Assert.Contains("acknowledged by 1 of the 2 replicas", warnings[0].Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Waiting_for_one_replica_leaves_every_completion_on_the_replica_and_its_latency_is_measured()
+    {
+        const int Completions = 300;
+        await using var pair = await RedisReplicationPair.StartAsync(TimeSpan.Zero);
+        using var shortfalls = new MetricCollector<long>(_metrics.GetRequiredService<IMeterFactory>(), "Idempotency", "idempotency.redis.replica_ack_shortfall");
+
+        var without = await MeasureCompletionsAsync(pair, TestStores.UniquePrefix("latency"), replicas: 0, Completions);
+        var prefix = TestStores.UniquePrefix("latency-wait");
+        var with = await MeasureCompletionsAsync(pair, prefix, replicas: 1, Completions);
+
+        output.WriteLine($"complete, {Completions} sequential calls through a loopback link: p50 {Percentile(without, 0.5):F3} ms, p99 {Percentile(without, 0.99):F3} ms without WAIT; p50 {Percentile(with, 0.5):F3} ms, p99 {Percentile(with, 0.99):F3} ms with ReplicasToAcknowledge = 1.");
+
+        // WAIT holds the connection: concurrent completions on one connection take turns.
+        var throughputWithout = await CountCompletionsAsync(pair, TestStores.UniquePrefix("throughput"), replicas: 0);
+        var throughputWith = await CountCompletionsAsync(pair, TestStores.UniquePrefix("throughput-wait"), replicas: 1);
+        output.WriteLine($"begin + complete, 8 concurrent callers on one connection for {ThroughputWindow.TotalSeconds} s: {throughputWithout} without WAIT, {throughputWith} with ReplicasToAcknowledge = 1.");
+
+        // Every acknowledged completion is on the replica when CompleteAsync returns, and none fell short.
+        Assert.Empty(shortfalls.GetMeasurementSnapshot());
+        var onReplica = (long)(await Resp.ExecuteAsync(pair.Replica.Port, "EVAL", $"return #redis.call('KEYS', '{prefix}*')", "0"))!;
+        Assert.Equal(Completions, onReplica);
+    }
+
+    private async Task<List<string>> CompleteUntilPrimaryDiesAsync(RedisReplicationPair pair, string prefix, int replicas, int? completions, TimeSpan? duration)
+    {
+        var completed = new List<string>();
+        await using (var store = CreateStore(pair.PrimaryConnectionString, prefix, replicas, TimeSpan.FromSeconds(2)))
+        {
+            var elapsed = Stopwatch.StartNew();
+            var next = 0;
+
+            // Four callers at once, as concurrent requests would be.
+            async Task RunAsync()
+            {
+                while (true)
+                {
+                    var number = Interlocked.Increment(ref next);
+                    if ((completions is { } limit && number > limit) || (duration is { } time && elapsed.Elapsed >= time))
+                    {
+                        return;
+                    }
+
+                    var key = $"key-{number}";
+                    var begun = await store.Store.TryBeginAsync(key, Fingerprint, Lease, CancellationToken.None);
+                    Assert.Equal(IdempotencyBeginStatus.Acquired, begun.Status);
+                    Assert.True(await store.Store.CompleteAsync(key, begun.FencingToken, Response, Retention, CancellationToken.None));
+                    lock (completed)
+                    {
+                        completed.Add(key);
+                    }
+                }
+            }
+
+            await Task.WhenAll(RunAsync(), RunAsync(), RunAsync(), RunAsync());
+
+            // Right after the last completion was acknowledged to its caller.
+            await pair.KillPrimaryAsync();
+        }
+
+        return completed;
+    }
+
+    /// <summary>
+    /// How many of the completed keys lost their completion in the failover: the retry finds no record and runs at
+    /// once, or finds the replicated begin still in flight and runs once its lease has expired.
+    /// </summary>
+    private async Task<int> CountReExecutionsAfterFailoverAsync(RedisReplicationPair pair, string prefix, List<string> completed)
+    {
+        await pair.PromoteReplicaAsync();
+
+        // The application reconnects to the new primary (as Sentinel or a managed endpoint would point it there) and
+        // each client retries its request.
+        await using var store = CreateStore(pair.ReplicaConnectionString, prefix, replicas: 0, TimeSpan.FromSeconds(1));
+        var runAtOnce = 0;
+        var runAfterTheLease = 0;
+        foreach (var key in completed)
+        {
+            var retry = await store.Store.TryBeginAsync(key, Fingerprint, Lease, CancellationToken.None);
+            switch (retry.Status)
+            {
+                case IdempotencyBeginStatus.Acquired:
+                    runAtOnce++;
+                    break;
+                case IdempotencyBeginStatus.InFlight:
+                    runAfterTheLease++;
+                    break;
+                default:
+                    Assert.Equal(IdempotencyBeginStatus.Completed, retry.Status);
+                    break;
+            }
+        }
+
+        output.WriteLine($"Lost completions: {runAtOnce} without a record (the retry runs at once), {runAfterTheLease} still in flight (the retry runs when the lease expires).");
+        return runAtOnce + runAfterTheLease;
+    }
+
+    private async Task<double[]> MeasureCompletionsAsync(RedisReplicationPair pair, string prefix, int replicas, int completions)
+    {
+        await using var store = CreateStore(pair.PrimaryConnectionString, prefix, replicas, TimeSpan.FromSeconds(1));
+        var durations = new double[completions];
+
+        // Warm-up: the connection, the eviction check and the scripts' first load are not part of a completion's cost.
+        var warm = await store.Store.TryBeginAsync("warm-up", Fingerprint, Lease, CancellationToken.None);
+        await store.Store.CompleteAsync("warm-up", warm.FencingToken, Response, Retention, CancellationToken.None);
+        await Resp.ExecuteAsync(pair.Primary.Port, "DEL", $"{prefix}{{warm-up}}");
+
+        for (var i = 0; i < completions; i++)
+        {
+            var key = $"key-{i}";
+            var begun = await store.Store.TryBeginAsync(key, Fingerprint, Lease, CancellationToken.None);
+            var started = Stopwatch.GetTimestamp();
+            Assert.True(await store.Store.CompleteAsync(key, begun.FencingToken, Response, Retention, CancellationToken.None));
+            durations[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        }
+
+        Array.Sort(durations);
+        return durations;
+    }
+
+    private static readonly TimeSpan ThroughputWindow = TimeSpan.FromSeconds(1);
+
+    private async Task<int> CountCompletionsAsync(RedisReplicationPair pair, string prefix, int replicas)
+    {
+        await using var store = CreateStore(pair.PrimaryConnectionString, prefix, replicas, TimeSpan.FromSeconds(1));
+        var warm = await store.Store.TryBeginAsync("warm-up", Fingerprint, Lease, CancellationToken.None);
+        await store.Store.CompleteAsync("warm-up", warm.FencingToken, Response, Retention, CancellationToken.None);
+
+        var elapsed = Stopwatch.StartNew();
+        var count = 0;
+        async Task RunAsync()
+        {
+            while (elapsed.Elapsed < ThroughputWindow)
+            {
+                var key = $"key-{Interlocked.Increment(ref count)}";
+                var begun = await store.Store.TryBeginAsync(key, Fingerprint, Lease, CancellationToken.None);
+                Assert.True(await store.Store.CompleteAsync(key, begun.FencingToken, Response, Retention, CancellationToken.None));
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => RunAsync()));
+        return count;
+    }
+
+    private static double Percentile(double[] sorted, double percentile) => sorted[(int)Math.Min(sorted.Length - 1, Math.Floor(percentile * sorted.Length))];
+
+    private StoreOnItsOwnConnection CreateStore(string configuration, string prefix, int replicas, TimeSpan timeout, ILogger<RedisIdempotencyStore>? logger = null)
+    {
+        var options = Options.Create(new RedisIdempotencyStoreOptions
+        {
+            Configuration = configuration,
+            KeyPrefix = prefix,
+            ReplicasToAcknowledge = replicas,
+            ReplicaAcknowledgeTimeout = timeout,
+        });
+        var connections = new RedisConnectionProvider(options);
+        return new StoreOnItsOwnConnection(connections, new RedisIdempotencyStore(connections, options, logger, _metrics.GetRequiredService<IMeterFactory>()));
+    }
+
+    /// <summary>A store and the connection it created, disposed together so no multiplexer keeps reconnecting to a dead primary.</summary>
+    private sealed class StoreOnItsOwnConnection(RedisConnectionProvider connections, RedisIdempotencyStore store) : IAsyncDisposable
+    {
+        public RedisIdempotencyStore Store { get; } = store;
+
+        public ValueTask DisposeAsync() => connections.DisposeAsync();
+    }
+}
