@@ -37,27 +37,11 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore
         }
     }
 
-    public async ValueTask<bool> RenewSequenceLeaseAsync(string streamKey, long fencingToken, TimeSpan lease, CancellationToken cancellationToken)
+    public ValueTask<bool> RenewSequenceLeaseAsync(string streamKey, long fencingToken, TimeSpan lease, CancellationToken cancellationToken)
     {
         StoreArguments.Key(streamKey, nameof(streamKey));
         StoreArguments.Positive(lease, nameof(lease));
-        var session = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await using var command = StoreCommands.Create(session.Connection, null, session.Sql.RenewSlot);
-            StoreCommands.Add(command, StoreSql.Key, streamKey);
-            StoreCommands.Add(command, StoreSql.Token, fencingToken);
-            StoreCommands.Add(command, StoreSql.Duration, StoreCommands.Milliseconds(lease));
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
-        }
-        catch (Exception ex) when (StoreFailures.IsUnavailable(session.Dialect, ex, cancellationToken))
-        {
-            throw StoreFailures.Unavailable(ex);
-        }
-        finally
-        {
-            await session.DisposeAsync().ConfigureAwait(false);
-        }
+        return RunFencedAsync(static sql => sql.RenewSlot, streamKey, fencingToken, lease, cancellationToken);
     }
 
     public async ValueTask<bool> CompleteSequenceAsync(string streamKey, long fencingToken, StoredResponse response, int window, TimeSpan retention, CancellationToken cancellationToken)
@@ -88,25 +72,10 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore
         }
     }
 
-    public async ValueTask<bool> ReleaseSequenceAsync(string streamKey, long fencingToken, CancellationToken cancellationToken)
+    public ValueTask<bool> ReleaseSequenceAsync(string streamKey, long fencingToken, CancellationToken cancellationToken)
     {
         StoreArguments.Key(streamKey, nameof(streamKey));
-        var session = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await using var command = StoreCommands.Create(session.Connection, null, session.Sql.ReleaseSlot);
-            StoreCommands.Add(command, StoreSql.Key, streamKey);
-            StoreCommands.Add(command, StoreSql.Token, fencingToken);
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
-        }
-        catch (Exception ex) when (StoreFailures.IsUnavailable(session.Dialect, ex, cancellationToken))
-        {
-            throw StoreFailures.Unavailable(ex);
-        }
-        finally
-        {
-            await session.DisposeAsync().ConfigureAwait(false);
-        }
+        return RunFencedAsync(static sql => sql.ReleaseSlot, streamKey, fencingToken, lease: null, cancellationToken);
     }
 
     /// <summary>

@@ -55,27 +55,11 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore : IIdempotency
         }
     }
 
-    public async ValueTask<bool> RenewLeaseAsync(string key, long fencingToken, TimeSpan lease, CancellationToken cancellationToken)
+    public ValueTask<bool> RenewLeaseAsync(string key, long fencingToken, TimeSpan lease, CancellationToken cancellationToken)
     {
         StoreArguments.Key(key, nameof(key));
         StoreArguments.Positive(lease, nameof(lease));
-        var session = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await using var command = StoreCommands.Create(session.Connection, null, session.Sql.RenewRecord);
-            StoreCommands.Add(command, StoreSql.Key, key);
-            StoreCommands.Add(command, StoreSql.Token, fencingToken);
-            StoreCommands.Add(command, StoreSql.Duration, StoreCommands.Milliseconds(lease));
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
-        }
-        catch (Exception ex) when (StoreFailures.IsUnavailable(session.Dialect, ex, cancellationToken))
-        {
-            throw StoreFailures.Unavailable(ex);
-        }
-        finally
-        {
-            await session.DisposeAsync().ConfigureAwait(false);
-        }
+        return RunFencedAsync(static sql => sql.RenewRecord, key, fencingToken, lease, cancellationToken);
     }
 
     public async ValueTask<bool> CompleteAsync(string key, long fencingToken, StoredResponse response, TimeSpan retention, CancellationToken cancellationToken)
@@ -97,15 +81,29 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore : IIdempotency
         }
     }
 
-    public async ValueTask<bool> ReleaseAsync(string key, long fencingToken, CancellationToken cancellationToken)
+    public ValueTask<bool> ReleaseAsync(string key, long fencingToken, CancellationToken cancellationToken)
     {
         StoreArguments.Key(key, nameof(key));
+        return RunFencedAsync(static sql => sql.ReleaseRecord, key, fencingToken, lease: null, cancellationToken);
+    }
+
+    /// <summary>
+    /// One fenced statement on a connection of the store's own (a renewal or release of a record or of a stream's
+    /// slot): whether it touched the row, which it does only for the owner of <paramref name="fencingToken"/>.
+    /// </summary>
+    private async ValueTask<bool> RunFencedAsync(Func<StoreSql, string> statement, string key, long fencingToken, TimeSpan? lease, CancellationToken cancellationToken)
+    {
         var session = await OpenAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await using var command = StoreCommands.Create(session.Connection, null, session.Sql.ReleaseRecord);
+            await using var command = StoreCommands.Create(session.Connection, null, statement(session.Sql));
             StoreCommands.Add(command, StoreSql.Key, key);
             StoreCommands.Add(command, StoreSql.Token, fencingToken);
+            if (lease is { } duration)
+            {
+                StoreCommands.Add(command, StoreSql.Duration, StoreCommands.Milliseconds(duration));
+            }
+
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
         }
         catch (Exception ex) when (StoreFailures.IsUnavailable(session.Dialect, ex, cancellationToken))
