@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Idempotency.Capture;
 using Idempotency.Diagnostics;
@@ -275,7 +276,7 @@ internal sealed class IdempotencyMiddleware
         {
             case BeginDecision.Acquired:
                 RecordOutcome(feature, IdempotencyOutcome.Executed);
-                var ownership = new Ownership(target.Key, begin.FencingToken, target.IsStream, begin.Transaction);
+                var ownership = Ownership.Acquired(target, begin);
                 await (ownership.Transaction is null ? ExecuteAsync(context, policy, ownership) : ExecuteInTransactionAsync(context, policy, feature, ownership)).ConfigureAwait(false);
                 break;
             case BeginDecision.Completed:
@@ -293,7 +294,7 @@ internal sealed class IdempotencyMiddleware
                     context, IdempotencyProblem.RequestInFlight, IdempotencyProblem.RequestInFlight.Detail, _options.InFlightRetryAfter).ConfigureAwait(false);
                 break;
             case BeginDecision.Gap:
-                IdempotencyLog.SequenceGap(_logger, target.Key, target.Number, begin.LastSequence);
+                RecordTransitions.SequenceGap(_logger, Activity.Current, target.Key, target.Number, begin.LastSequence, policy.Name);
                 RecordOutcome(feature, IdempotencyOutcome.SequenceGap);
                 await _problems.WriteAsync(
                     context, IdempotencyProblem.SequenceGap, IdempotencyProblem.SequenceGap.Detail,
@@ -534,7 +535,7 @@ internal sealed class IdempotencyMiddleware
                 string.Format(CultureInfo.InvariantCulture, IdempotencyProblem.RepresentationNotAcceptable.Detail, coding));
         }
 
-        IdempotencyLog.Replayed(_logger, stored.StatusCode, storeKey);
+        RecordTransitions.Replayed(_logger, Activity.Current, storeKey, feature.PolicyName, stored.StatusCode);
         RecordOutcome(feature, IdempotencyOutcome.Replayed);
         var response = context.Response;
         response.StatusCode = stored.StatusCode;

@@ -191,7 +191,7 @@ internal sealed class IdempotentExecutor : IIdempotentExecutor
                 $"This operation ran before, but its stored result cannot be read as {typeof(TResult).Name}; the work did not run again.", ex);
         }
 
-        IdempotencyLog.Replayed(_logger, stored.StatusCode, recordKey);
+        RecordTransitions.Replayed(_logger, Activity.Current, recordKey, policy.Name, stored.StatusCode);
         _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Replayed);
         await _hooks.ReplayedAsync(null, policy.Name, stored.StatusCode).ConfigureAwait(false);
         return new IdempotentResult<TResult>(value, IdempotencyOutcome.Replayed);
