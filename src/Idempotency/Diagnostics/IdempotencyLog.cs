@@ -14,7 +14,8 @@ internal static partial class IdempotencyLog
     [LoggerMessage(2, LogLevel.Debug, "Idempotency key malformed on an endpoint with policy '{Policy}'.", EventName = "KeyInvalid")]
     public static partial void KeyInvalid(ILogger logger, string policy);
 
-    // The transitions of a record or stream (3, 4, 9, 10, 13, 18, 30, 34-38) carry the record, the policy, the fencing
+    // The transitions of a record or stream (3, 4, 9, 10, 13, 18, 30, 34-38) and the rejections that leave it as it
+    // is (5, 6) carry the record, the policy, the fencing
     // token where there is one and the trace id explicitly, so one key's story can be rebuilt from plain log lines of
     // several instances, without relying on the provider to write scopes. RecordTransitions raises them.
     [LoggerMessage(3, LogLevel.Debug, "Record {Record} acquired with fencing token {FencingToken}; executing (policy '{Policy}', trace {TraceId}).", EventName = "Executing")]
@@ -23,11 +24,11 @@ internal static partial class IdempotencyLog
     [LoggerMessage(4, LogLevel.Debug, "Record {Record} replayed its stored response {StatusCode} (policy '{Policy}', trace {TraceId}).", EventName = "Replayed")]
     public static partial void Replayed(ILogger logger, string record, int statusCode, string policy, string? traceId);
 
-    [LoggerMessage(5, LogLevel.Information, "Idempotency key reused with a different request for record {Record}.", EventName = "FingerprintMismatch")]
-    public static partial void FingerprintMismatch(ILogger logger, string record);
+    [LoggerMessage(5, LogLevel.Information, "Idempotency key reused with a different request for record {Record} (policy '{Policy}', trace {TraceId}).", EventName = "FingerprintMismatch")]
+    public static partial void FingerprintMismatch(ILogger logger, string record, string policy, string? traceId);
 
-    [LoggerMessage(6, LogLevel.Debug, "Request for record {Record} rejected: another request with the same key is in flight.", EventName = "InFlight")]
-    public static partial void InFlight(ILogger logger, string record);
+    [LoggerMessage(6, LogLevel.Debug, "Request for record {Record} rejected: another request with the same key is in flight (policy '{Policy}', trace {TraceId}).", EventName = "InFlight")]
+    public static partial void InFlight(ILogger logger, string record, string policy, string? traceId);
 
     [LoggerMessage(7, LogLevel.Warning, "Idempotency store unavailable; answering 503 (policy '{Policy}').", EventName = "StoreUnavailable")]
     public static partial void StoreUnavailable(ILogger logger, string policy, Exception exception);

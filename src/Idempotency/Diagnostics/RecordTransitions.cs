@@ -8,7 +8,9 @@ namespace Idempotency.Diagnostics;
 /// Each transition of a record or stream (acquired, renewed, completed, released, taken over, fenced, replayed; for a
 /// stream acquired, applied, gap, released) as one log event of <see cref="IdempotencyLog"/> and one event on the
 /// request's <c>idempotency</c> span, both naming the record by its store key (a hash of scope and key, never the
-/// key) with the policy, the fencing token and, in the log, the trace id of the request that caused it.
+/// key) with the policy, the fencing token and, in the log, the trace id of the request that caused it. The
+/// rejections that leave a record as it is (a key reused for another request, a duplicate in flight) are logged the
+/// same way, so a record's log lines tell its whole story.
 /// </summary>
 /// <remarks>
 /// Nothing is allocated when the log level is off and the span is not recorded: the trace id is read only for an
@@ -138,6 +140,24 @@ internal static class RecordTransitions
                 { "idempotency.sequence.number", number },
                 { "idempotency.sequence.last", lastSequence },
             }));
+        }
+    }
+
+    /// <summary>A request rejected because its key was used for a different request; the record is unchanged.</summary>
+    public static void Mismatch(ILogger logger, Activity? activity, string record, string policy)
+    {
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            IdempotencyLog.FingerprintMismatch(logger, record, policy, TraceId(activity));
+        }
+    }
+
+    /// <summary>A duplicate rejected while the record is in flight; the record is unchanged.</summary>
+    public static void InFlight(ILogger logger, Activity? activity, string record, string policy)
+    {
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            IdempotencyLog.InFlight(logger, record, policy, TraceId(activity));
         }
     }
 

@@ -283,12 +283,12 @@ internal sealed class IdempotencyMiddleware
                 await ReplayAsync(context, feature, begin.Response!, target.Key).ConfigureAwait(false);
                 break;
             case BeginDecision.FingerprintMismatch:
-                IdempotencyLog.FingerprintMismatch(_logger, target.Key);
+                RecordTransitions.Mismatch(_logger, Activity.Current, target.Key, policy.Name);
                 RecordOutcome(feature, IdempotencyOutcome.Mismatch);
                 await _problems.WriteAsync(context, IdempotencyProblem.KeyReused, IdempotencyProblem.KeyReused.Detail).ConfigureAwait(false);
                 break;
             case BeginDecision.InFlight:
-                IdempotencyLog.InFlight(_logger, target.Key);
+                RecordTransitions.InFlight(_logger, Activity.Current, target.Key, policy.Name);
                 RecordOutcome(feature, IdempotencyOutcome.InFlight);
                 await _problems.WriteAsync(
                     context, IdempotencyProblem.RequestInFlight, IdempotencyProblem.RequestInFlight.Detail, _options.InFlightRetryAfter).ConfigureAwait(false);

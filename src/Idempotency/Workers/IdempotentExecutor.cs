@@ -114,14 +114,14 @@ internal sealed class IdempotentExecutor : IIdempotentExecutor
             case BeginDecision.Completed:
                 return await ReplayAsync(begin.Response!, policy, activity, recordKey, resultTypeInfo).ConfigureAwait(false);
             case BeginDecision.FingerprintMismatch:
-                IdempotencyLog.FingerprintMismatch(_logger, recordKey);
+                RecordTransitions.Mismatch(_logger, Activity.Current, recordKey, policy.Name);
                 _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Mismatch);
                 await RejectedAsync(policy, IdempotencyProblem.KeyReused).ConfigureAwait(false);
                 throw new IdempotencyConflictException(
                     IdempotencyConflictReason.PayloadMismatch,
                     "This operation's key was used before with a different payload; the work did not run. Use a new key for a new operation.");
             case BeginDecision.InFlight:
-                IdempotencyLog.InFlight(_logger, recordKey);
+                RecordTransitions.InFlight(_logger, Activity.Current, recordKey, policy.Name);
                 _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.InFlight);
                 await RejectedAsync(policy, IdempotencyProblem.RequestInFlight).ConfigureAwait(false);
                 throw new IdempotencyConflictException(
