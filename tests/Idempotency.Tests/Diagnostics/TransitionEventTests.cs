@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using Idempotency.Tests.Infrastructure;
+using Idempotency.Tests.Workers;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
@@ -237,6 +238,40 @@ public sealed class TransitionEventTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Worker_operations_record_their_transitions_under_the_callers_trace()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Debug));
+        services.AddFakeLogging();
+        services.AddIdempotency();
+        await using var provider = services.BuildServiceProvider();
+        var executor = provider.GetRequiredService<IIdempotentExecutor>();
+        var logs = provider.GetRequiredService<FakeLogCollector>();
+        var payload = "{\"order\":1001}"u8.ToArray();
+
+        string first;
+        using (var delivery = new Activity("delivery").SetIdFormat(ActivityIdFormat.W3C).Start())
+        {
+            first = delivery.TraceId.ToHexString();
+            await executor.ExecuteAsync(new IdempotentOperation("message-1", payload), _ => ValueTask.FromResult(new Receipt("m", 1, "x")), WorkerJsonContext.Default.Receipt);
+        }
+
+        string redelivery;
+        using (var delivery = new Activity("redelivery").SetIdFormat(ActivityIdFormat.W3C).Start())
+        {
+            redelivery = delivery.TraceId.ToHexString();
+            await executor.ExecuteAsync(new IdempotentOperation("message-1", payload), _ => ValueTask.FromResult(new Receipt("m", 2, "x")), WorkerJsonContext.Default.Receipt);
+        }
+
+        var events = Transitions(logs);
+        Assert.Equal(["Executing", "Completed", "Replayed"], Names(events));
+        Assert.Equal([first, first, redelivery], events.Select(e => e.TraceId));
+        var record = Assert.Single(events.Select(e => e.Record).Distinct());
+        Assert.DoesNotContain("message-1", record!, StringComparison.Ordinal);
+        Assert.Equal(["idempotency.record.acquired", "idempotency.record.completed"], SpanEvents(first));
+    }
+
     private static FakeTimeProvider NewClock() => new(DateTimeOffset.Parse("2026-01-01T00:00:00Z", CultureInfo.InvariantCulture));
 
     private static async Task<LoggedApp> StartAsync(FakeTimeProvider? time = null, FaultyStore? shared = null)
@@ -263,10 +298,12 @@ public sealed class TransitionEventTests : IDisposable
         return request;
     }
 
-    private static List<Transition> Transitions(LoggedApp app)
+    private static List<Transition> Transitions(LoggedApp app) => Transitions(app.Logs);
+
+    private static List<Transition> Transitions(FakeLogCollector logs)
     {
         var transitions = new List<Transition>();
-        foreach (var record in app.Logs.GetSnapshot())
+        foreach (var record in logs.GetSnapshot())
         {
             if (record.Id.Name is { } name && RecordEvents.Contains(name) && record.Category?.StartsWith("Idempotency.", StringComparison.Ordinal) == true)
             {
