@@ -76,6 +76,13 @@ internal sealed class IdempotencyTelemetry : IDisposable
     /// <summary>Starts the span of one <see cref="IIdempotentExecutor"/> operation (mode <c>worker</c>); null when nobody listens.</summary>
     public static Activity? StartOperation(string policy) => Start(policy, "worker");
 
+    /// <summary>
+    /// <paramref name="activity"/> when it is a span of this source that records data (so events on it are kept);
+    /// otherwise null.
+    /// </summary>
+    public static Activity? RecordedSpan(Activity? activity)
+        => activity is not null && activity.IsAllDataRequested && ReferenceEquals(activity.Source, Source) ? activity : null;
+
     public void RecordOutcome(Activity? activity, string policy, IdempotencyOutcome outcome)
     {
         if (_requests.Enabled)

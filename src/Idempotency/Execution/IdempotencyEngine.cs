@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Idempotency.Diagnostics;
 using Idempotency.Hooks;
 using Idempotency.Policies;
@@ -85,13 +86,15 @@ internal sealed class IdempotencyEngine
     public async ValueTask<ExecutionEnd> ExecuteAsync<TWork>(Ownership ownership, ResolvedPolicy policy, TWork work)
         where TWork : IOwnedWork
     {
-        IdempotencyLog.Executing(_logger, ownership.Key, policy.Name);
+        // The request's span (or the ambient activity of a worker): transitions are recorded on it and carry its trace id.
+        var activity = Activity.Current;
+        RecordTransitions.Acquired(_logger, activity, ownership, policy.Name);
         if (ownership.Transaction is { } transaction)
         {
-            return await ExecuteInTransactionAsync(transaction, ownership, policy, work).ConfigureAwait(false);
+            return await ExecuteInTransactionAsync(transaction, ownership, policy, work, activity).ConfigureAwait(false);
         }
 
-        var renewal = new LeaseRenewal(_calls, ownership, policy, _timeProvider, _logger);
+        var renewal = new LeaseRenewal(_calls, ownership, policy, _timeProvider, _logger, activity);
         var ran = false;
         StoredResponse? response;
         try
@@ -108,7 +111,7 @@ internal sealed class IdempotencyEngine
             await renewal.DisposeAsync().ConfigureAwait(false);
             if (!ran)
             {
-                await ReleaseAsync(ownership, "the handler threw").ConfigureAwait(false);
+                await ReleaseAsync(ownership, policy, activity, "the handler threw").ConfigureAwait(false);
             }
         }
 
@@ -116,16 +119,20 @@ internal sealed class IdempotencyEngine
         var end = ExecutionEnd.Completed;
         if (response is null)
         {
-            await ReleaseAsync(ownership, "status not storable").ConfigureAwait(false);
+            await ReleaseAsync(ownership, policy, activity, "status not storable").ConfigureAwait(false);
             end = ExecutionEnd.Released;
         }
         else
         {
             try
             {
-                if (!await _calls.CompleteAsync(ownership, policy, response).ConfigureAwait(false))
+                if (await _calls.CompleteAsync(ownership, policy, response).ConfigureAwait(false))
                 {
-                    IdempotencyLog.CompletionFenced(_logger, ownership.Key);
+                    RecordTransitions.Completed(_logger, activity, ownership, policy.Name, response.StatusCode);
+                }
+                else
+                {
+                    RecordTransitions.Fenced(_logger, activity, ownership, policy.Name);
                     if (!lost)
                     {
                         _calls.Telemetry.LeaseLost();
@@ -154,7 +161,7 @@ internal sealed class IdempotencyEngine
     // renew, and a process that dies here leaves nothing behind. The record and the work's writes share one fate: a
     // response worth keeping commits both; anything else rolls both back (disposing the transaction), so a retry runs
     // against a database in which the operation never happened.
-    private async ValueTask<ExecutionEnd> ExecuteInTransactionAsync<TWork>(IIdempotencyStoreTransaction transaction, Ownership ownership, ResolvedPolicy policy, TWork work)
+    private async ValueTask<ExecutionEnd> ExecuteInTransactionAsync<TWork>(IIdempotencyStoreTransaction transaction, Ownership ownership, ResolvedPolicy policy, TWork work, Activity? activity)
         where TWork : IOwnedWork
     {
         await using (transaction.ConfigureAwait(false))
@@ -165,20 +172,20 @@ internal sealed class IdempotencyEngine
             }
             catch
             {
-                IdempotencyLog.RolledBack(_logger, ownership.Key, "the handler threw");
+                RecordTransitions.Released(_logger, activity, ownership, policy.Name, "the handler threw");
                 throw;
             }
 
             var response = await CreateResponseAsync(work, ownership).ConfigureAwait(false);
             if (response is null)
             {
-                IdempotencyLog.RolledBack(_logger, ownership.Key, "status not storable");
+                RecordTransitions.Released(_logger, activity, ownership, policy.Name, "status not storable");
                 return ExecutionEnd.RolledBack;
             }
 
             if (!response.IsBodyStored)
             {
-                IdempotencyLog.RolledBack(_logger, ownership.Key, "response not held whole");
+                RecordTransitions.Released(_logger, activity, ownership, policy.Name, "response not held whole");
                 return ExecutionEnd.ResponseNotHeld;
             }
 
@@ -188,11 +195,12 @@ internal sealed class IdempotencyEngine
                 {
                     // The transaction holds the row, so nobody can have fenced it: a store that says so is not to be trusted
                     // with a commit.
-                    IdempotencyLog.CompletionFenced(_logger, ownership.Key);
+                    RecordTransitions.Fenced(_logger, activity, ownership, policy.Name);
                     return ExecutionEnd.CommitFailed;
                 }
 
                 await _calls.CommitAsync(transaction).ConfigureAwait(false);
+                RecordTransitions.Completed(_logger, activity, ownership, policy.Name, response.StatusCode);
                 return ExecutionEnd.Committed;
             }
             catch (Exception ex)
@@ -270,12 +278,12 @@ internal sealed class IdempotencyEngine
         }
     }
 
-    private async ValueTask ReleaseAsync(Ownership ownership, string reason)
+    private async ValueTask ReleaseAsync(Ownership ownership, ResolvedPolicy policy, Activity? activity, string reason)
     {
         try
         {
             await _calls.ReleaseAsync(ownership).ConfigureAwait(false);
-            IdempotencyLog.Released(_logger, ownership.Key, reason);
+            RecordTransitions.Released(_logger, activity, ownership, policy.Name, reason);
         }
         catch (Exception ex)
         {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Idempotency.Diagnostics;
 using Idempotency.Policies;
 using Microsoft.Extensions.Logging;
@@ -15,12 +16,15 @@ internal sealed class LeaseRenewal : IAsyncDisposable
     private readonly Ownership _ownership;
     private readonly ResolvedPolicy _policy;
     private readonly ILogger _logger;
+    private readonly Activity? _activity;
     private readonly ITimer _timer;
     private int _renewing;
     private Task? _pending;
 
-    public LeaseRenewal(StoreCalls calls, Ownership ownership, ResolvedPolicy policy, TimeProvider timeProvider, ILogger logger)
+    public LeaseRenewal(StoreCalls calls, Ownership ownership, ResolvedPolicy policy, TimeProvider timeProvider, ILogger logger, Activity? activity)
     {
+        // A tick runs outside the request's flow: the owner's span (or ambient activity) is kept for its transitions.
+        _activity = activity;
         _calls = calls;
         _ownership = ownership;
         _policy = policy;
@@ -56,12 +60,16 @@ internal sealed class LeaseRenewal : IAsyncDisposable
         try
         {
             var renewed = await _calls.RenewAsync(_ownership, _policy).ConfigureAwait(false);
-            if (!renewed)
+            if (renewed)
+            {
+                RecordTransitions.Renewed(_logger, _activity, _ownership, _policy.Name);
+            }
+            else
             {
                 Lost = true;
                 _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
                 _calls.Telemetry.LeaseLost();
-                IdempotencyLog.LeaseLost(_logger, _ownership.Key);
+                RecordTransitions.TakenOver(_logger, _activity, _ownership, _policy.Name);
             }
         }
         catch (Exception ex)

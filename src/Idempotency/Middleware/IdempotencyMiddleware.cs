@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Idempotency.Capture;
 using Idempotency.Diagnostics;
@@ -275,25 +276,25 @@ internal sealed class IdempotencyMiddleware
         {
             case BeginDecision.Acquired:
                 RecordOutcome(feature, IdempotencyOutcome.Executed);
-                var ownership = new Ownership(target.Key, begin.FencingToken, target.IsStream, begin.Transaction);
+                var ownership = Ownership.Acquired(target, begin);
                 await (ownership.Transaction is null ? ExecuteAsync(context, policy, ownership) : ExecuteInTransactionAsync(context, policy, feature, ownership)).ConfigureAwait(false);
                 break;
             case BeginDecision.Completed:
                 await ReplayAsync(context, feature, begin.Response!, target.Key).ConfigureAwait(false);
                 break;
             case BeginDecision.FingerprintMismatch:
-                IdempotencyLog.FingerprintMismatch(_logger, target.Key);
+                RecordTransitions.Mismatch(_logger, Activity.Current, target.Key, policy.Name);
                 RecordOutcome(feature, IdempotencyOutcome.Mismatch);
                 await _problems.WriteAsync(context, IdempotencyProblem.KeyReused, IdempotencyProblem.KeyReused.Detail).ConfigureAwait(false);
                 break;
             case BeginDecision.InFlight:
-                IdempotencyLog.InFlight(_logger, target.Key);
+                RecordTransitions.InFlight(_logger, Activity.Current, target.Key, policy.Name);
                 RecordOutcome(feature, IdempotencyOutcome.InFlight);
                 await _problems.WriteAsync(
                     context, IdempotencyProblem.RequestInFlight, IdempotencyProblem.RequestInFlight.Detail, _options.InFlightRetryAfter).ConfigureAwait(false);
                 break;
             case BeginDecision.Gap:
-                IdempotencyLog.SequenceGap(_logger, target.Key, target.Number, begin.LastSequence);
+                RecordTransitions.SequenceGap(_logger, Activity.Current, target.Key, target.Number, begin.LastSequence, policy.Name);
                 RecordOutcome(feature, IdempotencyOutcome.SequenceGap);
                 await _problems.WriteAsync(
                     context, IdempotencyProblem.SequenceGap, IdempotencyProblem.SequenceGap.Detail,
@@ -534,7 +535,7 @@ internal sealed class IdempotencyMiddleware
                 string.Format(CultureInfo.InvariantCulture, IdempotencyProblem.RepresentationNotAcceptable.Detail, coding));
         }
 
-        IdempotencyLog.Replayed(_logger, stored.StatusCode, storeKey);
+        RecordTransitions.Replayed(_logger, Activity.Current, storeKey, feature.PolicyName, stored.StatusCode);
         RecordOutcome(feature, IdempotencyOutcome.Replayed);
         var response = context.Response;
         response.StatusCode = stored.StatusCode;

@@ -114,14 +114,14 @@ internal sealed class IdempotentExecutor : IIdempotentExecutor
             case BeginDecision.Completed:
                 return await ReplayAsync(begin.Response!, policy, activity, recordKey, resultTypeInfo).ConfigureAwait(false);
             case BeginDecision.FingerprintMismatch:
-                IdempotencyLog.FingerprintMismatch(_logger, recordKey);
+                RecordTransitions.Mismatch(_logger, Activity.Current, recordKey, policy.Name);
                 _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Mismatch);
                 await RejectedAsync(policy, IdempotencyProblem.KeyReused).ConfigureAwait(false);
                 throw new IdempotencyConflictException(
                     IdempotencyConflictReason.PayloadMismatch,
                     "This operation's key was used before with a different payload; the work did not run. Use a new key for a new operation.");
             case BeginDecision.InFlight:
-                IdempotencyLog.InFlight(_logger, recordKey);
+                RecordTransitions.InFlight(_logger, Activity.Current, recordKey, policy.Name);
                 _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.InFlight);
                 await RejectedAsync(policy, IdempotencyProblem.RequestInFlight).ConfigureAwait(false);
                 throw new IdempotencyConflictException(
@@ -191,7 +191,7 @@ internal sealed class IdempotentExecutor : IIdempotentExecutor
                 $"This operation ran before, but its stored result cannot be read as {typeof(TResult).Name}; the work did not run again.", ex);
         }
 
-        IdempotencyLog.Replayed(_logger, stored.StatusCode, recordKey);
+        RecordTransitions.Replayed(_logger, Activity.Current, recordKey, policy.Name, stored.StatusCode);
         _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.Replayed);
         await _hooks.ReplayedAsync(null, policy.Name, stored.StatusCode).ConfigureAwait(false);
         return new IdempotentResult<TResult>(value, IdempotencyOutcome.Replayed);
