@@ -5,7 +5,7 @@
 # with the same Idempotency-Key is replayed and the handler ran once: on the in-memory store, then on a local
 # redis-server through Idempotency.Redis, plus one request through Idempotency.Client's handler.
 #
-# Usage: eng/pack-check.sh   (or ./build.sh pack-check). Takes 3 to 8 minutes on a 2-core machine (most of it
+# Usage: eng/pack-check.sh   (or ./build.sh pack-check). Takes 2 to 8 minutes on a 2-core machine (most of it
 # packing and the Native AOT publish): too slow for ./build.sh test, whose quick counterpart is tests/Idempotency.Packaging.Tests.
 # Every process it starts is stopped by PID; the temporary folder and the packages it put in the global packages
 # folder are removed on exit.
