@@ -34,6 +34,8 @@ public sealed class RedisFaultScenarios(ITestOutputHelper output)
     // The most completions one fault can orphan: about the operations in flight at any instant (a few at this pace).
     private const int ReexecutionsPerFault = 4;
 
+    private const string CapReason = "full runs before the stricter checker allowed 0 to 2 per scenario (0 to 6 for three kills of Redis)";
+
     private static TimeSpan LoadDuration => ChaosScale.Pick(TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(20));
 
     [Fact]
@@ -55,11 +57,11 @@ public sealed class RedisFaultScenarios(ITestOutputHelper output)
                 await cluster.Redis.StartAsync();
             }
         });
-        ScenarioReport.Publish(output, "Redis killed (SIGKILL) and restarted during load", $"{outages} × kill, 1 s down, restart (AOF on)", report, duration);
-        report.AssertClean();
-
         // A kill can orphan only the completions in flight at that instant, a few of the operations under way.
-        report.AssertBounds(ExpectedOperations, maxPerOperation: 2, maxReexecutions: ReexecutionsPerFault * outages);
+        var bounds = new ScenarioBounds(ExpectedOperations, MaxPerOperation: 2, ReexecutionsPerFault * outages, $"{ReexecutionsPerFault} per kill of Redis × {outages}; {CapReason}");
+        ScenarioReport.Publish(output, "Redis killed (SIGKILL) and restarted during load", $"{outages} × kill, 1 s down, restart (AOF on)", report, duration, bounds);
+        report.AssertClean();
+        report.AssertBounds(bounds);
         Assert.True(report.Unavailable > 0 || report.NoResponse > 0, "The outage was never felt: the scenario proved nothing.");
     }
 
@@ -82,11 +84,11 @@ public sealed class RedisFaultScenarios(ITestOutputHelper output)
                 await RedisFaults.PauseClientsAsync(port, TimeSpan.FromSeconds(1.5));
             }
         });
-        ScenarioReport.Publish(output, "Redis slowed past StoreTimeout (1 s)", $"{rounds} × (DEBUG SLEEP 1.5 s, CLIENT PAUSE 1.5 s ALL)", report, duration);
+        var bounds = new ScenarioBounds(
+            ExpectedOperations, MaxPerOperation: 1, MaxReexecutions: 0, "a slow Redis loses no command: completions land late, and a late completion is never a reason to run again");
+        ScenarioReport.Publish(output, "Redis slowed past StoreTimeout (1 s)", $"{rounds} × (DEBUG SLEEP 1.5 s, CLIENT PAUSE 1.5 s ALL)", report, duration, bounds);
         report.AssertClean();
-
-        // A slow Redis loses no command: completions land late, and a late completion is never a reason to run again.
-        report.AssertBounds(ExpectedOperations, maxPerOperation: 1, maxReexecutions: 0);
+        report.AssertBounds(bounds);
         Assert.True(report.Unavailable > 0, "No request ever timed out: the scenario proved nothing.");
     }
 
@@ -107,11 +109,11 @@ public sealed class RedisFaultScenarios(ITestOutputHelper output)
                 killed += await RedisFaults.KillClientsAsync(port);
             }
         });
-        ScenarioReport.Publish(output, "client connections killed by Redis", $"{kills} × CLIENT KILL TYPE normal ({killed} connections)", report, duration);
-        report.AssertClean();
-
         // A killed connection can orphan only the completions it carried at that instant.
-        report.AssertBounds(ExpectedOperations, maxPerOperation: 2, maxReexecutions: ReexecutionsPerFault * kills);
+        var bounds = new ScenarioBounds(ExpectedOperations, MaxPerOperation: 2, ReexecutionsPerFault * kills, $"{ReexecutionsPerFault} per CLIENT KILL × {kills}; {CapReason}");
+        ScenarioReport.Publish(output, "client connections killed by Redis", $"{kills} × CLIENT KILL TYPE normal ({killed} connections)", report, duration, bounds);
+        report.AssertClean();
+        report.AssertBounds(bounds);
         Assert.True(killed > 0, "CLIENT KILL found no connection to kill.");
     }
 
@@ -135,12 +137,12 @@ public sealed class RedisFaultScenarios(ITestOutputHelper output)
             proxy.Latency = TimeSpan.Zero;
             proxy.DropAll();
         });
-        ScenarioReport.Publish(
-            output, "TCP proxy between apps and Redis", $"latency 20 ms, then 1.5 s (> StoreTimeout); 2 × drop all ({proxy.Drops} connections reset)", report, duration);
-        report.AssertClean();
-
         // Two resets of every connection, each orphaning only the completions under way at that instant.
-        report.AssertBounds(ExpectedOperations, maxPerOperation: 2, maxReexecutions: ReexecutionsPerFault * 2);
+        var bounds = new ScenarioBounds(ExpectedOperations, MaxPerOperation: 2, ReexecutionsPerFault * 2, $"{ReexecutionsPerFault} per reset of every connection × 2; {CapReason}");
+        ScenarioReport.Publish(
+            output, "TCP proxy between apps and Redis", $"latency 20 ms, then 1.5 s (> StoreTimeout); 2 × drop all ({proxy.Drops} connections reset)", report, duration, bounds);
+        report.AssertClean();
+        report.AssertBounds(bounds);
         Assert.True(proxy.Drops > 0, "The proxy dropped no connection.");
         Assert.True(report.Unavailable > 0, "No request ever saw the network fail: the scenario proved nothing.");
     }
@@ -173,16 +175,18 @@ public sealed class RedisFaultScenarios(ITestOutputHelper output)
 
         await Load.BurstsAsync(cluster.Client, Load.KeyOperations("slow-handler", operations), duplicates, operationsAtOnce: ChaosScale.Pick(12, 60), politeClients);
 
-        var report = await ConcurrencyScenarios.CheckAsync(cluster.History);
-        ScenarioReport.Publish(output, $"handlers 2.5 × slower than the lease, {duplicates} duplicates × {operations} keys", "none (lease 2 s, handler 5 s)", report, duration);
-        report.AssertClean();
-        Assert.True(report.InFlight > 0, "No duplicate ever met a running handler: the scenario proved nothing.");
-
         // No store fault here, so a second execution can only follow a renewal that reached Redis after the lease had
         // run out (a starved machine), which the contract allows: the late writer is fenced, never stored, and the
         // checker allows the second run only when the first lease provably ended before it began. Without renewal
         // every handler would lose its record to a polling duplicate; with it, most must run exactly once.
-        report.AssertBounds(operations + Instances, maxPerOperation: 2, maxReexecutions: (operations - 1) / 2);
+        var bounds = new ScenarioBounds(
+            operations + Instances, MaxPerOperation: 2, (operations - 1) / 2,
+            "fewer than half: without renewal every handler would lose its lease to a polling duplicate; a late renewal on a starved machine may lose one (fenced, never stored)");
+        var report = await ConcurrencyScenarios.CheckAsync(cluster.History);
+        ScenarioReport.Publish(output, $"handlers 2.5 × slower than the lease, {duplicates} duplicates × {operations} keys", "none (lease 2 s, handler 5 s)", report, duration, bounds);
+        report.AssertClean();
+        Assert.True(report.InFlight > 0, "No duplicate ever met a running handler: the scenario proved nothing.");
+        report.AssertBounds(bounds);
         Assert.All(cluster.History.Executions, execution => Assert.NotEqual(CompletionOutcome.Failed, execution.Completion));
     }
 }
