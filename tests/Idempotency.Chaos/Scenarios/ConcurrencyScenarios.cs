@@ -82,11 +82,17 @@ public sealed class ConcurrencyScenarios(ITestOutputHelper output)
         Assert.True(fenced > 0, "The broken store never handed out a second lease while the first was live: the control proved nothing.");
 
         // Every owner fenced by a stolen lease ran beside the execution that stole it: each such pair is a duplicate,
-        // and nothing in the history may excuse it.
-        Assert.True(report.Duplicates >= fenced, $"{report.Duplicates} duplicates for {fenced} stolen leases. {report}");
-        Assert.Equal(0, report.AllowedReexecutions);
+        // and nothing in the history may excuse it. The one exception is not the broken store's doing: an owner
+        // starved for a whole lease (3 s, for a 100 ms handler) whose lease had provably ended before the next begin,
+        // which a correct store would have let take over as well. The full run of 2026-12-03, at load average 40-55,
+        // saw 3 such of 5,072 fenced owners; more than 1 in 100 would mean the checker is excusing what it must not.
+        Assert.True(
+            report.Duplicates + report.AllowedReexecutions >= fenced,
+            $"{report.Duplicates} duplicates and {report.AllowedReexecutions} allowed re-executions for {fenced} stolen leases. {report}");
+        Assert.True(report.AllowedReexecutions <= fenced / 100, $"{report.AllowedReexecutions} of {fenced} fenced owners excused:\n" + string.Join('\n', report.Reexecutions.Take(20)));
+        Assert.All(report.Reexecutions, r => Assert.StartsWith("fenced; lease ended", r.Proof, StringComparison.Ordinal));
         Assert.Equal(report.Duplicates, report.CountOf(ViolationKind.DuplicateExecution));
-        Assert.Equal(keys + Instances + report.Duplicates, report.Executions);
+        Assert.Equal(keys + Instances + report.Duplicates + report.AllowedReexecutions, report.Executions);
     }
 
     [Fact]
