@@ -70,9 +70,11 @@ run_chaos() {
   {
     echo "Chaos run of $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(redis-server --version | cut -d' ' -f1-3)"
     echo
-    echo "| scenario | requests sent | faults injected | executions (max per key) | duplicates | allowed re-executions | lost responses | 5xx (of which 503) | other violations | duration |"
-    echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"
-    cat "$rows"/*.row 2>/dev/null || true
+    cat "$rows/header" "$rows"/*.row 2>/dev/null || true
+    echo
+    echo "Caps on allowed re-executions:"
+    echo
+    cat "$rows"/*.bounds 2>/dev/null || true
   } > "$results/latest.md"
   rm -rf "$rows"
   echo

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Idempotency.Storage;
@@ -404,25 +405,54 @@ public abstract class SequenceStoreConformanceTests
     public async Task Renew_by_the_owner_keeps_the_slot_past_the_original_lease()
     {
         var store = await CreateStoreAsync();
-        var stream = NewStream();
-        var token = await AcquireAsync(store, stream, 0, 1, lease: ShortLease);
-        await AdvanceTimeAsync(ShortLease / 4);
+        await OnTimeAttempts.RunAsync(async sinceBegin =>
+        {
+            var stream = NewStream();
+            var token = await AcquireAsync(store, stream, 0, 1, lease: ShortLease);
+            await AdvanceTimeAsync(ShortLease / 4);
 
-        Assert.True(await store.RenewSequenceLeaseAsync(stream, token, ShortLease * 4, CancellationToken.None));
+            var sinceRenewal = Stopwatch.StartNew();
+            var renewed = await store.RenewSequenceLeaseAsync(stream, token, ShortLease * 4, CancellationToken.None);
+            if (sinceBegin.Elapsed >= ShortLease)
+            {
+                return false;
+            }
 
-        // Now at least 1.5 leases after begin (past the original end), and far from the renewed end (4.25 leases).
-        await AdvanceTimeAsync(ShortLease * 1.25);
-        Assert.Equal(SequenceBeginStatus.InFlight, (await BeginAsync(store, stream, 0, 1)).Status);
-        Assert.True(await store.CompleteSequenceAsync(stream, token, NumberedResponse(1), Window, LongLease, CancellationToken.None));
+            Assert.True(renewed);
+
+            // Now at least 1.5 leases after begin (past the original end), and far from the renewed end (4.25 leases).
+            await AdvanceTimeAsync(ShortLease * 1.25);
+            var check = await BeginAsync(store, stream, 0, 1);
+            if (sinceRenewal.Elapsed >= ShortLease * 4)
+            {
+                return false;
+            }
+
+            Assert.Equal(SequenceBeginStatus.InFlight, check.Status);
+            Assert.True(await store.CompleteSequenceAsync(stream, token, NumberedResponse(1), Window, LongLease, CancellationToken.None));
+            return true;
+        });
     }
 
     [Fact]
     public async Task A_renewed_lease_still_expires()
     {
         var store = await CreateStoreAsync();
-        var stream = NewStream();
-        var token = await AcquireAsync(store, stream, 0, 1, lease: ShortLease);
-        Assert.True(await store.RenewSequenceLeaseAsync(stream, token, ShortLease, CancellationToken.None));
+        var stream = string.Empty;
+        var token = 0L;
+        await OnTimeAttempts.RunAsync(async sinceBegin =>
+        {
+            stream = NewStream();
+            token = await AcquireAsync(store, stream, 0, 1, lease: ShortLease);
+            var renewed = await store.RenewSequenceLeaseAsync(stream, token, ShortLease, CancellationToken.None);
+            if (sinceBegin.Elapsed >= ShortLease)
+            {
+                return false;
+            }
+
+            Assert.True(renewed);
+            return true;
+        });
 
         await AdvanceTimeAsync(ShortLease * 2);
 
@@ -674,20 +704,36 @@ public abstract class SequenceStoreConformanceTests
     public async Task Each_completion_restarts_the_retention()
     {
         var store = await CreateStoreAsync();
-        var stream = NewStream();
+
         // Wide margins on both sides: on a real clock a loaded machine's pauses must not push the second completion
-        // past the first one's retention, nor the check past the second one's.
+        // past the first one's retention, nor the check past the second one's; an attempt paused past either proves
+        // nothing and runs again.
         var retention = ShortLease * 4;
-        await ApplyAsync(store, stream, 0, 1, retention: retention);
-        await AdvanceTimeAsync(ShortLease * 2.5);
-        var second = NumberedResponse(2);
-        await ApplyAsync(store, stream, 0, 2, response: second, retention: retention);
+        await OnTimeAttempts.RunAsync(async sinceFirst =>
+        {
+            var stream = NewStream();
+            await ApplyAsync(store, stream, 0, 1, retention: retention);
+            await AdvanceTimeAsync(ShortLease * 2.5);
+            var second = NumberedResponse(2);
+            var sinceSecond = Stopwatch.StartNew();
+            await ApplyAsync(store, stream, 0, 2, response: second, retention: retention);
+            if (sinceFirst.Elapsed >= retention)
+            {
+                return false;
+            }
 
-        // At least 4.5 leases after the first completion (past its retention), about 2 after the second (within it).
-        await AdvanceTimeAsync(ShortLease * 2);
+            // At least 4.5 leases after the first completion (past its retention), about 2 after the second (within it).
+            await AdvanceTimeAsync(ShortLease * 2);
+            var replay = await BeginAsync(store, stream, 0, 2);
+            if (sinceSecond.Elapsed >= retention)
+            {
+                return false;
+            }
 
-        AssertReplays(second, await BeginAsync(store, stream, 0, 2));
-        Assert.Equal(SequenceBeginStatus.Acquired, (await BeginAsync(store, stream, 0, 3)).Status);
+            AssertReplays(second, replay);
+            Assert.Equal(SequenceBeginStatus.Acquired, (await BeginAsync(store, stream, 0, 3)).Status);
+            return true;
+        });
     }
 
     [Fact]

@@ -1,3 +1,5 @@
+using Idempotency.Chaos.Reporting;
+
 namespace Idempotency.Chaos.History;
 
 /// <summary>The figures of one history and every violation the checker found in it.</summary>
@@ -61,19 +63,20 @@ public sealed class CheckReport
     }
 
     /// <summary>
-    /// Asserts the bounds a scenario states: every one of <paramref name="operations"/> operations ran, none more than
-    /// <paramref name="maxPerOperation"/> times, at most <paramref name="maxReexecutions"/> allowed re-executions in
-    /// all, and the total is exactly what those figures say (operations + re-executions + duplicates).
+    /// Asserts the bounds a scenario states: every one of its operations ran, none more than its maximum per
+    /// operation, at most its cap of allowed re-executions in all, and the total is exactly what those figures say
+    /// (operations + re-executions + duplicates).
     /// </summary>
-    public void AssertBounds(int operations, int maxPerOperation, int maxReexecutions)
+    public void AssertBounds(ScenarioBounds bounds)
     {
+        var (operations, maxPerOperation, maxReexecutions) = (bounds.Operations, bounds.MaxPerOperation, bounds.MaxReexecutions);
         Assert.True(Operations == operations, $"Expected {operations} operations, the history has {Operations}.");
         Assert.True(
             MaxExecutionsPerOperation <= maxPerOperation,
             $"An operation ran {MaxExecutionsPerOperation} times; the bound is {maxPerOperation}.");
         Assert.True(
             AllowedReexecutions <= maxReexecutions,
-            $"{AllowedReexecutions} allowed re-executions; the bound is {maxReexecutions}:\n" + string.Join('\n', Reexecutions.Take(20)));
+            $"{AllowedReexecutions} allowed re-executions; the bound is {maxReexecutions} ({bounds.Why}):\n" + string.Join('\n', Reexecutions.Take(20)));
         Assert.True(
             Executions == Operations + AllowedReexecutions + Duplicates,
             $"{Executions} executions for {Operations} operations, {AllowedReexecutions} allowed re-executions and {Duplicates} duplicates: some operation never ran.");

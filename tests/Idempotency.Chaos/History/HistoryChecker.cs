@@ -133,11 +133,11 @@ public static class HistoryChecker
                         continue;
                     }
 
-                    if (Frees(list[j], later, out var reason))
+                    if (Frees(list[j], later, out var proof, out var reason))
                     {
                         spent[j] = true;
                         justified = true;
-                        allowed.Add(new AllowedReexecution(principal, operation, later.RequestId, list[j].RequestId, reason));
+                        allowed.Add(new AllowedReexecution(principal, operation, later.RequestId, list[j].RequestId, proof, reason));
                     }
                     else
                     {
@@ -161,10 +161,12 @@ public static class HistoryChecker
     /// <summary>
     /// Whether <paramref name="earlier"/> provably left the record free for <paramref name="later"/>: its response
     /// never became the record, and its lease had ended (expired, or released by a call the store answered) before the
-    /// later begin call started. <paramref name="reason"/> is the evidence, or why there is none.
+    /// later begin call started. <paramref name="reason"/> is the evidence, or why there is none; <paramref name="proof"/>
+    /// names the evidence in a few words.
     /// </summary>
-    private static bool Frees(ExecutionRecord earlier, ExecutionRecord later, out string reason)
+    private static bool Frees(ExecutionRecord earlier, ExecutionRecord later, out string proof, out string reason)
     {
+        proof = string.Empty;
         if (earlier.Lease is not { } lease || later.Lease is not { } next)
         {
             reason = "no lease was seen granted (no times to prove anything by)";
@@ -172,16 +174,20 @@ public static class HistoryChecker
         }
 
         string notStored;
+        string notStoredProof;
         switch (earlier.Completion)
         {
             case CompletionOutcome.Fenced:
                 notStored = "its completion was fenced";
+                notStoredProof = "fenced";
                 break;
             case CompletionOutcome.Released:
                 notStored = "it was released";
+                notStoredProof = "released";
                 break;
             case CompletionOutcome.Failed when earlier.Landed == false:
                 notStored = "its completion failed and the store, read back, does not hold it";
+                notStoredProof = "failed, not in the store";
                 break;
             case CompletionOutcome.Failed:
                 reason = earlier.Landed == true
@@ -200,6 +206,7 @@ public static class HistoryChecker
         if (earlier.Completion == CompletionOutcome.Released && earlier.CompletionEndedAt is { } released && released <= next.GrantedAfter)
         {
             reason = $"{notStored}, answered at {LeaseRecord.Format(released)}, before request {later.RequestId} began at {began}";
+            proof = $"{notStoredProof}; release answered before";
             return true;
         }
 
@@ -218,6 +225,7 @@ public static class HistoryChecker
             {
                 reason = $"{notStored}; the store's log: its lease granted at {LeaseRecord.Format(lease.StoreTimes[0])}, its last command at {LeaseRecord.Format(last)}, " +
                     $"so ended by {LeaseRecord.Format(last + lease.Duration)}, before request {later.RequestId}'s lease was granted at {LeaseRecord.Format(granted)}";
+                proof = $"{notStoredProof}; lease ended by Redis's log";
                 return true;
             }
         }
@@ -225,6 +233,7 @@ public static class HistoryChecker
         if (lease.End is { } end && end <= next.GrantedAfter)
         {
             reason = $"{notStored}; its lease (granted after {LeaseRecord.Format(lease.GrantedAfter)}) had ended by {LeaseRecord.Format(end)}, before request {later.RequestId} began at {began}";
+            proof = $"{notStoredProof}; lease ended by the harness's clock";
             return true;
         }
 

@@ -29,8 +29,10 @@ public sealed class ConcurrencyScenarios(ITestOutputHelper output)
         await Load.BurstsAsync(cluster.Client, Load.KeyOperations("burst", keys), Duplicates, operationsAtOnce: 8, RetryPolicy.Patient);
 
         var report = await CheckAsync(cluster.History);
-        ScenarioReport.Publish(output, $"{Instances} instances, {Duplicates} concurrent duplicates × {keys} keys", "none", report, duration);
+        var bounds = new ScenarioBounds(keys + Instances, MaxPerOperation: 1, MaxReexecutions: 0, "no fault: every key runs exactly once");
+        ScenarioReport.Publish(output, $"{Instances} instances, {Duplicates} concurrent duplicates × {keys} keys", "none", report, duration, bounds);
         report.AssertClean();
+        report.AssertBounds(bounds);
         Assert.Equal(1, report.MaxExecutionsPerOperation);
         Assert.Equal(keys + Instances, report.Executions);
         Assert.True(report.Requests >= keys * Duplicates);
@@ -46,7 +48,7 @@ public sealed class ConcurrencyScenarios(ITestOutputHelper output)
         await Load.BurstsAsync(cluster.Client, Load.KeyOperations("control", keys), Duplicates, operationsAtOnce: 8, RetryPolicy.Patient);
 
         var report = await CheckAsync(cluster.History);
-        ScenarioReport.Publish(output, $"control: idempotency off, {Duplicates} duplicates × {keys} keys", "none (middleware removed)", report, duration);
+        ScenarioReport.Publish(output, $"control: idempotency off, {Duplicates} duplicates × {keys} keys", "none (middleware removed)", report, duration, bounds: null);
         Assert.Equal(keys * Duplicates + Instances, report.Executions);
         Assert.Equal(Duplicates, report.MaxExecutionsPerOperation);
         Assert.Equal(keys * (Duplicates - 1), report.Duplicates);
@@ -74,17 +76,23 @@ public sealed class ConcurrencyScenarios(ITestOutputHelper output)
         var fenced = cluster.History.Executions.Count(execution => execution.Completion == CompletionOutcome.Fenced);
         ScenarioReport.Publish(
             output, $"negative control: a store ignoring the lease check on begin, {Duplicates} duplicates × {keys} keys",
-            $"a second lease handed out while the first is live ({fenced} owners fenced)", report, duration);
+            $"a second lease handed out while the first is live ({fenced} owners fenced)", report, duration, bounds: null);
         output.WriteLine($"A checker that took each fenced completion for an ended lease would have allowed {fenced} of these {report.Duplicates} duplicates.");
 
         Assert.True(fenced > 0, "The broken store never handed out a second lease while the first was live: the control proved nothing.");
 
         // Every owner fenced by a stolen lease ran beside the execution that stole it: each such pair is a duplicate,
-        // and nothing in the history may excuse it.
-        Assert.True(report.Duplicates >= fenced, $"{report.Duplicates} duplicates for {fenced} stolen leases. {report}");
-        Assert.Equal(0, report.AllowedReexecutions);
+        // and nothing in the history may excuse it. The one exception is not the broken store's doing: an owner
+        // starved for a whole lease (3 s, for a 100 ms handler) whose lease had provably ended before the next begin,
+        // which a correct store would have let take over as well. The full run of 2026-12-03, at load average 40-55,
+        // saw 3 such of 5,072 fenced owners; more than 1 in 100 would mean the checker is excusing what it must not.
+        Assert.True(
+            report.Duplicates + report.AllowedReexecutions >= fenced,
+            $"{report.Duplicates} duplicates and {report.AllowedReexecutions} allowed re-executions for {fenced} stolen leases. {report}");
+        Assert.True(report.AllowedReexecutions <= fenced / 100, $"{report.AllowedReexecutions} of {fenced} fenced owners excused:\n" + string.Join('\n', report.Reexecutions.Take(20)));
+        Assert.All(report.Reexecutions, r => Assert.StartsWith("fenced; lease ended", r.Proof, StringComparison.Ordinal));
         Assert.Equal(report.Duplicates, report.CountOf(ViolationKind.DuplicateExecution));
-        Assert.Equal(keys + Instances + report.Duplicates, report.Executions);
+        Assert.Equal(keys + Instances + report.Duplicates + report.AllowedReexecutions, report.Executions);
     }
 
     [Fact]
@@ -99,8 +107,10 @@ public sealed class ConcurrencyScenarios(ITestOutputHelper output)
         await Load.StreamsAsync(cluster.Client, streams, numbers, duplicates, RetryPolicy.Patient);
 
         var report = await CheckAsync(cluster.History);
-        ScenarioReport.Publish(output, $"sequence numbers: {duplicates} duplicates × {numbers} numbers × {streams} streams", "none", report, duration);
+        var bounds = new ScenarioBounds(streams * numbers + Instances, MaxPerOperation: 1, MaxReexecutions: 0, "no fault: every number applies exactly once");
+        ScenarioReport.Publish(output, $"sequence numbers: {duplicates} duplicates × {numbers} numbers × {streams} streams", "none", report, duration, bounds);
         report.AssertClean();
+        report.AssertBounds(bounds);
         Assert.Equal(1, report.MaxExecutionsPerOperation);
         Assert.Equal(streams * numbers + Instances, report.Executions);
     }
