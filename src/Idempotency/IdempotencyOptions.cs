@@ -123,7 +123,7 @@ public sealed class IdempotencyOptions
     /// Whether stores protect the snapshots they write with <see cref="StoredResponseProtector"/>. Switching it on or off
     /// in a running system is safe: snapshots of both kinds are read as long as <see cref="StoredResponseProtector"/> is
     /// set. <see cref="IdempotencyPolicy.MaxSnapshotBytes"/> limits the unprotected response; a protected snapshot is
-    /// larger by a fixed overhead (about 60 bytes with the default algorithms) and a few percent.
+    /// larger by a fixed overhead (at most 101 bytes with Data Protection's default algorithms), whatever its size.
     /// </summary>
     /// <value>Defaults to <see langword="false"/>. Set without <see cref="StoredResponseProtector"/>, the application fails at start-up.</value>
     public bool ProtectStoredResponses { get; set; }

@@ -252,7 +252,7 @@ public static class StoredResponseSerializer
         if (version != FormatVersion)
         {
             throw new InvalidDataException(version == ProtectedFormatVersion
-                ? "The stored response is protected; it is read with a protector (see IdempotencyOptions.StoredResponseProtector)."
+                ? $"The stored response has format version {version}, protected; it is read with a protector (see IdempotencyOptions.StoredResponseProtector)."
                 : $"The stored response has format version {version}; this version of Idempotency reads version {FormatVersion}.");
         }
 
