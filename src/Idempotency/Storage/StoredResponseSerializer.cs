@@ -171,7 +171,7 @@ public static class StoredResponseSerializer
         if (protector is null)
         {
             throw new InvalidDataException(
-                "The stored response is protected, and no protector is configured to read it: keep IdempotencyOptions.StoredResponseProtector set (ProtectStoredResponses(protectNewResponses: false) reads without protecting) until every protected record has expired.");
+                $"The stored response has format version {ProtectedFormatVersion} (protected), and no protector is configured to read it: keep IdempotencyOptions.StoredResponseProtector set (ProtectStoredResponses(protectNewResponses: false) reads without protecting) until every protected record has expired.");
         }
 
         byte[] plaintext;
