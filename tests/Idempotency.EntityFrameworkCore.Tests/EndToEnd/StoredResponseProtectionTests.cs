@@ -207,7 +207,9 @@ public sealed class StoredResponseProtectionTests(SqliteDatabase database) : ICl
         Assert.True(replay.Headers.Contains("Idempotent-Replayed"));
         Assert.Equal(body, await replay.Content.ReadAsStringAsync());
         Assert.Equal(2, _executions);
-        Assert.Equal(2, (await StoredAsync()).ConvertAll(static row => TestKeyRing.KeyIdOf(row.Response)).Distinct().Count());
+        var stored = await StoredAsync();
+        Assert.All(stored, static row => Assert.Equal(StoredResponseSerializer.ProtectedFormatVersion, row.Response[0]));
+        Assert.Equal(2, stored.ConvertAll(static row => TestKeyRing.KeyIdOf(row.Response)).Distinct().Count());
     }
 
     [Fact]

@@ -142,8 +142,9 @@ public sealed class StoredResponseProtectionTests(RedisStoreFixture server) : IC
         Assert.True(replay.Headers.Contains("Idempotent-Replayed"));
         Assert.Equal(oldBody, await replay.Content.ReadAsStringAsync());
         Assert.Equal(2, _endpoints.Executions("items"));
-        var keyIds = (await StoredAsync()).ConvertAll(static stored => TestKeyRing.KeyIdOf(stored.Snapshot));
-        Assert.Equal(2, keyIds.Distinct().Count());
+        var stored = await StoredAsync();
+        Assert.All(stored, static s => Assert.Equal(StoredResponseSerializer.ProtectedFormatVersion, s.Snapshot[0]));
+        Assert.Equal(2, stored.ConvertAll(static s => TestKeyRing.KeyIdOf(s.Snapshot)).Distinct().Count());
     }
 
     [Fact]
