@@ -13,7 +13,7 @@ return args.FirstOrDefault() switch
 static int Usage()
 {
     Console.Error.WriteLine("""
-        usage: Idempotency.LoadTest serve --mode none|passthrough|memory|redis|outputcache|db-sqlite|efcore-sqlite|db-postgres|efcore-postgres
+        usage: Idempotency.LoadTest serve --mode none|passthrough|memory|redis|redis-protected|outputcache|db-sqlite|efcore-sqlite|db-postgres|efcore-postgres
                                           --port N [--redis host:port] [--database connection-string]
                Idempotency.LoadTest run [--duration 1.5] [--warmup 0.5] [--rounds 3] [--threads 1] [--connections 32]
                                         [--rate 1000] [--latency-duration 2] [--skip-latency] [--sizes 100,4096,65536]

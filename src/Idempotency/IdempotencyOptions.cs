@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Microsoft.AspNetCore.DataProtection;
 using Idempotency.Policies;
 
 namespace Idempotency;
@@ -105,6 +106,30 @@ public sealed class IdempotencyOptions
     /// <summary>Called before a handler runs unprotected because the store is unavailable and the policy fails open.</summary>
     /// <value>Defaults to <see langword="null"/>. An exception it throws is logged; the handler still runs.</value>
     public Func<OnFailOpenArguments, ValueTask>? OnFailOpen { get; set; }
+
+    /// <summary>
+    /// Protects (encrypts and authenticates) response snapshots in stores that keep them as bytes, such as Redis and the
+    /// EF Core store, when <see cref="ProtectStoredResponses"/> is set, and reads snapshots protected earlier whether it
+    /// is set or not. Usually set by <c>ProtectStoredResponses()</c> on the builder from the application's ASP.NET Core
+    /// Data Protection; every instance must then share one key ring and application name.
+    /// </summary>
+    /// <value>
+    /// Defaults to <see langword="null"/>: snapshots are stored as they are, and a protected one is unreadable. The
+    /// in-memory store keeps snapshots as objects inside the process and never protects them.
+    /// </value>
+    public IDataProtector? StoredResponseProtector { get; set; }
+
+    /// <summary>
+    /// Whether stores protect the snapshots they write with <see cref="StoredResponseProtector"/>. Switching it on or off
+    /// in a running system is safe: snapshots of both kinds are read as long as <see cref="StoredResponseProtector"/> is
+    /// set. <see cref="IdempotencyPolicy.MaxSnapshotBytes"/> limits the unprotected response; a protected snapshot is
+    /// larger by a fixed overhead (at most 101 bytes with Data Protection's default algorithms), whatever its size.
+    /// </summary>
+    /// <value>Defaults to <see langword="false"/>. Set without <see cref="StoredResponseProtector"/>, the application fails at start-up.</value>
+    public bool ProtectStoredResponses { get; set; }
+
+    /// <summary>Set when <c>ProtectStoredResponses()</c> was called but no <c>IDataProtectionProvider</c> is registered, so start-up can say so.</summary>
+    internal bool DataProtectionMissing { get; set; }
 
     /// <summary>
     /// The named policies added with <see cref="AddPolicy(string, Action{IdempotencyPolicy})"/>, by name (compared

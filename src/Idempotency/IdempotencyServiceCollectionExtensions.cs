@@ -1,6 +1,8 @@
 using System.Diagnostics.CodeAnalysis;
 using Idempotency;
 using Idempotency.Storage;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -41,6 +43,30 @@ public static class IdempotencyServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
         builder.Services.Configure(configure);
+        return builder;
+    }
+
+    /// <summary>
+    /// Protects the response snapshots that stores keep as bytes (Redis, the EF Core store) with ASP.NET Core Data
+    /// Protection, so a copy of the store (a backup, a replica, a dump) does not reveal them. Data Protection must be
+    /// registered (<c>services.AddDataProtection()</c>), with a key ring that every instance shares and one application
+    /// name, or start-up fails. Sets <see cref="IdempotencyOptions.StoredResponseProtector"/> (unless the application set
+    /// it) and <see cref="IdempotencyOptions.ProtectStoredResponses"/>; the last call counts.
+    /// </summary>
+    /// <param name="builder">The idempotency builder.</param>
+    /// <param name="purpose">The Data Protection purpose the protector is created with; a different purpose cannot read the snapshots.</param>
+    /// <param name="protectNewResponses">
+    /// <see langword="false"/> reads snapshots protected earlier but writes new ones unprotected: the way to switch
+    /// protection off in a running system until the protected records have expired.
+    /// </param>
+    /// <returns>The builder.</returns>
+    public static IIdempotencyBuilder ProtectStoredResponses(this IIdempotencyBuilder builder, string purpose = "Idempotency.StoredResponse", bool protectNewResponses = true)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(purpose);
+        builder.Services.RemoveAll<Idempotency.Hosting.StoredResponseProtectionRequest>();
+        builder.Services.AddSingleton(new Idempotency.Hosting.StoredResponseProtectionRequest(purpose, protectNewResponses));
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<IdempotencyOptions>, Idempotency.Hosting.StoredResponseProtectionSetup>());
         return builder;
     }
 

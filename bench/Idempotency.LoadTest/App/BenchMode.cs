@@ -15,6 +15,9 @@ public enum BenchMode
     /// <summary>Idempotency with the Redis store.</summary>
     Redis,
 
+    /// <summary>Idempotency with the Redis store and stored responses protected (<c>ProtectStoredResponses()</c>, an ephemeral key ring), under a key prefix of its own.</summary>
+    RedisProtected,
+
     /// <summary>ASP.NET Core Output Caching with its Redis store on GET: the peer the Redis replay path is compared with.</summary>
     OutputCache,
 
@@ -40,6 +43,7 @@ public static class BenchModes
         BenchMode.Passthrough => "passthrough",
         BenchMode.Memory => "memory",
         BenchMode.Redis => "redis",
+        BenchMode.RedisProtected => "redis-protected",
         BenchMode.OutputCache => "outputcache",
         BenchMode.DbSqlite => "db-sqlite",
         BenchMode.EfCoreSqlite => "efcore-sqlite",
@@ -54,12 +58,13 @@ public static class BenchModes
         "passthrough" => BenchMode.Passthrough,
         "memory" => BenchMode.Memory,
         "redis" => BenchMode.Redis,
+        "redis-protected" => BenchMode.RedisProtected,
         "outputcache" => BenchMode.OutputCache,
         "db-sqlite" => BenchMode.DbSqlite,
         "efcore-sqlite" => BenchMode.EfCoreSqlite,
         "db-postgres" => BenchMode.DbPostgres,
         "efcore-postgres" => BenchMode.EfCorePostgres,
-        _ => throw new ArgumentException($"Unknown mode '{name}'; use none, passthrough, memory, redis, outputcache, db-sqlite, efcore-sqlite, db-postgres or efcore-postgres."),
+        _ => throw new ArgumentException($"Unknown mode '{name}'; use none, passthrough, memory, redis, redis-protected, outputcache, db-sqlite, efcore-sqlite, db-postgres or efcore-postgres."),
     };
 
     /// <summary>Whether the app's handler writes each order to a database (given with <c>--database</c>).</summary>
@@ -69,5 +74,5 @@ public static class BenchModes
     public static bool UsesPostgres(BenchMode mode) => mode is BenchMode.DbPostgres or BenchMode.EfCorePostgres;
 
     /// <summary>Whether the app runs the idempotency middleware.</summary>
-    public static bool UsesIdempotency(BenchMode mode) => mode is BenchMode.Passthrough or BenchMode.Memory or BenchMode.Redis or BenchMode.EfCoreSqlite or BenchMode.EfCorePostgres;
+    public static bool UsesIdempotency(BenchMode mode) => mode is BenchMode.Passthrough or BenchMode.Memory or BenchMode.Redis or BenchMode.RedisProtected or BenchMode.EfCoreSqlite or BenchMode.EfCorePostgres;
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using Idempotency.LoadTest.Runner;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,7 +13,7 @@ using StackExchange.Redis;
 namespace Idempotency.LoadTest.App;
 
 /// <summary>
-/// The bench app: <c>serve --mode none|passthrough|memory|redis|outputcache|db-sqlite|efcore-sqlite|db-postgres|efcore-postgres
+/// The bench app: <c>serve --mode none|passthrough|memory|redis|redis-protected|outputcache|db-sqlite|efcore-sqlite|db-postgres|efcore-postgres
 /// --port N [--redis host:port] [--database connection-string]</c>. Every mode maps the same handler on the same
 /// routes; only what sits in front of it differs. The database modes map the handler that also writes the order's row.
 /// </summary>
@@ -35,7 +36,7 @@ public static class BenchServer
         var database = options.Get("database");
         var parentPid = options.Get("parent-pid") is { } parent ? int.Parse(parent, CultureInfo.InvariantCulture) : (int?)null;
         var maxLifetime = TimeSpan.FromSeconds(double.Parse(options.Get("max-seconds") ?? "900", CultureInfo.InvariantCulture));
-        if (mode is BenchMode.Redis or BenchMode.OutputCache && redis is null)
+        if (mode is BenchMode.Redis or BenchMode.RedisProtected or BenchMode.OutputCache && redis is null)
         {
             throw new ArgumentException($"Mode {BenchModes.Name(mode)} needs --redis host:port.");
         }
@@ -128,6 +129,18 @@ public static class BenchServer
                 break;
             case BenchMode.Redis:
                 services.AddIdempotency(AddPolicies).AddRedisStore(store => store.Configuration = redis);
+                break;
+            case BenchMode.RedisProtected:
+                // Keys in memory for the process's life: the cost measured is protecting and unprotecting, not a key
+                // ring's storage. Its own prefix keeps its replays reading its own (protected) records.
+                services.AddDataProtection().UseEphemeralDataProtectionProvider();
+                services.AddIdempotency(AddPolicies)
+                    .AddRedisStore(store =>
+                    {
+                        store.Configuration = redis;
+                        store.KeyPrefix = "idempotency-bench-protected:";
+                    })
+                    .ProtectStoredResponses();
                 break;
             case BenchMode.EfCoreSqlite or BenchMode.EfCorePostgres:
                 services.AddIdempotency(AddDatabasePolicies).AddEntityFrameworkCoreStore<BenchDbContext>();

@@ -42,7 +42,7 @@ public sealed class BenchAppProcess : IAsyncDisposable
             "--parent-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture),
             "--max-seconds", maxSeconds.ToString(CultureInfo.InvariantCulture),
         ];
-        if (redis is not null && mode is BenchMode.Passthrough or BenchMode.Redis or BenchMode.OutputCache)
+        if (redis is not null && mode is BenchMode.Passthrough or BenchMode.Redis or BenchMode.RedisProtected or BenchMode.OutputCache)
         {
             arguments.AddRange(["--redis", redis]);
         }

@@ -167,6 +167,8 @@ public sealed class Report
 
         Commands("redis_first", 2);
         Commands("redis_replay", 1);
+        Commands("redis_protected_first", 2);
+        Commands("redis_protected_replay", 1);
         Commands("passthrough", 0);
 
         foreach (var replay in (string[])["memory_replay", "redis_replay"])

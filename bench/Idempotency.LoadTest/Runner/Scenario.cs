@@ -45,7 +45,7 @@ public sealed record Scenario(string Name, BenchMode Mode, int Size, string Meth
 
     public string Id => $"{Name}@{Size}";
 
-    public bool UsesRedis => Mode is BenchMode.Redis or BenchMode.OutputCache or BenchMode.Passthrough;
+    public bool UsesRedis => Mode is BenchMode.Redis or BenchMode.RedisProtected or BenchMode.OutputCache or BenchMode.Passthrough;
 
     public bool UsesPostgres => BenchModes.UsesPostgres(Mode);
 
@@ -98,6 +98,11 @@ public sealed record Scenario(string Name, BenchMode Mode, int Size, string Meth
 
             result.Add(new("redis_first", BenchMode.Redis, size, "POST", "/orders/unique", KeyKind.Unique, Baseline_Post));
             result.Add(new("redis_replay", BenchMode.Redis, size, "POST", "/orders", KeyKind.Cycle, Baseline_Post));
+
+            // Stored responses protected at rest (ProtectStoredResponses()): the cost of protecting and unprotecting, to
+            // compare with redis_first and redis_replay of the same round.
+            result.Add(new("redis_protected_first", BenchMode.RedisProtected, size, "POST", "/orders/unique", KeyKind.Unique, Baseline_Post));
+            result.Add(new("redis_protected_replay", BenchMode.RedisProtected, size, "POST", "/orders", KeyKind.Cycle, Baseline_Post));
             if (everything)
             {
                 result.Add(new("redis_hotkey", BenchMode.Redis, size, "POST", "/orders", KeyKind.Hot, Baseline_Post));

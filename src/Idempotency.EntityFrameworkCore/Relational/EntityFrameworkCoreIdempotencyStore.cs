@@ -1,10 +1,12 @@
 using System.Buffers;
 using System.Data.Common;
 using Idempotency.Storage;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Idempotency.EntityFrameworkCore.Relational;
 
@@ -22,12 +24,22 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore : IIdempotency
     private readonly FencingTokenSource _tokens;
     private readonly ILogger _logger;
 
-    public EntityFrameworkCoreIdempotencyStore(StoreContextSource contexts, ILogger<EntityFrameworkCoreIdempotencyStore> logger)
+    public EntityFrameworkCoreIdempotencyStore(
+        StoreContextSource contexts, ILogger<EntityFrameworkCoreIdempotencyStore> logger, IOptions<IdempotencyOptions>? idempotencyOptions = null)
     {
         _contexts = contexts;
         _tokens = new FencingTokenSource(contexts);
         _logger = logger;
+        var options = idempotencyOptions?.Value;
+        ResponseProtector = options?.StoredResponseProtector;
+        NewResponseProtector = options is { ProtectStoredResponses: true } ? ResponseProtector : null;
     }
+
+    /// <summary>Reads protected snapshots (see <see cref="IdempotencyOptions.StoredResponseProtector"/>); null when none is configured.</summary>
+    internal IDataProtector? ResponseProtector { get; }
+
+    /// <summary>Protects the snapshots this store writes; null unless <see cref="IdempotencyOptions.ProtectStoredResponses"/>.</summary>
+    internal IDataProtector? NewResponseProtector { get; }
 
     internal StoreContextSource Contexts => _contexts;
 
@@ -43,7 +55,7 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore : IIdempotency
         var session = await OpenAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await BeginRecordAsync(session.Connection, null, session.Sql.BeginRecord, key, fingerprint, lease, token, cancellationToken).ConfigureAwait(false);
+            return await BeginRecordAsync(session.Connection, null, session.Sql.BeginRecord, key, fingerprint, lease, token, ResponseProtector, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (StoreFailures.IsUnavailable(session.Dialect, ex, cancellationToken))
         {
@@ -69,7 +81,7 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore : IIdempotency
         var session = await OpenAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await CompleteRecordAsync(session.Connection, null, session.Sql.CompleteRecord, key, fencingToken, response, retention, cancellationToken).ConfigureAwait(false);
+            return await CompleteRecordAsync(session.Connection, null, session.Sql.CompleteRecord, key, fencingToken, response, retention, NewResponseProtector, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (StoreFailures.IsUnavailable(session.Dialect, ex, cancellationToken))
         {
@@ -170,7 +182,7 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore : IIdempotency
     /// record it reads is live or the caller's.
     /// </summary>
     internal static async ValueTask<IdempotencyBeginResult> BeginRecordAsync(
-        DbConnection connection, DbTransaction? transaction, string commandText, string key, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, long token, CancellationToken cancellationToken)
+        DbConnection connection, DbTransaction? transaction, string commandText, string key, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, long token, IDataProtector? protector, CancellationToken cancellationToken)
     {
         var fingerprintBytes = StoreCommands.ToArray(fingerprint);
         var leaseMilliseconds = StoreCommands.Milliseconds(lease);
@@ -203,7 +215,7 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore : IIdempotency
                         case Schema.Records.InFlight:
                             return IdempotencyBeginResult.InFlight();
                         case Schema.Records.Completed when !reader.IsDBNull(4):
-                            return IdempotencyBeginResult.Completed(ReadResponse(reader.GetFieldValue<byte[]>(4)));
+                            return IdempotencyBeginResult.Completed(ReadResponse(reader.GetFieldValue<byte[]>(4), protector));
                         default:
                             throw new InvalidDataException($"The idempotency record has state {state}{(reader.IsDBNull(4) ? " and no response" : "")}, which this version of the store does not read.");
                     }
@@ -221,18 +233,18 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore : IIdempotency
     }
 
     internal static async ValueTask<bool> CompleteRecordAsync(
-        DbConnection connection, DbTransaction? transaction, string commandText, string key, long fencingToken, StoredResponse response, TimeSpan retention, CancellationToken cancellationToken)
+        DbConnection connection, DbTransaction? transaction, string commandText, string key, long fencingToken, StoredResponse response, TimeSpan retention, IDataProtector? protector, CancellationToken cancellationToken)
     {
         await using var command = StoreCommands.Create(connection, transaction, commandText);
         StoreCommands.Add(command, StoreSql.Key, key);
         StoreCommands.Add(command, StoreSql.Token, fencingToken);
-        StoreCommands.Add(command, StoreSql.Response, StoredResponseSerializer.Serialize(response));
+        StoreCommands.Add(command, StoreSql.Response, StoredResponseSerializer.Serialize(response, protector));
         StoreCommands.Add(command, StoreSql.Duration, StoreCommands.Milliseconds(retention));
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
     }
 
-    /// <summary>The response's body refers to <paramref name="bytes"/>, which nobody else holds.</summary>
-    internal static StoredResponse ReadResponse(byte[] bytes) => StoredResponseSerializer.Deserialize(new ReadOnlySequence<byte>(bytes));
+    /// <summary>The response's body refers to <paramref name="bytes"/> (or, protected, to the unprotected copy), which nobody else holds.</summary>
+    internal static StoredResponse ReadResponse(byte[] bytes, IDataProtector? protector) => StoredResponseSerializer.Deserialize(new ReadOnlySequence<byte>(bytes), protector);
 
     private async ValueTask<Session> OpenAsync(CancellationToken cancellationToken)
     {

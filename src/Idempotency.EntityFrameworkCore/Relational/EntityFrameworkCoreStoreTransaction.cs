@@ -54,7 +54,7 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
         try
         {
             return await EntityFrameworkCoreIdempotencyStore.BeginRecordAsync(
-                Connection, DbTransaction, WithLockTimeout(_sql.BeginRecord), key, fingerprint, lease, token, cancellationToken).ConfigureAwait(false);
+                Connection, DbTransaction, WithLockTimeout(_sql.BeginRecord), key, fingerprint, lease, token, _store.ResponseProtector, cancellationToken).ConfigureAwait(false);
         }
         catch (DbException ex) when (_dialect.IsLockConflict(ex))
         {
@@ -80,7 +80,7 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
         try
         {
             return await EntityFrameworkCoreIdempotencyStore.CompleteRecordAsync(
-                Connection, DbTransaction, _sql.CompleteRecordInTransaction, key, fencingToken, response, retention, cancellationToken).ConfigureAwait(false);
+                Connection, DbTransaction, _sql.CompleteRecordInTransaction, key, fencingToken, response, retention, _store.NewResponseProtector, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (StoreFailures.IsUnavailable(_dialect, ex, cancellationToken))
         {
@@ -104,7 +104,7 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
         try
         {
             return await EntityFrameworkCoreIdempotencyStore.BeginStreamAsync(
-                Connection, DbTransaction, _sql, WithLockTimeout(_sql.LockStream), streamKey, epoch, sequenceNumber, fingerprint, lease, token, cancellationToken).ConfigureAwait(false);
+                Connection, DbTransaction, _sql, WithLockTimeout(_sql.LockStream), streamKey, epoch, sequenceNumber, fingerprint, lease, token, _store.ResponseProtector, cancellationToken).ConfigureAwait(false);
         }
         catch (DbException ex) when (_dialect.IsLockConflict(ex))
         {
@@ -129,7 +129,7 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
         try
         {
             return await EntityFrameworkCoreIdempotencyStore.CompleteStreamAsync(
-                Connection, DbTransaction, _sql, _sql.ReadOwnedSlotInTransaction, streamKey, fencingToken, response, window, retention, cancellationToken).ConfigureAwait(false);
+                Connection, DbTransaction, _sql, _sql.ReadOwnedSlotInTransaction, streamKey, fencingToken, response, window, retention, _store.NewResponseProtector, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (StoreFailures.IsUnavailable(_dialect, ex, cancellationToken))
         {

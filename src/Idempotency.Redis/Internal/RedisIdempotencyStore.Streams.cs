@@ -25,7 +25,7 @@ internal sealed partial class RedisIdempotencyStore
         {
             case ResultType.BulkString:
                 var snapshot = (byte[]?)result ?? throw new InvalidDataException("An applied stream number has a fingerprint but no stored response.");
-                return SequenceBeginResult.Completed(StoredResponseSerializer.Deserialize(new ReadOnlySequence<byte>(snapshot)));
+                return SequenceBeginResult.Completed(StoredResponseSerializer.Deserialize(new ReadOnlySequence<byte>(snapshot), _responseProtector));
 
             case ResultType.Array:
                 var reply = (RedisResult[])result!;
@@ -65,15 +65,12 @@ internal sealed partial class RedisIdempotencyStore
         ArgumentOutOfRangeException.ThrowIfLessThan(window, 1);
         var retentionMilliseconds = ToMilliseconds(retention, nameof(retention));
 
-        var size = StoredResponseSerializer.GetSerializedLength(response);
-        var buffer = ArrayPool<byte>.Shared.Rent(size);
-        var written = StoredResponseSerializer.Serialize(response, buffer);
-
-        var result = await EvaluateAsync(RedisStreamScripts.Complete, redisKey, [fencingToken, buffer.AsMemory(0, written), window, retentionMilliseconds], cancellationToken).ConfigureAwait(false);
+        var snapshot = SerializeSnapshot(response, out var rented);
+        var result = await EvaluateAsync(RedisStreamScripts.Complete, redisKey, [fencingToken, snapshot, window, retentionMilliseconds], cancellationToken).ConfigureAwait(false);
 
         // As in CompleteAsync: back to the pool only once Redis answered; after a failure the command may still be
         // queued with a reference to the array, so it is left to the GC.
-        ArrayPool<byte>.Shared.Return(buffer);
+        ReturnSnapshot(rented);
         var completed = (long)result == 1;
         if (completed && _acknowledgement is not null)
         {

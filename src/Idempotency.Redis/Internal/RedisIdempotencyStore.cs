@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics.Metrics;
 using System.Text;
 using Idempotency.Storage;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -29,8 +30,14 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
     // Null unless RedisIdempotencyStoreOptions.ReplicasToAcknowledge asks for replicas: the default path costs nothing.
     private readonly RedisReplicaAcknowledgement? _acknowledgement;
 
+    // IdempotencyOptions.StoredResponseProtector reads protected snapshots; it protects new ones only when
+    // ProtectStoredResponses is set. Both null by default: the unprotected path below stays pooled.
+    private readonly IDataProtector? _responseProtector;
+    private readonly IDataProtector? _newResponseProtector;
+
     public RedisIdempotencyStore(
-        RedisConnectionProvider connections, IOptions<RedisIdempotencyStoreOptions> options, ILogger<RedisIdempotencyStore>? logger = null, IMeterFactory? meterFactory = null)
+        RedisConnectionProvider connections, IOptions<RedisIdempotencyStoreOptions> options, ILogger<RedisIdempotencyStore>? logger = null, IMeterFactory? meterFactory = null,
+        IOptions<IdempotencyOptions>? idempotencyOptions = null)
     {
         ArgumentNullException.ThrowIfNull(connections);
         ArgumentNullException.ThrowIfNull(options);
@@ -41,6 +48,9 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
                 options.Value.ReplicasToAcknowledge, options.Value.ReplicaAcknowledgeTimeout, (ILogger?)logger ?? NullLogger.Instance, meterFactory);
         }
 
+        var protection = idempotencyOptions?.Value;
+        _responseProtector = protection?.StoredResponseProtector;
+        _newResponseProtector = protection is { ProtectStoredResponses: true } ? _responseProtector : null;
         _keyPrefix = Encoding.UTF8.GetBytes(options.Value.KeyPrefix
             ?? throw new InvalidOperationException($"{nameof(RedisIdempotencyStoreOptions)}.{nameof(RedisIdempotencyStoreOptions.KeyPrefix)} was not resolved; register the store with AddRedisStore()."));
     }
@@ -56,7 +66,7 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
         if (result.Resp2Type == ResultType.BulkString)
         {
             var snapshot = (byte[]?)result ?? throw new InvalidDataException("A completed idempotency record has no stored response.");
-            return IdempotencyBeginResult.Completed(StoredResponseSerializer.Deserialize(new ReadOnlySequence<byte>(snapshot)));
+            return IdempotencyBeginResult.Completed(StoredResponseSerializer.Deserialize(new ReadOnlySequence<byte>(snapshot), _responseProtector));
         }
 
         return (long)result switch
@@ -82,16 +92,13 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
         var recordKey = RecordKey(key);
         var retentionMilliseconds = ToMilliseconds(retention, nameof(retention));
 
-        var size = StoredResponseSerializer.GetSerializedLength(response);
-        var buffer = ArrayPool<byte>.Shared.Rent(size);
-        var written = StoredResponseSerializer.Serialize(response, buffer);
-
-        var result = await EvaluateAsync(RedisScripts.Complete, recordKey, [fencingToken, buffer.AsMemory(0, written), retentionMilliseconds], cancellationToken).ConfigureAwait(false);
+        var snapshot = SerializeSnapshot(response, out var rented);
+        var result = await EvaluateAsync(RedisScripts.Complete, recordKey, [fencingToken, snapshot, retentionMilliseconds], cancellationToken).ConfigureAwait(false);
 
         // Returned only once Redis has answered, which proves the command was written. After a failure or a
         // cancellation the command may still sit in the connection's write queue referring to this array; handing it
         // to the pool then could let another request's snapshot be written under this key, so it is left to the GC.
-        ArrayPool<byte>.Shared.Return(buffer);
+        ReturnSnapshot(rented);
         var completed = (long)result == 1;
         if (completed && _acknowledgement is not null)
         {
@@ -106,6 +113,32 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
         var recordKey = RecordKey(key);
         var result = await EvaluateAsync(RedisScripts.Release, recordKey, [fencingToken], cancellationToken).ConfigureAwait(false);
         return (long)result == 1;
+    }
+
+    /// <summary>
+    /// The snapshot's bytes: in a pooled array (<paramref name="rented"/>, for <see cref="ReturnSnapshot"/>) unless it is
+    /// protected, when Data Protection's API hands back an array of its own.
+    /// </summary>
+    private ReadOnlyMemory<byte> SerializeSnapshot(StoredResponse response, out byte[]? rented)
+    {
+        if (_newResponseProtector is not null)
+        {
+            rented = null;
+            return StoredResponseSerializer.Serialize(response, _newResponseProtector);
+        }
+
+        var size = StoredResponseSerializer.GetSerializedLength(response);
+        rented = ArrayPool<byte>.Shared.Rent(size);
+        var written = StoredResponseSerializer.Serialize(response, rented);
+        return rented.AsMemory(0, written);
+    }
+
+    private static void ReturnSnapshot(byte[]? rented)
+    {
+        if (rented is not null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
     /// <summary>The Redis key of a record: the prefix, then the record key as the Redis Cluster hash tag.</summary>

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 
 namespace Idempotency.Diagnostics;
@@ -81,8 +82,24 @@ internal static partial class IdempotencyLog
     [LoggerMessage(23, LogLevel.Information, "Request for {Record} refused: its scope holds its quota of the idempotency store; answering 429 (policy '{Policy}').", EventName = "QuotaExceeded")]
     public static partial void QuotaExceeded(ILogger logger, string record, string policy, Exception exception);
 
+    /// <summary>An unreadable record; one whose protected response cannot be unprotected gets an event of its own, as its fix differs.</summary>
+    public static void RecordUnreadable(ILogger logger, string record, string policy, Exception exception)
+    {
+        if (exception.InnerException is CryptographicException)
+        {
+            StoredResponseUnprotectFailed(logger, record, policy, exception);
+        }
+        else
+        {
+            RecordUnreadableCore(logger, record, policy, exception);
+        }
+    }
+
     [LoggerMessage(24, LogLevel.Error, "Record {Record} (policy '{Policy}') cannot be read by this version; answering 500 without running the handler.", EventName = "RecordUnreadable")]
-    public static partial void RecordUnreadable(ILogger logger, string record, string policy, Exception exception);
+    private static partial void RecordUnreadableCore(ILogger logger, string record, string policy, Exception exception);
+
+    [LoggerMessage(50, LogLevel.Error, "Record {Record} (policy '{Policy}') holds a protected response this instance cannot unprotect: its Data Protection key is not in this instance's key ring (every instance must share one key ring and application name), or the stored bytes were altered. Answering 500 without running the handler.", EventName = "StoredResponseUnprotectFailed")]
+    private static partial void StoredResponseUnprotectFailed(ILogger logger, string record, string policy, Exception exception);
 
     [LoggerMessage(25, LogLevel.Warning, "Record {Record} holds a response encoded as '{Coding}', which the retry does not accept; answering 406. Place response compression before the idempotency middleware so records hold the unencoded response.", EventName = "RepresentationNotAcceptable")]
     public static partial void RepresentationNotAcceptable(ILogger logger, string record, string coding);

@@ -49,6 +49,15 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
             Fail($"{nameof(IdempotencyOptions.ScopeResolver)} must not be null.");
         }
 
+        if (options.DataProtectionMissing)
+        {
+            Fail("ProtectStoredResponses() needs ASP.NET Core Data Protection: register it with services.AddDataProtection(), with a key ring every instance shares (PersistKeysTo...) and one application name (SetApplicationName), or set IdempotencyOptions.StoredResponseProtector.");
+        }
+        else if (options.ProtectStoredResponses && options.StoredResponseProtector is null)
+        {
+            Fail($"{nameof(IdempotencyOptions.ProtectStoredResponses)} is set but {nameof(IdempotencyOptions.StoredResponseProtector)} is null: call ProtectStoredResponses() on the idempotency builder with Data Protection registered, or set a protector.");
+        }
+
         ValidatePolicy(options.DefaultPolicy, $"{nameof(IdempotencyOptions.DefaultPolicy)}", Fail);
         foreach (var (policyName, policy) in options.Policies)
         {

@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Security.Cryptography;
 using System.Text;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Primitives;
 
 namespace Idempotency.Storage;
@@ -29,11 +31,28 @@ namespace Idempotency.Storage;
 ///     varuint value length, value (UTF-8; a null value is written as empty)
 /// varuint body length, body
 /// </code>
+/// <para>
+/// Version 2 (<see cref="ProtectedFormatVersion"/>) is a version-1 response protected with ASP.NET Core Data Protection,
+/// written by the overloads that take an <see cref="IDataProtector"/> (see <see cref="IdempotencyOptions.StoredResponseProtector"/>):
+/// </para>
+/// <code>
+/// u8      version = 2
+/// bytes   IDataProtector.Protect(the version-1 bytes), to the end
+/// </code>
+/// <para>
+/// The readers that take a protector read both versions, so a store may hold both while protection is switched on or
+/// off; the protected payload names the key it was protected with, so records written before a key rotation stay
+/// readable while that key is in the key ring. A payload that cannot be unprotected (its key is not in the key ring,
+/// the bytes were altered) is an <see cref="InvalidDataException"/> like any unreadable response.
+/// </para>
 /// </remarks>
 public static class StoredResponseSerializer
 {
     /// <summary>The format version this serializer writes, the first byte of every serialized response.</summary>
     public const byte FormatVersion = 1;
+
+    /// <summary>The first byte of a response written protected: the version-1 bytes protected with an <see cref="IDataProtector"/> follow it.</summary>
+    public const byte ProtectedFormatVersion = 2;
 
     private const byte BodyStoredFlag = 1;
     private const int FixedHeaderSize = 1 + 2 + 1;
@@ -105,6 +124,72 @@ public static class StoredResponseSerializer
         return buffer;
     }
 
+    /// <summary>
+    /// Serializes <paramref name="response"/> to a new array, protected with <paramref name="protector"/> in the
+    /// <see cref="ProtectedFormatVersion"/> format, or unprotected (as <see cref="Serialize(StoredResponse)"/>) when it is
+    /// <see langword="null"/>.
+    /// </summary>
+    /// <param name="response">The response.</param>
+    /// <param name="protector">Protects the bytes, normally <see cref="IdempotencyOptions.StoredResponseProtector"/> when <see cref="IdempotencyOptions.ProtectStoredResponses"/> is set; <see langword="null"/> for none.</param>
+    /// <returns>The serialized response.</returns>
+    public static byte[] Serialize(StoredResponse response, IDataProtector? protector)
+    {
+        if (protector is null)
+        {
+            return Serialize(response);
+        }
+
+        // IDataProtector takes and returns whole arrays: the plaintext needs an array of its exact length, and the
+        // protected bytes are copied once more behind the version byte.
+        var protectedBytes = protector.Protect(Serialize(response));
+        var result = GC.AllocateUninitializedArray<byte>(1 + protectedBytes.Length);
+        result[0] = ProtectedFormatVersion;
+        protectedBytes.CopyTo(result.AsSpan(1));
+        return result;
+    }
+
+    /// <summary>
+    /// Reads a serialized response, protected (<see cref="ProtectedFormatVersion"/>) or not. An unprotected body refers to
+    /// <paramref name="data"/>'s memory as <see cref="Deserialize(ReadOnlySequence{byte})"/> does; a protected one to a
+    /// new array.
+    /// </summary>
+    /// <param name="data">Exactly one serialized response.</param>
+    /// <param name="protector">Unprotects protected responses, normally <see cref="IdempotencyOptions.StoredResponseProtector"/>; with <see langword="null"/>, a protected response is unreadable.</param>
+    /// <returns>The response.</returns>
+    /// <exception cref="InvalidDataException">
+    /// The bytes are corrupt or of a format version this one does not read, or a protected response cannot be
+    /// unprotected (no protector, its key is not in the key ring, or the bytes were altered); the inner exception is
+    /// then the <see cref="CryptographicException"/>.
+    /// </exception>
+    public static StoredResponse Deserialize(ReadOnlySequence<byte> data, IDataProtector? protector)
+    {
+        if (data.IsEmpty || FirstByte(data) != ProtectedFormatVersion)
+        {
+            return Deserialize(data);
+        }
+
+        if (protector is null)
+        {
+            throw new InvalidDataException(
+                $"The stored response has format version {ProtectedFormatVersion} (protected), and no protector is configured to read it: keep IdempotencyOptions.StoredResponseProtector set (ProtectStoredResponses(protectNewResponses: false) reads without protecting) until every protected record has expired.");
+        }
+
+        byte[] plaintext;
+        try
+        {
+            plaintext = protector.Unprotect(data.Slice(1).ToArray());
+        }
+        catch (CryptographicException ex)
+        {
+            throw new InvalidDataException(
+                "The stored response is protected and cannot be unprotected: the key that protected it is not in this application's key ring (every instance must share one key ring and application name), or its bytes were altered.",
+                ex);
+        }
+
+        // Only version 1 is valid inside: a protected payload holding another protected one is corruption.
+        return Read(plaintext, plaintext);
+    }
+
     /// <summary>Reads a serialized response, copying its body out of <paramref name="data"/>.</summary>
     /// <param name="data">Exactly one serialized response.</param>
     /// <returns>The response.</returns>
@@ -124,6 +209,13 @@ public static class StoredResponseSerializer
         // Several segments are copied into one array first: no larger than the input, which the caller already holds.
         var memory = data.IsSingleSegment ? data.First : data.ToArray();
         return Read(memory.Span, memory);
+    }
+
+    private static byte FirstByte(in ReadOnlySequence<byte> data)
+    {
+        Span<byte> first = stackalloc byte[1];
+        data.Slice(0, 1).CopyTo(first);
+        return first[0];
     }
 
     private static int Write(StoredResponse response, Span<byte> destination)
@@ -159,7 +251,9 @@ public static class StoredResponseSerializer
         var version = reader.ReadByte();
         if (version != FormatVersion)
         {
-            throw new InvalidDataException($"The stored response has format version {version}; this version of Idempotency reads version {FormatVersion}.");
+            throw new InvalidDataException(version == ProtectedFormatVersion
+                ? $"The stored response has format version {version}, protected; it is read with a protector (see IdempotencyOptions.StoredResponseProtector)."
+                : $"The stored response has format version {version}; this version of Idempotency reads version {FormatVersion}.");
         }
 
         var statusCode = reader.ReadUInt16();

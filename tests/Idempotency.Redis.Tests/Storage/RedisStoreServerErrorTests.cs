@@ -16,9 +16,9 @@ public sealed class RedisStoreServerErrorTests(RedisStoreFixture server) : IClas
     private static readonly TimeSpan Retention = TimeSpan.FromHours(1);
     private static readonly StoredResponse Response = new(201, [], "created"u8.ToArray());
 
-    // Version byte 2, which this version of the store does not read: a record written by a later version during a
-    // rolling upgrade.
-    private const string FutureSnapshot = "\u0002\u00c9\u0000\u0000\u0000";
+    // Version byte 3, which this version of the store does not read: a record written by a later version during a
+    // rolling upgrade. (Version 2 is a protected snapshot, read with a protector.)
+    private const string FutureSnapshot = "\u0003\u00c9\u0000\u0000\u0000";
 
     private readonly string _keyPrefix = TestStores.UniquePrefix("server-errors");
 
@@ -33,7 +33,7 @@ public sealed class RedisStoreServerErrorTests(RedisStoreFixture server) : IClas
         var error = await Record.ExceptionAsync(() => store.TryBeginAsync("future", Fingerprint, Lease, CancellationToken.None).AsTask());
 
         Assert.IsType<InvalidDataException>(error);
-        Assert.Contains("format version 2", error.Message, StringComparison.Ordinal);
+        Assert.Contains("format version 3", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
