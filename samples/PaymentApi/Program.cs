@@ -3,6 +3,7 @@ using Idempotency;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.OpenApi;
 using PaymentApi.Accounts;
+using PaymentApi.Admin;
 using PaymentApi.Auth;
 using PaymentApi.Health;
 using PaymentApi.Observability;
@@ -30,7 +31,7 @@ builder.Services.AddAuthentication(DemoApiKeyHandler.SchemeName)
     .AddScheme<DemoApiKeyOptions, DemoApiKeyHandler>(
         DemoApiKeyHandler.SchemeName,
         options => builder.Configuration.GetSection("DemoApiKeys").Bind(options.Keys));
-builder.Services.AddAuthorization();
+builder.Services.AddAuthorization(options => options.AddIdempotencyAdminPolicies(builder.Configuration));
 
 // Where the idempotency records live, the one switch: by default in the ledger's own database (the EF Core store) in
 // transactional mode, so a payment or transfer and its record commit together or not at all. With
@@ -93,5 +94,9 @@ app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = HealthR
 app.MapOpenApi().AllowAnonymous();
 app.MapPayments();
 app.MapAccounts();
+
+// The admin endpoints (inspect and repair idempotency records, see docs/operations.md) exist only where operators are
+// configured (IdempotencyAdmin:Operators; appsettings.Development.json names the demo user "ops"): safe by default.
+app.MapIdempotencyAdminForOperators(builder.Configuration);
 
 app.Run();

@@ -19,7 +19,7 @@ namespace Idempotency.Testing;
 /// <see cref="ShortLease"/>, never asserts at an exact expiry boundary, and keeps to about two leases of waiting.
 /// Leases and retentions that must not expire during a test are <see cref="LongLease"/>, far beyond any test's duration.
 /// </remarks>
-public abstract class SequenceStoreConformanceTests
+public abstract partial class SequenceStoreConformanceTests
 {
     /// <summary>A lease or retention no test outlives, even on a slow machine against a real server.</summary>
     protected static readonly TimeSpan LongLease = TimeSpan.FromMinutes(5);

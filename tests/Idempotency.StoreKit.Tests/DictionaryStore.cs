@@ -5,11 +5,11 @@ namespace Idempotency.StoreKit.Tests;
 
 /// <summary>
 /// A third-party store as a store author writes one: keyed records only (no sequence streams), in a dictionary behind
-/// one lock, written against the public API alone. Responses are kept as bytes from <see cref="StoredResponseSerializer"/>,
+/// one lock, written against the public API alone, with the operator's view (<see cref="IIdempotencyAdminStore"/>). Responses are kept as bytes from <see cref="StoredResponseSerializer"/>,
 /// as a store over any byte-oriented backend would keep them. The packaging tests compile this same file against the
 /// packed packages.
 /// </summary>
-public sealed class DictionaryStore(TimeProvider timeProvider) : IIdempotencyStore
+public sealed class DictionaryStore(TimeProvider timeProvider) : IIdempotencyStore, IIdempotencyAdminStore
 {
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
@@ -59,6 +59,37 @@ public sealed class DictionaryStore(TimeProvider timeProvider) : IIdempotencySto
 
     public ValueTask<bool> ReleaseAsync(string key, long fencingToken, CancellationToken cancellationToken)
         => ValueTask.FromResult(WithOwnedEntry(key, fencingToken, (_, _) => _entries.Remove(key)));
+
+    public ValueTask<IdempotencyRecordInfo?> InspectRecordAsync(string key, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        lock (_lock)
+        {
+            if (!_entries.TryGetValue(key, out var entry) || entry.ExpiresAt <= timeProvider.GetUtcNow())
+            {
+                return ValueTask.FromResult<IdempotencyRecordInfo?>(null);
+            }
+
+            return ValueTask.FromResult<IdempotencyRecordInfo?>(entry.Response is null
+                ? IdempotencyRecordInfo.InFlight(entry.Token, entry.ExpiresAt)
+                : IdempotencyRecordInfo.Completed(StoredResponseSerializer.Deserialize(new ReadOnlySequence<byte>(entry.Response)), entry.ExpiresAt));
+        }
+    }
+
+    public ValueTask<bool> DeleteRecordAsync(string key, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        lock (_lock)
+        {
+            return ValueTask.FromResult(_entries.Remove(key, out var entry) && entry.ExpiresAt > timeProvider.GetUtcNow());
+        }
+    }
+
+    // This store keeps no streams: every stream is missing.
+    public ValueTask<IdempotencyStreamInfo?> InspectStreamAsync(string streamKey, CancellationToken cancellationToken)
+        => ValueTask.FromResult<IdempotencyStreamInfo?>(null);
+
+    public ValueTask<bool> ResetStreamAsync(string streamKey, CancellationToken cancellationToken) => ValueTask.FromResult(false);
 
     /// <summary>Runs <paramref name="change"/> only while <paramref name="fencingToken"/> holds the live lease of an in-flight record.</summary>
     private bool WithOwnedEntry(string key, long fencingToken, Action<Entry, DateTimeOffset> change)

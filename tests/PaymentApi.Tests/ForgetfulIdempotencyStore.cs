@@ -14,8 +14,18 @@ namespace PaymentApi.Tests;
 /// transaction is a real one on its <see cref="LedgerDbContext"/>, which the ledger's writes join and which commits
 /// (or rolls back) as the middleware says; only the record is never written.
 /// </remarks>
-public sealed class ForgetfulIdempotencyStore : IIdempotencySequenceStore, IIdempotencyTransactionalStore
+public sealed class ForgetfulIdempotencyStore : IIdempotencySequenceStore, IIdempotencyTransactionalStore, IIdempotencyAdminStore
 {
+    // Nothing is remembered, so an operator finds nothing; implemented because the sample maps the admin endpoints in
+    // Development, which refuse a store they cannot inspect.
+    public ValueTask<IdempotencyRecordInfo?> InspectRecordAsync(string key, CancellationToken cancellationToken) => ValueTask.FromResult<IdempotencyRecordInfo?>(null);
+
+    public ValueTask<bool> DeleteRecordAsync(string key, CancellationToken cancellationToken) => ValueTask.FromResult(false);
+
+    public ValueTask<IdempotencyStreamInfo?> InspectStreamAsync(string streamKey, CancellationToken cancellationToken) => ValueTask.FromResult<IdempotencyStreamInfo?>(null);
+
+    public ValueTask<bool> ResetStreamAsync(string streamKey, CancellationToken cancellationToken) => ValueTask.FromResult(false);
+
     private long _calls;
     private long _lastToken;
 

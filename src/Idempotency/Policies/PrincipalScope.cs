@@ -130,7 +130,45 @@ internal static class PrincipalScope
         return claim is not null && !string.IsNullOrEmpty(claim.Value) ? claim : null;
     }
 
+    /// <summary>
+    /// The scope an operator names (admin endpoints): <c>anonymous</c>; <c>sub:</c>, <c>nameid:</c> or <c>name:</c>
+    /// and a claim value, issued by <paramref name="issuer"/> (<see cref="ClaimsIdentity.DefaultIssuer"/> when
+    /// <see langword="null"/>, as for claims an application's own handler creates); <c>custom:</c> and what a custom
+    /// resolver returns; <c>worker</c> or <c>worker:</c> and an <see cref="IIdempotentExecutor"/> operation's scope.
+    /// The same scope <see cref="Resolve"/>, <see cref="Custom"/> or <see cref="Worker"/> builds for that caller.
+    /// </summary>
+    /// <returns>The scope, or <see langword="null"/> when <paramref name="text"/> names no kind of scope.</returns>
+    public static string? FromDescription(string text, string? issuer)
+    {
+        if (text == Anonymous)
+        {
+            return Anonymous;
+        }
+
+        if (text == SharedWorker)
+        {
+            return SharedWorker;
+        }
+
+        foreach (var kind in (ReadOnlySpan<string>)[SubjectKind, NameIdentifierKind, NameKind])
+        {
+            if (text.Length > kind.Length && text.StartsWith(kind, StringComparison.Ordinal))
+            {
+                return Tag(kind, issuer ?? ClaimsIdentity.DefaultIssuer, text[kind.Length..]);
+            }
+        }
+
+        if (text.Length > CustomKind.Length && text.StartsWith(CustomKind, StringComparison.Ordinal))
+        {
+            return text;
+        }
+
+        return text.Length > WorkerKind.Length && text.StartsWith(WorkerKind, StringComparison.Ordinal) ? text : null;
+    }
+
+    private static string Tag(string kind, Claim claim) => Tag(kind, claim.Issuer, claim.Value);
+
     // The issuer's length comes first, so no issuer and value can be split two ways.
-    private static string Tag(string kind, Claim claim)
-        => string.Concat(kind, claim.Issuer.Length.ToString(CultureInfo.InvariantCulture), ":", claim.Issuer, ":", claim.Value);
+    private static string Tag(string kind, string issuer, string value)
+        => string.Concat(kind, issuer.Length.ToString(CultureInfo.InvariantCulture), ":", issuer, ":", value);
 }

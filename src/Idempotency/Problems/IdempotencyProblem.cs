@@ -84,6 +84,20 @@ internal sealed class IdempotencyProblem
         "request-body-invalid", StatusCodes.Status400BadRequest, "Request body invalid",
         "The request body could not be read, so the request was not processed: {0}");
 
+    /// <summary>Admin endpoints: a lookup or option the endpoint cannot use.</summary>
+    public static readonly IdempotencyProblem AdminRequestInvalid = new(
+        "admin-request-invalid", StatusCodes.Status400BadRequest, "Admin request invalid", "{0}");
+
+    /// <summary>Admin endpoints: nothing live under the record or stream looked up.</summary>
+    public static readonly IdempotencyProblem AdminNotFound = new(
+        "admin-not-found", StatusCodes.Status404NotFound, "Nothing stored",
+        "The store holds no {0} {1}: it was never created, or was released, expired, deleted or reset.");
+
+    /// <summary>Admin endpoints: contents asked for by a caller who may not see them.</summary>
+    public static readonly IdempotencyProblem AdminContentForbidden = new(
+        "admin-content-forbidden", StatusCodes.Status403Forbidden, "Contents not shown",
+        "Stored bodies, scopes and keys are shown only to callers who satisfy the admin content authorization policy{0}. Ask without 'include' to see status, headers, size and hash.");
+
     private IdempotencyProblem(string name, int status, string title, string detail)
     {
         Name = name;

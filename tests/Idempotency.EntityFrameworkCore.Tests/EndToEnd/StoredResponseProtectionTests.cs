@@ -241,4 +241,39 @@ public sealed class StoredResponseProtectionTests(SqliteDatabase database) : ICl
         await ProblemAssert.IsProblemAsync(reused, HttpStatusCode.UnprocessableEntity, "idempotency-key-reused");
         Assert.Equal(1, _executions);
     }
+
+    [Fact]
+    public async Task The_admin_inspection_reads_protected_records_and_stream_windows()
+    {
+        await database.ClearAsync();
+        await using var app = await StartAsync(_ring);
+        var secret = NewSecret();
+        var paid = await SendAsync(app, Post("/pay", "transactional-record", secret));
+        var transferred = await SendAsync(app, Post("/transfer", "transfer-1", secret, sequence: 1));
+
+        var admin = Assert.IsAssignableFrom<IIdempotencyAdminStore>(app.Services.GetRequiredService<IIdempotencyStore>());
+        var recordKey = Assert.Single(await KeysAsync("SELECT key FROM idempotency_records"));
+        var streamKey = Assert.Single(await KeysAsync("SELECT stream_key FROM idempotency_stream_responses"));
+        var record = await admin.InspectRecordAsync(recordKey, CancellationToken.None);
+        var stream = await admin.InspectStreamAsync(streamKey, CancellationToken.None);
+
+        Assert.Equal(paid, Encoding.UTF8.GetString(record!.Response!.Body.Span));
+        Assert.Equal(transferred, Encoding.UTF8.GetString(Assert.Single(stream!.Window).Response.Body.Span));
+    }
+
+    private async Task<List<string>> KeysAsync(string query)
+    {
+        var keys = new List<string>();
+        await using var connection = new SqliteConnection(database.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = query;
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            keys.Add(reader.GetString(0));
+        }
+
+        return keys;
+    }
 }

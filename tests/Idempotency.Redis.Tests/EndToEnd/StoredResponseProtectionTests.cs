@@ -216,4 +216,29 @@ public sealed class StoredResponseProtectionTests(RedisStoreFixture server) : IC
 
         Assert.True(values > 0);
     }
+
+    [Fact]
+    public async Task The_admin_inspection_reads_protected_records_and_stream_windows()
+    {
+        var connection = await server.GetConnectionAsync();
+        var storeOptions = Options.Create(new RedisIdempotencyStoreOptions { ConnectionMultiplexerFactory = () => Task.FromResult(connection), KeyPrefix = _prefix });
+        var protection = Options.Create(new IdempotencyOptions { StoredResponseProtector = _ring.Protector, ProtectStoredResponses = true });
+        var store = new RedisIdempotencyStore(new RedisConnectionProvider(storeOptions), storeOptions, idempotencyOptions: protection);
+        var secret = NewSecret();
+        var response = new StoredResponse(201, [new("Location", $"/transfers/{secret}")], Encoding.UTF8.GetBytes(Body(secret)));
+        byte[] fingerprint = [1, 2, 3];
+        var lease = TimeSpan.FromSeconds(30);
+
+        var record = await store.TryBeginAsync("record-1", fingerprint, lease, CancellationToken.None);
+        Assert.True(await store.CompleteAsync("record-1", record.FencingToken, response, TimeSpan.FromMinutes(5), CancellationToken.None));
+        var stream = await store.TryBeginSequenceAsync("stream-1", 0, 1, fingerprint, lease, CancellationToken.None);
+        Assert.True(await store.CompleteSequenceAsync("stream-1", stream.FencingToken, response, 4, TimeSpan.FromMinutes(5), CancellationToken.None));
+
+        var inspected = await store.InspectRecordAsync("record-1", CancellationToken.None);
+        var window = (await store.InspectStreamAsync("stream-1", CancellationToken.None))!.Window;
+
+        Assert.Equal(response.Body.ToArray(), inspected!.Response!.Body.ToArray());
+        Assert.Equal($"/transfers/{secret}", inspected.Response.Headers[0].Value.ToString());
+        Assert.Equal(response.Body.ToArray(), Assert.Single(window).Response.Body.ToArray());
+    }
 }

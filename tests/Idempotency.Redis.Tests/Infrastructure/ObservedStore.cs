@@ -7,7 +7,7 @@ namespace Idempotency.Redis.Tests.Infrastructure;
 /// Wraps the Redis store the way an application would decorate <see cref="IIdempotencyStore"/>: it counts calls and
 /// their outcomes and can make renewals fail, while every other call reaches Redis unchanged.
 /// </summary>
-public sealed class ObservedStore(IIdempotencySequenceStore inner) : IIdempotencySequenceStore
+public sealed class ObservedStore(IIdempotencySequenceStore inner) : IIdempotencySequenceStore, IIdempotencyAdminStore
 {
     private readonly ConcurrentQueue<bool> _completionResults = new();
     private readonly ConcurrentQueue<Task> _beginCalls = new();
@@ -93,4 +93,17 @@ public sealed class ObservedStore(IIdempotencySequenceStore inner) : IIdempotenc
 
     public ValueTask<bool> ReleaseSequenceAsync(string streamKey, long fencingToken, CancellationToken cancellationToken)
         => inner.ReleaseSequenceAsync(streamKey, fencingToken, cancellationToken);
+
+    // The operator's view passes straight through, unobserved: only the request path is recorded.
+    public ValueTask<IdempotencyRecordInfo?> InspectRecordAsync(string key, CancellationToken cancellationToken)
+        => ((IIdempotencyAdminStore)inner).InspectRecordAsync(key, cancellationToken);
+
+    public ValueTask<bool> DeleteRecordAsync(string key, CancellationToken cancellationToken)
+        => ((IIdempotencyAdminStore)inner).DeleteRecordAsync(key, cancellationToken);
+
+    public ValueTask<IdempotencyStreamInfo?> InspectStreamAsync(string streamKey, CancellationToken cancellationToken)
+        => ((IIdempotencyAdminStore)inner).InspectStreamAsync(streamKey, cancellationToken);
+
+    public ValueTask<bool> ResetStreamAsync(string streamKey, CancellationToken cancellationToken)
+        => ((IIdempotencyAdminStore)inner).ResetStreamAsync(streamKey, cancellationToken);
 }

@@ -3,7 +3,7 @@ using Idempotency.Storage;
 namespace Idempotency.Tests.Infrastructure;
 
 /// <summary>Wraps a store to count calls and inject faults per operation.</summary>
-public sealed class FaultyStore(IIdempotencySequenceStore inner) : IIdempotencySequenceStore
+public sealed class FaultyStore(IIdempotencySequenceStore inner) : IIdempotencySequenceStore, IIdempotencyAdminStore
 {
     private int _begins;
     private int _renewals;
@@ -76,4 +76,17 @@ public sealed class FaultyStore(IIdempotencySequenceStore inner) : IIdempotencyS
         Interlocked.Increment(ref _releases);
         return inner.ReleaseSequenceAsync(streamKey, fencingToken, cancellationToken);
     }
+
+    // The operator's view passes straight through: faults are injected into the request path only.
+    public ValueTask<IdempotencyRecordInfo?> InspectRecordAsync(string key, CancellationToken cancellationToken)
+        => ((IIdempotencyAdminStore)inner).InspectRecordAsync(key, cancellationToken);
+
+    public ValueTask<bool> DeleteRecordAsync(string key, CancellationToken cancellationToken)
+        => ((IIdempotencyAdminStore)inner).DeleteRecordAsync(key, cancellationToken);
+
+    public ValueTask<IdempotencyStreamInfo?> InspectStreamAsync(string streamKey, CancellationToken cancellationToken)
+        => ((IIdempotencyAdminStore)inner).InspectStreamAsync(streamKey, cancellationToken);
+
+    public ValueTask<bool> ResetStreamAsync(string streamKey, CancellationToken cancellationToken)
+        => ((IIdempotencyAdminStore)inner).ResetStreamAsync(streamKey, cancellationToken);
 }

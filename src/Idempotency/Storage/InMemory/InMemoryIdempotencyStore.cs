@@ -19,7 +19,7 @@ namespace Idempotency.Storage.InMemory;
 /// keeps the status without the body.
 /// </para>
 /// </remarks>
-internal sealed class InMemoryIdempotencyStore : IIdempotencySequenceStore, IDisposable
+internal sealed partial class InMemoryIdempotencyStore : IIdempotencySequenceStore, IDisposable
 {
     // A sweep of a large backlog releases the lock between batches so requests are not held up behind it.
     private const int SweepBatchSize = 256;

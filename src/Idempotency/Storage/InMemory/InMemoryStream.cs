@@ -158,6 +158,19 @@ internal sealed class InMemoryStream : InMemoryEntry
         UpdateExpiry();
     }
 
+    /// <summary>The kept responses, oldest first, for an operator's inspection.</summary>
+    public IdempotencyStreamEntry[] CopyWindow()
+    {
+        var entries = new IdempotencyStreamEntry[_count];
+        var first = Last - _count + 1;
+        for (var i = 0; i < _count; i++)
+        {
+            entries[i] = new IdempotencyStreamEntry(first + i, _window[(_head + i) % _window.Length].Response);
+        }
+
+        return entries;
+    }
+
     public static long MeasureEmpty(string key) => FixedOverheadBytes + (key.Length * 2L);
 
     public static long MeasureSlot(int fingerprintLength) => EntryOverheadBytes + fingerprintLength;
