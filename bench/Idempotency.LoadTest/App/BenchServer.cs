@@ -55,6 +55,10 @@ public static class BenchServer
             ThreadPool.SetMinThreads(64, 64);
         }
 
+        // Measurement switches of the relational store's transactional mode (internal, for comparing designs).
+        Idempotency.EntityFrameworkCore.Relational.EntityFrameworkCoreStoreTransaction.CommittedLeaseDesign = Environment.GetEnvironmentVariable("BENCH_TX_DESIGN") == "lease";
+        Idempotency.EntityFrameworkCore.Relational.EntityFrameworkCoreStoreTransaction.CommitSeparately = Environment.GetEnvironmentVariable("BENCH_COMMIT_SEPARATELY") == "true";
+
         var builder = WebApplication.CreateSlimBuilder([]);
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole();

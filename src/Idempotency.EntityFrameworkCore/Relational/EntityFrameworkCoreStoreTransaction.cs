@@ -24,6 +24,9 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
     // "operation already in progress"). The disposal takes it and keeps it.
     private readonly SemaphoreSlim _operation = new(1, 1);
     private long _reservedToken;
+    private PendingCompletion? _pendingCompletion;
+    private string? _leasedKey;
+    private long _leasedToken;
     private bool _committed;
     private Task? _disposal;
 
@@ -40,6 +43,16 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
         _reservedToken = reservedToken;
     }
 
+    /// <summary>
+    /// Measurement only (the bench compares the two in-flight designs): the record's begin commits an in-flight record
+    /// with a lease on a connection of the store's own, as outside a transaction, instead of being this transaction's
+    /// uncommitted row; the completion still commits with the handler's writes, and a rollback releases the lease.
+    /// </summary>
+    internal static bool CommittedLeaseDesign { get; set; }
+
+    /// <summary>Measurement only: the completion and the COMMIT in two round trips even where one would do.</summary>
+    internal static bool CommitSeparately { get; set; }
+
     private DbConnection Connection => _context.Database.GetDbConnection();
 
     private DbTransaction DbTransaction => _transaction.GetDbTransaction();
@@ -48,6 +61,18 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
     {
         StoreArguments.Key(key, nameof(key));
         StoreArguments.Positive(lease, nameof(lease));
+        if (CommittedLeaseDesign)
+        {
+            var leased = await _store.TryBeginAsync(key, fingerprint, lease, cancellationToken).ConfigureAwait(false);
+            if (leased.Status == IdempotencyBeginStatus.Acquired)
+            {
+                _leasedKey = key;
+                _leasedToken = leased.FencingToken;
+            }
+
+            return leased;
+        }
+
         // The token comes from a connection of the store's own, outside this transaction's statements.
         var token = await TakeTokenAsync(cancellationToken).ConfigureAwait(false);
         await EnterAsync().ConfigureAwait(false);
@@ -77,6 +102,15 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
         StoreArguments.Key(key, nameof(key));
         StoreArguments.Complete(response, retention);
         await EnterAsync().ConfigureAwait(false);
+        if (_dialect.CommitsWithLastStatement && !CommitSeparately)
+        {
+            // Sent with the COMMIT, in one round trip (CommitAsync). The row is this transaction's own, so the
+            // completion cannot be fenced; if it were, the statement fails and nothing commits.
+            _pendingCompletion = new PendingCompletion(key, fencingToken, response, retention);
+            _operation.Release();
+            return true;
+        }
+
         try
         {
             return await EntityFrameworkCoreIdempotencyStore.CompleteRecordAsync(
@@ -146,8 +180,26 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
         await EnterAsync().ConfigureAwait(false);
         try
         {
-            await _transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            _committed = true;
+            if (_pendingCompletion is { } completion)
+            {
+                // The completion and the COMMIT in one command. Npgsql then knows the transaction ended (the server
+                // says so after each batch), and disposing EF Core's transaction ends it on the context without a
+                // rollback, as its commit would. EF Core's commit events (TransactionCommitted interceptors) do not fire.
+                _pendingCompletion = null;
+                await using (var command = EntityFrameworkCoreIdempotencyStore.CreateCompletion(
+                    Connection, DbTransaction, _sql.CompleteRecordAndCommit, completion.Key, completion.FencingToken, completion.Response, completion.Retention))
+                {
+                    await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                _committed = true;
+                await _transaction.DisposeAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                await _transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                _committed = true;
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -228,6 +280,18 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
 
             // The store opened the connection before it began (EF Core counts opens: this closes only what it opened).
             await StoreConnections.CloseAsync(_context, _store.Logger, _store.Contexts.ContextName).ConfigureAwait(false);
+
+            if (!_committed && _leasedKey is { } leasedKey)
+            {
+                try
+                {
+                    await _store.ReleaseAsync(leasedKey, _leasedToken, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    StoreLog.RollbackFailed(_store.Logger, _store.Contexts.ContextName, ex);
+                }
+            }
         }
         finally
         {
@@ -260,6 +324,9 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
 
         return _store.Tokens.NextAsync(cancellationToken);
     }
+
+    /// <summary>A record's completion, sent with the COMMIT.</summary>
+    private readonly record struct PendingCompletion(string Key, long FencingToken, StoredResponse Response, TimeSpan Retention);
 
     /// <summary>
     /// A begin's statement between the lock timeout and its reset, in the same round trip: the bound is for waiting on
