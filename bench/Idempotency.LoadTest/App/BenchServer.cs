@@ -179,21 +179,26 @@ public static class BenchServer
     /// </summary>
     private static void AddDatabasePolicies(IdempotencyOptions options)
     {
+        var concurrent = Environment.GetEnvironmentVariable("BENCH_CONCURRENT_WAIT") == "true" ? ConcurrentRequestHandling.Wait : ConcurrentRequestHandling.Reject;
+
         options.AddPolicy("retained", policy =>
         {
             policy.Retention = TimeSpan.FromHours(1);
             policy.Transactional = true;
+            policy.ConcurrentRequests = concurrent;
         });
         options.AddPolicy("unique", policy =>
         {
             policy.Lease = TimeSpan.FromSeconds(2);
             policy.Retention = TimeSpan.FromSeconds(2);
             policy.Transactional = true;
+            policy.ConcurrentRequests = concurrent;
         });
         options.AddPolicy("unique-plain", policy =>
         {
             policy.Lease = TimeSpan.FromSeconds(2);
             policy.Retention = TimeSpan.FromSeconds(2);
+            policy.ConcurrentRequests = concurrent;
         });
     }
 
