@@ -55,10 +55,6 @@ public static class BenchServer
             ThreadPool.SetMinThreads(64, 64);
         }
 
-        // Measurement switches of the relational store's transactional mode (internal, for comparing designs).
-        Idempotency.EntityFrameworkCore.Relational.EntityFrameworkCoreStoreTransaction.CommittedLeaseDesign = Environment.GetEnvironmentVariable("BENCH_TX_DESIGN") == "lease";
-        Idempotency.EntityFrameworkCore.Relational.EntityFrameworkCoreStoreTransaction.CommitSeparately = Environment.GetEnvironmentVariable("BENCH_COMMIT_SEPARATELY") == "true";
-
         var builder = WebApplication.CreateSlimBuilder([]);
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole();
@@ -179,26 +175,21 @@ public static class BenchServer
     /// </summary>
     private static void AddDatabasePolicies(IdempotencyOptions options)
     {
-        var concurrent = Environment.GetEnvironmentVariable("BENCH_CONCURRENT_WAIT") == "true" ? ConcurrentRequestHandling.Wait : ConcurrentRequestHandling.Reject;
-
         options.AddPolicy("retained", policy =>
         {
             policy.Retention = TimeSpan.FromHours(1);
             policy.Transactional = true;
-            policy.ConcurrentRequests = concurrent;
         });
         options.AddPolicy("unique", policy =>
         {
             policy.Lease = TimeSpan.FromSeconds(2);
             policy.Retention = TimeSpan.FromSeconds(2);
             policy.Transactional = true;
-            policy.ConcurrentRequests = concurrent;
         });
         options.AddPolicy("unique-plain", policy =>
         {
             policy.Lease = TimeSpan.FromSeconds(2);
             policy.Retention = TimeSpan.FromSeconds(2);
-            policy.ConcurrentRequests = concurrent;
         });
     }
 

@@ -6,8 +6,6 @@ namespace Idempotency.LoadTest.App;
 /// <summary>The database modes' handler; apart from the rest so that the micro-benchmarks, which link Orders.cs, need no EF Core.</summary>
 public static partial class OrderHandlers
 {
-    private static readonly TimeSpan HandlerDelay = TimeSpan.FromMilliseconds(int.Parse(Environment.GetEnvironmentVariable("BENCH_HANDLER_DELAY_MS") ?? "0", System.Globalization.CultureInfo.InvariantCulture));
-
     /// <summary>
     /// POST /orders in the database modes: the same work, plus the order's row inserted through the request's
     /// <see cref="BenchDbContext"/> (one <c>SaveChanges</c>) before the answer, as a create endpoint stores what it creates.
@@ -32,11 +30,6 @@ public static partial class OrderHandlers
             CreatedAt = response.CreatedAt,
         });
         await database.SaveChangesAsync(context.RequestAborted);
-        if (HandlerDelay > TimeSpan.Zero)
-        {
-            await Task.Delay(HandlerDelay);
-        }
-
         await WriteCreatedAsync(context, response);
     }
 }

@@ -25,8 +25,6 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
     private readonly SemaphoreSlim _operation = new(1, 1);
     private long _reservedToken;
     private PendingCompletion? _pendingCompletion;
-    private string? _leasedKey;
-    private long _leasedToken;
     private bool _committed;
     private Task? _disposal;
 
@@ -43,16 +41,6 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
         _reservedToken = reservedToken;
     }
 
-    /// <summary>
-    /// Measurement only (the bench compares the two in-flight designs): the record's begin commits an in-flight record
-    /// with a lease on a connection of the store's own, as outside a transaction, instead of being this transaction's
-    /// uncommitted row; the completion still commits with the handler's writes, and a rollback releases the lease.
-    /// </summary>
-    internal static bool CommittedLeaseDesign { get; set; }
-
-    /// <summary>Measurement only: the completion and the COMMIT in two round trips even where one would do.</summary>
-    internal static bool CommitSeparately { get; set; }
-
     private DbConnection Connection => _context.Database.GetDbConnection();
 
     private DbTransaction DbTransaction => _transaction.GetDbTransaction();
@@ -61,18 +49,6 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
     {
         StoreArguments.Key(key, nameof(key));
         StoreArguments.Positive(lease, nameof(lease));
-        if (CommittedLeaseDesign)
-        {
-            var leased = await _store.TryBeginAsync(key, fingerprint, lease, cancellationToken).ConfigureAwait(false);
-            if (leased.Status == IdempotencyBeginStatus.Acquired)
-            {
-                _leasedKey = key;
-                _leasedToken = leased.FencingToken;
-            }
-
-            return leased;
-        }
-
         // The token comes from a connection of the store's own, outside this transaction's statements.
         var token = await TakeTokenAsync(cancellationToken).ConfigureAwait(false);
         await EnterAsync().ConfigureAwait(false);
@@ -102,7 +78,7 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
         StoreArguments.Key(key, nameof(key));
         StoreArguments.Complete(response, retention);
         await EnterAsync().ConfigureAwait(false);
-        if (_dialect.CommitsWithLastStatement && !CommitSeparately)
+        if (_dialect.CommitsWithLastStatement)
         {
             // Sent with the COMMIT, in one round trip (CommitAsync). The row is this transaction's own, so the
             // completion cannot be fenced; if it were, the statement fails and nothing commits.
@@ -280,18 +256,6 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
 
             // The store opened the connection before it began (EF Core counts opens: this closes only what it opened).
             await StoreConnections.CloseAsync(_context, _store.Logger, _store.Contexts.ContextName).ConfigureAwait(false);
-
-            if (!_committed && _leasedKey is { } leasedKey)
-            {
-                try
-                {
-                    await _store.ReleaseAsync(leasedKey, _leasedToken, CancellationToken.None).ConfigureAwait(false);
-                }
-                catch (Exception ex)
-                {
-                    StoreLog.RollbackFailed(_store.Logger, _store.Contexts.ContextName, ex);
-                }
-            }
         }
         finally
         {
