@@ -63,6 +63,7 @@ internal sealed class StoreSql
             SELECT 1 / count(*) FROM completed;
             COMMIT
             """;
+
         ReleaseRecord = $"""DELETE FROM "{R.Table}" {owned} {live}""";
 
         ReserveTokens = $"""UPDATE "{F.Table}" SET "{F.NextToken}" = "{F.NextToken}" + {Count} WHERE "{F.Id}" = {F.CounterId} RETURNING "{F.NextToken}" """;
