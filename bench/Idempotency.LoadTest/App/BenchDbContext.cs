@@ -7,8 +7,16 @@ namespace Idempotency.LoadTest.App;
 /// uses it, pooled, so that the handler's write costs the same with and without idempotency in front of it; the
 /// baseline's database has the store's tables too (empty), so both databases have the same schema.
 /// </summary>
-public sealed class BenchDbContext(DbContextOptions<BenchDbContext> options) : DbContext(options)
+public sealed class BenchDbContext : DbContext
 {
+    private static readonly bool AutoSavepoints = Environment.GetEnvironmentVariable("BENCH_AUTO_SAVEPOINTS") != "false";
+
+    public BenchDbContext(DbContextOptions<BenchDbContext> options)
+        : base(options)
+    {
+        Database.AutoSavepointsEnabled = AutoSavepoints;
+    }
+
     public DbSet<OrderRow> Orders => Set<OrderRow>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)

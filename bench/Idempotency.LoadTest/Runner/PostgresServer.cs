@@ -35,7 +35,7 @@ public sealed class PostgresServer : IAsyncDisposable
 
     /// <summary>A connection string for <paramref name="database"/> (pool bounded so that two apps stay within <c>max_connections</c>).</summary>
     public string ConnectionString(string database)
-        => $"Host=127.0.0.1;Port={Port};Username={ServiceUser};Database={database};Maximum Pool Size=64";
+        => $"Host=127.0.0.1;Port={Port};Username={ServiceUser};Database={database};Maximum Pool Size=64{Environment.GetEnvironmentVariable("BENCH_PG_OPTIONS")}";
 
     /// <summary>Whether this machine has PostgreSQL's server binaries.</summary>
     public static bool IsInstalled() => FindBinaries() is not null;

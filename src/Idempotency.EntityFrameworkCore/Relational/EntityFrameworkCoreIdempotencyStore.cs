@@ -235,12 +235,20 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore : IIdempotency
     internal static async ValueTask<bool> CompleteRecordAsync(
         DbConnection connection, DbTransaction? transaction, string commandText, string key, long fencingToken, StoredResponse response, TimeSpan retention, IDataProtector? protector, CancellationToken cancellationToken)
     {
-        await using var command = StoreCommands.Create(connection, transaction, commandText);
+        await using var command = CreateCompletion(connection, transaction, commandText, key, fencingToken, response, retention);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    /// <summary>A record's completion (<see cref="StoreSql.CompleteRecord"/> or one of its variants) with its parameters.</summary>
+    internal static DbCommand CreateCompletion(
+        DbConnection connection, DbTransaction? transaction, string commandText, string key, long fencingToken, StoredResponse response, TimeSpan retention)
+    {
+        var command = StoreCommands.Create(connection, transaction, commandText);
         StoreCommands.Add(command, StoreSql.Key, key);
         StoreCommands.Add(command, StoreSql.Token, fencingToken);
         StoreCommands.Add(command, StoreSql.Response, StoredResponseSerializer.Serialize(response, protector));
         StoreCommands.Add(command, StoreSql.Duration, StoreCommands.Milliseconds(retention));
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        return command;
     }
 
     /// <summary>The response's body refers to <paramref name="bytes"/> (or, protected, to the unprotected copy), which nobody else holds.</summary>

@@ -24,6 +24,7 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
     // "operation already in progress"). The disposal takes it and keeps it.
     private readonly SemaphoreSlim _operation = new(1, 1);
     private long _reservedToken;
+    private PendingCompletion? _pendingCompletion;
     private bool _committed;
     private Task? _disposal;
 
@@ -77,6 +78,15 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
         StoreArguments.Key(key, nameof(key));
         StoreArguments.Complete(response, retention);
         await EnterAsync().ConfigureAwait(false);
+        if (_dialect.CommitsWithLastStatement)
+        {
+            // Sent with the COMMIT, in one round trip (CommitAsync). The row is this transaction's own, so the
+            // completion cannot be fenced; if it were, the statement fails and nothing commits.
+            _pendingCompletion = new PendingCompletion(key, fencingToken, response, retention);
+            _operation.Release();
+            return true;
+        }
+
         try
         {
             return await EntityFrameworkCoreIdempotencyStore.CompleteRecordAsync(
@@ -146,8 +156,26 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
         await EnterAsync().ConfigureAwait(false);
         try
         {
-            await _transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            _committed = true;
+            if (_pendingCompletion is { } completion)
+            {
+                // The completion and the COMMIT in one command. Npgsql then knows the transaction ended (the server
+                // says so after each batch), and disposing EF Core's transaction ends it on the context without a
+                // rollback, as its commit would. EF Core's commit events (TransactionCommitted interceptors) do not fire.
+                _pendingCompletion = null;
+                await using (var command = EntityFrameworkCoreIdempotencyStore.CreateCompletion(
+                    Connection, DbTransaction, _sql.CompleteRecordAndCommit, completion.Key, completion.FencingToken, completion.Response, completion.Retention))
+                {
+                    await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                _committed = true;
+                await _transaction.DisposeAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                await _transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                _committed = true;
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -260,6 +288,9 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
 
         return _store.Tokens.NextAsync(cancellationToken);
     }
+
+    /// <summary>A record's completion, sent with the COMMIT.</summary>
+    private readonly record struct PendingCompletion(string Key, long FencingToken, StoredResponse Response, TimeSpan Retention);
 
     /// <summary>
     /// A begin's statement between the lock timeout and its reset, in the same round trip: the bound is for waiting on

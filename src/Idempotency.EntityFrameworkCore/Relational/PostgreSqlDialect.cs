@@ -29,6 +29,10 @@ internal sealed class PostgreSqlDialect : SqlDialect
     // DEFAULT is the value the connection started with (server, role, database or connection string settings).
     public override string? LockTimeoutReset => "SET LOCAL lock_timeout = DEFAULT";
 
+    // Npgsql reads the transaction's end from the server's ReadyForQuery, and the extended protocol skips every
+    // statement after a failed one up to the batch's end, so an error before the COMMIT leaves it unsent.
+    public override bool CommitsWithLastStatement => true;
+
     public override string? ConnectionSetup(long commandTimeoutMilliseconds) => null;
 
     public override bool IsUnavailable(DbException exception)

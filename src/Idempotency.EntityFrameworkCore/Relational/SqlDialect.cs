@@ -38,6 +38,12 @@ internal abstract class SqlDialect
     public abstract string? LockTimeoutReset { get; }
 
     /// <summary>
+    /// Whether a transaction's last statement and its <c>COMMIT</c> may go to the database as one command (one round
+    /// trip): the provider then treats the transaction as ended, and a failed statement skips the <c>COMMIT</c>.
+    /// </summary>
+    public abstract bool CommitsWithLastStatement { get; }
+
+    /// <summary>
     /// A statement run on a connection once it is open, before the store uses it, or <see langword="null"/>. Given the
     /// connection's command timeout, in milliseconds.
     /// </summary>

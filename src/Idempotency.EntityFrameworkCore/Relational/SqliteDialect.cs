@@ -39,6 +39,10 @@ internal sealed class SqliteDialect : SqlDialect
     // would wait at least that long. SQLite's own busy handler waits in steps of a few milliseconds instead.
     // A command timeout of 0 is "no limit" to Microsoft.Data.Sqlite, but a busy timeout of 0 is "fail at once" to SQLite:
     // the longest wait SQLite takes (an int of milliseconds) stands for it.
+    // Microsoft.Data.Sqlite's transaction would still try to end a transaction the SQL ended; and there is no round
+    // trip to save.
+    public override bool CommitsWithLastStatement => false;
+
     public override string? ConnectionSetup(long commandTimeoutMilliseconds)
         => string.Create(
             System.Globalization.CultureInfo.InvariantCulture,

@@ -53,6 +53,17 @@ internal sealed class StoreSql
         // Inside a request transaction the record is the transaction's own row: nobody can take it over while the
         // transaction lives (a concurrent begin waits on it), so an expired lease does not matter there.
         CompleteRecordInTransaction = complete;
+
+        // The completion and the COMMIT in one round trip, where the dialect allows it (SqlDialect.CommitsWithLastStatement).
+        // A completion that touched no row must not commit the handler's writes: 1 / 0 fails the statement, and the
+        // COMMIT after a failed statement is never run (the caller then rolls back).
+        CompleteRecordAndCommit =
+            $"""
+            WITH completed AS ({complete} RETURNING 1)
+            SELECT 1 / count(*) FROM completed;
+            COMMIT
+            """;
+
         ReleaseRecord = $"""DELETE FROM "{R.Table}" {owned} {live}""";
 
         ReserveTokens = $"""UPDATE "{F.Table}" SET "{F.NextToken}" = "{F.NextToken}" + {Count} WHERE "{F.Id}" = {F.CounterId} RETURNING "{F.NextToken}" """;
@@ -141,6 +152,8 @@ internal sealed class StoreSql
     public string CompleteRecord { get; }
 
     public string CompleteRecordInTransaction { get; }
+
+    public string CompleteRecordAndCommit { get; }
 
     public string ReleaseRecord { get; }
 

@@ -168,6 +168,36 @@ public abstract class StoreTransactionTests(StoreDatabase database) : IAsyncLife
     }
 
     [Fact]
+    public async Task A_completion_with_a_token_the_transaction_does_not_hold_commits_nothing()
+    {
+        var key = NewKey();
+        await using (var request = NewRequest())
+        {
+            var context = ContextOf(request);
+            await using (var transaction = await BeginAsync(request))
+            {
+                var token = await AcquireAsync(transaction, key);
+                context.Ledger.Add(new LedgerEntry { Id = key, Amount = 10 });
+                await context.SaveChangesAsync();
+
+                // Either the completion says it was fenced (and the caller never commits), or, where it is sent with
+                // the COMMIT (PostgreSQL), the commit fails: never a commit of the writes without the completed record.
+                if (await transaction.CompleteAsync(key, token + 1, Response("stale"), Retention, CancellationToken.None))
+                {
+                    await Assert.ThrowsAsync<IdempotencyStoreUnavailableException>(() => transaction.CommitAsync(CancellationToken.None).AsTask());
+                }
+            }
+
+            // The request's context and its connection work on after the failed commit was rolled back.
+            Assert.Null(context.Database.CurrentTransaction);
+            Assert.Equal(0, await context.Ledger.CountAsync(e => e.Id == key));
+        }
+
+        Assert.Equal(0, await LedgerCountAsync(key));
+        Assert.Equal(IdempotencyBeginStatus.Acquired, (await Store.TryBeginAsync(key, s_fingerprint, Lease, CancellationToken.None)).Status);
+    }
+
+    [Fact]
     public async Task A_context_that_already_has_a_transaction_is_refused()
     {
         await using var request = NewRequest();
