@@ -235,13 +235,13 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore : IIdempotency
     internal static async ValueTask<bool> CompleteRecordAsync(
         DbConnection connection, DbTransaction? transaction, string commandText, string key, long fencingToken, StoredResponse response, TimeSpan retention, IDataProtector? protector, CancellationToken cancellationToken)
     {
-        await using var command = CreateCompletion(connection, transaction, commandText, key, fencingToken, response, retention);
+        await using var command = CreateCompletion(connection, transaction, commandText, key, fencingToken, response, retention, protector);
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
     }
 
     /// <summary>A record's completion (<see cref="StoreSql.CompleteRecord"/> or one of its variants) with its parameters.</summary>
     internal static DbCommand CreateCompletion(
-        DbConnection connection, DbTransaction? transaction, string commandText, string key, long fencingToken, StoredResponse response, TimeSpan retention)
+        DbConnection connection, DbTransaction? transaction, string commandText, string key, long fencingToken, StoredResponse response, TimeSpan retention, IDataProtector? protector)
     {
         var command = StoreCommands.Create(connection, transaction, commandText);
         StoreCommands.Add(command, StoreSql.Key, key);

@@ -163,7 +163,7 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
                 // rollback, as its commit would. EF Core's commit events (TransactionCommitted interceptors) do not fire.
                 _pendingCompletion = null;
                 await using (var command = EntityFrameworkCoreIdempotencyStore.CreateCompletion(
-                    Connection, DbTransaction, _sql.CompleteRecordAndCommit, completion.Key, completion.FencingToken, completion.Response, completion.Retention))
+                    Connection, DbTransaction, _sql.CompleteRecordAndCommit, completion.Key, completion.FencingToken, completion.Response, completion.Retention, _store.NewResponseProtector))
                 {
                     await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 }

@@ -7,19 +7,20 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.TestHost;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Idempotency.EntityFrameworkCore.Tests.EndToEnd;
 
 /// <summary>
-/// Stored responses protected at rest in the EF Core store (SQLite), through the real middleware and
+/// Stored responses protected at rest in the EF Core store (SQLite and PostgreSQL), through the real middleware and
 /// <c>ProtectStoredResponses()</c>, for plain records, records in a request transaction and a stream's window: the
 /// database reveals neither body nor headers, retries replay, a reused key is refused, protected and unprotected rows
 /// replay side by side, rows written before a key rotation replay after it, and a tampered row is never run again.
 /// </summary>
-public sealed class StoredResponseProtectionTests(SqliteDatabase database) : IClassFixture<SqliteDatabase>, IDisposable
+public abstract class StoredResponseProtectionTests(StoreDatabase database) : IDisposable
 {
     private readonly TestKeyRing _ring = new();
     private int _executions;
@@ -93,7 +94,8 @@ public sealed class StoredResponseProtectionTests(SqliteDatabase database) : ICl
     private async Task<List<(string Key, byte[] Response)>> StoredAsync()
     {
         var rows = new List<(string, byte[])>();
-        await using var connection = new SqliteConnection(database.ConnectionString);
+        await using var context = database.CreateContext();
+        var connection = context.Database.GetDbConnection();
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT key, response FROM idempotency_records WHERE response IS NOT NULL UNION ALL SELECT stream_key, response FROM idempotency_stream_responses";
@@ -221,13 +223,14 @@ public sealed class StoredResponseProtectionTests(SqliteDatabase database) : ICl
         await SendAsync(app, Post("/items", "tampered", secret));
         var (storeKey, response) = Assert.Single(await StoredAsync());
         response[^3] ^= 0x20;
-        await using (var connection = new SqliteConnection(database.ConnectionString))
+        await using (var context = database.CreateContext())
         {
+            var connection = context.Database.GetDbConnection();
             await connection.OpenAsync();
             await using var update = connection.CreateCommand();
-            update.CommandText = "UPDATE idempotency_records SET response = $response WHERE key = $key";
-            update.Parameters.AddWithValue("$response", response);
-            update.Parameters.AddWithValue("$key", storeKey);
+            update.CommandText = "UPDATE idempotency_records SET response = @response WHERE key = @key";
+            AddParameter(update, "response", response);
+            AddParameter(update, "key", storeKey);
             Assert.Equal(1, await update.ExecuteNonQueryAsync());
         }
 
@@ -264,7 +267,8 @@ public sealed class StoredResponseProtectionTests(SqliteDatabase database) : ICl
     private async Task<List<string>> KeysAsync(string query)
     {
         var keys = new List<string>();
-        await using var connection = new SqliteConnection(database.ConnectionString);
+        await using var context = database.CreateContext();
+        var connection = context.Database.GetDbConnection();
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = query;
@@ -276,4 +280,22 @@ public sealed class StoredResponseProtectionTests(SqliteDatabase database) : ICl
 
         return keys;
     }
+
+    private static void AddParameter(DbCommand command, string name, object value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
+    }
+}
+
+[Collection(SqliteEndToEndCollection.Name)]
+public sealed class SqliteStoredResponseProtectionTests(SqliteDatabase database) : StoredResponseProtectionTests(database)
+{
+}
+
+[Collection(PostgreSqlEndToEndCollection.Name)]
+public sealed class PostgreSqlStoredResponseProtectionTests(PostgreSqlDatabase database) : StoredResponseProtectionTests(database)
+{
 }
