@@ -51,6 +51,11 @@ public static class RawHttp
             if (request.Abort)
             {
                 await Task.Delay(request.AbortAfterSent, timeout.Token);
+                if (request.AbortWhen is { } abortWhen)
+                {
+                    await abortWhen(timeout.Token);
+                }
+
                 socket.LingerState = new LingerOption(true, 0);
                 socket.Close();
                 return new Response(0, [], [], "aborted by the client");

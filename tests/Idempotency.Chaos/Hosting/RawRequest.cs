@@ -38,6 +38,12 @@ public sealed class RawRequest
     /// <summary>With <see cref="Abort"/> and the whole request sent: wait this long, then reset before the response.</summary>
     public TimeSpan AbortAfterSent { get; init; }
 
+    /// <summary>
+    /// With <see cref="Abort"/> and the whole request sent: reset once this completes (after <see cref="AbortAfterSent"/>),
+    /// so a scenario can vanish at a moment the server has provably reached rather than after a guess at its speed.
+    /// </summary>
+    public Func<CancellationToken, Task>? AbortWhen { get; init; }
+
     public RawRequest Header(string name, string value) => Header(name, Encoding.Latin1.GetBytes(value));
 
     public RawRequest Header(string name, byte[] value)

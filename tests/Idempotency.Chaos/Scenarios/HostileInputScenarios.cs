@@ -224,10 +224,40 @@ public sealed class HostileInputScenarios(ITestOutputHelper output)
         var key = $"late-abort-{n}";
         var body = Encoding.UTF8.GetBytes($"{{\"abort\":{n}}}");
         var logical = cluster.History.NextLogicalClient();
-        var aborted = new RawRequest(ChaosApp.KeyPath, body) { Abort = true, AbortAfterSent = TimeSpan.FromMilliseconds(100) }.Header("Idempotency-Key", key);
-        await cluster.Client.SendRawAsync(cluster.Instances[n % 3], aborted, "hostile", LateAbortPrefix + n, logical, 1, mustBeRejected: false);
-        var retry = await SendAsync(cluster, () => new RawRequest(ChaosApp.KeyPath, body).Header("Idempotency-Key", key), "hostile", LateAbortPrefix + n, mustBeRejected: false, logical, firstAttempt: 2);
+        var operation = LateAbortPrefix + n;
+
+        // The client vanishes once its handler has run (its execution is recorded), not after a fixed delay: on a starved
+        // machine the server may not have read the request within any delay, and a request reset before its body is read
+        // never runs, which proves nothing about a client that leaves while its handler runs.
+        var aborted = new RawRequest(ChaosApp.KeyPath, body)
+        {
+            Abort = true,
+            AbortWhen = cancellationToken => WaitForExecutionAsync(cluster, operation, cancellationToken),
+        }.Header("Idempotency-Key", key);
+        await cluster.Client.SendRawAsync(cluster.Instances[n % 3], aborted, "hostile", operation, logical, 1, mustBeRejected: false);
+        var retry = await SendAsync(cluster, () => new RawRequest(ChaosApp.KeyPath, body).Header("Idempotency-Key", key), "hostile", operation, mustBeRejected: false, logical, firstAttempt: 2);
         Assert.True(retry.Replayed, $"{key}: {retry.Status}");
+    }
+
+    private static async Task WaitForExecutionAsync(ChaosCluster cluster, string operation, CancellationToken cancellationToken)
+    {
+        while (!HasExecution(cluster, operation))
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(5), cancellationToken);
+        }
+    }
+
+    private static bool HasExecution(ChaosCluster cluster, string operation)
+    {
+        foreach (var execution in cluster.History.Executions)
+        {
+            if (execution.Operation == operation)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Sends a raw request as one logical client, retrying like <see cref="ChaosClient.RunAsync"/>.</summary>
