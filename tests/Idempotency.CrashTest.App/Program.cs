@@ -2,6 +2,7 @@ using Idempotency;
 using Idempotency.CrashTest.App;
 using Idempotency.Redis;
 using Microsoft.EntityFrameworkCore;
+using Npgsql;
 
 // The crash harness starts several of these on one PostgreSQL and kills them at random (tests/Idempotency.Chaos,
 // Crash/). Configuration: Store (redis or efcore), ConnectionStrings:Postgres, ConnectionStrings:Redis (redis only),
@@ -9,13 +10,17 @@ using Microsoft.EntityFrameworkCore;
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 64 * 1024);
 
+var crash = builder.Configuration.GetSection("Crash").Get<CrashOptions>() ?? new CrashOptions();
 var postgres = builder.Configuration.GetConnectionString("Postgres")
     ?? throw new InvalidOperationException("ConnectionStrings:Postgres is required: the orders table lives there.");
+
+// Every session of this process names its instance and PID in pg_stat_activity, so that the harness can tell which
+// process holds a lock (and whether that process is still alive) when a client gives up.
+postgres = new NpgsqlConnectionStringBuilder(postgres) { ApplicationName = ApplicationNames.For(crash.Instance, Environment.ProcessId) }.ConnectionString;
 builder.Services.Configure<CrashOptions>(builder.Configuration.GetSection("Crash"));
 builder.Services.AddHostedService<ParentWatch>();
 builder.Services.AddDbContext<CrashDbContext>(options => options.UseNpgsql(postgres));
 
-var crash = builder.Configuration.GetSection("Crash").Get<CrashOptions>() ?? new CrashOptions();
 var store = builder.Configuration["Store"];
 var idempotency = builder.Services.AddIdempotency(options =>
 {

@@ -33,10 +33,16 @@ internal sealed class StoreSql
 
         // One round trip decides a begin: the upsert creates the record or takes over an expired one, and the SELECT
         // that follows reads whatever is there now. The caller owns it exactly when it holds the caller's token.
+        // The upsert is not even tried against a live record it can see: ON CONFLICT DO UPDATE locks the row it
+        // conflicts with even when its WHERE updates nothing, and inside a request transaction that lock lasts until
+        // the transaction ends, so each duplicate replaying a completed record would make the next one wait out its
+        // lock timeout and answer 409 in flight. A record it cannot see yet (another transaction's uncommitted row) is
+        // still met on the unique index, and waited for.
         BeginRecord =
             $"""
             INSERT INTO "{R.Table}" ("{R.Key}", "{R.Fingerprint}", "{R.State}", "{R.FencingToken}", "{R.ExpiresAt}", "{R.Response}")
-            VALUES ({Key}, {Fingerprint}, {R.InFlight}, {Token}, {expiry}, NULL)
+            SELECT {Key}, {Fingerprint}, {R.InFlight}, {Token}, {expiry}, NULL
+            WHERE NOT EXISTS (SELECT 1 FROM "{R.Table}" WHERE "{R.Key}" = {Key} AND "{R.ExpiresAt}" > {now})
             ON CONFLICT ("{R.Key}") DO UPDATE SET "{R.Fingerprint}" = excluded."{R.Fingerprint}", "{R.State}" = {R.InFlight},
                 "{R.FencingToken}" = excluded."{R.FencingToken}", "{R.ExpiresAt}" = excluded."{R.ExpiresAt}", "{R.Response}" = NULL
             WHERE "{R.Table}"."{R.ExpiresAt}" <= {now};

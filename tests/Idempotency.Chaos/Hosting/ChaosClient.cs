@@ -14,6 +14,9 @@ public sealed class ChaosClient(IReadOnlyList<IAppInstance> instances, HistoryRe
 {
     public HistoryRecorder History => history;
 
+    /// <summary>Called when a logical client reaches its deadline still owed its response (a diagnostic hook).</summary>
+    public Func<OperationRequest, RequestRecord, Task>? GaveUp { get; set; }
+
     /// <summary>Runs one logical client to an answer it can act on, or to its deadline.</summary>
     public async Task<RequestRecord> RunAsync(OperationRequest operation, RetryPolicy policy, int firstInstance = 0)
     {
@@ -23,8 +26,14 @@ public sealed class ChaosClient(IReadOnlyList<IAppInstance> instances, HistoryRe
         {
             var instance = instances[(firstInstance + attempt - 1) % instances.Count];
             var record = await SendAsync(instance, operation, client, attempt);
-            if (!(NeedsRetry(record) || (policy.RetryServerErrors && record.Status >= 500)) || deadline.Elapsed >= policy.Deadline)
+            var retry = NeedsRetry(record) || (policy.RetryServerErrors && record.Status >= 500);
+            if (!retry || deadline.Elapsed >= policy.Deadline)
             {
+                if (retry && policy.Deadline > TimeSpan.Zero && GaveUp is { } gaveUp)
+                {
+                    await gaveUp(operation, record);
+                }
+
                 return record;
             }
 

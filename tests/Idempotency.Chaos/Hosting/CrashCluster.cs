@@ -36,13 +36,17 @@ public sealed class CrashCluster : IAsyncDisposable
 
     public HistoryRecorder History { get; }
 
+    /// <summary>Reports transactions held too long in the database, and who holds them when a client gives up.</summary>
+    public PostgreSqlLockWatch? LockWatch { get; private set; }
+
     public ChaosClient Client { get; }
 
     /// <param name="store"><see cref="RedisStore"/> or <see cref="EntityFrameworkCoreStore"/>.</param>
     /// <param name="database">A fresh PostgreSQL database; the instances create their tables in it.</param>
     /// <param name="instances">How many processes.</param>
     /// <param name="handler">The handler's pauses and the records' lease.</param>
-    public static async Task<CrashCluster> StartAsync(string store, string database, int instances, CrashHandlerTiming handler)
+    /// <param name="log">Where the lock watch (<see cref="PostgreSqlLockWatch"/>) writes; none without it.</param>
+    public static async Task<CrashCluster> StartAsync(string store, string database, int instances, CrashHandlerTiming handler, Action<string>? log = null)
     {
         var redis = store == RedisStore ? await RedisServerProcess.StartNewAsync() : null;
         var settings = new Dictionary<string, string>
@@ -70,6 +74,13 @@ public sealed class CrashCluster : IAsyncDisposable
             // All at once, as a deployment starts them: the schema must be created once whoever comes first.
             await Task.WhenAll(apps.Select(app => app.StartAsync()));
             await cluster.WarmUpAsync();
+            if (log is not null)
+            {
+                // Handlers take about a second; ten is far beyond any of them, even on a starved machine.
+                var watch = new PostgreSqlLockWatch(database, TimeSpan.FromSeconds(10), log);
+                cluster.LockWatch = watch;
+                cluster.Client.GaveUp = (operation, record) => watch.ClientGaveUpAsync(operation.Key ?? operation.Operation, record.Status);
+            }
         }
         catch
         {
@@ -112,6 +123,11 @@ public sealed class CrashCluster : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (LockWatch is not null)
+        {
+            await LockWatch.DisposeAsync();
+        }
+
         foreach (var app in Instances)
         {
             await app.DisposeAsync();

@@ -67,7 +67,7 @@ public sealed class CrashScenarios(PostgreSqlServerFixture postgres, ITestOutput
     private async Task<(CheckReport Report, int Kills, Stopwatch Duration)> RunAsync(string store, string prefix)
     {
         var database = await postgres.CreateDatabaseAsync();
-        await using var cluster = await CrashCluster.StartAsync(store, database, Instances, Timing);
+        await using var cluster = await CrashCluster.StartAsync(store, database, Instances, Timing, output.WriteLine);
         output.WriteLine($"PostgreSQL: {postgres.Kind}; app: {CrashAppProcess.AppPath}");
         var duration = Stopwatch.StartNew();
 
@@ -85,6 +85,8 @@ public sealed class CrashScenarios(PostgreSqlServerFixture postgres, ITestOutput
         var kills = await killer;
         duration.Stop();
         var report = await cluster.CheckAsync();
+        var watch = cluster.LockWatch!;
+        output.WriteLine($"lock watch: {watch.LongTransactions} transactions seen open longer than {watch.Threshold.TotalSeconds:F0} s, in {watch.Snapshots} snapshots");
         Assert.True(kills > 0, "No process was killed: the scenario proved nothing.");
         return (report, kills, duration);
     }

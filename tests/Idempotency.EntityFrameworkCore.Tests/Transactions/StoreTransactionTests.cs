@@ -246,6 +246,37 @@ public sealed class SqliteStoreTransactionTests(SqliteDatabase database) : Store
 [Collection(PostgreSqlCollection.Name)]
 public sealed class PostgreSqlStoreTransactionTests(PostgreSqlDatabase database) : StoreTransactionTests(database)
 {
+    /// <summary>
+    /// Duplicates of a completed request must all replay, however many arrive at once: a begin that finds a live
+    /// completed record may not lock it (INSERT ... ON CONFLICT DO UPDATE locks the row it conflicts with even when its
+    /// WHERE updates nothing), or every other duplicate's begin meets that lock, waits out its lock timeout and is told
+    /// 409 in flight. On a starved machine each replay holds the lock for long, so 64 retrying duplicates kept one row
+    /// locked nearly all the time and their clients gave up (the crash scenario's lost responses).
+    /// </summary>
+    [Fact]
+    public async Task A_begin_that_replays_a_completed_record_does_not_lock_it_against_other_duplicates()
+    {
+        var key = NewKey();
+        await using (var owner = NewRequest())
+        {
+            await using var transaction = await BeginAsync(owner);
+            var token = await AcquireAsync(transaction, key);
+            Assert.True(await transaction.CompleteAsync(key, token, Response("paid"), Retention, CancellationToken.None));
+            await transaction.CommitAsync(CancellationToken.None);
+        }
+
+        // One duplicate's transaction has read the completed record and has not ended yet (its process is starved).
+        await using var first = NewRequest();
+        await using var replaying = await BeginAsync(first, TimeSpan.Zero);
+        Assert.Equal(IdempotencyBeginStatus.Completed, (await replaying.TryBeginAsync(key, "fingerprint-of-the-request"u8.ToArray(), Lease, CancellationToken.None)).Status);
+
+        // Another duplicate, with the shortest lock timeout, must replay too.
+        await using var second = NewRequest();
+        await using var duplicate = await BeginAsync(second, TimeSpan.Zero);
+        var begin = await duplicate.TryBeginAsync(key, "fingerprint-of-the-request"u8.ToArray(), Lease, CancellationToken.None);
+        Assert.Equal(IdempotencyBeginStatus.Completed, begin.Status);
+        Assert.Equal("paid", Encoding.UTF8.GetString(begin.Response!.Body.Span));
+    }
     [Fact]
     public async Task A_begin_that_waits_longer_than_the_lock_timeout_reports_in_flight()
     {

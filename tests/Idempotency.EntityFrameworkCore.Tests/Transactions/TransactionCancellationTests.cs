@@ -179,6 +179,36 @@ public sealed class PostgreSqlTransactionCancellationTests(PostgreSqlDatabase da
     }
 
     [Fact]
+    public async Task Commits_cancelled_at_random_points_leave_no_transaction_open_and_commit_record_and_writes_together()
+    {
+        // The completion goes to PostgreSQL with the COMMIT, in one command: cancelled before, during or after it, and
+        // the transaction disposed at once (as when the engine gives up on a commit), nothing may stay open holding the
+        // record's row, and the record and the ledger row commit together or not at all.
+        var random = new Random(20261204);
+        var requests = new Task<string>[32];
+        for (var i = 0; i < requests.Length; i++)
+        {
+            var cancelAfter = TimeSpan.FromMilliseconds(random.Next(0, 25));
+            requests[i] = Task.Run(() => CommitCancelledAsync(cancelAfter));
+        }
+
+        var keys = await Task.WhenAll(requests);
+        await AssertNoTransactionLeftOpenAsync();
+
+        await using var check = database.CreateContext();
+        foreach (var key in keys)
+        {
+            var completed = await check.Database.SqlQueryRaw<long>(
+                $"SELECT count(*) AS \"Value\" FROM {Schema.Records.Table} WHERE {Schema.Records.Key} = {{0}} AND {Schema.Records.State} = {Schema.Records.Completed}", key).SingleAsync();
+            Assert.Equal(completed, await check.Ledger.CountAsync(e => e.Id == key));
+
+            // Whatever the outcome, the key is free at once: replayed if it committed, acquired if not.
+            var begin = await _store.TryBeginAsync(key, s_fingerprint, Lease, CancellationToken.None);
+            Assert.Equal(completed == 1 ? IdempotencyBeginStatus.Completed : IdempotencyBeginStatus.Acquired, begin.Status);
+        }
+    }
+
+    [Fact]
     public async Task A_request_scope_disposed_synchronously_rolls_back_its_transaction()
     {
         var key = NewKey();
@@ -190,6 +220,40 @@ public sealed class PostgreSqlTransactionCancellationTests(PostgreSqlDatabase da
 
         await AssertNoTransactionLeftOpenAsync();
         Assert.Equal(IdempotencyBeginStatus.Acquired, (await _store.TryBeginAsync(key, s_fingerprint, Lease, CancellationToken.None)).Status);
+    }
+
+    /// <summary>One request that acquires, writes and completes, its commit bounded by <paramref name="cancelAfter"/>; returns its key.</summary>
+    private async Task<string> CommitCancelledAsync(TimeSpan cancelAfter)
+    {
+        var key = NewKey();
+        await using var scope = _services.CreateAsyncScope();
+        var transaction = await _store.BeginTransactionAsync(scope.ServiceProvider, TimeSpan.FromMilliseconds(20), CancellationToken.None);
+        try
+        {
+            var begin = await transaction.TryBeginAsync(key, s_fingerprint, Lease, CancellationToken.None);
+            Assert.Equal(IdempotencyBeginStatus.Acquired, begin.Status);
+            var context = scope.ServiceProvider.GetRequiredService<TestDbContext>();
+            context.Ledger.Add(new LedgerEntry { Id = key, Amount = 1 });
+            await context.SaveChangesAsync();
+            Assert.True(await transaction.CompleteAsync(key, begin.FencingToken, new StoredResponse(201, [], "paid"u8.ToArray(), isBodyStored: true), Lease, CancellationToken.None));
+            using var timeout = new CancellationTokenSource(cancelAfter);
+            await AsTheMiddlewareAwaitsAsync(Committed(transaction.CommitAsync(timeout.Token)), timeout.Token);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IdempotencyStoreUnavailableException)
+        {
+        }
+        finally
+        {
+            await transaction.DisposeAsync();
+        }
+
+        return key;
+
+        static async ValueTask<bool> Committed(ValueTask commit)
+        {
+            await commit;
+            return true;
+        }
     }
 
     /// <summary>One request as the middleware runs it in transactional mode, its begin bounded by <paramref name="cancelAfter"/>.</summary>
