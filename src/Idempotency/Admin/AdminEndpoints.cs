@@ -91,6 +91,8 @@ internal sealed class AdminEndpoints
 
     private async Task RunAsync(HttpContext context, AdminAction action)
     {
+        // Answers can hold a stored body, a scope and a key: never for a browser's or proxy's cache, whatever the answer.
+        context.Response.Headers.CacheControl = "no-store";
         var caller = context.User.Identity?.Name ?? Unnamed;
         var actionName = NameOf(action);
         var stream = action is AdminAction.InspectStream or AdminAction.ResetStream;
