@@ -108,6 +108,7 @@ done
 cat >"$app/Program.cs" <<'EOF'
 using System.Text.Json.Serialization;
 using Idempotency;
+using Microsoft.AspNetCore.DataProtection;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.Services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, AppJson.Default));
@@ -125,6 +126,13 @@ if (builder.Configuration.GetConnectionString("Redis") is { Length: > 0 } redis)
     idempotency.AddRedisStore(options => options.Configuration = redis);
 }
 
+// Stored responses protected at rest (the Redis store writes them protected) and the admin endpoints, so their code
+// is in the published app and its trimming and AOT analysis. The operator policy is a header: a check, not security.
+builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
+idempotency.ProtectStoredResponses();
+builder.Services.AddAuthorization(options => options.AddPolicy("operators", policy =>
+    policy.RequireAssertion(context => context.Resource is HttpContext http && http.Request.Headers.ContainsKey("X-Pack-Check-Operator"))));
+
 builder.Services.AddHttpClient("self").AddIdempotencyKeys();
 
 var app = builder.Build();
@@ -137,6 +145,7 @@ app.MapPost("/orders", (Order order) =>
     return Results.Created($"/orders/{id}", new OrderCreated(id, order.Item));
 }).RequireIdempotency("orders");
 app.MapGet("/executions", () => Volatile.Read(ref executions));
+app.MapIdempotencyAdmin("/admin/idempotency", options => options.AuthorizationPolicy = "operators");
 
 // One POST through Idempotency.Client's handler: it must arrive with a key it made up and be executed.
 app.MapGet("/client-check", async (HttpContext context, IHttpClientFactory factory) =>
@@ -198,6 +207,11 @@ check_app() {
   executions="$(curl -sS "$url/executions")"
   [ "$executions" = 1 ] || fail "$label: the handler ran $executions times, not once"
 
+  local admin
+  admin="$(curl -sS -H 'X-Pack-Check-Operator: 1' "$url/admin/idempotency/records?scope=anonymous&key=$key")"
+  grep -q '"state":"completed"' <<<"$admin" && grep -q '"statusCode":201' <<<"$admin" \
+    || fail "$label: the admin endpoint did not show the completed record: $admin"
+
   local client
   client="$(curl -sS "$url/client-check")"
   [[ "$client" =~ ^201\ key=[0-9a-f]{32}$ ]] || fail "$label: the request through Idempotency.Client's handler: $client"
@@ -205,7 +219,7 @@ check_app() {
   kill "$app_pid"
   wait "$app_pid" 2>/dev/null || true
   app_pid=""
-  step "$label: 201, then 201 with Idempotent-Replayed: true and the same body; handler ran once; no key: 400; client handler: $client"
+  step "$label: 201, then 201 with Idempotent-Replayed: true and the same body; handler ran once; no key: 400; admin: completed 201; client handler: $client"
 }
 
 app_command=(dotnet "$app/bin/Release/net10.0/PackCheckApp.dll")

@@ -32,6 +32,7 @@ internal sealed class AdminEndpoints
     private readonly IIdempotencyAdminStore _store;
     private readonly IdempotencyPolicyResolver _policies;
     private readonly IAuthorizationService _authorization;
+    private readonly string _policy;
     private readonly string? _contentPolicy;
     private readonly int _maxKeyLength;
     private readonly ProblemResponseWriter _problems;
@@ -44,6 +45,7 @@ internal sealed class AdminEndpoints
         _store = store;
         _policies = services.GetRequiredService<IdempotencyPolicyResolver>();
         _authorization = services.GetRequiredService<IAuthorizationService>();
+        _policy = options.AuthorizationPolicy!;
         _contentPolicy = options.ContentAuthorizationPolicy;
         _maxKeyLength = idempotencyOptions.MaxKeyLength;
 
@@ -89,10 +91,24 @@ internal sealed class AdminEndpoints
 
     private async Task RunAsync(HttpContext context, AdminAction action)
     {
+        // Answers can hold a stored body, a scope and a key: never for a browser's or proxy's cache, whatever the answer.
+        context.Response.Headers.CacheControl = "no-store";
         var caller = context.User.Identity?.Name ?? Unnamed;
         var actionName = NameOf(action);
         var stream = action is AdminAction.InspectStream or AdminAction.ResetStream;
         var kind = stream ? "stream" : "record";
+        if (!await IsAuthorizedAsync(context, _policy).ConfigureAwait(false))
+        {
+            // The authorization middleware let the request through without the policy: an AllowAnonymous convention
+            // (on these endpoints or a group around them) or no authorization middleware at all. Refuse it here.
+            var authenticated = context.User.Identity?.IsAuthenticated == true;
+            var refusal = authenticated ? "forbidden" : "unauthorized";
+            AdminLog.Action(_logger, actionName, kind, caller, refusal);
+            _metrics.Record(actionName, refusal);
+            context.Response.StatusCode = authenticated ? StatusCodes.Status403Forbidden : StatusCodes.Status401Unauthorized;
+            return;
+        }
+
         var query = context.Request.Query;
         if (!TryReadTarget(context, stream, out var target, out var error)
             || !TryReadInclude(query, action, out var include, out error))
@@ -207,8 +223,12 @@ internal sealed class AdminEndpoints
         return "found";
     }
 
-    private async Task<bool> MayShowContentsAsync(HttpContext context)
-        => _contentPolicy is not null && (await _authorization.AuthorizeAsync(context.User, _contentPolicy).ConfigureAwait(false)).Succeeded;
+    private Task<bool> MayShowContentsAsync(HttpContext context)
+        => _contentPolicy is null ? Task.FromResult(false) : IsAuthorizedAsync(context, _contentPolicy);
+
+    // The resource is the HttpContext, as the authorization middleware passes it, so a requirement sees the same either way.
+    private async Task<bool> IsAuthorizedAsync(HttpContext context, string policy)
+        => (await _authorization.AuthorizeAsync(context.User, context, policy).ConfigureAwait(false)).Succeeded;
 
     /// <summary>
     /// The record or stream a request names: <c>{id}</c> in the route (the id in the transition logs), or

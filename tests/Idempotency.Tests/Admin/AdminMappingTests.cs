@@ -1,5 +1,9 @@
+using System.Net;
+using Idempotency.AdminTests;
 using Idempotency.Tests.Infrastructure;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
@@ -58,6 +62,52 @@ public sealed class AdminMappingTests
         var failure = Assert.Throws<InvalidOperationException>(() => app.MapIdempotencyAdmin("/admin", options => options.AuthorizationPolicy = "operators"));
 
         Assert.Contains("AddAuthorization", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("enclosing group")]
+    [InlineData("admin endpoints")]
+    public async Task An_AllowAnonymous_convention_does_not_open_the_admin_endpoints(string allowAnonymousOn)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Logging.ClearProviders();
+        builder.Services.AddAuthentication(AdminTestUserHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, AdminTestUserHandler>(AdminTestUserHandler.SchemeName, null);
+        builder.Services.AddAuthorization(options => options.AddPolicy("operators", policy => policy.RequireRole("operator")));
+        builder.Services.AddIdempotency();
+        await using var app = builder.Build();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        var ops = app.MapGroup("/ops");
+        if (allowAnonymousOn == "enclosing group")
+        {
+            // A careless integrator's group of internal endpoints, opened for a health probe among them.
+            ops.AllowAnonymous();
+        }
+
+        var admin = ops.MapIdempotencyAdmin("/idempotency", options => options.AuthorizationPolicy = "operators");
+        if (allowAnonymousOn == "admin endpoints")
+        {
+            admin.AllowAnonymous();
+        }
+
+        await app.StartAsync();
+        var client = app.GetTestClient();
+        var path = "/ops/idempotency/records/" + new string('A', 64);
+
+        var anonymous = await client.GetAsync(path);
+        var customer = new HttpRequestMessage(HttpMethod.Delete, path);
+        customer.Headers.Add("X-Test-User", "alice");
+        var refused = await client.SendAsync(customer);
+        var operatorRequest = new HttpRequestMessage(HttpMethod.Get, path);
+        operatorRequest.Headers.Add("X-Test-User", "ops");
+        operatorRequest.Headers.Add("X-Test-Roles", "operator");
+        var allowed = await client.SendAsync(operatorRequest);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, allowed.StatusCode);
     }
 
     private static WebApplication Build(Action<IIdempotencyBuilder> useStore)

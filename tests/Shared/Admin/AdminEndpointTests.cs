@@ -191,6 +191,21 @@ public abstract class AdminEndpointTests
         Assert.Equal("sub:alice", shown.GetProperty("scope").GetString());
     }
 
+    [Fact]
+    public async Task Answers_showing_contents_are_never_cached()
+    {
+        await using var app = await StartAsync();
+        var key = NewKey();
+        await app.Client.SendAsync(AdminTestApp.Order("alice", key));
+
+        var record = await app.Client.SendAsync(AdminTestApp.Admin(HttpMethod.Get, $"/records?scope=sub:alice&key={key}&include=body,key", roles: "operator,auditor"));
+        var stream = await app.Client.SendAsync(AdminTestApp.Admin(HttpMethod.Get, "/streams?scope=sub:alice&stream=default&include=body", roles: "operator,auditor"));
+
+        Assert.Equal(HttpStatusCode.OK, record.StatusCode);
+        Assert.True(record.Headers.CacheControl?.NoStore, "A stored body shown to an auditor must not stay in a browser's or proxy's cache.");
+        Assert.True(stream.Headers.CacheControl?.NoStore);
+    }
+
     [Theory]
     [InlineData("/records?key=abc")]
     [InlineData("/records?scope=sub:alice")]
