@@ -51,6 +51,15 @@ public sealed class StoredResponseProtectionTests(RedisStoreFixture server) : IC
         return stored;
     }
 
+    /// <summary>The store itself, protecting what it writes, on the test's key prefix.</summary>
+    private async Task<(IConnectionMultiplexer Connection, RedisIdempotencyStore Store)> CreateProtectingStoreAsync()
+    {
+        var connection = await server.GetConnectionAsync();
+        var storeOptions = Options.Create(new RedisIdempotencyStoreOptions { ConnectionMultiplexerFactory = () => Task.FromResult(connection), KeyPrefix = _prefix });
+        var protection = Options.Create(new IdempotencyOptions { StoredResponseProtector = _ring.Protector, ProtectStoredResponses = true });
+        return (connection, new RedisIdempotencyStore(new RedisConnectionProvider(storeOptions), storeOptions, idempotencyOptions: protection));
+    }
+
     private static bool Contains(byte[] snapshot, string text) => snapshot.AsSpan().IndexOf(Encoding.UTF8.GetBytes(text)) >= 0;
 
     [Fact]
@@ -184,10 +193,7 @@ public sealed class StoredResponseProtectionTests(RedisStoreFixture server) : IC
     [Fact]
     public async Task A_stream_keeps_its_window_of_responses_protected_and_replays_them()
     {
-        var connection = await server.GetConnectionAsync();
-        var storeOptions = Options.Create(new RedisIdempotencyStoreOptions { ConnectionMultiplexerFactory = () => Task.FromResult(connection), KeyPrefix = _prefix });
-        var protection = Options.Create(new IdempotencyOptions { StoredResponseProtector = _ring.Protector, ProtectStoredResponses = true });
-        var store = new RedisIdempotencyStore(new RedisConnectionProvider(storeOptions), storeOptions, idempotencyOptions: protection);
+        var (connection, store) = await CreateProtectingStoreAsync();
         var secret = NewSecret();
         var response = new StoredResponse(201, [new("Location", $"/transfers/{secret}")], Encoding.UTF8.GetBytes(Body(secret)));
         byte[] fingerprint = [1, 2, 3];
@@ -220,10 +226,7 @@ public sealed class StoredResponseProtectionTests(RedisStoreFixture server) : IC
     [Fact]
     public async Task The_admin_inspection_reads_protected_records_and_stream_windows()
     {
-        var connection = await server.GetConnectionAsync();
-        var storeOptions = Options.Create(new RedisIdempotencyStoreOptions { ConnectionMultiplexerFactory = () => Task.FromResult(connection), KeyPrefix = _prefix });
-        var protection = Options.Create(new IdempotencyOptions { StoredResponseProtector = _ring.Protector, ProtectStoredResponses = true });
-        var store = new RedisIdempotencyStore(new RedisConnectionProvider(storeOptions), storeOptions, idempotencyOptions: protection);
+        var (_, store) = await CreateProtectingStoreAsync();
         var secret = NewSecret();
         var response = new StoredResponse(201, [new("Location", $"/transfers/{secret}")], Encoding.UTF8.GetBytes(Body(secret)));
         byte[] fingerprint = [1, 2, 3];
