@@ -413,42 +413,47 @@ public sealed class Report
         md.AppendLine(Invariant($"- Command: `{_command}`, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC."));
         md.AppendLine(Invariant($"- Wall time: {_wallTime.TotalSeconds:F0} s, builds excluded. wrk -t{_settings.Threads} -c{_settings.Connections}, {_settings.Rounds} rounds of {_settings.Duration.TotalSeconds} s per scenario after a {_settings.Warmup.TotalSeconds} s warm-up, modes interleaved."));
         md.AppendLine("- Ratio: requests/s of the scenario divided by the baseline's in the same round (median over rounds). The baseline is the same handler with nothing in front of it: `POST /orders` (`baseline`), or `GET /orders/{size}` (`baseline_get`) for output caching; for the `sqlite_*` and `pg_*` rows, the handler that also writes the order's row to the same kind of database (`sqlite_db_baseline`, `pg_db_baseline`).");
+        md.AppendLine("- Two handlers: *realistic* (deserializes, prices and serializes an order) and *trivial* (a constant 58-byte object, body unread), each with its own baseline. The middleware's targets are judged behind the trivial one. A baseline and its candidates are served by one app process (each mode its own web application and port in it), with byte-identical requests from wrk, the ignored `Idempotency-Key` included.");
+        md.AppendLine(Invariant($"- Unique-key scenarios keep their records {App.BenchServer.UniqueRetention.TotalHours:0} h: the stores fill for the whole run (see Store growth)."));
+        md.AppendLine("- 95 % CI: Student t-interval of the mean over rounds, beside the median.");
         md.AppendLine("- Regenerate: the command above, from the repository root (see bench/README.md).");
         md.AppendLine();
 
         md.AppendLine("## Ratios to the same-run baseline");
         md.AppendLine();
         var sizes = _settings.Sizes;
-        md.AppendLine("| scenario | " + string.Join(" | ", sizes.Select(SizeName)) + " |");
-        md.AppendLine("|---|" + string.Concat(sizes.Select(_ => "---:|")));
-        foreach (var name in _summaries.Select(s => s.Scenario.Name).Distinct())
+        md.AppendLine("| scenario | handler | " + string.Join(" | ", sizes.Select(SizeName)) + $" | 95 % CI at {SizeName(size)} |");
+        md.AppendLine("|---|---|" + string.Concat(sizes.Select(_ => "---:|")) + "---|");
+        foreach (var (name, handler) in _summaries.Select(s => (s.Scenario.Name, s.Scenario.Handler)).Distinct().OrderBy(x => x.Handler))
         {
-            md.AppendLine($"| {name} | " + string.Join(" | ", sizes.Select(s => Find(name, s) is { } x ? (x.Ratio is { } r ? Invariant($"{r:F2}") : Invariant($"{x.MedianRequestsPerSecond:F0}/s")) : "")) + " |");
+            var headline = Find(name, size, handler);
+            var interval = headline?.Ratio is null ? Ci(headline?.RequestsPerSecondInterval, "F0") : Ci(headline.RatioInterval, "F2");
+            md.AppendLine($"| {name} | {BenchHandlers.Name(handler)} | " + string.Join(" | ", sizes.Select(s => Find(name, s, handler) is { } x ? (x.Ratio is { } r ? Invariant($"{r:F2}") : Invariant($"{x.MedianRequestsPerSecond:F0}/s")) : "")) + $" | {interval} |");
         }
 
         md.AppendLine();
-        md.AppendLine("Baseline rows show requests/s (median).");
+        md.AppendLine("Baseline rows show requests/s (median; their CI is of requests/s).");
         md.AppendLine();
 
         md.AppendLine($"## Targets ({SizeName(size)} bodies)");
         md.AppendLine();
-        md.AppendLine("| target | goal | value | met |");
-        md.AppendLine("|---|---|---:|---|");
+        md.AppendLine("| target | handler | goal | value | met |");
+        md.AppendLine("|---|---|---|---:|---|");
         foreach (var target in Targets())
         {
-            md.AppendLine($"| {target.Name} | {target.Goal} | {target.Value?.ToString(CultureInfo.InvariantCulture) ?? "n/a"} | {(target.Met is null ? "n/a" : target.Met.Value ? "yes" : "**no**")} |");
+            md.AppendLine($"| {target.Name} | {BenchHandlers.Name(target.Handler)} | {target.Goal} | {target.Value?.ToString(CultureInfo.InvariantCulture) ?? "n/a"} | {(target.Met is null ? "n/a" : target.Met.Value ? "yes" : "**no**")} |");
         }
 
         md.AppendLine();
         md.AppendLine($"## Per request ({SizeName(size)} bodies)");
         md.AppendLine();
-        md.AppendLine("| scenario | req/s (median) | req/s per round | alloc B/req | above baseline | handler runs/req | Redis round trips/req | Redis commands/req | non-2xx | wrk p50 / p99 (ms, saturated) | CPU µs/req: app / Redis or PostgreSQL / machine |");
-        md.AppendLine("|---|---:|---|---:|---:|---:|---:|---|---:|---|---|");
-        foreach (var s in _summaries.Where(s => s.Scenario.Size == size))
+        md.AppendLine("| scenario | handler | req/s (median) | req/s 95 % CI | req/s per round | alloc B/req | above baseline | handler runs/req | Redis round trips/req | Redis commands/req | non-2xx | wrk p50 / p99 (ms, saturated) | CPU µs/req: app / Redis or PostgreSQL / machine |");
+        md.AppendLine("|---|---|---:|---|---|---:|---:|---:|---:|---|---:|---|---|");
+        foreach (var s in _summaries.Where(s => s.Scenario.Size == size).OrderBy(s => s.Scenario.Handler))
         {
             var commands = s.CommandsPerRequest is null ? "" : string.Join(", ", s.CommandsPerRequest.Select(c => Invariant($"{c.Key} {c.Value:0.##}")));
             md.AppendLine(Invariant(
-                $"| {s.Scenario.Name} | {s.MedianRequestsPerSecond:F0} | {string.Join(", ", s.RequestsPerSecond)} | {s.MedianAllocatedBytesPerRequest:F0} | {s.AllocatedBytesAboveBaseline:F0} | {s.ExecutionsPerRequest:F2} | {s.RoundTripsPerRequest:F2} | {commands} | {s.Non2xxFraction:P1} | {s.WrkP50Microseconds / 1000.0:F2} / {s.WrkP99Microseconds / 1000.0:F2} | {s.AppCpuMicroseconds:F0} / {(s.ServerCpuMicroseconds is { } server ? Invariant($"{server:F0}") : "–")} / {s.MachineCpuMicroseconds:F0} |"));
+                $"| {s.Scenario.Name} | {BenchHandlers.Name(s.Scenario.Handler)} | {s.MedianRequestsPerSecond:F0} | {Ci(s.RequestsPerSecondInterval, "F0")} | {string.Join(", ", s.RequestsPerSecond)} | {s.MedianAllocatedBytesPerRequest:F0} | {s.AllocatedBytesAboveBaseline:F0} | {s.ExecutionsPerRequest:F2} | {s.RoundTripsPerRequest:F2} | {commands} | {s.Non2xxFraction:P1} | {s.WrkP50Microseconds / 1000.0:F2} / {s.WrkP99Microseconds / 1000.0:F2} | {s.AppCpuMicroseconds:F0} / {(s.ServerCpuMicroseconds is { } server ? Invariant($"{server:F0}") : "–")} / {s.MachineCpuMicroseconds:F0} |"));
         }
 
         var withStatements = _summaries.Where(s => s.Scenario.Size == size && s.StatementCallsPerRequest is not null).ToList();
@@ -474,20 +479,23 @@ public sealed class Report
             }
         }
 
+        AppendStoredResponse(md);
+        AppendGrowth(md);
+
         md.AppendLine();
         md.AppendLine("## Other sizes");
         md.AppendLine();
-        md.AppendLine("| scenario | size | req/s (median) | alloc B/req | above baseline | Redis round trips/req | peak working set (MiB) |");
-        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+        md.AppendLine("| scenario | handler | size | req/s (median) | alloc B/req | above baseline | Redis round trips/req | peak working set (MiB) |");
+        md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|");
         foreach (var s in _summaries.Where(s => s.Scenario.Size != size))
         {
             md.AppendLine(Invariant(
-                $"| {s.Scenario.Name} | {SizeName(s.Scenario.Size)} | {s.MedianRequestsPerSecond:F0} | {s.MedianAllocatedBytesPerRequest:F0} | {s.AllocatedBytesAboveBaseline:F0} | {s.RoundTripsPerRequest:F2} | {s.PeakWorkingSetBytes / 1048576.0:F0} |"));
+                $"| {s.Scenario.Name} | {BenchHandlers.Name(s.Scenario.Handler)} | {SizeName(s.Scenario.Size)} | {s.MedianRequestsPerSecond:F0} | {s.MedianAllocatedBytesPerRequest:F0} | {s.AllocatedBytesAboveBaseline:F0} | {s.RoundTripsPerRequest:F2} | {s.PeakWorkingSetBytes / 1048576.0:F0} |"));
         }
 
         md.AppendLine();
-        md.AppendLine("Peak working set is the app process's VmHWM during the scenario (reset before it). The in-memory store's own");
-        md.AppendLine("records count in it for the memory_* rows; Redis keeps them out of process for redis_* rows.");
+        md.AppendLine("Peak working set is the app process's VmHWM during the scenario (reset before it). The in-memory store's");
+        md.AppendLine("records count in it for every row served by the same process (the http group: baselines and Redis rows too).");
 
         if (_latencies.Count > 0)
         {
@@ -512,18 +520,65 @@ public sealed class Report
     public string Summary()
     {
         var size = _settings.HeadlineSize;
-        var lines = new List<string> { $"Ratios to baseline at {SizeName(size)}:" };
-        foreach (var name in HeadlineScenarios.Concat(DatabaseScenarios).Where(name => Find(name, size) is not null))
+        var lines = new List<string> { $"Ratios to baseline at {SizeName(size)} (realistic / trivial handler):" };
+        foreach (var name in HeadlineScenarios.Concat(DatabaseScenarios).Where(name => Find(name, size) is not null || Find(name, size, BenchHandler.Trivial) is not null))
         {
-            lines.Add(Invariant($"  {name,-24} {Find(name, size)?.Ratio:F3}"));
+            lines.Add(Invariant($"  {name,-24} {Find(name, size)?.Ratio:F3} / {Find(name, size, BenchHandler.Trivial)?.Ratio:F3}"));
         }
 
         foreach (var target in Targets())
         {
-            lines.Add($"  [{(target.Met is null ? "n/a" : target.Met.Value ? "met" : "MISSED")}] {target.Name} {target.Goal}: {target.Value?.ToString(CultureInfo.InvariantCulture) ?? "n/a"}");
+            lines.Add($"  [{(target.Met is null ? "n/a" : target.Met.Value ? "met" : "MISSED")}] {target.Name} ({BenchHandlers.Name(target.Handler)}) {target.Goal}: {target.Value?.ToString(CultureInfo.InvariantCulture) ?? "n/a"}");
         }
 
         return string.Join('\n', lines);
+    }
+
+    private void AppendStoredResponse(StringBuilder md)
+    {
+        var rows = ((BenchHandler[])[BenchHandler.Trivial, BenchHandler.Realistic]).SelectMany(StoredResponseRows).ToList();
+        if (rows.Count == 0)
+        {
+            return;
+        }
+
+        md.AppendLine();
+        md.AppendLine($"## One stored response served, in absolute terms ({SizeName(_settings.HeadlineSize)} bodies)");
+        md.AppendLine();
+        md.AppendLine("Idempotency replays (a POST whose body is read and fingerprinted) beside Output Caching's hit (a GET, no body), each");
+        md.AppendLine("with the same handler's response stored. CPU is the app process's and redis-server's over each scenario's run,");
+        md.AppendLine("divided by the requests served (scenarios run one at a time, so the shared process's CPU in that window is the scenario's).");
+        md.AppendLine();
+        md.AppendLine("| scenario | handler | req/s (median) | req/s 95 % CI | CPU µs/req app | Redis | app + Redis | machine | app 95 % CI |");
+        md.AppendLine("|---|---|---:|---|---:|---:|---:|---:|---|");
+        foreach (var row in rows)
+        {
+            md.AppendLine(Invariant(
+                $"| {row.Scenario.Name} | {BenchHandlers.Name(row.Scenario.Handler)} | {row.MedianRequestsPerSecond:F0} | {Ci(row.RequestsPerSecondInterval, "F0")} | {row.AppCpuMicroseconds:F0} | {(row.ServerCpuMicroseconds is { } server ? Invariant($"{server:F0}") : "–")} | {row.AppCpuMicroseconds + (row.ServerCpuMicroseconds ?? 0):F0} | {row.MachineCpuMicroseconds:F0} | {Ci(row.AppCpuInterval, "F0")} |"));
+        }
+    }
+
+    private void AppendGrowth(StringBuilder md)
+    {
+        if (_growth.Count == 0)
+        {
+            return;
+        }
+
+        md.AppendLine();
+        md.AppendLine(Invariant($"## Store growth ({App.BenchServer.UniqueRetention.TotalHours:0} h retention)"));
+        md.AppendLine();
+        md.AppendLine("After the warm-up (round 0) and after each round. Memory store records: keyed requests the memory mode answered 201");
+        md.AppendLine("without replaying (none expires within the run). App heap: the http app process (memory store, baselines, Redis modes).");
+        md.AppendLine(Invariant($"First-execution req/s are that round's, at {SizeName(_settings.HeadlineSize)}, realistic / trivial handler."));
+        md.AppendLine();
+        md.AppendLine("| round | s | memory store records | app heap in use (MiB) | GC heap after last GC (MiB) | gen2 GCs | GC pause total (ms) | memory_first req/s | Redis keys | Redis used_memory (MiB) | redis_first req/s |");
+        md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|");
+        foreach (var g in _growth)
+        {
+            md.AppendLine(Invariant(
+                $"| {g.Round} | {g.ElapsedSeconds:F0} | {g.MemoryStoreRecords} | {g.AppManagedHeapBytes / 1048576.0:F0} | {g.AppGcHeapSizeBytes / 1048576.0:F0} | {g.AppGen2Collections} | {g.AppGcPauseMilliseconds:F0} | {RoundRate("memory_first", BenchHandler.Realistic, g.Round)?.ToString(CultureInfo.InvariantCulture) ?? "–"} / {RoundRate("memory_first", BenchHandler.Trivial, g.Round)?.ToString(CultureInfo.InvariantCulture) ?? "–"} | {g.RedisKeys} | {g.RedisUsedMemoryBytes / 1048576.0:F0} | {RoundRate("redis_first", BenchHandler.Realistic, g.Round)?.ToString(CultureInfo.InvariantCulture) ?? "–"} / {RoundRate("redis_first", BenchHandler.Trivial, g.Round)?.ToString(CultureInfo.InvariantCulture) ?? "–"} |"));
+        }
     }
 
     private JsonObject RatiosBySize(BenchHandler handler)
@@ -569,17 +624,7 @@ public sealed class Report
     private static JsonObject Object(IEnumerable<string> names, Func<string, long?> value)
         => new(names.Distinct().Select(name => KeyValuePair.Create<string, JsonNode?>(name, value(name) is { } v ? JsonValue.Create(v) : null)));
 
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        if (sorted.Length == 0)
-        {
-            return double.NaN;
-        }
-
-        var middle = sorted.Length / 2;
-        return sorted.Length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-    }
+    private static double Median(IEnumerable<double> values) => Statistics.Median(values);
 
     private static double? MedianOrNull(IEnumerable<double?> values)
     {
