@@ -427,12 +427,12 @@ public sealed class Report
         foreach (var (name, handler) in _summaries.Select(s => (s.Scenario.Name, s.Scenario.Handler)).Distinct().OrderBy(x => x.Handler))
         {
             var headline = Find(name, size, handler);
-            var interval = headline?.Ratio is null ? Ci(headline?.RequestsPerSecondInterval, "F0") : Ci(headline.RatioInterval, "F2");
-            md.AppendLine($"| {name} | {BenchHandlers.Name(handler)} | " + string.Join(" | ", sizes.Select(s => Find(name, s, handler) is { } x ? (x.Ratio is { } r ? Invariant($"{r:F2}") : Invariant($"{x.MedianRequestsPerSecond:F0}/s")) : "")) + $" | {interval} |");
+            var interval = headline is null ? "" : IsBaseline(headline) ? Ci(headline.RequestsPerSecondInterval, "F0") + "/s" : Ci(headline.RatioInterval, "F2");
+            md.AppendLine($"| {name} | {BenchHandlers.Name(handler)} | " + string.Join(" | ", sizes.Select(s => Find(name, s, handler) is { } x ? (!IsBaseline(x) && x.Ratio is { } r ? Invariant($"{r:F2}") : Invariant($"{x.MedianRequestsPerSecond:F0}/s")) : "")) + $" | {interval} |");
         }
 
         md.AppendLine();
-        md.AppendLine("Baseline rows show requests/s (median; their CI is of requests/s).");
+        md.AppendLine("Baseline rows show requests/s (median, and the CI of requests/s).");
         md.AppendLine();
 
         md.AppendLine($"## Targets ({SizeName(size)} bodies)");
@@ -533,6 +533,8 @@ public sealed class Report
 
         return string.Join('\n', lines);
     }
+
+    private static bool IsBaseline(ScenarioSummary summary) => summary.Scenario.Name == summary.Scenario.Baseline;
 
     private void AppendStoredResponse(StringBuilder md)
     {

@@ -2,7 +2,7 @@ namespace Idempotency.LoadTest.Runner;
 
 /// <summary>A figure over a run's rounds: its median, and a 95 % confidence interval of its mean.</summary>
 /// <param name="Median">The median over rounds (what the tables quote).</param>
-/// <param name="Low">Lower end of the 95 % Student t-interval of the mean over rounds; <see langword="null"/> with fewer than two rounds.</param>
+/// <param name="Low">Lower end of the 95 % Student t-interval of the mean over rounds (at least 0); <see langword="null"/> with fewer than two rounds.</param>
 /// <param name="High">Upper end of that interval.</param>
 public sealed record Interval(double Median, double? Low, double? High);
 
@@ -45,7 +45,10 @@ public static class Statistics
         var mean = values.Average();
         var variance = values.Sum(v => (v - mean) * (v - mean)) / (n - 1);
         var half = (n - 1 <= T975.Length ? T975[n - 2] : 1.96) * Math.Sqrt(variance / n);
-        return new Interval(median, mean - half, mean + half);
+
+        // Every figure it is used for (requests/s, ratios, CPU, allocations) is non-negative: with few rounds the
+        // interval can reach below 0, which says only that the rounds disagree.
+        return new Interval(median, Math.Max(0, mean - half), mean + half);
     }
 
     public static Interval? OfKnown(IEnumerable<double?> values)
