@@ -61,11 +61,19 @@ public static class BenchRunner
             }
 
             var maxSeconds = (int)settings.MaxTime.TotalSeconds + 60;
-            var groups = modes.GroupBy(BenchModes.Group).ToArray();
-            var started = await Task.WhenAll(groups.Select(group => BenchAppProcess.StartAsync(
-                group.Key, group.ToArray(), redis.Configuration, mode => Database(mode, postgres, directory), maxSeconds, directory, cancellationToken)));
-            processes.AddRange(started);
-            foreach (var process in started)
+            var starting = modes.GroupBy(BenchModes.Group).Select(group => BenchAppProcess.StartAsync(
+                group.Key, group.ToArray(), redis.Configuration, mode => Database(mode, postgres, directory), maxSeconds, directory, cancellationToken)).ToArray();
+            try
+            {
+                await Task.WhenAll(starting);
+            }
+            finally
+            {
+                // The processes that did start are stopped below, whether or not another one failed.
+                processes.AddRange(starting.Where(task => task.IsCompletedSuccessfully).Select(task => task.Result));
+            }
+
+            foreach (var process in processes)
             {
                 foreach (var host in process.Hosts)
                 {
