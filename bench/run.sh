@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The load test in one command: builds the bench app in Release, then starts redis-server, a PostgreSQL server and one
-# bench app per mode on 127.0.0.1, measures every scenario with wrk (and latency at a fixed rate with its own .NET client), stops
-# everything it started, and writes bench/results/latest.json and latest.md. The default run takes under three
-# minutes after the build; options after the command go to the runner (`bench/run.sh --help` lists them), e.g.
-#   bench/run.sh --duration 10 --rounds 5 --full      # a thorough run
+# The load test in one command: builds the bench app in Release, then starts redis-server, a PostgreSQL server and the
+# bench app processes (each serves a baseline and its candidates, every mode on its own port) on 127.0.0.1, measures
+# every scenario with wrk (and latency at a fixed rate with its own .NET client), stops everything it started, and
+# writes bench/results/latest.json and latest.md. The default run takes about ten minutes on two cores after the
+# build; options after the command go to the runner (`bench/run.sh --help` lists them), e.g.
+#   bench/run.sh --quick --out /tmp/bench             # a short run for development
+#   bench/run.sh --full                               # a thorough run
 #   bench/run.sh micro --filter '*Fingerprint*'        # BenchmarkDotNet micro-benchmarks instead
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,7 +1,8 @@
 using Idempotency.LoadTest.App;
 using Idempotency.LoadTest.Runner;
 
-// One program, two roles: `serve` is the bench app (one process per mode), `run` is the runner that starts the apps,
+// One program, two roles: `serve` is the bench app (one process hosts several modes, each on a port of its own), `run`
+// is the runner that starts the apps,
 // redis-server, PostgreSQL and wrk, measures, stops them and writes the results.
 return args.FirstOrDefault() switch
 {
@@ -13,13 +14,14 @@ return args.FirstOrDefault() switch
 static int Usage()
 {
     Console.Error.WriteLine("""
-        usage: Idempotency.LoadTest serve --mode none|passthrough|memory|redis|redis-protected|outputcache|db-sqlite|efcore-sqlite|db-postgres|efcore-postgres
-                                          --port N [--redis host:port] [--database connection-string]
-               Idempotency.LoadTest run [--duration 1.5] [--warmup 0.5] [--rounds 3] [--threads 1] [--connections 32]
+        usage: Idempotency.LoadTest serve --hosts mode=port[,mode=port...] [--redis host:port] [--database-{mode} connection-string]
+                                          [--parent-pid N] [--max-seconds 900]
+                 modes: none|passthrough|memory|redis|redis-protected|outputcache|db-sqlite|efcore-sqlite|db-postgres|efcore-postgres
+               Idempotency.LoadTest run [--duration 3] [--warmup 1] [--rounds 5] [--quick] [--threads 1] [--connections 32]
                                         [--rate 1000] [--latency-duration 2] [--skip-latency] [--sizes 100,4096,65536]
                                         [--headline-size 4096] [--full] [--only prefix,prefix] [--out bench/results]
                                         [--label text] [--keep]
-                                        [--work-dir dir] [--max-minutes 10]
+                                        [--work-dir dir] [--max-minutes 20]
         bench/run.sh builds and runs `run`; see bench/README.md.
         """);
     return 2;

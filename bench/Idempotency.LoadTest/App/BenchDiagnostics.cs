@@ -7,18 +7,35 @@ using Microsoft.AspNetCore.Http;
 
 namespace Idempotency.LoadTest.App;
 
-/// <summary>Requests served, outside the diagnostics routes.</summary>
+/// <summary>What one host (one mode) served, outside the diagnostics routes: each host of the app has its own.</summary>
 public sealed class BenchCounters
 {
     private long _requests;
+    private long _keyedCreated;
 
     public long Requests => Interlocked.Read(ref _requests);
 
-    public void Increment() => Interlocked.Increment(ref _requests);
+    /// <summary>
+    /// Requests with an <c>Idempotency-Key</c> answered <c>201</c> and not replayed: in a host with a store, the records
+    /// written (with 24 h retention none expires during a run); in a baseline, keys it ignored.
+    /// </summary>
+    public long KeyedCreated => Interlocked.Read(ref _keyedCreated);
+
+    public void Increment(HttpContext context)
+    {
+        Interlocked.Increment(ref _requests);
+        if (context.Response.StatusCode == StatusCodes.Status201Created
+            && context.Request.Headers.ContainsKey("Idempotency-Key")
+            && !context.Response.Headers.ContainsKey("Idempotent-Replayed"))
+        {
+            Interlocked.Increment(ref _keyedCreated);
+        }
+    }
 }
 
 /// <summary>
-/// Counts completed requests in every mode at the same place, so allocation and command counts divide by what the app
+/// Counts completed requests in every mode at the same place (and the same way: every host pays the same few header
+/// lookups), so allocation and command counts divide by what the app
 /// served. Counting on completion rather than arrival keeps requests cut off at the end of a wrk run out of the count.
 /// </summary>
 public sealed class BenchCountingMiddleware(RequestDelegate next, BenchCounters counters)
@@ -33,23 +50,27 @@ public sealed class BenchCountingMiddleware(RequestDelegate next, BenchCounters 
         var task = next(context);
         if (task.IsCompletedSuccessfully)
         {
-            counters.Increment();
+            counters.Increment(context);
             return Task.CompletedTask;
         }
 
-        return CountWhenDoneAsync(task);
+        return CountWhenDoneAsync(task, context);
     }
 
-    private async Task CountWhenDoneAsync(Task task)
+    private async Task CountWhenDoneAsync(Task task, HttpContext context)
     {
         await task;
-        counters.Increment();
+        counters.Increment(context);
     }
 }
 
-/// <summary>What the runner reads before and after each scenario.</summary>
+/// <summary>
+/// What the runner reads before and after each scenario: <see cref="Requests"/> and <see cref="KeyedCreated"/> are the
+/// host's (the mode's) own; the rest is the process's, which every host of the app shares.
+/// </summary>
 public sealed record BenchStats(
     long Requests,
+    long KeyedCreated,
     long HandlerExecutions,
     long AllocatedBytes,
     long WorkingSetBytes,
@@ -58,6 +79,8 @@ public sealed record BenchStats(
     int Gen1Collections,
     int Gen2Collections,
     double GcPauseMilliseconds,
+    long ManagedHeapBytes,
+    long GcHeapSizeBytes,
     bool ServerGc,
     int ProcessId);
 
@@ -66,7 +89,8 @@ public sealed record BenchStats(
 public sealed partial class BenchJsonContext : JsonSerializerContext;
 
 /// <summary>
-/// <c>GET /_bench/stats</c> reads allocation and memory counters; <c>POST /_bench/reset-peak</c> resets the kernel's peak
+/// <c>GET /_bench/stats</c> reads allocation and memory counters (served on the host's loopback port only, like every
+/// route of the bench app); <c>POST /_bench/reset-peak</c> resets the kernel's peak
 /// resident set (VmHWM) so the peak of one scenario can be read on its own.
 /// </summary>
 public static class BenchDiagnostics
@@ -89,6 +113,7 @@ public static class BenchDiagnostics
         var (rss, hwm) = ReadProcStatus();
         return new BenchStats(
             counters.Requests,
+            counters.KeyedCreated,
             OrderHandlers.Executions,
             // Not precise: the bytes left in each thread's allocation context (a few KiB) are missing, which is noise
             // against the hundreds of megabytes a scenario allocates, and the precise form would suspend the runtime.
@@ -99,6 +124,10 @@ public static class BenchDiagnostics
             GC.CollectionCount(1),
             GC.CollectionCount(2),
             GC.GetTotalPauseDuration().TotalMilliseconds,
+            // Bytes in use on the managed heap now (no collection forced), and the heap's size after the last
+            // collection: what the in-memory store's records hold, with every host's live objects.
+            GC.GetTotalMemory(forceFullCollection: false),
+            GC.GetGCMemoryInfo().HeapSizeBytes,
             GCSettings.IsServerGC,
             Environment.ProcessId);
     }

@@ -75,4 +75,16 @@ public static class BenchModes
 
     /// <summary>Whether the app runs the idempotency middleware.</summary>
     public static bool UsesIdempotency(BenchMode mode) => mode is BenchMode.Passthrough or BenchMode.Memory or BenchMode.Redis or BenchMode.RedisProtected or BenchMode.EfCoreSqlite or BenchMode.EfCorePostgres;
+
+    /// <summary>
+    /// The app process that serves a mode: a baseline and the candidates divided by it share one. The SQLite modes get
+    /// a process of their own because they raise the thread pool's minimum (see BenchServer); the PostgreSQL modes one
+    /// of theirs, so that neither shares a heap with the in-memory store's records.
+    /// </summary>
+    public static string Group(BenchMode mode) => mode switch
+    {
+        BenchMode.DbSqlite or BenchMode.EfCoreSqlite => "sqlite",
+        BenchMode.DbPostgres or BenchMode.EfCorePostgres => "postgres",
+        _ => "http",
+    };
 }

@@ -13,49 +13,113 @@ using StackExchange.Redis;
 namespace Idempotency.LoadTest.App;
 
 /// <summary>
-/// The bench app: <c>serve --mode none|passthrough|memory|redis|redis-protected|outputcache|db-sqlite|efcore-sqlite|db-postgres|efcore-postgres
-/// --port N [--redis host:port] [--database connection-string]</c>. Every mode maps the same handler on the same
-/// routes; only what sits in front of it differs. The database modes map the handler that also writes the order's row.
+/// The bench app: <c>serve --hosts mode=port,mode=port,... [--redis host:port] [--database-{mode} connection-string]</c>.
+/// One process hosts every mode it is given, each as a web application of its own (its own DI container, store
+/// registration and Kestrel on its own loopback port), so a baseline and the candidates compared with it share the
+/// process's thread pool, GC and JIT. Every mode maps the same handlers on the same routes; only what sits in front of
+/// them differs. The database modes map the handler that also writes the order's row.
 /// </summary>
 /// <remarks>
-/// Routes: <c>POST /orders</c> (policy <c>retained</c>: replays and hot keys), <c>POST /orders/unique</c> (policy
-/// <c>unique</c>: one key per request, retention 2 s so that a long run does not fill the store),
-/// <c>POST /orders/over-limit</c> (policy <c>over-limit</c>: 16 KiB snapshot limit), <c>GET /orders/{size}</c>
-/// (output cached in mode outputcache), and <c>/_bench/*</c> diagnostics that no policy covers. The efcore modes make
-/// <c>retained</c> and <c>unique</c> transactional and add <c>POST /orders/unique-plain</c> (policy <c>unique-plain</c>:
-/// <c>unique</c> without transactional mode).
+/// Routes, each twice: as below for the realistic handler and under <c>/trivial</c> for the trivial one (not in the
+/// database modes). <c>POST /orders</c> (policy <c>retained</c>: replays and hot keys), <c>POST /orders/unique</c>
+/// (policy <c>unique</c>: one key per request, retained 24 h as users keep them), <c>POST /orders/over-limit</c> (policy
+/// <c>over-limit</c>: 16 KiB snapshot limit), <c>GET /orders/{size}</c> (output cached in mode outputcache), and
+/// <c>/_bench/*</c> diagnostics that no policy covers. The efcore modes make <c>retained</c> and <c>unique</c>
+/// transactional and add <c>POST /orders/unique-plain</c> (policy <c>unique-plain</c>: <c>unique</c> without
+/// transactional mode).
 /// </remarks>
 public static class BenchServer
 {
+    /// <summary>How long the unique-key policies keep a record: Stripe's default, and the library's.</summary>
+    public static readonly TimeSpan UniqueRetention = TimeSpan.FromHours(24);
+
+    /// <summary>The header pass-through's policy reads its key from: one no request carries (see <see cref="ConfigureServices"/>).</summary>
+    public const string PassthroughKeyHeader = "Bench-Passthrough-Key";
+
     public static async Task<int> RunAsync(string[] args)
     {
         var options = CommandLine.Parse(args);
-        var mode = BenchModes.Parse(options.Get("mode") ?? throw new ArgumentException("serve needs --mode."));
-        var port = int.Parse(options.Get("port") ?? throw new ArgumentException("serve needs --port."), CultureInfo.InvariantCulture);
+        var hosts = ParseHosts(options.Get("hosts") ?? throw new ArgumentException("serve needs --hosts mode=port,..."));
         var redis = options.Get("redis");
-        var database = options.Get("database");
         var parentPid = options.Get("parent-pid") is { } parent ? int.Parse(parent, CultureInfo.InvariantCulture) : (int?)null;
         var maxLifetime = TimeSpan.FromSeconds(double.Parse(options.Get("max-seconds") ?? "900", CultureInfo.InvariantCulture));
-        if (mode is BenchMode.Redis or BenchMode.RedisProtected or BenchMode.OutputCache && redis is null)
+        foreach (var (mode, _) in hosts)
         {
-            throw new ArgumentException($"Mode {BenchModes.Name(mode)} needs --redis host:port.");
+            if (mode is BenchMode.Redis or BenchMode.RedisProtected or BenchMode.OutputCache && redis is null)
+            {
+                throw new ArgumentException($"Mode {BenchModes.Name(mode)} needs --redis host:port.");
+            }
+
+            if (BenchModes.WritesToDatabase(mode) && options.Get(DatabaseOption(mode)) is null)
+            {
+                throw new ArgumentException($"Mode {BenchModes.Name(mode)} needs --{DatabaseOption(mode)} connection-string.");
+            }
         }
 
-        if (BenchModes.WritesToDatabase(mode) && database is null)
-        {
-            throw new ArgumentException($"Mode {BenchModes.Name(mode)} needs --database connection-string.");
-        }
-
-        if (BenchModes.WritesToDatabase(mode) && !BenchModes.UsesPostgres(mode))
+        if (hosts.Any(h => BenchModes.WritesToDatabase(h.Mode) && !BenchModes.UsesPostgres(h.Mode)))
         {
             // SQLite's writers wait for its one write lock on the calling thread, async methods included (SQLite's busy
             // handler, see SqliteBusyTimeout; without it, Microsoft.Data.Sqlite's Thread.Sleep(150) between attempts).
             // With 32 concurrent writers those waits hold pool threads, and the pool's default minimum (one per core)
             // starves: both SQLite rows would measure thread injection, not the work. An application on SQLite with
-            // concurrent writers needs the same.
+            // concurrent writers needs the same. The runner gives the SQLite modes a process of their own for this.
             ThreadPool.SetMinThreads(64, 64);
         }
 
+        var apps = new List<WebApplication>();
+        try
+        {
+            foreach (var (mode, port) in hosts)
+            {
+                apps.Add(await BuildAsync(mode, port, redis, options.Get(DatabaseOption(mode))));
+            }
+
+            using var lifetime = new CancellationTokenSource(maxLifetime);
+            foreach (var app in apps)
+            {
+                await app.StartAsync();
+            }
+
+            Console.WriteLine($"bench app pid={Environment.ProcessId} serving {string.Join(", ", hosts.Select(h => $"{BenchModes.Name(h.Mode)} on 127.0.0.1:{h.Port}"))}");
+            await WatchAsync(apps, parentPid, lifetime.Token);
+            foreach (var app in apps)
+            {
+                await app.StopAsync();
+            }
+
+            return 0;
+        }
+        finally
+        {
+            foreach (var app in apps)
+            {
+                await app.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>The option that gives a database mode its connection string.</summary>
+    public static string DatabaseOption(BenchMode mode) => "database-" + BenchModes.Name(mode);
+
+    private static List<(BenchMode Mode, int Port)> ParseHosts(string value)
+    {
+        var hosts = new List<(BenchMode, int)>();
+        foreach (var host in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var equals = host.IndexOf('=', StringComparison.Ordinal);
+            if (equals < 0)
+            {
+                throw new ArgumentException($"--hosts takes mode=port pairs; got '{host}'.");
+            }
+
+            hosts.Add((BenchModes.Parse(host[..equals]), int.Parse(host[(equals + 1)..], CultureInfo.InvariantCulture)));
+        }
+
+        return hosts.Count > 0 ? hosts : throw new ArgumentException("--hosts names no mode.");
+    }
+
+    private static async Task<WebApplication> BuildAsync(BenchMode mode, int port, string? redis, string? database)
+    {
         var builder = WebApplication.CreateSlimBuilder([]);
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole();
@@ -63,6 +127,7 @@ public static class BenchServer
         // Information-level logs (the middleware logs each replay) would measure the console, not the middleware.
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
+
         builder.Services.AddSingleton(new BenchCounters());
         ConfigureServices(builder.Services, mode, redis);
         if (database is not null)
@@ -70,10 +135,10 @@ public static class BenchServer
             BenchDatabase.AddTo(builder.Services, mode, database);
         }
 
-        await using var app = builder.Build();
+        var app = builder.Build();
         if (database is not null)
         {
-            Console.WriteLine(await BenchDatabase.CreateAsync(app.Services, mode));
+            Console.WriteLine($"{BenchModes.Name(mode)}: {await BenchDatabase.CreateAsync(app.Services, mode)}");
         }
 
         app.UseRouting();
@@ -87,16 +152,14 @@ public static class BenchServer
             app.UseOutputCache();
         }
 
-        MapEndpoints(app, mode);
-        BenchDiagnostics.Map(app);
+        MapEndpoints(app, mode, BenchHandler.Realistic);
+        if (!BenchModes.WritesToDatabase(mode))
+        {
+            MapEndpoints(app, mode, BenchHandler.Trivial);
+        }
 
-        using var lifetime = new CancellationTokenSource(maxLifetime);
-        var watchdog = WatchAsync(app.Lifetime, parentPid, lifetime.Token);
-        await app.StartAsync();
-        Console.WriteLine($"bench app mode={BenchModes.Name(mode)} listening on 127.0.0.1:{port} pid={Environment.ProcessId}");
-        await app.WaitForShutdownAsync();
-        await watchdog;
-        return 0;
+        BenchDiagnostics.Map(app);
+        return app;
     }
 
     private static void ConfigureServices(IServiceCollection services, BenchMode mode, string? redis)
@@ -106,11 +169,19 @@ public static class BenchServer
             case BenchMode.None or BenchMode.DbSqlite or BenchMode.DbPostgres:
                 break;
             case BenchMode.Passthrough:
+                // Requests carry the same Idempotency-Key header as the baseline's (wrk builds both alike), and the
+                // policy reads its key from a header no request has: the middleware resolves the policy, finds no key,
+                // and passes the request through, while the bytes on the wire equal the baseline's.
                 var passthrough = services.AddIdempotency(options =>
                 {
-                    options.AddPolicy("retained", policy => policy.KeyRequirement = KeyRequirement.Optional);
-                    options.AddPolicy("unique", policy => policy.KeyRequirement = KeyRequirement.Optional);
-                    options.AddPolicy("over-limit", policy => policy.KeyRequirement = KeyRequirement.Optional);
+                    foreach (var name in (string[])["retained", "unique", "over-limit"])
+                    {
+                        options.AddPolicy(name, policy =>
+                        {
+                            policy.KeyRequirement = KeyRequirement.Optional;
+                            policy.KeyHeaderName = PassthroughKeyHeader;
+                        });
+                    }
                 });
                 if (redis is not null)
                 {
@@ -122,9 +193,12 @@ public static class BenchServer
             case BenchMode.Memory:
                 services.AddIdempotency(AddPolicies).AddInMemoryStore(store =>
                 {
-                    // Big enough that the seeded replay keys are never evicted by the unique keys of a long run.
-                    store.SizeLimitBytes = 2L * 1024 * 1024 * 1024;
-                    store.ExpirationScanInterval = TimeSpan.FromSeconds(1);
+                    // Records are kept 24 h and nothing is evicted, so the store grows for the whole run (the report
+                    // follows its heap). The limit is a guard for the machine: a run that reaches it answers 503
+                    // store-full, which the report shows as non-2xx. All bench requests share one scope, so the
+                    // scope's quota is the store's.
+                    store.SizeLimitBytes = MemoryStoreLimitBytes;
+                    store.MaxBytesPerScope = MemoryStoreLimitBytes;
                 });
                 break;
             case BenchMode.Redis:
@@ -163,20 +237,15 @@ public static class BenchServer
     {
         options.AddPolicy("retained", policy => policy.Retention = TimeSpan.FromHours(1));
 
-        // One key per request: a short lease and retention keep the store at a few seconds of traffic however long the
-        // run. The per-request work is unchanged (begin, capture, complete); expired records leave through the sweep.
-        options.AddPolicy("unique", policy =>
-        {
-            policy.Lease = TimeSpan.FromSeconds(2);
-            policy.Retention = TimeSpan.FromSeconds(2);
-        });
+        // One key per request, kept 24 h as users keep them (the library's default and Stripe's): the store fills for
+        // the whole run, and what that costs is part of what is measured.
+        options.AddPolicy("unique", policy => policy.Retention = UniqueRetention);
 
         // Responses larger than the snapshot limit: capture must stop copying at the limit and drop what it has, so
         // memory per request stays bounded by MaxSnapshotBytes whatever the body size.
         options.AddPolicy("over-limit", policy =>
         {
-            policy.Lease = TimeSpan.FromSeconds(2);
-            policy.Retention = TimeSpan.FromSeconds(2);
+            policy.Retention = UniqueRetention;
             policy.MaxSnapshotBytes = OverLimitSnapshotBytes;
         });
     }
@@ -195,21 +264,19 @@ public static class BenchServer
         });
         options.AddPolicy("unique", policy =>
         {
-            policy.Lease = TimeSpan.FromSeconds(2);
-            policy.Retention = TimeSpan.FromSeconds(2);
+            policy.Retention = UniqueRetention;
             policy.Transactional = true;
         });
-        options.AddPolicy("unique-plain", policy =>
-        {
-            policy.Lease = TimeSpan.FromSeconds(2);
-            policy.Retention = TimeSpan.FromSeconds(2);
-        });
+        options.AddPolicy("unique-plain", policy => policy.Retention = UniqueRetention);
     }
 
     /// <summary>The snapshot limit of <c>POST /orders/over-limit</c>.</summary>
     public const int OverLimitSnapshotBytes = 16 * 1024;
 
-    private static void MapEndpoints(WebApplication app, BenchMode mode)
+    /// <summary>The in-memory store's size limit (and its one scope's quota): above what a default run fills.</summary>
+    public const long MemoryStoreLimitBytes = 4L * 1024 * 1024 * 1024;
+
+    private static void MapEndpoints(WebApplication app, BenchMode mode, BenchHandler handler)
     {
         if (BenchModes.WritesToDatabase(mode))
         {
@@ -225,10 +292,12 @@ public static class BenchServer
             return;
         }
 
-        var retained = app.MapPost("/orders", OrderHandlers.CreateAsync);
-        var unique = app.MapPost("/orders/unique", OrderHandlers.CreateAsync);
-        var overLimit = app.MapPost("/orders/over-limit", OrderHandlers.CreateAsync);
-        var get = app.MapGet("/orders/{size:int}", OrderHandlers.GetAsync);
+        RequestDelegate create = handler == BenchHandler.Trivial ? OrderHandlers.CreateTrivialAsync : OrderHandlers.CreateAsync;
+        RequestDelegate read = handler == BenchHandler.Trivial ? OrderHandlers.GetTrivialAsync : OrderHandlers.GetAsync;
+        var retained = app.MapPost(BenchHandlers.Path(handler, "/orders"), create);
+        var unique = app.MapPost(BenchHandlers.Path(handler, "/orders/unique"), create);
+        var overLimit = app.MapPost(BenchHandlers.Path(handler, "/orders/over-limit"), create);
+        var get = app.MapGet(BenchHandlers.Path(handler, "/orders/{size:int}"), read);
         if (BenchModes.UsesIdempotency(mode))
         {
             retained.RequireIdempotency("retained");
@@ -241,15 +310,18 @@ public static class BenchServer
         }
     }
 
-    /// <summary>Stops the app when the runner that started it is gone or the lifetime bound is reached.</summary>
-    private static async Task WatchAsync(IHostApplicationLifetime lifetime, int? parentPid, CancellationToken maxLifetime)
+    /// <summary>
+    /// Stops every host when the runner that started the app is gone, when the lifetime bound is reached, or when one
+    /// host stops.
+    /// </summary>
+    private static async Task WatchAsync(List<WebApplication> apps, int? parentPid, CancellationToken maxLifetime)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
         try
         {
             while (await timer.WaitForNextTickAsync(maxLifetime))
             {
-                if (lifetime.ApplicationStopping.IsCancellationRequested)
+                if (apps.Exists(app => app.Lifetime.ApplicationStopping.IsCancellationRequested))
                 {
                     return;
                 }
@@ -257,7 +329,7 @@ public static class BenchServer
                 if (parentPid is { } pid && !Directory.Exists($"/proc/{pid}"))
                 {
                     Console.Error.WriteLine($"runner {pid} is gone; stopping");
-                    break;
+                    return;
                 }
             }
         }
@@ -265,7 +337,5 @@ public static class BenchServer
         {
             Console.Error.WriteLine("maximum lifetime reached; stopping");
         }
-
-        lifetime.StopApplication();
     }
 }

@@ -1,97 +1,104 @@
 using System.Globalization;
-using System.Net.Http.Json;
 using Idempotency.LoadTest.App;
 
 namespace Idempotency.LoadTest.Runner;
 
-/// <summary>One bench app process (<c>serve --mode ...</c>) started by the runner on a free loopback port.</summary>
+/// <summary>
+/// One bench app process (<c>serve --hosts mode=port,...</c>) started by the runner: it serves a group of modes, each on
+/// a free loopback port of its own (<see cref="Hosts"/>).
+/// </summary>
 public sealed class BenchAppProcess : IAsyncDisposable
 {
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
 
     private readonly ChildProcess _process;
-    private readonly HttpClient _client;
+    private readonly List<BenchAppHost> _hosts = [];
 
-    private BenchAppProcess(BenchMode mode, int port, ChildProcess process)
+    private BenchAppProcess(string name, ChildProcess process)
     {
-        Mode = mode;
-        Port = port;
+        Name = name;
         _process = process;
-        _client = new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false })
-        {
-            BaseAddress = BaseAddress,
-            Timeout = TimeSpan.FromSeconds(30),
-        };
     }
 
-    public BenchMode Mode { get; }
-
-    public int Port { get; }
-
-    public Uri BaseAddress => new($"http://127.0.0.1:{Port}");
+    /// <summary>The group's name, e.g. <c>http</c>.</summary>
+    public string Name { get; }
 
     public int ProcessId => _process.Id;
 
-    public static async Task<BenchAppProcess> StartAsync(BenchMode mode, string? redis, string? database, int maxSeconds, RunDirectory directory, CancellationToken cancellationToken)
+    public IReadOnlyList<BenchAppHost> Hosts => _hosts;
+
+    /// <summary>
+    /// Starts one process for <paramref name="modes"/>; <paramref name="database"/> gives each database mode its
+    /// connection string.
+    /// </summary>
+    public static async Task<BenchAppProcess> StartAsync(
+        string name, IReadOnlyList<BenchMode> modes, string? redis, Func<BenchMode, string?> database, int maxSeconds, RunDirectory directory, CancellationToken cancellationToken)
     {
-        var port = RedisServer.FreePort();
+        var ports = modes.Select(_ => RedisServer.FreePort()).ToArray();
         var (host, prefix) = SelfCommand();
         List<string> arguments =
         [
-            .. prefix, "serve", "--mode", BenchModes.Name(mode), "--port", port.ToString(CultureInfo.InvariantCulture),
+            .. prefix, "serve",
+            "--hosts", string.Join(',', modes.Select((mode, i) => $"{BenchModes.Name(mode)}={ports[i].ToString(CultureInfo.InvariantCulture)}")),
             "--parent-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture),
             "--max-seconds", maxSeconds.ToString(CultureInfo.InvariantCulture),
         ];
-        if (redis is not null && mode is BenchMode.Passthrough or BenchMode.Redis or BenchMode.RedisProtected or BenchMode.OutputCache)
+        if (redis is not null && modes.Any(mode => mode is BenchMode.Passthrough or BenchMode.Redis or BenchMode.RedisProtected or BenchMode.OutputCache))
         {
             arguments.AddRange(["--redis", redis]);
         }
 
-        if (database is not null)
+        foreach (var mode in modes)
         {
-            arguments.AddRange(["--database", database]);
+            if (database(mode) is { } connectionString)
+            {
+                arguments.AddRange(["--" + BenchServer.DatabaseOption(mode), connectionString]);
+            }
         }
 
-        var process = ChildProcess.Start("app-" + BenchModes.Name(mode), host, arguments, directory);
-        var app = new BenchAppProcess(mode, port, process);
+        var process = ChildProcess.Start("app-" + name, host, arguments, directory);
+        var app = new BenchAppProcess(name, process);
+        for (var i = 0; i < modes.Count; i++)
+        {
+            app._hosts.Add(new BenchAppHost(modes[i], ports[i], app));
+        }
+
         var deadline = DateTime.UtcNow + StartTimeout;
-        while (true)
+        foreach (var appHost in app._hosts)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (process.HasExited)
+            while (true)
             {
-                throw new InvalidOperationException($"The {BenchModes.Name(mode)} app exited at start:\n{process.LogTail()}");
-            }
+                cancellationToken.ThrowIfCancellationRequested();
+                if (process.HasExited)
+                {
+                    await app.DisposeAsync();
+                    throw new InvalidOperationException($"The {name} app exited at start:\n{process.LogTail()}");
+                }
 
-            try
-            {
-                await app.ReadStatsAsync(cancellationToken);
-                return app;
-            }
-            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(50, cancellationToken);
+                try
+                {
+                    await appHost.ReadStatsAsync(cancellationToken);
+                    break;
+                }
+                catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(50, cancellationToken);
+                }
             }
         }
+
+        return app;
     }
-
-    public async Task<BenchStats> ReadStatsAsync(CancellationToken cancellationToken)
-        => await _client.GetFromJsonAsync("/_bench/stats", BenchJsonContext.Default.BenchStats, cancellationToken)
-            ?? throw new InvalidDataException("The stats endpoint answered null.");
-
-    public async Task ResetPeakAsync(CancellationToken cancellationToken)
-    {
-        using var response = await _client.PostAsync("/_bench/reset-peak", content: null, cancellationToken);
-        response.EnsureSuccessStatusCode();
-    }
-
-    public HttpClient Client => _client;
 
     public string LogTail() => _process.LogTail();
 
     public async ValueTask DisposeAsync()
     {
-        _client.Dispose();
+        foreach (var host in _hosts)
+        {
+            host.Dispose();
+        }
+
         await _process.DisposeAsync();
     }
 

@@ -6,9 +6,11 @@ using Idempotency.LoadTest.App;
 namespace Idempotency.LoadTest.Runner;
 
 /// <summary>
-/// <c>run</c>: starts redis-server, PostgreSQL (when a scenario needs it) and one bench app per mode, seeds replayable keys, warms every scenario up, measures
-/// all scenarios round after round (modes interleaved), measures latency at a fixed rate, stops everything it started,
-/// and writes <c>latest.json</c> and <c>latest.md</c>.
+/// <c>run</c>: starts redis-server, PostgreSQL (when a scenario needs it) and the bench app processes (one per group of
+/// modes: a baseline and its candidates in one process), seeds replayable keys, warms every scenario up, measures all
+/// scenarios round after round (modes interleaved, one scenario at a time, so a process's CPU over a scenario's window is
+/// that scenario's), samples how full the stores are after each round, measures latency at a fixed rate, stops
+/// everything it started, and writes <c>latest.json</c> and <c>latest.md</c>.
 /// </summary>
 public static class BenchRunner
 {
@@ -46,7 +48,8 @@ public static class BenchRunner
 
         RedisServer? redis = null;
         PostgresServer? postgres = null;
-        var apps = new Dictionary<BenchMode, BenchAppProcess>();
+        var processes = new List<BenchAppProcess>();
+        var apps = new Dictionary<BenchMode, BenchAppHost>();
         try
         {
             redis = await RedisServer.StartAsync(directory, cancellationToken);
@@ -58,15 +61,30 @@ public static class BenchRunner
             }
 
             var maxSeconds = (int)settings.MaxTime.TotalSeconds + 60;
-            var started = await Task.WhenAll(modes.Select(mode => BenchAppProcess.StartAsync(mode, redis.Configuration, Database(mode, postgres, directory), maxSeconds, directory, cancellationToken)));
-            foreach (var app in started)
+            var starting = modes.GroupBy(BenchModes.Group).Select(group => BenchAppProcess.StartAsync(
+                group.Key, group.ToArray(), redis.Configuration, mode => Database(mode, postgres, directory), maxSeconds, directory, cancellationToken)).ToArray();
+            try
             {
-                apps[app.Mode] = app;
-                Log($"app {BenchModes.Name(app.Mode)} pid {app.ProcessId} on {app.BaseAddress}");
+                await Task.WhenAll(starting);
+            }
+            finally
+            {
+                // The processes that did start are stopped below, whether or not another one failed.
+                processes.AddRange(starting.Where(task => task.IsCompletedSuccessfully).Select(task => task.Result));
+            }
+
+            foreach (var process in processes)
+            {
+                foreach (var host in process.Hosts)
+                {
+                    apps[host.Mode] = host;
+                }
+
+                Log($"app {process.Name} pid {process.ProcessId}: {string.Join(", ", process.Hosts.Select(h => $"{BenchModes.Name(h.Mode)} on {h.BaseAddress}"))}");
             }
 
             Log($"started in {wall.Elapsed.TotalSeconds:F1} s");
-            await SeedAndVerifyAsync(apps, settings.Sizes, bodies, cancellationToken);
+            await SeedAndVerifyAsync(apps, scenarios, bodies, cancellationToken);
             Log($"seeded and verified at {wall.Elapsed.TotalSeconds:F1} s");
 
             // Every code path is JIT-compiled and tiered up before measuring: all scenarios at the headline size and at
@@ -77,6 +95,7 @@ public static class BenchRunner
             }
 
             Log($"warmed up at {wall.Elapsed.TotalSeconds:F1} s");
+            var growth = new List<StoreGrowthSample> { await SampleStoresAsync(apps, redis, 0, wall.Elapsed, cancellationToken) };
             var measurements = new List<Measurement>();
             for (var round = 0; round < settings.Rounds; round++)
             {
@@ -89,7 +108,9 @@ public static class BenchRunner
                     measurements.Add(measurement);
                 }
 
-                Log($"round {round + 1}/{settings.Rounds} done at {wall.Elapsed.TotalSeconds:F1} s");
+                var sample = await SampleStoresAsync(apps, redis, round + 1, wall.Elapsed, cancellationToken);
+                growth.Add(sample);
+                Log(Invariant($"round {round + 1}/{settings.Rounds} done at {wall.Elapsed.TotalSeconds:F1} s; memory store {sample.MemoryStoreRecords} records, app heap {sample.AppManagedHeapBytes / 1048576.0:F0} MiB; Redis {sample.RedisKeys} keys, used_memory {sample.RedisUsedMemoryBytes / 1048576.0:F0} MiB"));
             }
 
             var latencies = new List<LatencyResult>();
@@ -97,10 +118,11 @@ public static class BenchRunner
             {
                 // Not the database rows: a handler that waits for a durable commit may not keep up with the fixed rate on a
                 // small machine, and an open-loop client then measures its own queue.
-                foreach (var scenario in scenarios.Where(s => s.Size == settings.HeadlineSize && s.Keys != KeyKind.Hot && !BenchModes.WritesToDatabase(s.Mode)))
+                // The realistic handler's rows only, as before the trivial handler was added: they are what a client waits for.
+                foreach (var scenario in scenarios.Where(s => s.Size == settings.HeadlineSize && s.Keys != KeyKind.Hot && s.Handler == BenchHandler.Realistic && !BenchModes.WritesToDatabase(s.Mode)))
                 {
                     var app = apps[scenario.Mode];
-                    var prefix = scenario.Keys == KeyKind.Cycle ? Scenario.SeedPrefix(scenario.Size) : KeyPrefix(runId, scenario, "lat");
+                    var prefix = KeyPrefix(runId, scenario, "lat");
                     var result = await FixedRateClient.RunAsync(app.BaseAddress, scenario, bodies[scenario.Size], prefix, settings.LatencyRate, settings.LatencyDuration, cancellationToken);
                     latencies.Add(result);
                     Log(FixedRateClient.Describe(result));
@@ -109,7 +131,7 @@ public static class BenchRunner
 
             // bench/run.sh says how it was called; run directly, the runner's own arguments are the command.
             var command = Environment.GetEnvironmentVariable("BENCH_COMMAND") is { Length: > 0 } script ? script : "Idempotency.LoadTest run " + string.Join(' ', args);
-            var report = new Report(settings, MachineInfo.Describe(), command, busyBefore, loadAverage, MachineInfo.LoadAverage(), measurements, latencies, wall.Elapsed);
+            var report = new Report(settings, MachineInfo.Describe(), command, busyBefore, loadAverage, MachineInfo.LoadAverage(), measurements, latencies, growth, wall.Elapsed);
             Directory.CreateDirectory(settings.OutputDirectory);
             var json = report.ToJson();
             var markdown = report.ToMarkdown();
@@ -131,9 +153,9 @@ public static class BenchRunner
         catch (Exception ex)
         {
             Console.Error.WriteLine($"bench run failed after {wall.Elapsed.TotalSeconds:F1} s: {ex}");
-            foreach (var app in apps.Values)
+            foreach (var process in processes)
             {
-                Console.Error.WriteLine($"--- app {BenchModes.Name(app.Mode)} log tail ---\n{app.LogTail()}");
+                Console.Error.WriteLine($"--- app {process.Name} log tail ---\n{process.LogTail()}");
             }
 
             return 1;
@@ -141,9 +163,9 @@ public static class BenchRunner
         finally
         {
             Console.CancelKeyPress -= onCancel;
-            foreach (var app in apps.Values)
+            foreach (var process in processes)
             {
-                await app.DisposeAsync();
+                await process.DisposeAsync();
             }
 
             if (postgres is not null)
@@ -178,8 +200,25 @@ public static class BenchRunner
 
     private static string DatabaseName(BenchMode mode) => "bench_" + BenchModes.Name(mode).Replace('-', '_');
 
+    /// <summary>The memory mode's records and its process's heap, and Redis's memory, at the end of a round.</summary>
+    private static async Task<StoreGrowthSample> SampleStoresAsync(Dictionary<BenchMode, BenchAppHost> apps, RedisServer redis, int round, TimeSpan elapsed, CancellationToken cancellationToken)
+    {
+        var memory = apps.TryGetValue(BenchMode.Memory, out var host) ? await host.ReadStatsAsync(cancellationToken) : null;
+        var (usedMemory, keys) = await redis.ReadMemoryAsync(cancellationToken);
+        return new StoreGrowthSample(
+            round,
+            Math.Round(elapsed.TotalSeconds, 1),
+            memory?.KeyedCreated,
+            memory?.ManagedHeapBytes,
+            memory?.GcHeapSizeBytes,
+            memory?.Gen2Collections,
+            memory is null ? null : Math.Round(memory.GcPauseMilliseconds, 1),
+            usedMemory,
+            keys);
+    }
+
     private static async Task<Measurement> MeasureAsync(
-        Wrk wrk, BenchAppProcess app, RedisServer redis, PostgresServer? postgres, Scenario scenario, int round, string bodyFile, string keyPrefix, TimeSpan duration,
+        Wrk wrk, BenchAppHost app, RedisServer redis, PostgresServer? postgres, Scenario scenario, int round, string bodyFile, string keyPrefix, TimeSpan duration,
         CancellationToken cancellationToken)
     {
         await app.ResetPeakAsync(cancellationToken);
@@ -233,33 +272,49 @@ public static class BenchRunner
         trips += measurement.StatementsPerRequest is { } sql ? string.Create(CultureInfo.InvariantCulture, $"  sql statements/req {sql:F2}") : string.Empty;
         var errors = result.StatusErrors + result.SocketErrors > 0 ? $"  non-2xx {result.StatusErrors} socket errors {result.SocketErrors}" : string.Empty;
         Log(string.Create(CultureInfo.InvariantCulture,
-            $"  {scenario.Id,-32} {result.RequestsPerSecond,9:F0} req/s  {measurement.AllocatedBytesPerRequest,8:F0} B/req  exec/req {measurement.ExecutionsPerRequest:F2}{trips}{errors}"));
+            $"  {scenario.Id,-40} {result.RequestsPerSecond,9:F0} req/s  {measurement.AllocatedBytesPerRequest,8:F0} B/req  exec/req {measurement.ExecutionsPerRequest:F2}{trips}{errors}"));
         return measurement;
     }
 
     /// <summary>
     /// Sends each kind of request once by hand and checks what it got, then stores the keys replays will cycle through
-    /// and the entries output caching will serve. A misconfigured app fails here, not as a plausible-looking number.
+    /// and the entries output caching will serve, for each size and handler the scenarios use. A misconfigured app
+    /// fails here, not as a plausible-looking number.
     /// </summary>
-    private static async Task SeedAndVerifyAsync(Dictionary<BenchMode, BenchAppProcess> apps, IReadOnlyList<int> sizes, Dictionary<int, byte[]> bodies, CancellationToken cancellationToken)
+    private static async Task SeedAndVerifyAsync(Dictionary<BenchMode, BenchAppHost> apps, List<Scenario> scenarios, Dictionary<int, byte[]> bodies, CancellationToken cancellationToken)
     {
-        await Task.WhenAll(sizes.SelectMany(size => apps.Values.Select(app => app.Mode switch
-        {
-            BenchMode.None or BenchMode.DbSqlite or BenchMode.DbPostgres
-                => ExpectAsync(app, "POST", "/orders", bodies[size], key: "check", HttpStatusCode.Created, replayed: false, cancellationToken),
-            BenchMode.Passthrough => ExpectAsync(app, "POST", "/orders", bodies[size], key: null, HttpStatusCode.Created, replayed: false, cancellationToken),
-            BenchMode.OutputCache => CheckOutputCacheAsync(app, size, bodies[size], cancellationToken),
-            _ => SeedAsync(app, size, bodies[size], cancellationToken),
-        })));
+        var targets = scenarios.Select(s => (s.Mode, s.Size, s.Handler)).Distinct().ToArray();
+        await Task.WhenAll(targets.Select(t => SeedOrCheckAsync(apps[t.Mode], t.Size, t.Handler, bodies[t.Size], cancellationToken)));
     }
 
-    private static async Task SeedAsync(BenchAppProcess app, int size, byte[] body, CancellationToken cancellationToken)
+    private static Task SeedOrCheckAsync(BenchAppHost app, int size, BenchHandler handler, byte[] body, CancellationToken cancellationToken) => app.Mode switch
     {
+        BenchMode.None or BenchMode.DbSqlite or BenchMode.DbPostgres
+            => ExpectAsync(app, "POST", BenchHandlers.Path(handler, "/orders"), body, key: "check", HttpStatusCode.Created, replayed: false, cancellationToken),
+        BenchMode.Passthrough => CheckPassthroughAsync(app, size, handler, body, cancellationToken),
+        BenchMode.OutputCache => CheckOutputCacheAsync(app, size, handler, body, cancellationToken),
+        _ => SeedAsync(app, size, handler, body, cancellationToken),
+    };
+
+    /// <summary>Pass-through gets the baseline's requests, key included, and must neither store nor replay them.</summary>
+    private static async Task CheckPassthroughAsync(BenchAppHost app, int size, BenchHandler handler, byte[] body, CancellationToken cancellationToken)
+    {
+        var path = BenchHandlers.Path(handler, "/orders");
+        await ExpectAsync(app, "POST", path, body, key: $"check-{size}", HttpStatusCode.Created, replayed: false, cancellationToken);
+        await ExpectAsync(app, "POST", path, body, key: $"check-{size}", HttpStatusCode.Created, replayed: false, cancellationToken);
+    }
+
+    private static async Task SeedAsync(BenchAppHost app, int size, BenchHandler handler, byte[] body, CancellationToken cancellationToken)
+    {
+        var retained = BenchHandlers.Path(handler, "/orders");
+        var unique = BenchHandlers.Path(handler, "/orders/unique");
+        var seeds = Scenario.SeedPrefix(size, handler);
+
         // The Redis store connects on its first call; on a busy machine that first call can exceed StoreTimeout and
         // answer 503. Retried here (with fresh keys) so that the seeding below meets an open connection.
         for (var attempt = 0; ; attempt++)
         {
-            using var first = await SendAsync(app, "POST", "/orders/unique", body, $"connect-{size}-{attempt}", cancellationToken);
+            using var first = await SendAsync(app, "POST", unique, body, $"connect-{seeds}-{attempt}", cancellationToken);
             if (first.StatusCode != HttpStatusCode.ServiceUnavailable || attempt == 10)
             {
                 break;
@@ -271,9 +326,9 @@ public static class BenchRunner
         await Parallel.ForEachAsync(
             Enumerable.Range(0, Scenario.SeededKeys),
             new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
-            async (i, token) => await SeedKeyAsync(app, body, $"{Scenario.SeedPrefix(size)}-{i}", token));
-        await ExpectAsync(app, "POST", "/orders", body, $"{Scenario.SeedPrefix(size)}-0", HttpStatusCode.Created, replayed: true, cancellationToken);
-        await ExpectAsync(app, "POST", "/orders/unique", body, $"check-{size}", HttpStatusCode.Created, replayed: false, cancellationToken);
+            async (i, token) => await SeedKeyAsync(app, retained, body, $"{seeds}-{i}", token));
+        await ExpectAsync(app, "POST", retained, body, $"{seeds}-0", HttpStatusCode.Created, replayed: true, cancellationToken);
+        await ExpectAsync(app, "POST", unique, body, $"check-{seeds}", HttpStatusCode.Created, replayed: false, cancellationToken);
         if (BenchModes.WritesToDatabase(app.Mode))
         {
             await ExpectAsync(app, "POST", "/orders/unique-plain", body, $"check-plain-{size}", HttpStatusCode.Created, replayed: false, cancellationToken);
@@ -286,11 +341,11 @@ public static class BenchRunner
     /// (or 409 while an abandoned attempt's lease runs); the key is then retried as a client would retry it, and any
     /// 201, first or replayed, means it is stored.
     /// </summary>
-    private static async Task SeedKeyAsync(BenchAppProcess app, byte[] body, string key, CancellationToken cancellationToken)
+    private static async Task SeedKeyAsync(BenchAppHost app, string path, byte[] body, string key, CancellationToken cancellationToken)
     {
         for (var attempt = 0; ; attempt++)
         {
-            using var response = await SendAsync(app, "POST", "/orders", body, key, cancellationToken);
+            using var response = await SendAsync(app, "POST", path, body, key, cancellationToken);
             if (response.StatusCode == HttpStatusCode.Created && (attempt > 0 || !response.Headers.Contains("Idempotent-Replayed")))
             {
                 return;
@@ -299,27 +354,28 @@ public static class BenchRunner
             if (response.StatusCode is not (HttpStatusCode.ServiceUnavailable or HttpStatusCode.Conflict) || attempt == 20)
             {
                 throw new InvalidOperationException(
-                    $"{BenchModes.Name(app.Mode)} POST /orders key={key}: expected 201 (attempt {attempt + 1}), got {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(cancellationToken)}");
+                    $"{BenchModes.Name(app.Mode)} POST {path} key={key}: expected 201 (attempt {attempt + 1}), got {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(cancellationToken)}");
             }
 
             await Task.Delay(500, cancellationToken);
         }
     }
 
-    private static async Task CheckOutputCacheAsync(BenchAppProcess cache, int size, byte[] body, CancellationToken cancellationToken)
+    private static async Task CheckOutputCacheAsync(BenchAppHost cache, int size, BenchHandler handler, byte[] body, CancellationToken cancellationToken)
     {
+        var path = BenchHandlers.Path(handler, $"/orders/{size}");
         await Parallel.ForEachAsync(
             Enumerable.Range(0, Scenario.SeededKeys),
             new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
-            async (i, token) => await ExpectAsync(cache, "GET", $"/orders/{size}?item={i}", body, key: null, HttpStatusCode.OK, replayed: false, token));
-        using var hit = await SendAsync(cache, "GET", $"/orders/{size}?item=0", body, key: null, cancellationToken);
+            async (i, token) => await ExpectAsync(cache, "GET", $"{path}?item={i}", body, key: null, HttpStatusCode.OK, replayed: false, token));
+        using var hit = await SendAsync(cache, "GET", $"{path}?item=0", body, key: null, cancellationToken);
         if (!hit.Headers.Contains("Age"))
         {
-            throw new InvalidOperationException($"Output caching did not serve GET /orders/{size}?item=0 from its store (no Age header).");
+            throw new InvalidOperationException($"Output caching did not serve GET {path}?item=0 from its store (no Age header).");
         }
     }
 
-    private static async Task ExpectAsync(BenchAppProcess app, string method, string path, byte[] body, string? key, HttpStatusCode status, bool replayed, CancellationToken cancellationToken)
+    private static async Task ExpectAsync(BenchAppHost app, string method, string path, byte[] body, string? key, HttpStatusCode status, bool replayed, CancellationToken cancellationToken)
     {
         using var response = await SendAsync(app, method, path, body, key, cancellationToken);
         var wasReplayed = response.Headers.TryGetValues("Idempotent-Replayed", out var values) && values.Contains("true");
@@ -331,7 +387,7 @@ public static class BenchRunner
         }
     }
 
-    private static async Task<HttpResponseMessage> SendAsync(BenchAppProcess app, string method, string path, byte[] body, string? key, CancellationToken cancellationToken)
+    private static async Task<HttpResponseMessage> SendAsync(BenchAppHost app, string method, string path, byte[] body, string? key, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(new HttpMethod(method), path);
         if (method != "GET")
@@ -351,7 +407,11 @@ public static class BenchRunner
     }
 
     private static string KeyPrefix(string runId, Scenario scenario, string phase)
-        => scenario.Keys == KeyKind.Cycle ? Scenario.SeedPrefix(scenario.Size) : $"{runId}-{scenario.Name}-{scenario.Size}-{phase}";
+        => scenario.Keys == KeyKind.Cycle
+            ? Scenario.SeedPrefix(scenario.Size, scenario.Handler)
+            : $"{runId}-{scenario.Name}-{scenario.Size}-{BenchHandlers.Name(scenario.Handler)}-{phase}";
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
     private static void Log(string message) => Console.WriteLine($"[bench {DateTime.Now:HH:mm:ss}] {message}");
 }

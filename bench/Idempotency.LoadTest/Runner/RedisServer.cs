@@ -25,7 +25,7 @@ public sealed class RedisServer : IAsyncDisposable
     // Sent by the runner or by StackExchange.Redis on its own (connection set-up, heartbeats), never per request.
     private static readonly HashSet<string> Housekeeping = new(StringComparer.Ordinal)
     {
-        "info", "config", "ping", "echo", "cluster", "client", "subscribe", "command", "hello", "select",
+        "info", "config", "ping", "echo", "cluster", "client", "subscribe", "command", "hello", "select", "dbsize",
     };
 
     private readonly ChildProcess _process;
@@ -77,6 +77,15 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>Calls per command since the server started, from INFO commandstats.</summary>
     public async Task<Dictionary<string, long>> ReadCommandStatsAsync(CancellationToken cancellationToken)
         => CommandStatsInfo.Parse(await Resp.ExecuteStringAsync(Port, "INFO", "commandstats").WaitAsync(cancellationToken));
+
+    /// <summary>Bytes Redis has allocated for its data (<c>INFO memory</c>'s <c>used_memory</c>) and the keys it holds (<c>DBSIZE</c>).</summary>
+    public async Task<(long UsedMemory, long Keys)> ReadMemoryAsync(CancellationToken cancellationToken)
+    {
+        var info = await Resp.ExecuteStringAsync(Port, "INFO", "memory").WaitAsync(cancellationToken);
+        var usedMemory = info.Split('\n').Select(line => line.Trim()).First(line => line.StartsWith("used_memory:", StringComparison.Ordinal))["used_memory:".Length..];
+        var keys = Convert.ToInt64(await Resp.ExecuteAsync(Port, "DBSIZE").WaitAsync(cancellationToken), CultureInfo.InvariantCulture);
+        return (long.Parse(usedMemory, CultureInfo.InvariantCulture), keys);
+    }
 
     /// <summary>Whether <paramref name="command"/> (as commandstats names it, e.g. <c>config|resetstat</c>) is housekeeping.</summary>
     public static bool IsHousekeeping(string command)

@@ -5,7 +5,7 @@ namespace Idempotency.LoadTest.Runner;
 /// <summary>How a scenario chooses Idempotency-Key headers.</summary>
 public enum KeyKind
 {
-    /// <summary>No key.</summary>
+    /// <summary>No key (no scenario sends none today: pass-through sends the baseline's key, which its policy does not read).</summary>
     None,
 
     /// <summary>A new key every request.</summary>
@@ -21,15 +21,16 @@ public enum KeyKind
     Hot,
 }
 
-/// <summary>One kind of traffic against one app at one body size.</summary>
-/// <param name="Name">The scenario's name in results, e.g. <c>memory_replay</c>.</param>
+/// <summary>One kind of traffic against one app at one body size, behind one handler.</summary>
+/// <param name="Name">The scenario's name in results, e.g. <c>memory_replay</c>; the same for both handlers.</param>
 /// <param name="Mode">The app that serves it.</param>
 /// <param name="Size">Request body size in bytes (GET: response note size).</param>
 /// <param name="Method">HTTP method.</param>
-/// <param name="Path">Request path.</param>
+/// <param name="Path">Request path (under <c>/trivial</c> for the trivial handler).</param>
 /// <param name="Keys">How keys are chosen.</param>
-/// <param name="Baseline">The scenario at the same size whose requests/s this one is divided by.</param>
-public sealed record Scenario(string Name, BenchMode Mode, int Size, string Method, string Path, KeyKind Keys, string Baseline)
+/// <param name="Baseline">The scenario at the same size, behind the same handler, whose requests/s this one is divided by.</param>
+/// <param name="Handler">The handler behind the middleware.</param>
+public sealed record Scenario(string Name, BenchMode Mode, int Size, string Method, string Path, KeyKind Keys, string Baseline, BenchHandler Handler)
 {
     public const string Baseline_Post = "baseline";
     public const string Baseline_Get = "baseline_get";
@@ -43,18 +44,25 @@ public sealed record Scenario(string Name, BenchMode Mode, int Size, string Meth
     /// <summary>Requests of one thread that share a hot key.</summary>
     public const int HotRun = 64;
 
-    public string Id => $"{Name}@{Size}";
+    public string Id => ScenarioId(Name, Size, Handler);
+
+    public string BaselineId => ScenarioId(Baseline, Size, Handler);
 
     public bool UsesRedis => Mode is BenchMode.Redis or BenchMode.RedisProtected or BenchMode.OutputCache or BenchMode.Passthrough;
 
     public bool UsesPostgres => BenchModes.UsesPostgres(Mode);
 
-    public static string SeedPrefix(int size) => $"seed-{size}";
+    public static string ScenarioId(string name, int size, BenchHandler handler)
+        => handler == BenchHandler.Trivial ? $"{name}@{size}/trivial" : $"{name}@{size}";
+
+    /// <summary>The seeded replay keys of one size and handler (each handler's route has records of its own).</summary>
+    public static string SeedPrefix(int size, BenchHandler handler)
+        => handler == BenchHandler.Trivial ? $"seed-trivial-{size}" : $"seed-{size}";
 
     /// <summary>
-    /// The scenarios of a run: every scenario at every size when <paramref name="full"/>, else the headline size gets all
-    /// of them and the others the ones with targets that depend on the size. The database rows write one row per order
-    /// whatever the body's size, so they run at the headline size only unless <paramref name="full"/>. With
+    /// The scenarios of a run. By default: every scenario at the headline size behind both handlers (the database rows
+    /// behind their own handler), plus <c>memory_first_over_limit</c> and its baseline at the largest size, whose
+    /// target depends on the size. With <paramref name="full"/>, every scenario at every size. With
     /// <paramref name="only"/> (name prefixes), just the scenarios named, and the baselines they are divided by.
     /// </summary>
     public static List<Scenario> All(IReadOnlyList<int> sizes, int headlineSize, bool full, IReadOnlyList<string>? only = null)
@@ -66,7 +74,7 @@ public sealed record Scenario(string Name, BenchMode Mode, int Size, string Meth
         }
 
         var chosen = all.Where(s => only.Any(prefix => s.Name.StartsWith(prefix, StringComparison.Ordinal))).ToList();
-        var baselines = chosen.Select(s => $"{s.Baseline}@{s.Size}").ToHashSet(StringComparer.Ordinal);
+        var baselines = chosen.Select(s => s.BaselineId).ToHashSet(StringComparer.Ordinal);
         var result = all.Where(s => chosen.Contains(s) || baselines.Contains(s.Id)).ToList();
         return result.Count > 0 ? result : throw new ArgumentException($"No scenario starts with {string.Join(" or ", only)}.");
     }
@@ -77,36 +85,17 @@ public sealed record Scenario(string Name, BenchMode Mode, int Size, string Meth
         foreach (var size in sizes)
         {
             var everything = full || size == headlineSize;
-            var get = $"/orders/{size}";
-            result.Add(new(Baseline_Post, BenchMode.None, size, "POST", "/orders", KeyKind.Unique, Baseline_Post));
-            if (everything)
+            foreach (var handler in (ReadOnlySpan<BenchHandler>)[BenchHandler.Realistic, BenchHandler.Trivial])
             {
-                result.Add(new(Baseline_Get, BenchMode.None, size, "GET", get, KeyKind.Query, Baseline_Get));
-            }
-
-            result.Add(new("passthrough", BenchMode.Passthrough, size, "POST", "/orders", KeyKind.None, Baseline_Post));
-            result.Add(new("memory_first", BenchMode.Memory, size, "POST", "/orders/unique", KeyKind.Unique, Baseline_Post));
-            result.Add(new("memory_replay", BenchMode.Memory, size, "POST", "/orders", KeyKind.Cycle, Baseline_Post));
-            if (size > App.BenchServer.OverLimitSnapshotBytes)
-            {
-                result.Add(new("memory_first_over_limit", BenchMode.Memory, size, "POST", "/orders/over-limit", KeyKind.Unique, Baseline_Post));
-            }
-            if (everything)
-            {
-                result.Add(new("memory_hotkey", BenchMode.Memory, size, "POST", "/orders", KeyKind.Hot, Baseline_Post));
-            }
-
-            result.Add(new("redis_first", BenchMode.Redis, size, "POST", "/orders/unique", KeyKind.Unique, Baseline_Post));
-            result.Add(new("redis_replay", BenchMode.Redis, size, "POST", "/orders", KeyKind.Cycle, Baseline_Post));
-
-            // Stored responses protected at rest (ProtectStoredResponses()): the cost of protecting and unprotecting, to
-            // compare with redis_first and redis_replay of the same round.
-            result.Add(new("redis_protected_first", BenchMode.RedisProtected, size, "POST", "/orders/unique", KeyKind.Unique, Baseline_Post));
-            result.Add(new("redis_protected_replay", BenchMode.RedisProtected, size, "POST", "/orders", KeyKind.Cycle, Baseline_Post));
-            if (everything)
-            {
-                result.Add(new("redis_hotkey", BenchMode.Redis, size, "POST", "/orders", KeyKind.Hot, Baseline_Post));
-                result.Add(new("outputcache_redis_hit", BenchMode.OutputCache, size, "GET", get, KeyKind.Query, Baseline_Get));
+                if (everything)
+                {
+                    AddHttp(result, size, handler, full);
+                }
+                else if (handler == BenchHandler.Realistic && size > App.BenchServer.OverLimitSnapshotBytes && size == sizes.Max())
+                {
+                    result.Add(new(Baseline_Post, BenchMode.None, size, "POST", "/orders", KeyKind.Unique, Baseline_Post, handler));
+                    result.Add(new("memory_first_over_limit", BenchMode.Memory, size, "POST", "/orders/over-limit", KeyKind.Unique, Baseline_Post, handler));
+                }
             }
 
             if (everything)
@@ -116,14 +105,50 @@ public sealed record Scenario(string Name, BenchMode Mode, int Size, string Meth
                 foreach (var (prefix, baseline, store, baselineName) in (ReadOnlySpan<(string, BenchMode, BenchMode, string)>)
                          [("sqlite", BenchMode.DbSqlite, BenchMode.EfCoreSqlite, Baseline_Sqlite), ("pg", BenchMode.DbPostgres, BenchMode.EfCorePostgres, Baseline_Postgres)])
                 {
-                    result.Add(new(baselineName, baseline, size, "POST", "/orders", KeyKind.Unique, baselineName));
-                    result.Add(new($"{prefix}_tx_first", store, size, "POST", "/orders/unique", KeyKind.Unique, baselineName));
-                    result.Add(new($"{prefix}_first", store, size, "POST", "/orders/unique-plain", KeyKind.Unique, baselineName));
-                    result.Add(new($"{prefix}_tx_replay", store, size, "POST", "/orders", KeyKind.Cycle, baselineName));
+                    result.Add(new(baselineName, baseline, size, "POST", "/orders", KeyKind.Unique, baselineName, BenchHandler.Realistic));
+                    result.Add(new($"{prefix}_tx_first", store, size, "POST", "/orders/unique", KeyKind.Unique, baselineName, BenchHandler.Realistic));
+                    result.Add(new($"{prefix}_first", store, size, "POST", "/orders/unique-plain", KeyKind.Unique, baselineName, BenchHandler.Realistic));
+                    result.Add(new($"{prefix}_tx_replay", store, size, "POST", "/orders", KeyKind.Cycle, baselineName, BenchHandler.Realistic));
                 }
             }
         }
 
         return result;
+    }
+
+    /// <summary>The scenarios served by the http group's app at one size behind one handler.</summary>
+    private static void AddHttp(List<Scenario> result, int size, BenchHandler handler, bool full)
+    {
+        string P(string path) => BenchHandlers.Path(handler, path);
+        var get = P($"/orders/{size}");
+
+        // Every POST sends the same request bytes, Idempotency-Key included: the baseline ignores the key, pass-through's
+        // policy reads its key from another header (see BenchServer), so the two differ only in the middleware.
+        result.Add(new(Baseline_Post, BenchMode.None, size, "POST", P("/orders"), KeyKind.Unique, Baseline_Post, handler));
+        result.Add(new(Baseline_Get, BenchMode.None, size, "GET", get, KeyKind.Query, Baseline_Get, handler));
+        result.Add(new("passthrough", BenchMode.Passthrough, size, "POST", P("/orders"), KeyKind.Unique, Baseline_Post, handler));
+        result.Add(new("memory_first", BenchMode.Memory, size, "POST", P("/orders/unique"), KeyKind.Unique, Baseline_Post, handler));
+        result.Add(new("memory_replay", BenchMode.Memory, size, "POST", P("/orders"), KeyKind.Cycle, Baseline_Post, handler));
+
+        // The trivial handler's response never reaches the snapshot limit.
+        if (size > App.BenchServer.OverLimitSnapshotBytes && handler == BenchHandler.Realistic)
+        {
+            result.Add(new("memory_first_over_limit", BenchMode.Memory, size, "POST", P("/orders/over-limit"), KeyKind.Unique, Baseline_Post, handler));
+        }
+
+        result.Add(new("memory_hotkey", BenchMode.Memory, size, "POST", P("/orders"), KeyKind.Hot, Baseline_Post, handler));
+        result.Add(new("redis_first", BenchMode.Redis, size, "POST", P("/orders/unique"), KeyKind.Unique, Baseline_Post, handler));
+        result.Add(new("redis_replay", BenchMode.Redis, size, "POST", P("/orders"), KeyKind.Cycle, Baseline_Post, handler));
+
+        // Stored responses protected at rest (ProtectStoredResponses()): the cost of protecting and unprotecting, to
+        // compare with redis_first and redis_replay of the same round. Behind the trivial handler only in a full run.
+        if (handler == BenchHandler.Realistic || full)
+        {
+            result.Add(new("redis_protected_first", BenchMode.RedisProtected, size, "POST", P("/orders/unique"), KeyKind.Unique, Baseline_Post, handler));
+            result.Add(new("redis_protected_replay", BenchMode.RedisProtected, size, "POST", P("/orders"), KeyKind.Cycle, Baseline_Post, handler));
+        }
+
+        result.Add(new("redis_hotkey", BenchMode.Redis, size, "POST", P("/orders"), KeyKind.Hot, Baseline_Post, handler));
+        result.Add(new("outputcache_redis_hit", BenchMode.OutputCache, size, "GET", get, KeyKind.Query, Baseline_Get, handler));
     }
 }

@@ -1,7 +1,8 @@
 -- Request generator for the idempotency load test (wrk 4).
 -- Arguments: method path body_file key_kind key_prefix key_count
---   key_kind none:   no Idempotency-Key (pass-through, GET)
---            unique: a new key for every request (first executions; the baseline sends the same header, ignored)
+--   key_kind none:   no Idempotency-Key (no scenario uses it today)
+--            unique: a new key for every request (first executions; the baseline and pass-through send the same
+--                    header, which they do not read)
 --            cycle:  keys key_prefix-0 .. key_prefix-(key_count-1) in turn (replays of seeded keys)
 --            query:  no key; path?item=0 .. path?item=(key_count-1) in turn (hits of seeded output cache entries)
 --            hot:    all requests of a thread share one key for key_count requests in a row (concurrent duplicates)
