@@ -7,6 +7,8 @@
 #   bench/run.sh --quick --out /tmp/bench             # a short run for development
 #   bench/run.sh --full                               # a thorough run
 #   bench/run.sh micro --filter '*Fingerprint*'        # BenchmarkDotNet micro-benchmarks instead
+#   bench/run.sh scale                                # the scale run: stores filled to 1,000,000 records (bench/README.md)
+#   bench/run.sh scale --records 50000 --out /tmp/scale   # the same scaled down, for development
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,10 +41,17 @@ if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then
   exit 0
 fi
 
+role=run
+if [ "${1:-}" = "scale" ]; then
+  # Redis and the in-memory store only: no PostgreSQL.
+  role=scale
+  shift
+fi
+
 ensure_package wrk wrk
 ensure_package redis-server redis-server
 # PostgreSQL's server binaries are not on PATH in Debian's package: the runner looks in /usr/lib/postgresql/<version>/bin.
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+if [ "$role" = run ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   install_package "PostgreSQL's initdb" postgresql
 fi
 
@@ -68,7 +77,11 @@ cleanup() {
 trap cleanup EXIT
 
 run_started=$(date +%s)
-export BENCH_COMMAND="bench/run.sh${*:+ $*}"
-dotnet bench/Idempotency.LoadTest/bin/Release/net10.0/Idempotency.LoadTest.dll run \
+if [ "$role" = scale ]; then
+  export BENCH_COMMAND="bench/run.sh scale${*:+ $*}"
+else
+  export BENCH_COMMAND="bench/run.sh${*:+ $*}"
+fi
+dotnet bench/Idempotency.LoadTest/bin/Release/net10.0/Idempotency.LoadTest.dll "$role" \
   --out bench/results --work-dir "$work_dir" --label "${BENCH_LABEL:-}" "$@"
 echo "run took $(( $(date +%s) - run_started )) s (builds excluded)"

@@ -90,7 +90,8 @@ public sealed partial class BenchJsonContext : JsonSerializerContext;
 
 /// <summary>
 /// <c>GET /_bench/stats</c> reads allocation and memory counters (served on the host's loopback port only, like every
-/// route of the bench app); <c>POST /_bench/reset-peak</c> resets the kernel's peak
+/// route of the bench app); <c>POST /_bench/collect</c> forces a full compacting collection and reads them after it (the
+/// scale run's live heap); <c>POST /_bench/reset-peak</c> resets the kernel's peak
 /// resident set (VmHWM) so the peak of one scenario can be read on its own.
 /// </summary>
 public static class BenchDiagnostics
@@ -100,6 +101,13 @@ public static class BenchDiagnostics
     public static void Map(WebApplication app)
     {
         app.MapGet(Prefix + "/stats", (BenchCounters counters) => Results.Json(Read(counters), BenchJsonContext.Default.BenchStats));
+        app.MapPost(Prefix + "/collect", (BenchCounters counters) =>
+        {
+            // The scale run's memory per record: a blocking, compacting full collection leaves the live heap only.
+            GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+            return Results.Json(Read(counters), BenchJsonContext.Default.BenchStats);
+        });
         app.MapPost(Prefix + "/reset-peak", () =>
         {
             // Linux: writing 5 to clear_refs resets VmHWM to the current resident set size (proc(5)).

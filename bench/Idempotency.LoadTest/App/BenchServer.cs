@@ -43,6 +43,11 @@ public static class BenchServer
         var redis = options.Get("redis");
         var parentPid = options.Get("parent-pid") is { } parent ? int.Parse(parent, CultureInfo.InvariantCulture) : (int?)null;
         var maxLifetime = TimeSpan.FromSeconds(double.Parse(options.Get("max-seconds") ?? "900", CultureInfo.InvariantCulture));
+
+        // The scale run (bench/run.sh scale) gives the memory mode a limit it reaches, and tries eviction at that limit.
+        var memoryStore = new MemoryStoreLimit(
+            options.Get("memory-limit-bytes") is { } limit ? long.Parse(limit, CultureInfo.InvariantCulture) : MemoryStoreLimitBytes,
+            options.Get("memory-evict") is { } evict && bool.Parse(evict));
         foreach (var (mode, _) in hosts)
         {
             if (mode is BenchMode.Redis or BenchMode.RedisProtected or BenchMode.OutputCache && redis is null)
@@ -71,7 +76,7 @@ public static class BenchServer
         {
             foreach (var (mode, port) in hosts)
             {
-                apps.Add(await BuildAsync(mode, port, redis, options.Get(DatabaseOption(mode))));
+                apps.Add(await BuildAsync(mode, port, redis, options.Get(DatabaseOption(mode)), memoryStore));
             }
 
             using var lifetime = new CancellationTokenSource(maxLifetime);
@@ -118,7 +123,7 @@ public static class BenchServer
         return hosts.Count > 0 ? hosts : throw new ArgumentException("--hosts names no mode.");
     }
 
-    private static async Task<WebApplication> BuildAsync(BenchMode mode, int port, string? redis, string? database)
+    private static async Task<WebApplication> BuildAsync(BenchMode mode, int port, string? redis, string? database, MemoryStoreLimit memoryStore)
     {
         var builder = WebApplication.CreateSlimBuilder([]);
         builder.Logging.ClearProviders();
@@ -129,7 +134,7 @@ public static class BenchServer
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
 
         builder.Services.AddSingleton(new BenchCounters());
-        ConfigureServices(builder.Services, mode, redis);
+        ConfigureServices(builder.Services, mode, redis, memoryStore);
         if (database is not null)
         {
             BenchDatabase.AddTo(builder.Services, mode, database);
@@ -162,7 +167,7 @@ public static class BenchServer
         return app;
     }
 
-    private static void ConfigureServices(IServiceCollection services, BenchMode mode, string? redis)
+    private static void ConfigureServices(IServiceCollection services, BenchMode mode, string? redis, MemoryStoreLimit memoryStore)
     {
         switch (mode)
         {
@@ -197,8 +202,9 @@ public static class BenchServer
                     // follows its heap). The limit is a guard for the machine: a run that reaches it answers 503
                     // store-full, which the report shows as non-2xx. All bench requests share one scope, so the
                     // scope's quota is the store's.
-                    store.SizeLimitBytes = MemoryStoreLimitBytes;
-                    store.MaxBytesPerScope = MemoryStoreLimitBytes;
+                    store.SizeLimitBytes = memoryStore.LimitBytes;
+                    store.MaxBytesPerScope = memoryStore.LimitBytes;
+                    store.EvictLiveRecordsWhenFull = memoryStore.Evict;
                 });
                 break;
             case BenchMode.Redis:

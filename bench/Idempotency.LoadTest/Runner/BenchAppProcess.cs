@@ -29,10 +29,11 @@ public sealed class BenchAppProcess : IAsyncDisposable
 
     /// <summary>
     /// Starts one process for <paramref name="modes"/>; <paramref name="database"/> gives each database mode its
-    /// connection string.
+    /// connection string; <paramref name="serveOptions"/> are more options of <c>serve</c> (the scale run's store limit).
     /// </summary>
     public static async Task<BenchAppProcess> StartAsync(
-        string name, IReadOnlyList<BenchMode> modes, string? redis, Func<BenchMode, string?> database, int maxSeconds, RunDirectory directory, CancellationToken cancellationToken)
+        string name, IReadOnlyList<BenchMode> modes, string? redis, Func<BenchMode, string?> database, int maxSeconds, RunDirectory directory, CancellationToken cancellationToken,
+        IEnumerable<string>? serveOptions = null)
     {
         var ports = modes.Select(_ => RedisServer.FreePort()).ToArray();
         var (host, prefix) = SelfCommand();
@@ -48,6 +49,7 @@ public sealed class BenchAppProcess : IAsyncDisposable
             arguments.AddRange(["--redis", redis]);
         }
 
+        arguments.AddRange(serveOptions ?? []);
         foreach (var mode in modes)
         {
             if (database(mode) is { } connectionString)
