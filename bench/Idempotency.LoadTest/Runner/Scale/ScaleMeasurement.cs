@@ -6,6 +6,7 @@ namespace Idempotency.LoadTest.Runner.Scale;
 /// </summary>
 /// <param name="Kind"><c>fill</c>, <c>replay</c> or <c>first</c>.</param>
 /// <param name="KeySource">The unique keys' prefix (<c>prefix-thread-n</c>), or the replay keys' file.</param>
+/// <param name="ReplayKeys">The stored keys a replay measurement cycled through (0 for first executions).</param>
 /// <param name="RecordsBefore">Records in the store when the run started (Redis: <c>DBSIZE</c>; memory: records written).</param>
 /// <param name="RecordsAfter">Records in the store when it ended.</param>
 /// <param name="Wrk">wrk's result.</param>
@@ -21,6 +22,7 @@ namespace Idempotency.LoadTest.Runner.Scale;
 public sealed record ScaleMeasurement(
     string Kind,
     string KeySource,
+    int ReplayKeys,
     long RecordsBefore,
     long RecordsAfter,
     WrkResult Wrk,
@@ -38,6 +40,12 @@ public sealed record ScaleMeasurement(
 
     /// <summary>Whether every request wrk sent was answered 2xx, so that every key it completed is stored.</summary>
     public bool Clean => Wrk.StatusErrors == 0 && Wrk.SocketErrors == 0;
+
+    /// <summary>
+    /// Replays only: the share of the replayed keys whose request ran the handler, because their record was gone
+    /// (evicted). Each such key runs once, then its new record replays, so executions per request understate it.
+    /// </summary>
+    public double? ReplayKeysExecuted => ReplayKeys > 0 ? Math.Min(1, (double)HandlerExecutions / ReplayKeys) : null;
 
     public double? ExecutionsPerRequest => AppRequests > 0 ? (double)HandlerExecutions / AppRequests : null;
 

@@ -21,12 +21,24 @@ public sealed class ScalePhase(string name, long? memoryLimitBytes)
     /// <summary>Records written when the in-memory store first refused one (503 store-full); null if it never did.</summary>
     public long? RecordsAtLimit { get; set; }
 
+    /// <summary>
+    /// The evicting store: the records it holds once full, taken as the records the refusing store held at the same
+    /// limit (the same records, accounted alike). Records written beyond it were evicted.
+    /// </summary>
+    public long? RecordsHeldAtLimit { get; set; }
+
     public List<ScaleCheckpoint> Checkpoints { get; } = [];
 
     /// <summary>Every wrk run that wrote records (fill windows and first-execution measurements), in order.</summary>
     public List<ScaleMeasurement> Windows { get; } = [];
 
-    /// <summary>The bytes each record added since the baseline, by the phase's memory figure.</summary>
+    /// <summary>The bytes each record added since the baseline, by the phase's memory figure (records held, not evicted ones).</summary>
     public double? BytesPerRecord(long records, long? memoryBytes)
-        => memoryBytes is { } bytes && records > BaselineRecords ? (double)(bytes - BaselineMemoryBytes) / (records - BaselineRecords) : null;
+    {
+        var held = RecordsHeldAtLimit is { } limit ? Math.Min(records, limit) : records;
+        return memoryBytes is { } bytes && held > BaselineRecords ? (double)(bytes - BaselineMemoryBytes) / (held - BaselineRecords) : null;
+    }
+
+    /// <summary>Records evicted to make room (the evicting store): written beyond what it holds.</summary>
+    public long? Evicted(long records) => RecordsHeldAtLimit is { } limit ? Math.Max(0, records - limit) : null;
 }

@@ -82,14 +82,14 @@ public sealed class ScaleReport(
         md.AppendLine();
         md.AppendLine(Invariant($"Bytes per record: `used_memory` above its value after the warm-up ({phase.BaselineRecords} records, {phase.BaselineMemoryBytes / 1048576.0:F1} MiB), divided by the records added; `MEMORY USAGE` of random keys (median, min to max)."));
         md.AppendLine();
-        md.AppendLine("| checkpoint | records | used_memory | B/record | MEMORY USAGE B | replay req/s | replay exec/req | first req/s | first p99 ms | first app + Redis CPU µs/req | fill req/s since last |");
+        md.AppendLine("| checkpoint | records | used_memory | B/record | MEMORY USAGE B | replay req/s | replay keys executed | first req/s | first p99 ms | first app + Redis CPU µs/req | fill req/s since last |");
         md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         long previous = phase.BaselineRecords;
         foreach (var c in phase.Checkpoints)
         {
             var usage = c.RedisMemoryUsageSamples is { Count: > 0 } samples ? Invariant($"{ScaleRunner.Median(samples):F0} ({samples.Min()} to {samples.Max()})") : "-";
             md.AppendLine(Invariant(
-                $"| {c.Label} | {c.Records:N0} | {c.RedisUsedMemoryBytes / 1048576.0:F1} MiB | {phase.BytesPerRecord(c.Records, c.RedisUsedMemoryBytes):F0} | {usage} | {Rps(c.Replay)} | {c.Replay?.ExecutionsPerRequest:F3} | {Rps(c.First)} | {c.First.Wrk.LatencyP99 / 1000.0:F1} | {Cpu(c.First)} | {FillRate(phase, previous, c.Records)} |"));
+                $"| {c.Label} | {c.Records:N0} | {c.RedisUsedMemoryBytes / 1048576.0:F1} MiB | {phase.BytesPerRecord(c.Records, c.RedisUsedMemoryBytes):F0} | {usage} | {Rps(c.Replay)} | {c.Replay?.ReplayKeysExecuted:P0} | {Rps(c.First)} | {c.First.Wrk.LatencyP99 / 1000.0:F1} | {Cpu(c.First)} | {FillRate(phase, previous, c.Records)} |"));
             previous = c.Records;
         }
 
@@ -102,7 +102,12 @@ public sealed class ScaleReport(
         md.AppendLine(evict ? "## In-memory store, evicting at its limit" : "## In-memory store at its size limit");
         md.AppendLine();
         md.AppendLine(Invariant($"`SizeLimitBytes` {phase.MemoryLimitBytes / 1048576.0:F1} MiB (and the one scope's quota), `EvictLiveRecordsWhenFull` {(evict ? "on: a full store evicts its oldest completed records" : "off (the default): a full store answers `503 idempotency-store-full`")}. Records: keyed requests the app answered 201 without replaying{(evict ? " (evicted ones included)" : string.Empty)}. Live heap: the app's managed heap after a forced full compacting collection; B/record counts from the warm-up ({phase.BaselineRecords} records, {phase.BaselineMemoryBytes / 1048576.0:F1} MiB)."));
-        if (!evict)
+        if (evict)
+        {
+            md.AppendLine();
+            md.AppendLine(Invariant($"Filled to a fifth past the refusing store's limit. The store then holds about the records that fit ({phase.RecordsHeldAtLimit:N0}, as the refusing store did); the records written beyond them were evicted, oldest first, and heap B/record counts the records held. A replay key that executed had its record evicted: its retry ran the operation again."));
+        }
+        else
         {
             md.AppendLine();
             md.AppendLine(phase.RecordsAtLimit is { } atLimit
@@ -111,14 +116,14 @@ public sealed class ScaleReport(
         }
 
         md.AppendLine();
-        md.AppendLine("| checkpoint | records | of limit | live heap | heap B/record | working set | replay req/s | replay exec/req | first req/s | first non-2xx | first GC pause ms (share) | first gen0/1/2 | fill req/s since last |");
+        md.AppendLine(Invariant($"| checkpoint | records{(evict ? " written (evicted)" : string.Empty)} | of limit | live heap | heap B/record | working set | replay req/s | replay keys executed | first req/s | first non-2xx | first GC pause ms (share) | first gen0/1/2 | fill req/s since last |"));
         md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         long previous = phase.BaselineRecords;
         foreach (var c in phase.Checkpoints)
         {
             var fraction = phase.RecordsAtLimit is { } limit && !evict ? Invariant($"{(double)c.Records / limit:P0}") : "-";
             md.AppendLine(Invariant(
-                $"| {c.Label} | {c.Records:N0} | {fraction} | {c.LiveHeapBytes / 1048576.0:F1} MiB | {phase.BytesPerRecord(c.Records, c.LiveHeapBytes):F0} | {c.WorkingSetBytes / 1048576.0:F0} MiB | {Rps(c.Replay)} | {c.Replay?.ExecutionsPerRequest:F3} | {Rps(c.First)} | {NonSuccessShare(c.First):P1} | {c.First.GcPauseMilliseconds:F0} ({c.First.PauseShare:P1}) | {c.First.Gen0Collections}/{c.First.Gen1Collections}/{c.First.Gen2Collections} | {FillRate(phase, previous, c.Records)} |"));
+                $"| {c.Label} | {c.Records:N0}{(phase.Evicted(c.Records) is { } evicted ? Invariant($" ({evicted:N0})") : string.Empty)} | {fraction} | {c.LiveHeapBytes / 1048576.0:F1} MiB | {phase.BytesPerRecord(c.Records, c.LiveHeapBytes):F0} | {c.WorkingSetBytes / 1048576.0:F0} MiB | {Rps(c.Replay)} | {c.Replay?.ReplayKeysExecuted:P0} | {Rps(c.First)} | {NonSuccessShare(c.First):P1} | {c.First.GcPauseMilliseconds:F0} ({c.First.PauseShare:P1}) | {c.First.Gen0Collections}/{c.First.Gen1Collections}/{c.First.Gen2Collections} | {FillRate(phase, previous, c.Records)} |"));
             previous = c.Records;
         }
 
@@ -145,6 +150,7 @@ public sealed class ScaleReport(
             ["memory_limit_bytes"] = phase.MemoryLimitBytes,
             ["evict_live_records_when_full"] = redis ? null : phase.Name == "memory_evict",
             ["records_at_limit"] = phase.RecordsAtLimit,
+            ["records_held_at_limit"] = phase.RecordsHeldAtLimit,
             ["accounted_bytes_per_record"] = phase.RecordsAtLimit is { } atLimit ? Math.Round((double)phase.MemoryLimitBytes!.Value / atLimit, 1) : null,
             ["checkpoints"] = new JsonArray([.. phase.Checkpoints.Select(c => (JsonNode)new JsonObject
             {
@@ -159,6 +165,7 @@ public sealed class ScaleReport(
                 ["live_heap_bytes"] = c.LiveHeapBytes,
                 ["working_set_bytes"] = c.WorkingSetBytes,
                 ["bytes_per_record"] = Round(phase.BytesPerRecord(c.Records, c.RedisUsedMemoryBytes ?? c.LiveHeapBytes), 1),
+                ["records_evicted"] = phase.Evicted(c.Records),
                 ["replay"] = c.Replay is null ? null : Measurement(c.Replay),
                 ["first"] = Measurement(c.First),
             })]),
@@ -181,6 +188,8 @@ public sealed class ScaleReport(
         ["latency_p99_us"] = m.Wrk.LatencyP99,
         ["latency_max_us"] = m.Wrk.LatencyMax,
         ["handler_executions_per_request"] = Round(m.ExecutionsPerRequest, 4),
+        ["replay_keys"] = m.ReplayKeys > 0 ? m.ReplayKeys : null,
+        ["replay_keys_executed"] = Round(m.ReplayKeysExecuted, 4),
         ["app_cpu_us_per_request"] = Round(m.AppCpuMicrosecondsPerRequest, 1),
         ["redis_cpu_us_per_request"] = Round(m.ServerCpuMicrosecondsPerRequest, 1),
         ["gc"] = new JsonObject

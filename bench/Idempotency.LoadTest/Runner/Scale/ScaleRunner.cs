@@ -67,7 +67,7 @@ public static class ScaleRunner
                 if (settings.MemoryEvict && phase.RecordsAtLimit is { } atLimit)
                 {
                     // Past the limit by a fifth: every first execution there evicts the oldest completed record.
-                    await RunMemoryPhaseAsync(settings, wrk, bodyFile, body, directory, wall, evict: true, maxSeconds, phases, cancellationToken, atLimit + (atLimit / 5));
+                    await RunMemoryPhaseAsync(settings, wrk, bodyFile, body, directory, wall, evict: true, maxSeconds, phases, cancellationToken, atLimit + (atLimit / 5), atLimit);
                 }
             }
 
@@ -109,7 +109,7 @@ public static class ScaleRunner
 
     private static async Task<ScalePhase> RunMemoryPhaseAsync(
         ScaleSettings settings, Wrk wrk, string bodyFile, byte[] body, RunDirectory directory, Stopwatch wall, bool evict, int maxSeconds, List<ScalePhase> phases,
-        CancellationToken cancellationToken, long? pastLimit = null)
+        CancellationToken cancellationToken, long? pastLimit = null, long? heldAtLimit = null)
     {
         var limit = settings.EffectiveMemoryLimitBytes;
         var phase = new ScalePhase(evict ? "memory_evict" : "memory", limit);
@@ -120,6 +120,7 @@ public static class ScaleRunner
         var context = new PhaseContext(settings, wrk, app.Hosts[0], redis: null, bodyFile, body, directory, wall, phase);
         if (pastLimit is { } target)
         {
+            phase.RecordsHeldAtLimit = heldAtLimit;
             await context.RunAsync([target], untilLimit: false, cancellationToken, lastLabel: "past-limit");
         }
         else
@@ -154,9 +155,12 @@ public static class ScaleRunner
             var records = await CountRecordsAsync(cancellationToken);
             var rate = phase.Windows[^1].Wrk.RequestsPerSecond;
             var allTargets = untilLimit ? [.. targets, long.MaxValue] : targets;
-            foreach (var target in allTargets)
+            for (var i = 0; i < allTargets.Count; i++)
             {
-                if (target <= records)
+                // The warm-up's records may pass the first target on a fast machine: it is then measured where the store
+                // is (the checkpoint gives its records), unless the next target is passed too.
+                var target = allTargets[i];
+                if (i + 1 < allTargets.Count && allTargets[i + 1] <= records)
                 {
                     continue;
                 }
@@ -185,7 +189,7 @@ public static class ScaleRunner
                     }
                 }
 
-                var label = atLimit ? "limit" : lastLabel is not null && target == allTargets[^1] ? lastLabel : target.ToString(CultureInfo.InvariantCulture);
+                var label = atLimit ? "limit" : lastLabel is not null && i == allTargets.Count - 1 ? lastLabel : target.ToString(CultureInfo.InvariantCulture);
                 await CheckpointAsync(label, cancellationToken);
                 records = await CountRecordsAsync(cancellationToken);
                 if (atLimit)
@@ -221,15 +225,15 @@ public static class ScaleRunner
                 await Task.Delay(500, cancellationToken);
             }
 
-            var warm = await RunWrkAsync("fill", KeyKind.Unique, $"{phase.Name}-warm", TimeSpan.FromSeconds(2), cancellationToken);
+            var warm = await RunWrkAsync("fill", KeyKind.Unique, $"{phase.Name}-warm", TimeSpan.FromSeconds(1), cancellationToken);
             phase.Windows.Add(warm);
             LogWindow(warm);
             var replay = await ReplayAsync(TimeSpan.FromSeconds(1), cancellationToken)
                 ?? throw new InvalidOperationException($"{phase.Name}: the warm-up stored no key to replay ({warm.Wrk.Requests} requests, {warm.Wrk.StatusErrors} non-2xx).");
-            if (replay.ExecutionsPerRequest is not { } executions || executions > 0.001 || replay.Wrk.StatusErrors > 0)
+            if (replay.HandlerExecutions > 0 || replay.AppRequests == 0 || replay.Wrk.StatusErrors > 0)
             {
                 throw new InvalidOperationException(Invariant(
-                    $"{phase.Name}: replays of keys the warm-up stored ran the handler ({replay.ExecutionsPerRequest:F3} per request) or failed ({replay.Wrk.StatusErrors} non-2xx): the scale run's key scheme does not match what was stored."));
+                    $"{phase.Name}: replays of {replay.ReplayKeys} keys the warm-up stored ran the handler {replay.HandlerExecutions} times or failed ({replay.Wrk.StatusErrors} non-2xx): the scale run's key scheme does not match what was stored."));
             }
 
             phase.BaselineRecords = await CountRecordsAsync(cancellationToken);
@@ -264,7 +268,7 @@ public static class ScaleRunner
             var memory = redis is not null
                 ? Invariant($"used_memory {usedMemory / 1048576.0:F1} MiB ({phase.BytesPerRecord(records, usedMemory):F0} B/record), MEMORY USAGE median {Median(samples!):F0} B")
                 : Invariant($"live heap {liveHeap / 1048576.0:F1} MiB ({phase.BytesPerRecord(records, liveHeap):F0} B/record)");
-            Log(Invariant($"{phase.Name} checkpoint {label}: {records} records; {memory}; replay {replay?.Wrk.RequestsPerSecond:F0} req/s (exec/req {replay?.ExecutionsPerRequest:F3}, non-2xx {replay?.Wrk.StatusErrors}); first {first.Wrk.RequestsPerSecond:F0} req/s (non-2xx {first.Wrk.StatusErrors}, GC pause {first.GcPauseMilliseconds:F0} ms, gen2 {first.Gen2Collections})"));
+            Log(Invariant($"{phase.Name} checkpoint {label}: {records} records; {memory}; replay {replay?.Wrk.RequestsPerSecond:F0} req/s (keys executed {replay?.ReplayKeysExecuted:P0}, non-2xx {replay?.Wrk.StatusErrors}); first {first.Wrk.RequestsPerSecond:F0} req/s (non-2xx {first.Wrk.StatusErrors}, GC pause {first.GcPauseMilliseconds:F0} ms, gen2 {first.Gen2Collections})"));
         }
 
         /// <summary>Replays of stored keys drawn at random from every clean window so far (the whole fill, not the newest keys).</summary>
@@ -278,7 +282,7 @@ public static class ScaleRunner
 
             var file = Path.Combine(directory.Path, $"replay-{phase.Name}-{phase.Checkpoints.Count}.keys");
             await File.WriteAllLinesAsync(file, keys, cancellationToken);
-            return await RunWrkAsync("replay", KeyKind.Cycle, file, duration, cancellationToken);
+            return await RunWrkAsync("replay", KeyKind.Cycle, file, duration, cancellationToken, keys.Count);
         }
 
         /// <summary>
@@ -320,7 +324,7 @@ public static class ScaleRunner
             return [.. keys];
         }
 
-        private async Task<ScaleMeasurement> RunWrkAsync(string kind, KeyKind keys, string keySource, TimeSpan duration, CancellationToken cancellationToken)
+        private async Task<ScaleMeasurement> RunWrkAsync(string kind, KeyKind keys, string keySource, TimeSpan duration, CancellationToken cancellationToken, int replayKeys = 0)
         {
             var scenario = new Scenario("scale_" + kind, app.Mode, settings.Size, "POST", _path, keys, Baseline: string.Empty, settings.Handler);
             var recordsBefore = await CountRecordsAsync(cancellationToken);
@@ -335,6 +339,7 @@ public static class ScaleRunner
             return new ScaleMeasurement(
                 kind,
                 keySource,
+                replayKeys,
                 recordsBefore,
                 await CountRecordsAsync(cancellationToken),
                 result,
