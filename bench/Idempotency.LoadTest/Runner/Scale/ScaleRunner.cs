@@ -34,7 +34,9 @@ public static class ScaleRunner
         var cancellationToken = stop.Token;
 
         using var directory = new RunDirectory(settings.WorkDirectory);
-        var wrk = new Wrk(Path.Combine(AppContext.BaseDirectory, "lua", "scale.lua"), settings.Threads, settings.Connections, directory);
+        var luaScript = Path.Combine(AppContext.BaseDirectory, "lua", "scale.lua");
+        var wrk = new Wrk(luaScript, settings.Threads, settings.Connections, directory);
+        var warmUpWrk = new Wrk(luaScript, threads: 1, connections: 4, directory);
         var body = OrderHandlers.CreateRequestBody(settings.Size);
         var bodyFile = Path.Combine(directory.Path, $"body-{settings.Size}.json");
         await File.WriteAllBytesAsync(bodyFile, body, cancellationToken);
@@ -57,17 +59,17 @@ public static class ScaleRunner
                 Log($"redis-server pid {redis.ProcessId} on {redis.Configuration}");
                 await using var app = await BenchAppProcess.StartAsync("scale-redis", [BenchMode.Redis], redis.Configuration, _ => null, maxSeconds, directory, cancellationToken);
                 Log($"app pid {app.ProcessId}: redis on {app.Hosts[0].BaseAddress}");
-                var context = new PhaseContext(settings, wrk, app.Hosts[0], redis, bodyFile, body, directory, wall, phase);
+                var context = new PhaseContext(settings, wrk, warmUpWrk, app.Hosts[0], redis, bodyFile, body, directory, wall, phase);
                 await context.RunAsync(settings.Checkpoints, untilLimit: false, cancellationToken);
             }
 
             if (settings.Memory)
             {
-                var phase = await RunMemoryPhaseAsync(settings, wrk, bodyFile, body, directory, wall, evict: false, maxSeconds, phases, cancellationToken);
+                var phase = await RunMemoryPhaseAsync(settings, wrk, warmUpWrk, bodyFile, body, directory, wall, evict: false, maxSeconds, phases, cancellationToken);
                 if (settings.MemoryEvict && phase.RecordsAtLimit is { } atLimit)
                 {
                     // Past the limit by a fifth: every first execution there evicts the oldest completed record.
-                    await RunMemoryPhaseAsync(settings, wrk, bodyFile, body, directory, wall, evict: true, maxSeconds, phases, cancellationToken, atLimit + (atLimit / 5), atLimit);
+                    await RunMemoryPhaseAsync(settings, wrk, warmUpWrk, bodyFile, body, directory, wall, evict: true, maxSeconds, phases, cancellationToken, atLimit + (atLimit / 5), atLimit);
                 }
             }
 
@@ -108,7 +110,7 @@ public static class ScaleRunner
     }
 
     private static async Task<ScalePhase> RunMemoryPhaseAsync(
-        ScaleSettings settings, Wrk wrk, string bodyFile, byte[] body, RunDirectory directory, Stopwatch wall, bool evict, int maxSeconds, List<ScalePhase> phases,
+        ScaleSettings settings, Wrk wrk, Wrk warmUpWrk, string bodyFile, byte[] body, RunDirectory directory, Stopwatch wall, bool evict, int maxSeconds, List<ScalePhase> phases,
         CancellationToken cancellationToken, long? pastLimit = null, long? heldAtLimit = null)
     {
         var limit = settings.EffectiveMemoryLimitBytes;
@@ -117,7 +119,7 @@ public static class ScaleRunner
         string[] options = ["--memory-limit-bytes", limit.ToString(CultureInfo.InvariantCulture), "--memory-evict", evict ? "true" : "false"];
         await using var app = await BenchAppProcess.StartAsync("scale-" + phase.Name.Replace('_', '-'), [BenchMode.Memory], redis: null, _ => null, maxSeconds, directory, cancellationToken, options);
         Log($"app pid {app.ProcessId}: memory on {app.Hosts[0].BaseAddress}, SizeLimitBytes {limit}, EvictLiveRecordsWhenFull {evict}");
-        var context = new PhaseContext(settings, wrk, app.Hosts[0], redis: null, bodyFile, body, directory, wall, phase);
+        var context = new PhaseContext(settings, wrk, warmUpWrk, app.Hosts[0], redis: null, bodyFile, body, directory, wall, phase);
         if (pastLimit is { } target)
         {
             phase.RecordsHeldAtLimit = heldAtLimit;
@@ -138,7 +140,7 @@ public static class ScaleRunner
 
     /// <summary>One phase's app, store and fill.</summary>
     private sealed class PhaseContext(
-        ScaleSettings settings, Wrk wrk, BenchAppHost app, RedisServer? redis, string bodyFile, byte[] body, RunDirectory directory, Stopwatch wall, ScalePhase phase)
+        ScaleSettings settings, Wrk wrk, Wrk warmUpWrk, BenchAppHost app, RedisServer? redis, string bodyFile, byte[] body, RunDirectory directory, Stopwatch wall, ScalePhase phase)
     {
         private readonly string _path = BenchHandlers.Path(settings.Handler, "/orders/unique");
         private int _windows;
@@ -157,10 +159,9 @@ public static class ScaleRunner
             var allTargets = untilLimit ? [.. targets, long.MaxValue] : targets;
             for (var i = 0; i < allTargets.Count; i++)
             {
-                // The warm-up's records may pass the first target on a fast machine: it is then measured where the store
-                // is (the checkpoint gives its records), unless the next target is passed too.
+                // Only a scaled-down run's first target is small enough for the warm-up to pass it.
                 var target = allTargets[i];
-                if (i + 1 < allTargets.Count && allTargets[i + 1] <= records)
+                if (target <= records)
                 {
                     continue;
                 }
@@ -190,10 +191,18 @@ public static class ScaleRunner
                 }
 
                 var label = atLimit ? "limit" : lastLabel is not null && i == allTargets.Count - 1 ? lastLabel : target.ToString(CultureInfo.InvariantCulture);
-                await CheckpointAsync(label, cancellationToken);
+                var first = await CheckpointAsync(label, cancellationToken);
                 records = await CountRecordsAsync(cancellationToken);
                 if (atLimit)
                 {
+                    return;
+                }
+
+                if (untilLimit && first.Wrk.StatusErrors > 0)
+                {
+                    // The checkpoint's own first executions reached the limit: the store is full now, measured as such.
+                    phase.RecordsAtLimit = records;
+                    await CheckpointAsync("limit", cancellationToken);
                     return;
                 }
             }
@@ -225,7 +234,9 @@ public static class ScaleRunner
                 await Task.Delay(500, cancellationToken);
             }
 
-            var warm = await RunWrkAsync("fill", KeyKind.Unique, $"{phase.Name}-warm", TimeSpan.FromSeconds(1), cancellationToken);
+            // Four connections for a second: enough requests to compile and tier up both paths, few enough records to
+            // leave the first checkpoint (10 k in the default run) ahead.
+            var warm = await RunWrkAsync("fill", KeyKind.Unique, $"{phase.Name}-warm", TimeSpan.FromSeconds(1), cancellationToken, warmUp: true);
             phase.Windows.Add(warm);
             LogWindow(warm);
             var replay = await ReplayAsync(TimeSpan.FromSeconds(1), cancellationToken)
@@ -243,7 +254,8 @@ public static class ScaleRunner
             Log(Invariant($"{phase.Name}: warmed up; replays verified ({replay.Wrk.RequestsPerSecond:F0} req/s, no execution); baseline {phase.BaselineRecords} records, {phase.BaselineMemoryBytes / 1048576.0:F1} MiB"));
         }
 
-        private async Task CheckpointAsync(string label, CancellationToken cancellationToken)
+        /// <summary>Measures a checkpoint and returns its first executions.</summary>
+        private async Task<ScaleMeasurement> CheckpointAsync(string label, CancellationToken cancellationToken)
         {
             var records = await CountRecordsAsync(cancellationToken);
             long? usedMemory = null, liveHeap = null, workingSet = null;
@@ -269,6 +281,7 @@ public static class ScaleRunner
                 ? Invariant($"used_memory {usedMemory / 1048576.0:F1} MiB ({phase.BytesPerRecord(records, usedMemory):F0} B/record), MEMORY USAGE median {Median(samples!):F0} B")
                 : Invariant($"live heap {liveHeap / 1048576.0:F1} MiB ({phase.BytesPerRecord(records, liveHeap):F0} B/record)");
             Log(Invariant($"{phase.Name} checkpoint {label}: {records} records; {memory}; replay {replay?.Wrk.RequestsPerSecond:F0} req/s (keys executed {replay?.ReplayKeysExecuted:P0}, non-2xx {replay?.Wrk.StatusErrors}); first {first.Wrk.RequestsPerSecond:F0} req/s (non-2xx {first.Wrk.StatusErrors}, GC pause {first.GcPauseMilliseconds:F0} ms, gen2 {first.Gen2Collections})"));
+            return first;
         }
 
         /// <summary>Replays of stored keys drawn at random from every clean window so far (the whole fill, not the newest keys).</summary>
@@ -282,7 +295,7 @@ public static class ScaleRunner
 
             var file = Path.Combine(directory.Path, $"replay-{phase.Name}-{phase.Checkpoints.Count}.keys");
             await File.WriteAllLinesAsync(file, keys, cancellationToken);
-            return await RunWrkAsync("replay", KeyKind.Cycle, file, duration, cancellationToken, keys.Count);
+            return await RunWrkAsync("replay", KeyKind.Cycle, file, duration, cancellationToken, replayKeys: keys.Count);
         }
 
         /// <summary>
@@ -324,13 +337,14 @@ public static class ScaleRunner
             return [.. keys];
         }
 
-        private async Task<ScaleMeasurement> RunWrkAsync(string kind, KeyKind keys, string keySource, TimeSpan duration, CancellationToken cancellationToken, int replayKeys = 0)
+        private async Task<ScaleMeasurement> RunWrkAsync(
+            string kind, KeyKind keys, string keySource, TimeSpan duration, CancellationToken cancellationToken, int replayKeys = 0, bool warmUp = false)
         {
             var scenario = new Scenario("scale_" + kind, app.Mode, settings.Size, "POST", _path, keys, Baseline: string.Empty, settings.Handler);
             var recordsBefore = await CountRecordsAsync(cancellationToken);
             var before = await app.ReadStatsAsync(cancellationToken);
             var cpuBefore = CpuUse.Read(app.ProcessId, redis is null ? null : CpuTicks.OfProcess(redis.ProcessId));
-            var result = await wrk.RunAsync(app.BaseAddress, scenario, bodyFile, keySource, duration, cancellationToken);
+            var result = await (warmUp ? warmUpWrk : wrk).RunAsync(app.BaseAddress, scenario, bodyFile, keySource, duration, cancellationToken);
             var cpu = CpuUse.Read(app.ProcessId, redis is null ? null : CpuTicks.OfProcess(redis.ProcessId)).Since(cpuBefore);
 
             // Requests wrk left in flight finish within a moment; then the counters are stable.
