@@ -155,7 +155,8 @@ public static class ScaleRunner
         {
             await WarmUpAsync(cancellationToken);
             var records = await CountRecordsAsync(cancellationToken);
-            var rate = phase.Windows[^1].Wrk.RequestsPerSecond;
+            // The warm-up's rate (four connections) says little about the fill's: the first window is a short probe.
+            double? rate = null;
             var allTargets = untilLimit ? [.. targets, long.MaxValue] : targets;
             for (var i = 0; i < allTargets.Count; i++)
             {
@@ -176,7 +177,9 @@ public static class ScaleRunner
                     }
 
                     // Windows sized to land near the target, as long as --window-seconds at most: records are sampled between them.
-                    var seconds = (int)Math.Clamp((target - records) / Math.Max(rate, 1), 1, settings.MaxWindow.TotalSeconds);
+                    var seconds = rate is { } known
+                        ? (int)Math.Clamp((target - records) / Math.Max(known, 1), 1, settings.MaxWindow.TotalSeconds)
+                        : 2;
                     var window = await RunWrkAsync("fill", KeyKind.Unique, $"{phase.Name}-f{_windows++}", TimeSpan.FromSeconds(seconds), cancellationToken);
                     phase.Windows.Add(window);
                     rate = window.Wrk.RequestsPerSecond;
