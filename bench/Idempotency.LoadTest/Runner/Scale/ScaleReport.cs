@@ -105,7 +105,7 @@ public sealed class ScaleReport(
         if (evict)
         {
             md.AppendLine();
-            md.AppendLine(Invariant($"Filled to a fifth past the refusing store's limit. The store then holds about the records that fit ({phase.RecordsHeldAtLimit:N0}, as the refusing store did); the records written beyond them were evicted, oldest first, and heap B/record counts the records held. A replay key that executed had its record evicted: its retry ran the operation again."));
+            md.AppendLine(Invariant($"Filled past the refusing store's limit (to a fifth past it, or a fill window beyond). The store then holds about the records that fit ({phase.RecordsHeldAtLimit:N0}, as the refusing store did); the records written beyond them were evicted, oldest first, and heap B/record counts the records held. A replay key that executed had its record evicted: its retry ran the operation again."));
         }
         else
         {
