@@ -26,7 +26,7 @@ static int Usage()
                                         [--label text] [--keep]
                                         [--work-dir dir] [--max-minutes 20]
                Idempotency.LoadTest scale [--records 1000000] [--memory-limit-mb 256] [--measure-seconds 3] [--window-seconds 15]
-                                          [--handler trivial|realistic] [--size 4096] [--threads 1] [--connections 32]
+                                          [--handler trivial|realistic] [--size 4096] [--connections 32]
                                           [--replay-keys 256] [--memory-usage-samples 64] [--redis true] [--memory true]
                                           [--memory-evict true] [--out bench/results] [--label text] [--keep] [--work-dir dir]
                                           [--max-minutes 20]

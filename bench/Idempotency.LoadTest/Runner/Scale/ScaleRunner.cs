@@ -36,7 +36,7 @@ public static class ScaleRunner
         using var directory = new RunDirectory(settings.WorkDirectory);
         var luaScript = Path.Combine(AppContext.BaseDirectory, "lua", "scale.lua");
         var wrk = new Wrk(luaScript, settings.Threads, settings.Connections, directory);
-        var warmUpWrk = new Wrk(luaScript, threads: 1, connections: 4, directory);
+        var warmUpWrk = new Wrk(luaScript, threads: 1, connections: 2, directory);
         var body = OrderHandlers.CreateRequestBody(settings.Size);
         var bodyFile = Path.Combine(directory.Path, $"body-{settings.Size}.json");
         await File.WriteAllBytesAsync(bodyFile, body, cancellationToken);
@@ -155,7 +155,7 @@ public static class ScaleRunner
         {
             await WarmUpAsync(cancellationToken);
             var records = await CountRecordsAsync(cancellationToken);
-            // The warm-up's rate (four connections) says little about the fill's: the first window is a short probe.
+            // The warm-up's rate (two connections) says little about the fill's: the first window is a short probe.
             double? rate = null;
             var allTargets = untilLimit ? [.. targets, long.MaxValue] : targets;
             for (var i = 0; i < allTargets.Count; i++)
@@ -164,6 +164,7 @@ public static class ScaleRunner
                 var target = allTargets[i];
                 if (target <= records)
                 {
+                    Log(Invariant($"{phase.Name}: {records} records after the warm-up, past the checkpoint at {target}: not measured"));
                     continue;
                 }
 
@@ -237,7 +238,7 @@ public static class ScaleRunner
                 await Task.Delay(500, cancellationToken);
             }
 
-            // Four connections for a second: enough requests to compile and tier up both paths, few enough records to
+            // Two connections for a second: enough requests to compile and tier up both paths, few enough records to
             // leave the first checkpoint (10 k in the default run) ahead.
             var warm = await RunWrkAsync("fill", KeyKind.Unique, $"{phase.Name}-warm", TimeSpan.FromSeconds(1), cancellationToken, warmUp: true);
             phase.Windows.Add(warm);

@@ -29,7 +29,11 @@ public sealed record ScaleSettings
     /// <summary>The longest fill window (wrk run) between two samples of the store.</summary>
     public TimeSpan MaxWindow { get; init; } = TimeSpan.FromSeconds(15);
 
-    public int Threads { get; init; } = 1;
+    /// <summary>
+    /// wrk threads: one, as in the main run (the other core is the server's), and so that the keys wrk completed are
+    /// known: each thread numbers its own keys, and the requests each thread completed are not reported.
+    /// </summary>
+    public int Threads => 1;
 
     public int Connections { get; init; } = 32;
 
@@ -77,7 +81,6 @@ public sealed record ScaleSettings
                 "memory-limit-mb" => settings with { MemoryLimitBytes = Positive(value, name) * 1024 * 1024 },
                 "measure-seconds" => settings with { MeasureDuration = TimeSpan.FromSeconds(Positive(value, name)) },
                 "window-seconds" => settings with { MaxWindow = TimeSpan.FromSeconds(Positive(value, name)) },
-                "threads" => settings with { Threads = (int)Positive(value, name) },
                 "connections" => settings with { Connections = (int)Positive(value, name) },
                 "size" => settings with { Size = (int)Positive(value, name) },
                 "handler" => settings with { Handler = ParseHandler(value) },
