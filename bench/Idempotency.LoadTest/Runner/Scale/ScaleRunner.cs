@@ -160,11 +160,11 @@ public static class ScaleRunner
             var allTargets = untilLimit ? [.. targets, long.MaxValue] : targets;
             for (var i = 0; i < allTargets.Count; i++)
             {
-                // Only a scaled-down run's first target is small enough for the warm-up to pass it.
+                // A target the warm-up or the previous checkpoint's first executions passed (a scaled-down run's) is left out.
                 var target = allTargets[i];
                 if (target <= records)
                 {
-                    Log(Invariant($"{phase.Name}: {records} records after the warm-up, past the checkpoint at {target}: not measured"));
+                    Log(Invariant($"{phase.Name}: {records} records already, past the checkpoint at {target}: not measured"));
                     continue;
                 }
 
@@ -177,9 +177,10 @@ public static class ScaleRunner
                         return;
                     }
 
-                    // Windows sized to land near the target, as long as --window-seconds at most: records are sampled between them.
+                    // Windows sized to land near the target (at half again the last rate, which varies on a shared machine:
+                    // the last ones are short), as long as --window-seconds at most: records are sampled between them.
                     var seconds = rate is { } known
-                        ? (int)Math.Clamp((target - records) / Math.Max(known, 1), 1, settings.MaxWindow.TotalSeconds)
+                        ? (int)Math.Clamp((target - records) / Math.Max(known * 1.5, 1), 1, settings.MaxWindow.TotalSeconds)
                         : 2;
                     var window = await RunWrkAsync("fill", KeyKind.Unique, $"{phase.Name}-f{_windows++}", TimeSpan.FromSeconds(seconds), cancellationToken);
                     phase.Windows.Add(window);
@@ -197,6 +198,7 @@ public static class ScaleRunner
                 var label = atLimit ? "limit" : lastLabel is not null && i == allTargets.Count - 1 ? lastLabel : target.ToString(CultureInfo.InvariantCulture);
                 var first = await CheckpointAsync(label, cancellationToken);
                 records = await CountRecordsAsync(cancellationToken);
+                rate = first.Wrk.RequestsPerSecond;
                 if (atLimit)
                 {
                     return;
