@@ -79,7 +79,10 @@ public sealed class RedisFailoverTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task A_completion_whose_replica_acknowledgement_gets_no_answer_because_the_primary_died_is_reported_failed_and_is_lost()
     {
-        await using var pair = await RedisReplicationPair.StartAsync(TimeSpan.FromSeconds(5));
+        await using var pair = await RedisReplicationPair.StartAsync(TimeSpan.Zero);
+
+        // Once synchronized (the handshake's round trips would each wait it out): the replica falls 5 s behind.
+        pair.Link.Delay = TimeSpan.FromSeconds(5);
         var prefix = TestStores.UniquePrefix("unanswered");
         var logger = new FakeLogger<RedisIdempotencyStore>();
         await using (var store = CreateStore(pair.PrimaryConnectionString, prefix, replicas: 1, TimeSpan.FromSeconds(20), logger))
