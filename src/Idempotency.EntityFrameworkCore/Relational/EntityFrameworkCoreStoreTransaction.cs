@@ -114,7 +114,7 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
         try
         {
             return await EntityFrameworkCoreIdempotencyStore.BeginStreamAsync(
-                Connection, DbTransaction, _sql, WithLockTimeout(_sql.LockStream), streamKey, epoch, sequenceNumber, fingerprint, lease, token, _store.ResponseProtector, cancellationToken).ConfigureAwait(false);
+                Connection, DbTransaction, _sql, WithLockTimeout(_sql.BeginStream), streamKey, epoch, sequenceNumber, fingerprint, lease, token, _store.ResponseProtector, cancellationToken).ConfigureAwait(false);
         }
         catch (DbException ex) when (_dialect.IsLockConflict(ex))
         {

@@ -276,11 +276,11 @@ public sealed class PostgreSqlStoreMaintenanceTests(PostgreSqlDatabase database)
         }
 
         var sql = StoreSql.For(PostgreSqlDialect.Instance);
-        var racing = sql.LockStream.Replace(
+        var racing = sql.BeginStream.Replace(
             "DO NOTHING;",
             $"DO NOTHING;\nDELETE FROM {Schema.Streams.Table} WHERE {Schema.Streams.Key} = {StoreSql.Key} AND nextval('{once}') <= {deletions};",
             StringComparison.Ordinal);
-        Assert.NotEqual(sql.LockStream, racing);
+        Assert.NotEqual(sql.BeginStream, racing);
 
         await using var transaction = await connection.BeginTransactionAsync();
         var begin = await EntityFrameworkCoreIdempotencyStore.BeginStreamAsync(
