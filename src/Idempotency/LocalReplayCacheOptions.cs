@@ -22,8 +22,8 @@ public sealed class LocalReplayCacheOptions
     /// The most memory, in bytes, that cached entries may take: response bodies (the whole buffer they live in) and
     /// headers, plus a fixed overhead per entry. The oldest entries leave first to make room.
     /// </summary>
-    /// <value>Defaults to 32 MiB. At least 1024 and at least <see cref="MaximumEntryBytes"/>.</value>
-    public long SizeLimit { get; set; } = 32L * 1024 * 1024;
+    /// <value>Defaults to 64 MiB. At least 1024 and at least <see cref="MaximumEntryBytes"/>.</value>
+    public long SizeLimit { get; set; } = 64L * 1024 * 1024;
 
     /// <summary>The most entries the cache holds; the oldest leave first to make room.</summary>
     /// <value>Defaults to 10,000. Between 1 and 10,000,000.</value>
@@ -33,8 +33,11 @@ public sealed class LocalReplayCacheOptions
     /// The largest entry, in bytes as <see cref="SizeLimit"/> counts them, that is cached; a record whose response is
     /// larger is always answered by the store.
     /// </summary>
-    /// <value>Defaults to 64 KiB. At least 1 and at most <see cref="SizeLimit"/>.</value>
-    public int MaximumEntryBytes { get; set; } = 64 * 1024;
+    /// <value>
+    /// Defaults to 1 MiB, the default <see cref="IdempotencyPolicy.MaxSnapshotBytes"/> (an entry counts its headers and
+    /// a fixed overhead besides the body). At least 1 and at most <see cref="SizeLimit"/>.
+    /// </value>
+    public int MaximumEntryBytes { get; set; } = 1024 * 1024;
 
     /// <summary>
     /// How long an entry answers retries after the store answered with it; the bound on how long this instance may go on
