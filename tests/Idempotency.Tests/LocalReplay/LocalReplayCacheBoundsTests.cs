@@ -1,5 +1,9 @@
+using Idempotency.Diagnostics;
+using Idempotency.Execution;
 using Idempotency.LocalReplay;
+using Idempotency.Policies;
 using Idempotency.Storage;
+using Idempotency.Storage.InMemory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Options;
@@ -107,6 +111,31 @@ public sealed class LocalReplayCacheBoundsTests : IDisposable
         Assert.False(entry.Matches([1, 2, 4]));
         Assert.False(entry.Matches([1, 2]));
         Assert.False(entry.Matches([]));
+    }
+
+    [Fact]
+    public async Task A_hit_through_the_store_call_path_allocates_nothing()
+    {
+        var options = new IdempotencyOptions();
+        options.DefaultPolicy.UseLocalReplayCache = true;
+        var policy = new ResolvedPolicy(IdempotencyOptions.DefaultPolicyName, options.DefaultPolicy, options);
+        var meters = _services.GetRequiredService<IMeterFactory>();
+        var store = new InMemoryIdempotencyStore(Options.Create(new InMemoryIdempotencyStoreOptions()), _time);
+        var cache = new LocalReplayCache(Options.Create(options), _time, meters);
+        using var telemetry = new IdempotencyTelemetry(meters, nameof(InMemoryIdempotencyStore));
+        var calls = new StoreCalls(store, telemetry, Options.Create(options), _time, cache);
+        var target = StoreTarget.Record(new string('A', 64), [1, 2, 3]);
+        var acquired = await store.TryBeginAsync(target.Key, target.Fingerprint, policy.Lease, CancellationToken.None);
+        await store.CompleteAsync(target.Key, acquired.FencingToken, Response(bodyBytes: 10), policy.Retention, CancellationToken.None);
+        Assert.Equal(BeginDecision.Completed, (await calls.BeginAsync(target, policy, services: null)).Decision);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var hit = calls.BeginAsync(target, policy, services: null);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.True(hit.IsCompletedSuccessfully);
+        Assert.Equal(BeginDecision.Completed, (await hit).Decision);
+        Assert.Equal(0, allocated);
     }
 
     private static StoredResponse Response(int bodyBytes)
