@@ -56,6 +56,13 @@ public sealed class IdempotencyOptions
     public IdempotencyPolicy DefaultPolicy { get; } = new();
 
     /// <summary>
+    /// Sizes the local replay cache, which keeps completed records inside this instance so retries are replayed without
+    /// a store round trip. Policies opt in with <see cref="IdempotencyPolicy.UseLocalReplayCache"/>.
+    /// </summary>
+    /// <value>Read-only: configure it in place. Its defaults matter only once a policy opts in.</value>
+    public LocalReplayCacheOptions LocalReplayCache { get; } = new();
+
+    /// <summary>
     /// Whether <see cref="DefaultPolicy"/> applies to every POST and PATCH endpoint that has no idempotency metadata.
     /// Endpoints marked with <see cref="DisableIdempotencyAttribute"/> stay excluded.
     /// </summary>
