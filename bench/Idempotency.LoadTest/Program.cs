@@ -16,7 +16,7 @@ static int Usage()
     Console.Error.WriteLine("""
         usage: Idempotency.LoadTest serve --hosts mode=port[,mode=port...] [--redis host:port] [--database-{mode} connection-string]
                                           [--parent-pid N] [--max-seconds 900]
-                 modes: none|passthrough|memory|redis|redis-protected|outputcache|db-sqlite|efcore-sqlite|db-postgres|efcore-postgres
+                 modes: none|passthrough|memory|redis|redis-protected|redis-local|outputcache|db-sqlite|efcore-sqlite|db-postgres|efcore-postgres
                Idempotency.LoadTest run [--duration 3] [--warmup 1] [--rounds 5] [--quick] [--threads 1] [--connections 32]
                                         [--rate 1000] [--latency-duration 2] [--skip-latency] [--sizes 100,4096,65536]
                                         [--headline-size 4096] [--full] [--only prefix,prefix] [--out bench/results]
