@@ -1,6 +1,5 @@
 using System.Data.Common;
 using Idempotency.Storage;
-using Microsoft.AspNetCore.DataProtection;
 
 namespace Idempotency.EntityFrameworkCore.Relational;
 
@@ -19,7 +18,7 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore
         {
             await using var transaction = await session.Connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             var result = await BeginStreamAsync(
-                session.Connection, transaction, session.Sql, session.Sql.BeginStream, streamKey, epoch, sequenceNumber, fingerprint, lease, token, ResponseProtector, cancellationToken).ConfigureAwait(false);
+                session.Connection, transaction, session.Sql, session.Sql.BeginStream, streamKey, epoch, sequenceNumber, fingerprint, lease, token, ResponseOptions, cancellationToken).ConfigureAwait(false);
             if (result.Status == SequenceBeginStatus.Acquired)
             {
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -55,7 +54,7 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore
         {
             await using var transaction = await session.Connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             if (!await CompleteStreamAsync(
-                session.Connection, transaction, session.Sql, session.Sql.ReadOwnedSlot, streamKey, fencingToken, response, window, retention, NewResponseProtector, cancellationToken).ConfigureAwait(false))
+                session.Connection, transaction, session.Sql, session.Sql.ReadOwnedSlot, streamKey, fencingToken, response, window, retention, ResponseOptions, cancellationToken).ConfigureAwait(false))
             {
                 return false;
             }
@@ -88,7 +87,7 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore
     /// </summary>
     internal static async ValueTask<SequenceBeginResult> BeginStreamAsync(
         DbConnection connection, DbTransaction transaction, StoreSql sql, string beginCommandText, string streamKey, long epoch, long sequenceNumber,
-        ReadOnlyMemory<byte> fingerprint, TimeSpan lease, long token, IDataProtector? protector, CancellationToken cancellationToken)
+        ReadOnlyMemory<byte> fingerprint, TimeSpan lease, long token, IdempotencyOptions responseOptions, CancellationToken cancellationToken)
     {
         bool live;
         long streamEpoch, last;
@@ -121,7 +120,7 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore
                     }
 
                     return fingerprint.Span.SequenceEqual(reader.GetFieldValue<byte[]>(3))
-                        ? SequenceBeginResult.Completed(ReadResponse(reader.GetFieldValue<byte[]>(4), protector))
+                        ? SequenceBeginResult.Completed(ReadResponse(reader.GetFieldValue<byte[]>(4), responseOptions))
                         : SequenceBeginResult.FingerprintMismatch();
                 }
             }
@@ -186,7 +185,7 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore
     /// </summary>
     internal static async ValueTask<bool> CompleteStreamAsync(
         DbConnection connection, DbTransaction transaction, StoreSql sql, string readCommandText, string streamKey, long fencingToken,
-        StoredResponse response, int window, TimeSpan retention, IDataProtector? protector, CancellationToken cancellationToken)
+        StoredResponse response, int window, TimeSpan retention, IdempotencyOptions responseOptions, CancellationToken cancellationToken)
     {
         long streamEpoch, slotEpoch, slotSequence;
         byte[] slotFingerprint;
@@ -213,7 +212,7 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore
         StoreCommands.Add(apply, StoreSql.Sequence, slotSequence);
         StoreCommands.Add(apply, StoreSql.Epoch, Math.Max(slotEpoch, streamEpoch));
         StoreCommands.Add(apply, StoreSql.Fingerprint, slotFingerprint);
-        StoreCommands.Add(apply, StoreSql.Response, StoredResponseSerializer.Serialize(response, protector));
+        StoreCommands.Add(apply, StoreSql.Response, StoredResponseSerializer.Serialize(response, responseOptions));
         StoreCommands.Add(apply, StoreSql.Below, slotSequence - window);
         StoreCommands.Add(apply, StoreSql.Duration, StoreCommands.Milliseconds(retention));
         await apply.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);

@@ -61,6 +61,16 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
             Fail($"{nameof(IdempotencyOptions.ProtectStoredResponses)} is set but {nameof(IdempotencyOptions.StoredResponseProtector)} is null: call ProtectStoredResponses() on the idempotency builder with Data Protection registered, or set a protector.");
         }
 
+        if (options.StoredResponseCompressionThreshold is < 0 or > MaxStoredBytes)
+        {
+            Fail($"{nameof(IdempotencyOptions.StoredResponseCompressionThreshold)} must be between 0 and {MaxStoredBytes} (64 MiB); it is {options.StoredResponseCompressionThreshold}.");
+        }
+
+        if (!Enum.IsDefined(options.StoredResponseCompressionLevel))
+        {
+            Fail($"{nameof(IdempotencyOptions.StoredResponseCompressionLevel)} has an unknown value {options.StoredResponseCompressionLevel}.");
+        }
+
         ValidateLocalReplayCache(options.LocalReplayCache, Fail);
         ValidatePolicy(options.DefaultPolicy, $"{nameof(IdempotencyOptions.DefaultPolicy)}", Fail);
         foreach (var (policyName, policy) in options.Policies)

@@ -284,7 +284,7 @@ public sealed class PostgreSqlStoreMaintenanceTests(PostgreSqlDatabase database)
 
         await using var transaction = await connection.BeginTransactionAsync();
         var begin = await EntityFrameworkCoreIdempotencyStore.BeginStreamAsync(
-            connection, transaction, sql, racing, stream, 0, 1, s_fingerprint, Long, 42, protector: null, CancellationToken.None);
+            connection, transaction, sql, racing, stream, 0, 1, s_fingerprint, Long, 42, responseOptions: new IdempotencyOptions(), CancellationToken.None);
         Assert.Equal(expected, begin.Status);
     }
 }
