@@ -19,7 +19,7 @@ static int Usage()
     Console.Error.WriteLine("""
         usage: Idempotency.LoadTest serve --hosts mode=port[,mode=port...] [--redis host:port] [--database-{mode} connection-string]
                                           [--parent-pid N] [--max-seconds 900] [--memory-limit-bytes N] [--memory-evict true]
-                 modes: none|passthrough|memory|redis|redis-protected|outputcache|db-sqlite|efcore-sqlite|db-postgres|efcore-postgres
+                 modes: none|passthrough|memory|redis|redis-protected|redis-local|outputcache|db-sqlite|efcore-sqlite|db-postgres|efcore-postgres
                Idempotency.LoadTest run [--duration 3] [--warmup 1] [--rounds 5] [--quick] [--threads 1] [--connections 32]
                                         [--rate 1000] [--latency-duration 2] [--skip-latency] [--sizes 100,4096,65536]
                                         [--headline-size 4096] [--full] [--only prefix,prefix] [--out bench/results]
@@ -30,7 +30,7 @@ static int Usage()
                                           [--replay-keys 256] [--memory-usage-samples 64] [--redis true] [--memory true]
                                           [--memory-evict true] [--out bench/results] [--label text] [--keep] [--work-dir dir]
                                           [--max-minutes 20]
-        bench/run.sh builds and runs `run`; see bench/README.md.
+        bench/run.sh builds and runs `run` (`bench/run.sh scale`: `scale`); see bench/README.md.
         """);
     return 2;
 }

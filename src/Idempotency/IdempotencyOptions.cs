@@ -1,3 +1,4 @@
+using System.IO.Compression;
 using System.Security.Claims;
 using Microsoft.AspNetCore.DataProtection;
 using Idempotency.Policies;
@@ -54,6 +55,13 @@ public sealed class IdempotencyOptions
 
     /// <summary>The policy used by endpoints that opt in without naming a policy.</summary>
     public IdempotencyPolicy DefaultPolicy { get; } = new();
+
+    /// <summary>
+    /// Sizes the local replay cache, which keeps completed records inside this instance so retries are replayed without
+    /// a store round trip. Policies opt in with <see cref="IdempotencyPolicy.UseLocalReplayCache"/>.
+    /// </summary>
+    /// <value>Read-only: configure it in place. Its defaults matter only once a policy opts in.</value>
+    public LocalReplayCacheOptions LocalReplayCache { get; } = new();
 
     /// <summary>
     /// Whether <see cref="DefaultPolicy"/> applies to every POST and PATCH endpoint that has no idempotency metadata.
@@ -128,6 +136,32 @@ public sealed class IdempotencyOptions
     /// <value>Defaults to <see langword="false"/>. Set without <see cref="StoredResponseProtector"/>, the application fails at start-up.</value>
     public bool ProtectStoredResponses { get; set; }
 
+    /// <summary>
+    /// Whether stores that keep snapshots as bytes (Redis, the EF Core store) compress a response snapshot with Brotli
+    /// when its body is at least <see cref="StoredResponseCompressionThreshold"/> bytes, before protecting it. A body sent
+    /// with a <c>Content-Encoding</c> is stored as it is, and so is a snapshot that compression would not make smaller.
+    /// A replay is byte for byte the response that was stored. Snapshots of both kinds are read whatever this is set to,
+    /// so it can be switched on or off in a running system once every instance runs a version that reads compressed
+    /// snapshots.
+    /// </summary>
+    /// <value>
+    /// Defaults to <see langword="false"/>. The in-memory store keeps snapshots as objects inside the process and never
+    /// compresses them.
+    /// </value>
+    public bool CompressStoredResponses { get; set; }
+
+    /// <summary>The smallest response body, in bytes, that <see cref="CompressStoredResponses"/> compresses.</summary>
+    /// <value>Defaults to 1024 (1 KiB): below it, compression saves too few bytes to pay for its CPU. Between 0 and 64 MiB.</value>
+    public int StoredResponseCompressionThreshold { get; set; } = 1024;
+
+    /// <summary>How hard <see cref="CompressStoredResponses"/> compresses: CPU on every first execution against bytes per record.</summary>
+    /// <value>
+    /// Defaults to <see cref="CompressionLevel.Fastest"/> (Brotli quality 1, as ASP.NET Core's response compression).
+    /// <see cref="CompressionLevel.Optimal"/> is quality 4, <see cref="CompressionLevel.SmallestSize"/> quality 11 (far
+    /// slower), <see cref="CompressionLevel.NoCompression"/> quality 0.
+    /// </value>
+    public CompressionLevel StoredResponseCompressionLevel { get; set; } = CompressionLevel.Fastest;
+
     /// <summary>Set when <c>ProtectStoredResponses()</c> was called but no <c>IDataProtectionProvider</c> is registered, so start-up can say so.</summary>
     internal bool DataProtectionMissing { get; set; }
 
@@ -137,6 +171,24 @@ public sealed class IdempotencyOptions
     /// (the OpenAPI transformer) ask the middleware's policy resolver instead of reading policies themselves.
     /// </summary>
     internal IReadOnlyDictionary<string, IdempotencyPolicy> Policies => _policies;
+
+    /// <summary>
+    /// The largest <see cref="IdempotencyPolicy.MaxSnapshotBytes"/> of <see cref="DefaultPolicy"/> and the named
+    /// policies: no stored body is larger, which bounds what reading a compressed snapshot may allocate.
+    /// </summary>
+    internal int LargestMaxSnapshotBytes
+    {
+        get
+        {
+            var largest = DefaultPolicy.MaxSnapshotBytes;
+            foreach (var policy in _policies.Values)
+            {
+                largest = Math.Max(largest, policy.MaxSnapshotBytes);
+            }
+
+            return largest;
+        }
+    }
 
     /// <summary>Adds a named policy, configured from the built-in defaults (not from <see cref="DefaultPolicy"/>).</summary>
     /// <param name="name">The policy name endpoints refer to; compared case-insensitively.</param>

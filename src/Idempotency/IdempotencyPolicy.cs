@@ -69,6 +69,23 @@ public sealed class IdempotencyPolicy
     /// </value>
     public Func<StoreResponsePredicateArguments, ValueTask<bool>>? ShouldStoreResponse { get; set; }
 
+    /// <summary>
+    /// Whether completed records of this policy are kept in the local replay cache
+    /// (<see cref="IdempotencyOptions.LocalReplayCache"/>), so that retries reaching this instance again are replayed
+    /// (or answered <c>422 idempotency-key-reused</c>) without a store round trip. Worth it in front of a remote store
+    /// (Redis, a database) for operations whose clients retry in bursts; over the in-memory store it is allowed but saves
+    /// nothing.
+    /// </summary>
+    /// <value>
+    /// Defaults to <see langword="false"/>. Applies to key-mode records only: numbered requests of a sequence stream
+    /// always ask the store (a policy that requires sequence numbers may not set it). The trade-off: an entry answers
+    /// for up to <see cref="LocalReplayCacheOptions.Expiration"/> (10 seconds by default) after the store answered with
+    /// it, so a record deleted on another instance, or whose retention ended, may be replayed here for that long; a
+    /// cached replay also answers while the store is unreachable. Responses are held in this process's memory
+    /// unprotected, even with <see cref="IdempotencyOptions.ProtectStoredResponses"/>.
+    /// </value>
+    public bool UseLocalReplayCache { get; set; }
+
     /// <summary>What a request gets while another request with the same key is still executing.</summary>
     /// <value>Defaults to <see cref="ConcurrentRequestHandling.Reject"/>: <c>409 idempotency-request-in-flight</c> with <c>Retry-After</c>.</value>
     public ConcurrentRequestHandling ConcurrentRequests { get; set; } = ConcurrentRequestHandling.Reject;

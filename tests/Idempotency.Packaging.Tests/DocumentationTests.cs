@@ -14,6 +14,7 @@ public sealed partial class DocumentationTests
         { "Idempotency", "Idempotency.IdempotencyOptions" },
         { "Idempotency", "Idempotency.IdempotencyPolicy" },
         { "Idempotency", "Idempotency.IdempotencyAdminOptions" },
+        { "Idempotency", "Idempotency.LocalReplayCacheOptions" },
         { "Idempotency", "Idempotency.Storage.InMemoryIdempotencyStoreOptions" },
         { "Idempotency.Redis", "Idempotency.Redis.RedisIdempotencyStoreOptions" },
         { "Idempotency.EntityFrameworkCore", "Idempotency.EntityFrameworkCore.EntityFrameworkCoreIdempotencyStoreOptions" },

@@ -18,6 +18,9 @@ public enum BenchMode
     /// <summary>Idempotency with the Redis store and stored responses protected (<c>ProtectStoredResponses()</c>, an ephemeral key ring), under a key prefix of its own.</summary>
     RedisProtected,
 
+    /// <summary>Idempotency with the Redis store and the local replay cache on the replay policy (<c>UseLocalReplayCache</c>), under a key prefix of its own.</summary>
+    RedisLocal,
+
     /// <summary>ASP.NET Core Output Caching with its Redis store on GET: the peer the Redis replay path is compared with.</summary>
     OutputCache,
 
@@ -44,6 +47,7 @@ public static class BenchModes
         BenchMode.Memory => "memory",
         BenchMode.Redis => "redis",
         BenchMode.RedisProtected => "redis-protected",
+        BenchMode.RedisLocal => "redis-local",
         BenchMode.OutputCache => "outputcache",
         BenchMode.DbSqlite => "db-sqlite",
         BenchMode.EfCoreSqlite => "efcore-sqlite",
@@ -59,12 +63,13 @@ public static class BenchModes
         "memory" => BenchMode.Memory,
         "redis" => BenchMode.Redis,
         "redis-protected" => BenchMode.RedisProtected,
+        "redis-local" => BenchMode.RedisLocal,
         "outputcache" => BenchMode.OutputCache,
         "db-sqlite" => BenchMode.DbSqlite,
         "efcore-sqlite" => BenchMode.EfCoreSqlite,
         "db-postgres" => BenchMode.DbPostgres,
         "efcore-postgres" => BenchMode.EfCorePostgres,
-        _ => throw new ArgumentException($"Unknown mode '{name}'; use none, passthrough, memory, redis, redis-protected, outputcache, db-sqlite, efcore-sqlite, db-postgres or efcore-postgres."),
+        _ => throw new ArgumentException($"Unknown mode '{name}'; use none, passthrough, memory, redis, redis-protected, redis-local, outputcache, db-sqlite, efcore-sqlite, db-postgres or efcore-postgres."),
     };
 
     /// <summary>Whether the app's handler writes each order to a database (given with <c>--database</c>).</summary>
@@ -74,7 +79,7 @@ public static class BenchModes
     public static bool UsesPostgres(BenchMode mode) => mode is BenchMode.DbPostgres or BenchMode.EfCorePostgres;
 
     /// <summary>Whether the app runs the idempotency middleware.</summary>
-    public static bool UsesIdempotency(BenchMode mode) => mode is BenchMode.Passthrough or BenchMode.Memory or BenchMode.Redis or BenchMode.RedisProtected or BenchMode.EfCoreSqlite or BenchMode.EfCorePostgres;
+    public static bool UsesIdempotency(BenchMode mode) => mode is BenchMode.Passthrough or BenchMode.Memory or BenchMode.Redis or BenchMode.RedisProtected or BenchMode.RedisLocal or BenchMode.EfCoreSqlite or BenchMode.EfCorePostgres;
 
     /// <summary>
     /// The app process that serves a mode: a baseline and the candidates divided by it share one. The SQLite modes get

@@ -44,7 +44,7 @@ public sealed class BenchAppProcess : IAsyncDisposable
             "--parent-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture),
             "--max-seconds", maxSeconds.ToString(CultureInfo.InvariantCulture),
         ];
-        if (redis is not null && modes.Any(mode => mode is BenchMode.Passthrough or BenchMode.Redis or BenchMode.RedisProtected or BenchMode.OutputCache))
+        if (redis is not null && modes.Any(mode => mode is BenchMode.Passthrough or BenchMode.Redis or BenchMode.RedisProtected or BenchMode.RedisLocal or BenchMode.OutputCache))
         {
             arguments.AddRange(["--redis", redis]);
         }

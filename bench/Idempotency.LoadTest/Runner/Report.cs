@@ -191,6 +191,11 @@ public sealed class Report
         AtLeast("redis_first", 0.40, BenchHandler.Trivial);
         AtLeast("redis_replay", 0.70, BenchHandler.Trivial);
         AboveOutputCache(BenchHandler.Trivial);
+        AtLeast("redis_replay_local", 0.95, BenchHandler.Trivial);
+        var memoryReplay = Find("memory_replay", size, BenchHandler.Trivial)?.Ratio;
+        var localReplay = Find("redis_replay_local", size, BenchHandler.Trivial)?.Ratio;
+        targets.Add(new("redis_replay_local ratio vs memory_replay ratio", BenchHandler.Trivial, $">= {Round(memoryReplay, 3)?.ToString(CultureInfo.InvariantCulture) ?? "?"}",
+            Round(localReplay, 3), localReplay is null || memoryReplay is null ? null : localReplay >= memoryReplay));
 
         AtLeast("passthrough", 0.97);
         AtLeast("memory_first", 0.85);
@@ -211,6 +216,7 @@ public sealed class Report
         Commands("redis_protected_first", 2);
         Commands("redis_protected_replay", 1);
         Commands("passthrough", 0);
+        Commands("redis_replay_local", 0);
 
         foreach (var replay in (string[])["memory_replay", "redis_replay"])
         {
@@ -265,7 +271,7 @@ public sealed class Report
                 ["latency_seconds"] = _settings.SkipLatency ? null : _settings.LatencyDuration.TotalSeconds,
                 ["ratio"] = "median over rounds of (scenario requests/s / baseline requests/s in the same round, behind the same handler); outputcache_redis_hit is divided by baseline_get (the same handler behind a GET), sqlite_* by sqlite_db_baseline and pg_* by pg_db_baseline (the handler that also writes the order's row, without idempotency, to the same kind of database), all others by baseline (POST)",
                 ["confidence_interval"] = "95 % Student t-interval of the mean over rounds (mean ± t(0.975, n-1) · s / √n, n = rounds), reported beside the median; *_ci95 fields are [low, high]",
-                ["processes"] = "one app process per group of modes, each mode a web application of its own (own DI container and store, own loopback port) in it: http (none, passthrough, memory, redis, redis-protected, outputcache), sqlite (db-sqlite, efcore-sqlite), postgres (db-postgres, efcore-postgres); every baseline shares its process with the candidates divided by it",
+                ["processes"] = "one app process per group of modes, each mode a web application of its own (own DI container and store, own loopback port) in it: http (none, passthrough, memory, redis, redis-protected, redis-local, outputcache), sqlite (db-sqlite, efcore-sqlite), postgres (db-postgres, efcore-postgres); every baseline shares its process with the candidates divided by it",
                 ["cpu_attribution"] = "scenarios run one at a time, so the app process's CPU over a scenario's wrk run is that scenario's (plus the idle hosts' timers, the same for every scenario of the process)",
                 ["handlers"] = "realistic: deserializes, prices and serializes an order (201, Location); trivial: answers 201 with a constant 58-byte JSON object without reading the body (routes under /trivial)",
                 ["unique_key_retention_hours"] = App.BenchServer.UniqueRetention.TotalHours,
@@ -598,7 +604,7 @@ public sealed class Report
 
     /// <summary>The rows that serve one stored response, at the headline size: replays from each store and the output cache's hit.</summary>
     private IEnumerable<ScenarioSummary> StoredResponseRows(BenchHandler handler)
-        => ((string[])["memory_replay", "redis_replay", "redis_protected_replay", "outputcache_redis_hit"])
+        => ((string[])["memory_replay", "redis_replay", "redis_replay_local", "redis_protected_replay", "outputcache_redis_hit"])
             .Select(name => Find(name, _settings.HeadlineSize, handler))
             .Where(row => row is not null)!;
 

@@ -48,7 +48,7 @@ public sealed record Scenario(string Name, BenchMode Mode, int Size, string Meth
 
     public string BaselineId => ScenarioId(Baseline, Size, Handler);
 
-    public bool UsesRedis => Mode is BenchMode.Redis or BenchMode.RedisProtected or BenchMode.OutputCache or BenchMode.Passthrough;
+    public bool UsesRedis => Mode is BenchMode.Redis or BenchMode.RedisProtected or BenchMode.RedisLocal or BenchMode.OutputCache or BenchMode.Passthrough;
 
     public bool UsesPostgres => BenchModes.UsesPostgres(Mode);
 
@@ -139,6 +139,10 @@ public sealed record Scenario(string Name, BenchMode Mode, int Size, string Meth
         result.Add(new("memory_hotkey", BenchMode.Memory, size, "POST", P("/orders"), KeyKind.Hot, Baseline_Post, handler));
         result.Add(new("redis_first", BenchMode.Redis, size, "POST", P("/orders/unique"), KeyKind.Unique, Baseline_Post, handler));
         result.Add(new("redis_replay", BenchMode.Redis, size, "POST", P("/orders"), KeyKind.Cycle, Baseline_Post, handler));
+
+        // The same replays with the local replay cache in front of Redis: every seeded key was replayed once in the
+        // warm-up, so each request is answered from the process's memory without a Redis round trip.
+        result.Add(new("redis_replay_local", BenchMode.RedisLocal, size, "POST", P("/orders"), KeyKind.Cycle, Baseline_Post, handler));
 
         // Stored responses protected at rest (ProtectStoredResponses()): the cost of protecting and unprotecting, to
         // compare with redis_first and redis_replay of the same round. Behind the trivial handler only in a full run.

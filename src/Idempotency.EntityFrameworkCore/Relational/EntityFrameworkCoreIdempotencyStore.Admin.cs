@@ -25,7 +25,7 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore : IIdempotency
             return state switch
             {
                 Schema.Records.InFlight => IdempotencyRecordInfo.InFlight(reader.GetInt64(1), expiresAt),
-                Schema.Records.Completed when !reader.IsDBNull(3) => IdempotencyRecordInfo.Completed(ReadResponse(reader.GetFieldValue<byte[]>(3), ResponseProtector), expiresAt),
+                Schema.Records.Completed when !reader.IsDBNull(3) => IdempotencyRecordInfo.Completed(ReadResponse(reader.GetFieldValue<byte[]>(3), ResponseOptions), expiresAt),
                 _ => throw new InvalidDataException($"The idempotency record has state {state}{(reader.IsDBNull(3) ? " and no response" : "")}, which this version of the store does not read."),
             };
         }
@@ -85,7 +85,7 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore : IIdempotency
             {
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    window.Add(new IdempotencyStreamEntry(reader.GetInt64(0), ReadResponse(reader.GetFieldValue<byte[]>(1), ResponseProtector)));
+                    window.Add(new IdempotencyStreamEntry(reader.GetInt64(0), ReadResponse(reader.GetFieldValue<byte[]>(1), ResponseOptions)));
                 }
             }
 

@@ -1,10 +1,9 @@
 using System.Data.Common;
 using Idempotency.Storage;
-using Microsoft.AspNetCore.DataProtection;
 
 namespace Idempotency.EntityFrameworkCore.Relational;
 
-/// <summary>The stream operations (sequence mode): a begin or complete locks the stream's row in a transaction; renew and release are one conditional UPDATE.</summary>
+/// <summary>The stream operations (sequence mode): a begin (unless a read decides it) or complete locks the stream's row in a transaction; renew and release are one conditional UPDATE.</summary>
 internal sealed partial class EntityFrameworkCoreIdempotencyStore
 {
     public async ValueTask<SequenceBeginResult> TryBeginSequenceAsync(
@@ -19,7 +18,7 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore
         {
             await using var transaction = await session.Connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             var result = await BeginStreamAsync(
-                session.Connection, transaction, session.Sql, session.Sql.LockStream, streamKey, epoch, sequenceNumber, fingerprint, lease, token, ResponseProtector, cancellationToken).ConfigureAwait(false);
+                session.Connection, transaction, session.Sql, session.Sql.BeginStream, streamKey, epoch, sequenceNumber, fingerprint, lease, token, ResponseOptions, cancellationToken).ConfigureAwait(false);
             if (result.Status == SequenceBeginStatus.Acquired)
             {
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -55,7 +54,7 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore
         {
             await using var transaction = await session.Connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             if (!await CompleteStreamAsync(
-                session.Connection, transaction, session.Sql, session.Sql.ReadOwnedSlot, streamKey, fencingToken, response, window, retention, NewResponseProtector, cancellationToken).ConfigureAwait(false))
+                session.Connection, transaction, session.Sql, session.Sql.ReadOwnedSlot, streamKey, fencingToken, response, window, retention, ResponseOptions, cancellationToken).ConfigureAwait(false))
             {
                 return false;
             }
@@ -80,31 +79,57 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore
     }
 
     /// <summary>
-    /// Locks the stream's row (creating a placeholder for a missing stream), decides in the order of
-    /// <see cref="IIdempotencySequenceStore.TryBeginSequenceAsync"/>, and takes the slot when it may. Runs in
+    /// Decides a stream begin in the order of <see cref="IIdempotencySequenceStore.TryBeginSequenceAsync"/> and takes
+    /// the slot when it may, with <see cref="StoreSql.BeginStream"/> (or <paramref name="beginCommandText"/>, the same
+    /// with a prefix): a number already applied, or an older epoch, is answered from an unlocked read; anything else
+    /// from the stream's row locked (a placeholder is created for a missing stream). Runs in
     /// <paramref name="transaction"/>, which the caller commits or rolls back.
     /// </summary>
     internal static async ValueTask<SequenceBeginResult> BeginStreamAsync(
-        DbConnection connection, DbTransaction transaction, StoreSql sql, string lockCommandText, string streamKey, long epoch, long sequenceNumber,
-        ReadOnlyMemory<byte> fingerprint, TimeSpan lease, long token, IDataProtector? protector, CancellationToken cancellationToken)
+        DbConnection connection, DbTransaction transaction, StoreSql sql, string beginCommandText, string streamKey, long epoch, long sequenceNumber,
+        ReadOnlyMemory<byte> fingerprint, TimeSpan lease, long token, IdempotencyOptions responseOptions, CancellationToken cancellationToken)
     {
         bool live;
         long streamEpoch, last;
         bool slotLive;
         long slotEpoch, slotSequence;
         byte[]? slotFingerprint;
-        byte[]? keptFingerprint = null;
-        byte[]? keptResponse = null;
         for (var attempt = 1; ; attempt++)
         {
-            await using var read = StoreCommands.Create(connection, transaction, lockCommandText);
+            await using var read = StoreCommands.Create(connection, transaction, beginCommandText);
             StoreCommands.Add(read, StoreSql.Key, streamKey);
+            StoreCommands.Add(read, StoreSql.Epoch, epoch);
             StoreCommands.Add(read, StoreSql.Sequence, sequenceNumber);
             await using var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && reader.GetBoolean(2))
             {
-                // The purge deleted the expired stream between the command's insert, which found it still there, and
-                // its lock: running the command again inserts it afresh.
+                // What is committed decides a number the stream has applied and an epoch it has left: no lock taken.
+                streamEpoch = reader.GetInt64(0);
+                last = reader.GetInt64(1);
+                if (epoch < streamEpoch)
+                {
+                    return SequenceBeginResult.EpochFenced(streamEpoch);
+                }
+
+                if (epoch == streamEpoch && sequenceNumber <= last)
+                {
+                    // The window holds only the stream's current epoch and incarnation: a kept entry is this number's.
+                    if (reader.IsDBNull(4))
+                    {
+                        return SequenceBeginResult.AlreadyApplied(last);
+                    }
+
+                    return fingerprint.Span.SequenceEqual(reader.GetFieldValue<byte[]>(3))
+                        ? SequenceBeginResult.Completed(ReadResponse(reader.GetFieldValue<byte[]>(4), responseOptions))
+                        : SequenceBeginResult.FingerprintMismatch();
+                }
+            }
+
+            if (!await reader.NextResultAsync(cancellationToken).ConfigureAwait(false) || !await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                // No row to lock: the purge deleted the expired stream between the command's insert, which found it
+                // still there, and its lock, or another transaction applied this number (or a later epoch) while this
+                // one waited for the lock. Running the command again inserts the row afresh, or answers from the read.
                 if (attempt == MaxBeginAttempts)
                 {
                     // Deleted under us every time: something keeps deleting it; report it busy, as a record begin does.
@@ -121,34 +146,12 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore
             slotEpoch = reader.GetInt64(4);
             slotSequence = reader.GetInt64(5);
             slotFingerprint = reader.IsDBNull(6) ? null : reader.GetFieldValue<byte[]>(6);
-            if (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false) && await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                keptFingerprint = reader.GetFieldValue<byte[]>(0);
-                keptResponse = reader.GetFieldValue<byte[]>(1);
-            }
-
             break;
         }
 
-        if (epoch < streamEpoch)
-        {
-            return SequenceBeginResult.EpochFenced(streamEpoch);
-        }
-
+        // The locked row is one the read could not decide by: a live stream at an older epoch, or at this epoch below
+        // this number, or none (missing or expired).
         var applied = epoch == streamEpoch ? last : 0;
-        if (sequenceNumber <= applied)
-        {
-            // The window holds only the stream's current epoch and incarnation: a kept entry is this number's.
-            if (keptResponse is null)
-            {
-                return SequenceBeginResult.AlreadyApplied(applied);
-            }
-
-            return fingerprint.Span.SequenceEqual(keptFingerprint)
-                ? SequenceBeginResult.Completed(ReadResponse(keptResponse, protector))
-                : SequenceBeginResult.FingerprintMismatch();
-        }
-
         if (sequenceNumber > applied + 1)
         {
             return SequenceBeginResult.Gap(applied);
@@ -182,7 +185,7 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore
     /// </summary>
     internal static async ValueTask<bool> CompleteStreamAsync(
         DbConnection connection, DbTransaction transaction, StoreSql sql, string readCommandText, string streamKey, long fencingToken,
-        StoredResponse response, int window, TimeSpan retention, IDataProtector? protector, CancellationToken cancellationToken)
+        StoredResponse response, int window, TimeSpan retention, IdempotencyOptions responseOptions, CancellationToken cancellationToken)
     {
         long streamEpoch, slotEpoch, slotSequence;
         byte[] slotFingerprint;
@@ -209,7 +212,7 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore
         StoreCommands.Add(apply, StoreSql.Sequence, slotSequence);
         StoreCommands.Add(apply, StoreSql.Epoch, Math.Max(slotEpoch, streamEpoch));
         StoreCommands.Add(apply, StoreSql.Fingerprint, slotFingerprint);
-        StoreCommands.Add(apply, StoreSql.Response, StoredResponseSerializer.Serialize(response, protector));
+        StoreCommands.Add(apply, StoreSql.Response, StoredResponseSerializer.Serialize(response, responseOptions));
         StoreCommands.Add(apply, StoreSql.Below, slotSequence - window);
         StoreCommands.Add(apply, StoreSql.Duration, StoreCommands.Milliseconds(retention));
         await apply.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);

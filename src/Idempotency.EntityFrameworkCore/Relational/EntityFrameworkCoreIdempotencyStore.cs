@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Data.Common;
 using Idempotency.Storage;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection;
@@ -30,16 +29,11 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore : IIdempotency
         _contexts = contexts;
         _tokens = new FencingTokenSource(contexts);
         _logger = logger;
-        var options = idempotencyOptions?.Value;
-        ResponseProtector = options?.StoredResponseProtector;
-        NewResponseProtector = options is { ProtectStoredResponses: true } ? ResponseProtector : null;
+        ResponseOptions = idempotencyOptions?.Value ?? new IdempotencyOptions();
     }
 
-    /// <summary>Reads protected snapshots (see <see cref="IdempotencyOptions.StoredResponseProtector"/>); null when none is configured.</summary>
-    internal IDataProtector? ResponseProtector { get; }
-
-    /// <summary>Protects the snapshots this store writes; null unless <see cref="IdempotencyOptions.ProtectStoredResponses"/>.</summary>
-    internal IDataProtector? NewResponseProtector { get; }
+    /// <summary>How snapshots are written and read: protection and compression (see <see cref="StoredResponseSerializer"/>).</summary>
+    internal IdempotencyOptions ResponseOptions { get; }
 
     internal StoreContextSource Contexts => _contexts;
 
@@ -55,7 +49,7 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore : IIdempotency
         var session = await OpenAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await BeginRecordAsync(session.Connection, null, session.Sql.BeginRecord, key, fingerprint, lease, token, ResponseProtector, cancellationToken).ConfigureAwait(false);
+            return await BeginRecordAsync(session.Connection, null, session.Sql.BeginRecord, key, fingerprint, lease, token, ResponseOptions, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (StoreFailures.IsUnavailable(session.Dialect, ex, cancellationToken))
         {
@@ -81,7 +75,7 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore : IIdempotency
         var session = await OpenAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await CompleteRecordAsync(session.Connection, null, session.Sql.CompleteRecord, key, fencingToken, response, retention, NewResponseProtector, cancellationToken).ConfigureAwait(false);
+            return await CompleteRecordAsync(session.Connection, null, session.Sql.CompleteRecord, key, fencingToken, response, retention, ResponseOptions, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (StoreFailures.IsUnavailable(session.Dialect, ex, cancellationToken))
         {
@@ -182,7 +176,7 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore : IIdempotency
     /// record it reads is live or the caller's.
     /// </summary>
     internal static async ValueTask<IdempotencyBeginResult> BeginRecordAsync(
-        DbConnection connection, DbTransaction? transaction, string commandText, string key, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, long token, IDataProtector? protector, CancellationToken cancellationToken)
+        DbConnection connection, DbTransaction? transaction, string commandText, string key, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, long token, IdempotencyOptions responseOptions, CancellationToken cancellationToken)
     {
         var fingerprintBytes = StoreCommands.ToArray(fingerprint);
         var leaseMilliseconds = StoreCommands.Milliseconds(lease);
@@ -215,7 +209,7 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore : IIdempotency
                         case Schema.Records.InFlight:
                             return IdempotencyBeginResult.InFlight();
                         case Schema.Records.Completed when !reader.IsDBNull(4):
-                            return IdempotencyBeginResult.Completed(ReadResponse(reader.GetFieldValue<byte[]>(4), protector));
+                            return IdempotencyBeginResult.Completed(ReadResponse(reader.GetFieldValue<byte[]>(4), responseOptions));
                         default:
                             throw new InvalidDataException($"The idempotency record has state {state}{(reader.IsDBNull(4) ? " and no response" : "")}, which this version of the store does not read.");
                     }
@@ -233,26 +227,26 @@ internal sealed partial class EntityFrameworkCoreIdempotencyStore : IIdempotency
     }
 
     internal static async ValueTask<bool> CompleteRecordAsync(
-        DbConnection connection, DbTransaction? transaction, string commandText, string key, long fencingToken, StoredResponse response, TimeSpan retention, IDataProtector? protector, CancellationToken cancellationToken)
+        DbConnection connection, DbTransaction? transaction, string commandText, string key, long fencingToken, StoredResponse response, TimeSpan retention, IdempotencyOptions responseOptions, CancellationToken cancellationToken)
     {
-        await using var command = CreateCompletion(connection, transaction, commandText, key, fencingToken, response, retention, protector);
+        await using var command = CreateCompletion(connection, transaction, commandText, key, fencingToken, response, retention, responseOptions);
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
     }
 
     /// <summary>A record's completion (<see cref="StoreSql.CompleteRecord"/> or one of its variants) with its parameters.</summary>
     internal static DbCommand CreateCompletion(
-        DbConnection connection, DbTransaction? transaction, string commandText, string key, long fencingToken, StoredResponse response, TimeSpan retention, IDataProtector? protector)
+        DbConnection connection, DbTransaction? transaction, string commandText, string key, long fencingToken, StoredResponse response, TimeSpan retention, IdempotencyOptions responseOptions)
     {
         var command = StoreCommands.Create(connection, transaction, commandText);
         StoreCommands.Add(command, StoreSql.Key, key);
         StoreCommands.Add(command, StoreSql.Token, fencingToken);
-        StoreCommands.Add(command, StoreSql.Response, StoredResponseSerializer.Serialize(response, protector));
+        StoreCommands.Add(command, StoreSql.Response, StoredResponseSerializer.Serialize(response, responseOptions));
         StoreCommands.Add(command, StoreSql.Duration, StoreCommands.Milliseconds(retention));
         return command;
     }
 
     /// <summary>The response's body refers to <paramref name="bytes"/> (or, protected, to the unprotected copy), which nobody else holds.</summary>
-    internal static StoredResponse ReadResponse(byte[] bytes, IDataProtector? protector) => StoredResponseSerializer.Deserialize(new ReadOnlySequence<byte>(bytes), protector);
+    internal static StoredResponse ReadResponse(byte[] bytes, IdempotencyOptions responseOptions) => StoredResponseSerializer.Deserialize(new ReadOnlySequence<byte>(bytes), responseOptions);
 
     private async ValueTask<Session> OpenAsync(CancellationToken cancellationToken)
     {

@@ -55,7 +55,7 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
         try
         {
             return await EntityFrameworkCoreIdempotencyStore.BeginRecordAsync(
-                Connection, DbTransaction, WithLockTimeout(_sql.BeginRecord), key, fingerprint, lease, token, _store.ResponseProtector, cancellationToken).ConfigureAwait(false);
+                Connection, DbTransaction, WithLockTimeout(_sql.BeginRecord), key, fingerprint, lease, token, _store.ResponseOptions, cancellationToken).ConfigureAwait(false);
         }
         catch (DbException ex) when (_dialect.IsLockConflict(ex))
         {
@@ -90,7 +90,7 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
         try
         {
             return await EntityFrameworkCoreIdempotencyStore.CompleteRecordAsync(
-                Connection, DbTransaction, _sql.CompleteRecordInTransaction, key, fencingToken, response, retention, _store.NewResponseProtector, cancellationToken).ConfigureAwait(false);
+                Connection, DbTransaction, _sql.CompleteRecordInTransaction, key, fencingToken, response, retention, _store.ResponseOptions, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (StoreFailures.IsUnavailable(_dialect, ex, cancellationToken))
         {
@@ -114,7 +114,7 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
         try
         {
             return await EntityFrameworkCoreIdempotencyStore.BeginStreamAsync(
-                Connection, DbTransaction, _sql, WithLockTimeout(_sql.LockStream), streamKey, epoch, sequenceNumber, fingerprint, lease, token, _store.ResponseProtector, cancellationToken).ConfigureAwait(false);
+                Connection, DbTransaction, _sql, WithLockTimeout(_sql.BeginStream), streamKey, epoch, sequenceNumber, fingerprint, lease, token, _store.ResponseOptions, cancellationToken).ConfigureAwait(false);
         }
         catch (DbException ex) when (_dialect.IsLockConflict(ex))
         {
@@ -139,7 +139,7 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
         try
         {
             return await EntityFrameworkCoreIdempotencyStore.CompleteStreamAsync(
-                Connection, DbTransaction, _sql, _sql.ReadOwnedSlotInTransaction, streamKey, fencingToken, response, window, retention, _store.NewResponseProtector, cancellationToken).ConfigureAwait(false);
+                Connection, DbTransaction, _sql, _sql.ReadOwnedSlotInTransaction, streamKey, fencingToken, response, window, retention, _store.ResponseOptions, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (StoreFailures.IsUnavailable(_dialect, ex, cancellationToken))
         {
@@ -163,7 +163,7 @@ internal sealed class EntityFrameworkCoreStoreTransaction : IIdempotencyStoreTra
                 // rollback, as its commit would. EF Core's commit events (TransactionCommitted interceptors) do not fire.
                 _pendingCompletion = null;
                 await using (var command = EntityFrameworkCoreIdempotencyStore.CreateCompletion(
-                    Connection, DbTransaction, _sql.CompleteRecordAndCommit, completion.Key, completion.FencingToken, completion.Response, completion.Retention, _store.NewResponseProtector))
+                    Connection, DbTransaction, _sql.CompleteRecordAndCommit, completion.Key, completion.FencingToken, completion.Response, completion.Retention, _store.ResponseOptions))
                 {
                     await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 }

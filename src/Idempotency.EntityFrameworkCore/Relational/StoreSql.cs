@@ -75,17 +75,28 @@ internal sealed class StoreSql
         ReserveTokens = $"""UPDATE "{F.Table}" SET "{F.NextToken}" = "{F.NextToken}" + {Count} WHERE "{F.Id}" = {F.CounterId} RETURNING "{F.NextToken}" """;
         CreateTokenCounter = $"""INSERT INTO "{F.Table}" ("{F.Id}", "{F.NextToken}") VALUES ({F.CounterId}, 0) ON CONFLICT ("{F.Id}") DO NOTHING""";
 
-        // A placeholder row (expired at 0, so a missing stream) makes sure there is a row to lock; the SELECTs then
-        // read the stream under its lock and the window entry of the requested number.
-        LockStream =
+        // A stream begin reads the stream and the requested number's kept response first, without a lock: a number the
+        // stream has applied, or an epoch it has left behind, is decided by what is committed, and stays decided (a
+        // stream's epoch and last applied number only grow while it lives). Such a begin must not lock the stream: in a
+        // request transaction the lock would last until that transaction ends, and every other duplicate, and the
+        // stream's next number, would wait out its lock timeout and answer 409 in flight. Only a begin that is not
+        // decided by the read locks the row: a placeholder row (expired at 0, so a missing stream) is inserted when
+        // there is none, so that there is always a row to lock, and the locking SELECT skips a row whose latest
+        // version decides the begin after all (another transaction applied the number while this one waited), so the
+        // caller reads it again.
+        var decided = $"""("{S.ExpiresAt}" > {now} AND ("{S.Epoch}" > {Epoch} OR ("{S.Epoch}" = {Epoch} AND "{S.LastSequence}" >= {Sequence})))""";
+        BeginStream =
             $"""
+            SELECT s."{S.Epoch}", s."{S.LastSequence}", s."{S.ExpiresAt}" > {now}, w."{W.Fingerprint}", w."{W.Response}"
+            FROM "{S.Table}" s LEFT JOIN "{W.Table}" w ON w."{W.StreamKey}" = s."{S.Key}" AND w."{W.Sequence}" = {Sequence}
+            WHERE s."{S.Key}" = {Key};
             INSERT INTO "{S.Table}" ("{S.Key}", "{S.Epoch}", "{S.LastSequence}", "{S.RetainUntil}", "{S.SlotToken}", "{S.SlotEpoch}",
                 "{S.SlotSequence}", "{S.SlotFingerprint}", "{S.SlotExpiresAt}", "{S.ExpiresAt}")
-            VALUES ({Key}, 0, 0, 0, 0, 0, 0, NULL, 0, 0) ON CONFLICT ("{S.Key}") DO NOTHING;
+            SELECT {Key}, 0, 0, 0, 0, 0, 0, NULL, 0, 0 WHERE NOT EXISTS (SELECT 1 FROM "{S.Table}" WHERE "{S.Key}" = {Key})
+            ON CONFLICT ("{S.Key}") DO NOTHING;
             SELECT "{S.Epoch}", "{S.LastSequence}", "{S.ExpiresAt}" > {now}, "{S.SlotToken}", "{S.SlotEpoch}", "{S.SlotSequence}",
                 "{S.SlotFingerprint}", "{S.SlotExpiresAt}" > {now}
-            FROM "{S.Table}" WHERE "{S.Key}" = {Key}{dialect.RowLock};
-            SELECT "{W.Fingerprint}", "{W.Response}" FROM "{W.Table}" WHERE "{W.StreamKey}" = {Key} AND "{W.Sequence}" = {Sequence}
+            FROM "{S.Table}" WHERE "{S.Key}" = {Key} AND NOT {decided}{dialect.RowLock}
             """;
 
         var laterOfRetentionAndLease = $"""CASE WHEN "{S.RetainUntil}" > {expiry} THEN "{S.RetainUntil}" ELSE {expiry} END""";
@@ -167,7 +178,7 @@ internal sealed class StoreSql
 
     public string CreateTokenCounter { get; }
 
-    public string LockStream { get; }
+    public string BeginStream { get; }
 
     public string AcquireSlot { get; }
 

@@ -24,7 +24,7 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyAdminStore
                 return IdempotencyRecordInfo.InFlight(long.Parse(token, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture), expiresAt);
             case "c":
                 var snapshot = fields.TryGetValue("r", out var bytes) ? bytes : throw new InvalidDataException("A completed idempotency record has no stored response.");
-                return IdempotencyRecordInfo.Completed(StoredResponseSerializer.Deserialize(new ReadOnlySequence<byte>(snapshot), _responseProtector), expiresAt);
+                return IdempotencyRecordInfo.Completed(StoredResponseSerializer.Deserialize(new ReadOnlySequence<byte>(snapshot), _responseOptions), expiresAt);
             case var state:
                 throw new InvalidDataException($"The idempotency record has state '{state}', which this version of the store does not read.");
         }
@@ -64,7 +64,7 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyAdminStore
             if (name.StartsWith("r:", StringComparison.Ordinal))
             {
                 var number = long.Parse(name.AsSpan(2), NumberStyles.None, CultureInfo.InvariantCulture);
-                window.Add(new IdempotencyStreamEntry(number, StoredResponseSerializer.Deserialize(new ReadOnlySequence<byte>(value), _responseProtector)));
+                window.Add(new IdempotencyStreamEntry(number, StoredResponseSerializer.Deserialize(new ReadOnlySequence<byte>(value), _responseOptions)));
             }
         }
 

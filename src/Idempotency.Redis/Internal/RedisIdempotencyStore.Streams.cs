@@ -25,7 +25,7 @@ internal sealed partial class RedisIdempotencyStore
         {
             case ResultType.BulkString:
                 var snapshot = (byte[]?)result ?? throw new InvalidDataException("An applied stream number has a fingerprint but no stored response.");
-                return SequenceBeginResult.Completed(StoredResponseSerializer.Deserialize(new ReadOnlySequence<byte>(snapshot), _responseProtector));
+                return SequenceBeginResult.Completed(StoredResponseSerializer.Deserialize(new ReadOnlySequence<byte>(snapshot), _responseOptions));
 
             case ResultType.Array:
                 var reply = (RedisResult[])result!;

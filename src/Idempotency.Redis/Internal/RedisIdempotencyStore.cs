@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Diagnostics.Metrics;
 using System.Text;
 using Idempotency.Storage;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -30,10 +29,10 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
     // Null unless RedisIdempotencyStoreOptions.ReplicasToAcknowledge asks for replicas: the default path costs nothing.
     private readonly RedisReplicaAcknowledgement? _acknowledgement;
 
-    // IdempotencyOptions.StoredResponseProtector reads protected snapshots; it protects new ones only when
-    // ProtectStoredResponses is set. Both null by default: the unprotected path below stays pooled.
-    private readonly IDataProtector? _responseProtector;
-    private readonly IDataProtector? _newResponseProtector;
+    // How snapshots are written and read (protection, compression; see StoredResponseSerializer). By default neither
+    // applies and the plain path below stays pooled.
+    private readonly IdempotencyOptions _responseOptions;
+    private readonly bool _plainSnapshots;
 
     public RedisIdempotencyStore(
         RedisConnectionProvider connections, IOptions<RedisIdempotencyStoreOptions> options, ILogger<RedisIdempotencyStore>? logger = null, IMeterFactory? meterFactory = null,
@@ -48,9 +47,8 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
                 options.Value.ReplicasToAcknowledge, options.Value.ReplicaAcknowledgeTimeout, (ILogger?)logger ?? NullLogger.Instance, meterFactory);
         }
 
-        var protection = idempotencyOptions?.Value;
-        _responseProtector = protection?.StoredResponseProtector;
-        _newResponseProtector = protection is { ProtectStoredResponses: true } ? _responseProtector : null;
+        _responseOptions = idempotencyOptions?.Value ?? new IdempotencyOptions();
+        _plainSnapshots = _responseOptions is { ProtectStoredResponses: false, CompressStoredResponses: false };
         _keyPrefix = Encoding.UTF8.GetBytes(options.Value.KeyPrefix
             ?? throw new InvalidOperationException($"{nameof(RedisIdempotencyStoreOptions)}.{nameof(RedisIdempotencyStoreOptions.KeyPrefix)} was not resolved; register the store with AddRedisStore()."));
     }
@@ -66,7 +64,7 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
         if (result.Resp2Type == ResultType.BulkString)
         {
             var snapshot = (byte[]?)result ?? throw new InvalidDataException("A completed idempotency record has no stored response.");
-            return IdempotencyBeginResult.Completed(StoredResponseSerializer.Deserialize(new ReadOnlySequence<byte>(snapshot), _responseProtector));
+            return IdempotencyBeginResult.Completed(StoredResponseSerializer.Deserialize(new ReadOnlySequence<byte>(snapshot), _responseOptions));
         }
 
         return (long)result switch
@@ -117,14 +115,14 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
 
     /// <summary>
     /// The snapshot's bytes: in a pooled array (<paramref name="rented"/>, for <see cref="ReturnSnapshot"/>) unless it is
-    /// protected, when Data Protection's API hands back an array of its own.
+    /// protected or compressed, when it is an array of its own.
     /// </summary>
     private ReadOnlyMemory<byte> SerializeSnapshot(StoredResponse response, out byte[]? rented)
     {
-        if (_newResponseProtector is not null)
+        if (!_plainSnapshots)
         {
             rented = null;
-            return StoredResponseSerializer.Serialize(response, _newResponseProtector);
+            return StoredResponseSerializer.Serialize(response, _responseOptions);
         }
 
         var size = StoredResponseSerializer.GetSerializedLength(response);

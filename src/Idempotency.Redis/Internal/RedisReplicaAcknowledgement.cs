@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Idempotency.Storage;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
@@ -18,8 +19,11 @@ namespace Idempotency.Redis.Internal;
 /// <para>
 /// It goes through the <see cref="IServer"/> that owns the key's slot, which shares the interactive connection the
 /// script went over (StackExchange.Redis keeps one per server): on Redis Cluster the <c>WAIT</c> reaches the primary
-/// that took the write. A shortfall, an error or a cancellation never undoes the completion: the record is on the
-/// primary and the response has been sent, so the store reports it and the caller's result stands.
+/// that took the write. A shortfall, an error reply or a cancellation never undoes the completion: the primary answered
+/// (or the caller stopped caring), the record is on it, so the store reports it and the caller's result stands. A
+/// <c>WAIT</c> that gets no answer at all (the connection broke, or timed out) is different: the primary may have died
+/// with the write unreplicated, and a failover then loses the record. Such a completion is reported as failed
+/// (<see cref="IdempotencyStoreUnavailableException"/>), as one whose own reply was lost: nothing about it is known.
 /// </para>
 /// </remarks>
 internal sealed class RedisReplicaAcknowledgement
@@ -55,7 +59,10 @@ internal sealed class RedisReplicaAcknowledgement
     /// <summary>The timeout sent with <c>WAIT</c>, in whole milliseconds.</summary>
     internal long TimeoutMilliseconds => _timeoutMilliseconds;
 
-    /// <summary>Waits for the replicas of the primary that holds <paramref name="key"/>; never throws but for a bug.</summary>
+    /// <summary>
+    /// Waits for the replicas of the primary that holds <paramref name="key"/>. Throws
+    /// <see cref="IdempotencyStoreUnavailableException"/> only when the primary never answered the <c>WAIT</c>.
+    /// </summary>
     /// <param name="connections">The store's connection, which carried the completion.</param>
     /// <param name="key">The record or stream just completed: names the primary to ask.</param>
     /// <param name="operation">The store operation, as <c>idempotency.store.operation</c> names it.</param>
@@ -78,11 +85,20 @@ internal sealed class RedisReplicaAcknowledgement
                 CountShortfall(operation);
             }
         }
-        catch (Exception ex) when (ex is RedisException or RedisCommandException or TimeoutException or ObjectDisposedException or IOException
-            or System.Net.Sockets.SocketException or InvalidOperationException or OperationCanceledException)
+        catch (Exception ex) when (ex is RedisConnectionException or TimeoutException or IOException or System.Net.Sockets.SocketException)
         {
-            // The completion is written: failing it now would only turn a sent response into an error. What is unknown
-            // is whether it survives a failover, and that is what the log and the counter say.
+            // No answer: the primary may be dead, with this write never sent to a replica. Reported as written, a
+            // failover would lose it and every retry would run the operation again after a stored response; reported as
+            // failed, the contract's answer is one more run after the lease, and only if the record is really gone.
+            RedisStoreLog.ReplicaAcknowledgementFailed(_logger, operation, endpoint, _replicas, ex.Message);
+            CountShortfall(operation);
+            throw new IdempotencyStoreUnavailableException($"Redis at {endpoint} never answered the WAIT after a completion; it may not survive a failover: {ex.Message}", ex);
+        }
+        catch (Exception ex) when (ex is RedisException or RedisCommandException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+        {
+            // The server refused WAIT (a proxy without it), or the caller stopped waiting: the completion is written,
+            // and failing it now would only turn a sent response into an error. What is unknown is whether it survives a
+            // failover, and that is what the log and the counter say.
             RedisStoreLog.ReplicaAcknowledgementFailed(_logger, operation, endpoint, _replicas, ex.Message);
             CountShortfall(operation);
         }

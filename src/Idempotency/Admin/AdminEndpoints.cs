@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Globalization;
 using Idempotency.Admin.Views;
 using Idempotency.Headers;
+using Idempotency.LocalReplay;
 using Idempotency.Policies;
 using Idempotency.Problems;
 using Idempotency.Storage;
@@ -30,6 +31,7 @@ internal sealed class AdminEndpoints
     private const string Unnamed = "(unnamed)";
 
     private readonly IIdempotencyAdminStore _store;
+    private readonly LocalReplayCache? _localReplay;
     private readonly IdempotencyPolicyResolver _policies;
     private readonly IAuthorizationService _authorization;
     private readonly string _policy;
@@ -43,6 +45,7 @@ internal sealed class AdminEndpoints
     {
         var idempotencyOptions = services.GetRequiredService<IOptions<IdempotencyOptions>>().Value;
         _store = store;
+        _localReplay = services.GetService<LocalReplayCache>();
         _policies = services.GetRequiredService<IdempotencyPolicyResolver>();
         _authorization = services.GetRequiredService<IAuthorizationService>();
         _policy = options.AuthorizationPolicy!;
@@ -135,7 +138,7 @@ internal sealed class AdminEndpoints
             result = action switch
             {
                 AdminAction.InspectRecord => await ShowRecordAsync(context, target, include).ConfigureAwait(false),
-                AdminAction.DeleteRecord => await _store.DeleteRecordAsync(target.Id, context.RequestAborted).ConfigureAwait(false) ? "deleted" : "not_found",
+                AdminAction.DeleteRecord => await DeleteRecordAsync(target.Id, context.RequestAborted).ConfigureAwait(false) ? "deleted" : "not_found",
                 AdminAction.InspectStream => await ShowStreamAsync(context, target, include).ConfigureAwait(false),
                 _ => await _store.ResetStreamAsync(target.Id, context.RequestAborted).ConfigureAwait(false) ? "deleted" : "not_found",
             };
@@ -165,6 +168,21 @@ internal sealed class AdminEndpoints
         else if (result == "deleted")
         {
             context.Response.StatusCode = StatusCodes.Status204NoContent;
+        }
+    }
+
+    // This instance's local replay cache forgets the record whatever the store answered (deleted, missing, failed):
+    // forgetting is always safe, and a delete that failed half-way may still have removed it. Other instances' caches
+    // forget it when their entries expire (docs/local-replay-cache.md).
+    private async Task<bool> DeleteRecordAsync(string recordId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _store.DeleteRecordAsync(recordId, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _localReplay?.Invalidate(recordId);
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Idempotency.Diagnostics;
+using Idempotency.LocalReplay;
 using Idempotency.Policies;
 using Idempotency.Storage;
 using Microsoft.Extensions.Options;
@@ -11,7 +12,8 @@ namespace Idempotency.Execution;
 /// long it may take (<see cref="IdempotencyOptions.StoreTimeout"/>), how it is timed and traced, and which
 /// cancellation it listens to. None listens to the request's or the caller's cancellation: an abort half-way through
 /// a store operation could leave a record acquired by nobody until its lease ran out, or in flight although its
-/// operation already took effect.
+/// operation already took effect. The local replay cache sits here too, in front of whichever store is registered:
+/// a key-mode begin of a policy that uses it asks the cache first and feeds it what the store answers.
 /// </summary>
 internal sealed class StoreCalls
 {
@@ -21,9 +23,11 @@ internal sealed class StoreCalls
     private readonly IdempotencyTelemetry _telemetry;
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _storeTimeout;
+    private readonly LocalReplayCache _localReplay;
 
-    public StoreCalls(IIdempotencyStore store, IdempotencyTelemetry telemetry, IOptions<IdempotencyOptions> options, TimeProvider timeProvider)
+    public StoreCalls(IIdempotencyStore store, IdempotencyTelemetry telemetry, IOptions<IdempotencyOptions> options, TimeProvider timeProvider, LocalReplayCache localReplay)
     {
+        _localReplay = localReplay;
         _store = store;
         _sequenceStore = store as IIdempotencySequenceStore;
         _transactionalStore = store as IIdempotencyTransactionalStore;
@@ -47,14 +51,57 @@ internal sealed class StoreCalls
     /// request's unit of work (resolved from <paramref name="services"/>), which an acquisition hands to its owner.
     /// </summary>
     public ValueTask<BeginResult> BeginAsync(in StoreTarget target, ResolvedPolicy policy, IServiceProvider? services)
+        => policy.UseLocalReplayCache && !target.IsStream
+            ? BeginThroughLocalReplayAsync(target, policy, services)
+            : BeginInStoreAsync(target, policy, services);
+
+    private ValueTask<BeginResult> BeginInStoreAsync(in StoreTarget target, ResolvedPolicy policy, IServiceProvider? services)
         => policy.Transactional ? BeginInTransactionAsync(target, policy, services) : BeginAsync(target, policy);
+
+    // A hit answers as the store would have for the record it cached (replay, or 422 for another fingerprint) without
+    // allocating. Only a completed record is cached: every other answer (in flight, acquired, mismatch, a failure)
+    // can change with the next request, and a mismatch says nothing about which fingerprint the record has.
+    private ValueTask<BeginResult> BeginThroughLocalReplayAsync(in StoreTarget target, ResolvedPolicy policy, IServiceProvider? services)
+    {
+        if (_localReplay.Find(target.Key, policy.Name) is { } entry)
+        {
+            return new ValueTask<BeginResult>(BeginResult.From(entry.Matches(target.Fingerprint)
+                ? IdempotencyBeginResult.Completed(entry.Response)
+                : IdempotencyBeginResult.FingerprintMismatch()));
+        }
+
+        var ticket = _localReplay.Start();
+        var begin = BeginInStoreAsync(target, policy, services);
+        if (!begin.IsCompletedSuccessfully)
+        {
+            return RememberAsync(begin, ticket, target.Key, target.Fingerprint, policy.Retention);
+        }
+
+        Remember(begin.Result, ticket, target.Key, target.Fingerprint, policy.Retention);
+        return begin;
+    }
+
+    private async ValueTask<BeginResult> RememberAsync(ValueTask<BeginResult> begin, LocalReplayTicket ticket, string key, byte[] fingerprint, TimeSpan retention)
+    {
+        var result = await begin.ConfigureAwait(false);
+        Remember(result, ticket, key, fingerprint, retention);
+        return result;
+    }
+
+    private void Remember(in BeginResult begin, in LocalReplayTicket ticket, string key, byte[] fingerprint, TimeSpan retention)
+    {
+        if (begin.Decision == BeginDecision.Completed)
+        {
+            _localReplay.Add(ticket, key, fingerprint, begin.Response!, retention);
+        }
+    }
 
     // A begin is not tied to the request's cancellation: an abort half-way through a store operation could leave a
     // record acquired by nobody until its lease ran out. StoreTimeout bounds it instead, and also cancels it: once the
     // client has been told 503 ("not processed, retry"), a begin still waiting inside the store (for example for a
     // connection to a Redis that was down) must not reach the store later, or it would create a record nobody owns and
     // answer that retry with 409 until the lease ran out.
-    public ValueTask<BeginResult> BeginAsync(in StoreTarget target, ResolvedPolicy policy)
+    private ValueTask<BeginResult> BeginAsync(in StoreTarget target, ResolvedPolicy policy)
     {
         var timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _timeProvider);
         try

@@ -14,6 +14,9 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
     private static readonly TimeSpan MaxWait = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromDays(1);
     private const int MaxStoredBytes = 64 * 1024 * 1024;
+    private const long MinLocalReplayBytes = 1024;
+    private const int MaxLocalReplayEntries = 10_000_000;
+    private static readonly TimeSpan MaxLocalReplayExpiration = TimeSpan.FromDays(1);
 
     // A canonical body is held in memory with its parsed index (up to about seven times its size) for each request.
     private const int MaxCanonicalJsonBytesLimit = 16 * 1024 * 1024;
@@ -58,6 +61,17 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
             Fail($"{nameof(IdempotencyOptions.ProtectStoredResponses)} is set but {nameof(IdempotencyOptions.StoredResponseProtector)} is null: call ProtectStoredResponses() on the idempotency builder with Data Protection registered, or set a protector.");
         }
 
+        if (options.StoredResponseCompressionThreshold is < 0 or > MaxStoredBytes)
+        {
+            Fail($"{nameof(IdempotencyOptions.StoredResponseCompressionThreshold)} must be between 0 and {MaxStoredBytes} (64 MiB); it is {options.StoredResponseCompressionThreshold}.");
+        }
+
+        if (!Enum.IsDefined(options.StoredResponseCompressionLevel))
+        {
+            Fail($"{nameof(IdempotencyOptions.StoredResponseCompressionLevel)} has an unknown value {options.StoredResponseCompressionLevel}.");
+        }
+
+        ValidateLocalReplayCache(options.LocalReplayCache, Fail);
         ValidatePolicy(options.DefaultPolicy, $"{nameof(IdempotencyOptions.DefaultPolicy)}", Fail);
         foreach (var (policyName, policy) in options.Policies)
         {
@@ -67,8 +81,37 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
         return failures is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
+    private static void ValidateLocalReplayCache(LocalReplayCacheOptions cache, Action<string> fail)
+    {
+        const string Owner = nameof(IdempotencyOptions.LocalReplayCache);
+        if (cache.SizeLimit < MinLocalReplayBytes)
+        {
+            fail($"{Owner}.{nameof(LocalReplayCacheOptions.SizeLimit)} must be at least {MinLocalReplayBytes} bytes; it is {cache.SizeLimit}.");
+        }
+
+        if (cache.MaximumEntries is < 1 or > MaxLocalReplayEntries)
+        {
+            fail($"{Owner}.{nameof(LocalReplayCacheOptions.MaximumEntries)} must be between 1 and {MaxLocalReplayEntries}; it is {cache.MaximumEntries}.");
+        }
+
+        // Otherwise an entry could be too large for an empty cache, and making room for it could never end.
+        if (cache.MaximumEntryBytes < 1 || cache.MaximumEntryBytes > cache.SizeLimit)
+        {
+            fail($"{Owner}.{nameof(LocalReplayCacheOptions.MaximumEntryBytes)} must be at least 1 and at most {Owner}.{nameof(LocalReplayCacheOptions.SizeLimit)} ({cache.SizeLimit}); it is {cache.MaximumEntryBytes}.");
+        }
+
+        ValidateDuration(cache.Expiration, $"{Owner}.{nameof(LocalReplayCacheOptions.Expiration)}", MaxLocalReplayExpiration, "1 day", fail);
+    }
+
     private static void ValidatePolicy(IdempotencyPolicy policy, string owner, Action<string> fail)
     {
+        // Numbered requests never use the cache (a stream's answers change as numbers are applied), and a policy that
+        // requires numbers has no other requests: the setting would promise what it cannot do.
+        if (policy.UseLocalReplayCache && policy.SequenceRequirement == SequenceRequirement.Required)
+        {
+            fail($"{owner}: {nameof(IdempotencyPolicy.UseLocalReplayCache)} cannot be used with {nameof(IdempotencyPolicy.SequenceRequirement)} = {nameof(SequenceRequirement.Required)}: numbered requests always ask the store, so nothing of this policy would be cached. Leave {nameof(IdempotencyPolicy.UseLocalReplayCache)} off for it.");
+        }
+
         if (!Enum.IsDefined(policy.KeyRequirement))
         {
             fail($"{owner}: {nameof(IdempotencyPolicy.KeyRequirement)} has an unknown value {policy.KeyRequirement}.");

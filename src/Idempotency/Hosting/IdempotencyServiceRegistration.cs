@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using Idempotency.Diagnostics;
 using Idempotency.Execution;
 using Idempotency.Hooks;
+using Idempotency.LocalReplay;
 using Idempotency.Middleware;
 using Idempotency.Policies;
 using Idempotency.Storage;
@@ -36,6 +37,7 @@ internal static class IdempotencyServiceRegistration
         services.AddMetrics();
         services.TryAddSingleton(static sp => new IdempotencyTelemetry(
             sp.GetRequiredService<IMeterFactory>(), sp.GetRequiredService<IIdempotencyStore>().GetType().Name));
+        services.TryAddSingleton<LocalReplayCache>();
         services.TryAddSingleton<StoreCalls>();
         services.TryAddSingleton<IdempotencyEngine>();
         services.TryAddSingleton<IIdempotentExecutor, IdempotentExecutor>();

@@ -43,7 +43,11 @@ internal sealed class ResolvedPolicy
         ReorderWait = policy.ReorderWait;
         StreamRetention = policy.StreamRetention;
         Transactional = policy.Transactional;
+        UseLocalReplayCache = policy.UseLocalReplayCache;
     }
+
+    /// <summary>Whether key-mode records of this policy go through the local replay cache (<see cref="IdempotencyPolicy.UseLocalReplayCache"/>).</summary>
+    public bool UseLocalReplayCache { get; }
 
     /// <summary>Whether the record commits in the handler's own database transaction (<see cref="IdempotencyPolicy.Transactional"/>).</summary>
     public bool Transactional { get; }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.DataProtection;
@@ -45,6 +46,24 @@ namespace Idempotency.Storage;
 /// readable while that key is in the key ring. A payload that cannot be unprotected (its key is not in the key ring,
 /// the bytes were altered) is an <see cref="InvalidDataException"/> like any unreadable response.
 /// </para>
+/// <para>
+/// Version 3 (<see cref="CompressedFormatVersion"/>) is a version-1 response compressed with Brotli, written by the
+/// overload that takes <see cref="IdempotencyOptions"/> when <see cref="IdempotencyOptions.CompressStoredResponses"/> is set
+/// and compression pays. Compression comes before protection: a protected compressed response is version 2 holding the
+/// version-3 bytes.
+/// </para>
+/// <code>
+/// u8      version = 3
+/// u8      algorithm = 1 (Brotli)
+/// varuint length of the version-1 bytes
+/// bytes   the version-1 bytes compressed, to the end
+/// </code>
+/// <para>
+/// A reader allocates the stated length, never more, and only when it is at most the largest response the application
+/// stores (<see cref="IdempotencyPolicy.MaxSnapshotBytes"/> of its largest policy, plus room for headers): a corrupt or
+/// hostile payload that claims more, or decompresses to anything but exactly the stated length, is an
+/// <see cref="InvalidDataException"/>. The writer never compresses a response larger than that bound.
+/// </para>
 /// </remarks>
 public static class StoredResponseSerializer
 {
@@ -54,8 +73,21 @@ public static class StoredResponseSerializer
     /// <summary>The first byte of a response written protected: the version-1 bytes protected with an <see cref="IDataProtector"/> follow it.</summary>
     public const byte ProtectedFormatVersion = 2;
 
+    /// <summary>The first byte of a compressed response: the version-1 bytes compressed with Brotli follow it.</summary>
+    public const byte CompressedFormatVersion = 3;
+
     private const byte BodyStoredFlag = 1;
     private const int FixedHeaderSize = 1 + 2 + 1;
+    private const byte BrotliAlgorithm = 1;
+
+    // Room for a response's headers above its body's limit when bounding a compressed response.
+    private const int HeaderAllowance = 64 * 1024;
+
+    // The bound for readers that are not given the options: the largest MaxSnapshotBytes the options accept, plus headers.
+    private const int MaxDecompressedLength = (64 * 1024 * 1024) + HeaderAllowance;
+
+    // Brotli's default window (4 MiB), as BrotliStream's.
+    private const int BrotliWindow = 22;
 
     /// <summary>The exact number of bytes <paramref name="response"/> takes serialized.</summary>
     /// <param name="response">The response.</param>
@@ -139,13 +171,135 @@ public static class StoredResponseSerializer
             return Serialize(response);
         }
 
+        return Protect(Serialize(response), protector);
+    }
+
+    private static byte[] Protect(byte[] plaintext, IDataProtector protector)
+    {
         // IDataProtector takes and returns whole arrays: the plaintext needs an array of its exact length, and the
         // protected bytes are copied once more behind the version byte.
-        var protectedBytes = protector.Protect(Serialize(response));
+        var protectedBytes = protector.Protect(plaintext);
         var result = GC.AllocateUninitializedArray<byte>(1 + protectedBytes.Length);
         result[0] = ProtectedFormatVersion;
         protectedBytes.CopyTo(result.AsSpan(1));
         return result;
+    }
+
+    /// <summary>The version-3 bytes of <paramref name="response"/> when compression pays, its version-1 bytes otherwise.</summary>
+    private static byte[] SerializeCompressedIfSmaller(StoredResponse response, IdempotencyOptions options)
+    {
+        var length = GetSerializedLength(response);
+        if (!response.IsBodyStored
+            || response.Body.Length < options.StoredResponseCompressionThreshold
+            || length > MaxDecompressedLengthFor(options)
+            || HasContentEncoding(response))
+        {
+            var plain = new byte[length];
+            Write(response, plain);
+            return plain;
+        }
+
+        var headerLength = 1 + 1 + VarUIntSize(length);
+        var plaintext = ArrayPool<byte>.Shared.Rent(length);
+
+        // Compressed into a buffer one byte shorter than the plain snapshot would be: when Brotli cannot fit it there,
+        // compression does not pay (already compressed or random data) and the plain snapshot is kept.
+        var compressed = ArrayPool<byte>.Shared.Rent(Math.Max(length - 1, headerLength));
+        try
+        {
+            Write(response, plaintext);
+            var destination = compressed.AsSpan(headerLength, length - 1 - headerLength > 0 ? length - 1 - headerLength : 0);
+            if (destination.IsEmpty
+                || !BrotliEncoder.TryCompress(plaintext.AsSpan(0, length), destination, out var written, BrotliQuality(options.StoredResponseCompressionLevel), BrotliWindow))
+            {
+                return plaintext.AsSpan(0, length).ToArray();
+            }
+
+            var writer = new Writer(compressed);
+            writer.WriteByte(CompressedFormatVersion);
+            writer.WriteByte(BrotliAlgorithm);
+            writer.WriteVarUInt(length);
+            return compressed.AsSpan(0, headerLength + written).ToArray();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(compressed);
+            ArrayPool<byte>.Shared.Return(plaintext);
+        }
+    }
+
+    private static bool HasContentEncoding(StoredResponse response)
+    {
+        var headers = response.Headers;
+        for (var i = 0; i < headers.Count; i++)
+        {
+            if (string.Equals(headers[i].Key, "Content-Encoding", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    // As ASP.NET Core's BrotliCompressionProvider maps levels.
+    private static int BrotliQuality(CompressionLevel level) => level switch
+    {
+        CompressionLevel.NoCompression => 0,
+        CompressionLevel.Fastest => 1,
+        CompressionLevel.SmallestSize => 11,
+        _ => 4,
+    };
+
+    private static int MaxDecompressedLengthFor(IdempotencyOptions options)
+        => (int)Math.Min((long)options.LargestMaxSnapshotBytes + HeaderAllowance, MaxDecompressedLength);
+
+    /// <summary>
+    /// Serializes <paramref name="response"/> to a new array as <paramref name="options"/> ask: compressed
+    /// (<see cref="CompressedFormatVersion"/>) when <see cref="IdempotencyOptions.CompressStoredResponses"/> is set and
+    /// compression pays, then protected with <see cref="IdempotencyOptions.StoredResponseProtector"/> when
+    /// <see cref="IdempotencyOptions.ProtectStoredResponses"/> is set. The store-facing overload: a store that keeps
+    /// snapshots as bytes writes with it and reads with <see cref="Deserialize(ReadOnlySequence{byte}, IdempotencyOptions)"/>.
+    /// </summary>
+    /// <param name="response">The response.</param>
+    /// <param name="options">The application's idempotency options.</param>
+    /// <returns>The serialized response.</returns>
+    /// <remarks>
+    /// The body is left uncompressed when it is smaller than <see cref="IdempotencyOptions.StoredResponseCompressionThreshold"/>,
+    /// when the response has a <c>Content-Encoding</c> (already compressed), or when compression would not make the
+    /// snapshot smaller.
+    /// </remarks>
+    public static byte[] Serialize(StoredResponse response, IdempotencyOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        ArgumentNullException.ThrowIfNull(options);
+        var protector = options.ProtectStoredResponses ? options.StoredResponseProtector : null;
+        if (!options.CompressStoredResponses)
+        {
+            return Serialize(response, protector);
+        }
+
+        var serialized = SerializeCompressedIfSmaller(response, options);
+        return protector is null ? serialized : Protect(serialized, protector);
+    }
+
+    /// <summary>
+    /// Reads a serialized response of any version (<see cref="FormatVersion"/>, <see cref="ProtectedFormatVersion"/>,
+    /// <see cref="CompressedFormatVersion"/>, or protected and compressed) as a store configured with
+    /// <paramref name="options"/> wrote it. A compressed response is decompressed only up to the largest response the
+    /// options let a policy store (see the remarks on <see cref="StoredResponseSerializer"/>).
+    /// </summary>
+    /// <param name="data">Exactly one serialized response.</param>
+    /// <param name="options">The application's idempotency options: <see cref="IdempotencyOptions.StoredResponseProtector"/> unprotects.</param>
+    /// <returns>The response.</returns>
+    /// <exception cref="InvalidDataException">
+    /// The bytes are corrupt, of a format version this one does not read, decompress to more than the bound or to
+    /// anything but their stated length, or a protected response cannot be unprotected.
+    /// </exception>
+    public static StoredResponse Deserialize(ReadOnlySequence<byte> data, IdempotencyOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return Deserialize(data, options.StoredResponseProtector, MaxDecompressedLengthFor(options));
     }
 
     /// <summary>
@@ -162,8 +316,18 @@ public static class StoredResponseSerializer
     /// then the <see cref="CryptographicException"/>.
     /// </exception>
     public static StoredResponse Deserialize(ReadOnlySequence<byte> data, IDataProtector? protector)
+        => Deserialize(data, protector, MaxDecompressedLength);
+
+    private static StoredResponse Deserialize(ReadOnlySequence<byte> data, IDataProtector? protector, int maxDecompressedLength)
     {
-        if (data.IsEmpty || FirstByte(data) != ProtectedFormatVersion)
+        var version = data.IsEmpty ? (byte)0 : FirstByte(data);
+        if (version == CompressedFormatVersion)
+        {
+            var decompressed = Decompress(data.IsSingleSegment ? data.FirstSpan : data.ToArray(), maxDecompressedLength);
+            return Read(decompressed, decompressed);
+        }
+
+        if (version != ProtectedFormatVersion)
         {
             return Deserialize(data);
         }
@@ -186,7 +350,12 @@ public static class StoredResponseSerializer
                 ex);
         }
 
-        // Only version 1 is valid inside: a protected payload holding another protected one is corruption.
+        // Only version 1 or 3 is valid inside: a protected payload holding another protected one is corruption.
+        if (plaintext.Length > 0 && plaintext[0] == CompressedFormatVersion)
+        {
+            plaintext = Decompress(plaintext, maxDecompressedLength);
+        }
+
         return Read(plaintext, plaintext);
     }
 
@@ -194,7 +363,16 @@ public static class StoredResponseSerializer
     /// <param name="data">Exactly one serialized response.</param>
     /// <returns>The response.</returns>
     /// <exception cref="InvalidDataException">The bytes are corrupt, truncated, longer than one response, or of a format version this one does not read.</exception>
-    public static StoredResponse Deserialize(ReadOnlySpan<byte> data) => Read(data, memory: null);
+    public static StoredResponse Deserialize(ReadOnlySpan<byte> data)
+    {
+        if (!data.IsEmpty && data[0] == CompressedFormatVersion)
+        {
+            var decompressed = Decompress(data, MaxDecompressedLength);
+            return Read(decompressed, decompressed);
+        }
+
+        return Read(data, memory: null);
+    }
 
     /// <summary>
     /// Reads a serialized response. When <paramref name="data"/> is one segment (as a
@@ -208,7 +386,49 @@ public static class StoredResponseSerializer
     {
         // Several segments are copied into one array first: no larger than the input, which the caller already holds.
         var memory = data.IsSingleSegment ? data.First : data.ToArray();
+        if (!memory.IsEmpty && memory.Span[0] == CompressedFormatVersion)
+        {
+            var decompressed = Decompress(memory.Span, MaxDecompressedLength);
+            return Read(decompressed, decompressed);
+        }
+
         return Read(memory.Span, memory);
+    }
+
+    /// <summary>
+    /// The version-1 bytes inside a version-3 response. Allocates the stated length only when it is at most
+    /// <paramref name="maxLength"/>, and fails unless the payload decompresses to exactly that many bytes, so no payload
+    /// makes the reader hold more than the bound.
+    /// </summary>
+    private static byte[] Decompress(ReadOnlySpan<byte> data, int maxLength)
+    {
+        var reader = new Reader(data);
+        reader.ReadByte();
+        var algorithm = reader.ReadByte();
+        if (algorithm != BrotliAlgorithm)
+        {
+            throw new InvalidDataException($"The stored response is compressed with unknown algorithm {algorithm}.");
+        }
+
+        var length = reader.ReadVarUInt();
+        if (length > (uint)maxLength)
+        {
+            throw new InvalidDataException($"The stored response would decompress to {length} bytes, more than the {maxLength} bytes the largest stored response may take.");
+        }
+
+        var output = GC.AllocateUninitializedArray<byte>((int)length);
+        if (!BrotliDecoder.TryDecompress(data[reader.Position..], output, out var written) || written != output.Length)
+        {
+            throw new InvalidDataException($"The stored response does not decompress to the {length} bytes it states.");
+        }
+
+        // A compressed payload holds a version-1 response only; Read rejects anything else.
+        if (output.Length == 0 || output[0] != FormatVersion)
+        {
+            throw new InvalidDataException("The stored response's compressed payload is not a version-1 response.");
+        }
+
+        return output;
     }
 
     private static byte FirstByte(in ReadOnlySequence<byte> data)
@@ -253,7 +473,7 @@ public static class StoredResponseSerializer
         {
             throw new InvalidDataException(version == ProtectedFormatVersion
                 ? $"The stored response has format version {version}, protected; it is read with a protector (see IdempotencyOptions.StoredResponseProtector)."
-                : $"The stored response has format version {version}; this version of Idempotency reads version {FormatVersion}.");
+                : $"The stored response has format version {version}; this version of Idempotency reads versions {FormatVersion} to {CompressedFormatVersion}.");
         }
 
         var statusCode = reader.ReadUInt16();
@@ -385,6 +605,25 @@ public static class StoredResponseSerializer
         {
             Need(1);
             return _buffer[_position++];
+        }
+
+        public readonly int Position => _position;
+
+        /// <summary>A varuint that stands for no bytes of the input (a decompressed length): bounded by its caller.</summary>
+        public uint ReadVarUInt()
+        {
+            uint value = 0;
+            for (var shift = 0; shift < 35; shift += 7)
+            {
+                var b = ReadByte();
+                value |= (uint)(b & 0x7F) << shift;
+                if (b < 0x80)
+                {
+                    return value;
+                }
+            }
+
+            throw new InvalidDataException("The stored response has a malformed length.");
         }
 
         public ushort ReadUInt16()

@@ -95,6 +95,8 @@ public sealed class ChaosApp : IAppInstance, IAsyncDisposable
             {
                 o.Configuration = options.Redis;
                 o.KeyPrefix = options.KeyPrefix;
+                o.ReplicasToAcknowledge = options.ReplicasToAcknowledge;
+                o.ReplicaAcknowledgeTimeout = options.ReplicaAcknowledgeTimeout;
             });
         }
 

@@ -17,6 +17,12 @@ public sealed class ChaosAppOptions
 
     public TimeSpan Lease { get; init; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>The Redis store's <c>ReplicasToAcknowledge</c>: replicas that must have a completion before the store reports it (0: none).</summary>
+    public int ReplicasToAcknowledge { get; init; }
+
+    /// <summary>The Redis store's <c>ReplicaAcknowledgeTimeout</c>, used when <see cref="ReplicasToAcknowledge"/> is above 0.</summary>
+    public TimeSpan ReplicaAcknowledgeTimeout { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Largest response the <c>/large</c> endpoint's policy keeps for replay.</summary>
     public int LargeSnapshotLimit { get; init; } = 64 * 1024;
 

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text;
 using Idempotency.EntityFrameworkCore.Tests.Infrastructure;
@@ -7,6 +8,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging;
 
 namespace Idempotency.EntityFrameworkCore.Tests.EndToEnd;
@@ -30,6 +32,11 @@ public abstract class TransactionalMiddlewareTests(StoreDatabase database) : IAs
         builder.Services.AddIdempotency(options =>
         {
             options.AddPolicy("tx", p => p.Transactional = true);
+            options.AddPolicy("tx-cached", p =>
+            {
+                p.Transactional = true;
+                p.UseLocalReplayCache = true;
+            });
             options.AddPolicy("tx-sequence", p =>
             {
                 p.Transactional = true;
@@ -60,6 +67,13 @@ public abstract class TransactionalMiddlewareTests(StoreDatabase database) : IAs
             await context.SaveChangesAsync();
             return Results.Text($"payment {execution}", statusCode: StatusCodes.Status201Created);
         }).RequireIdempotency("tx");
+        _app.MapPost("/pay-cached/{id}", async (string id, TestDbContext context) =>
+        {
+            var execution = Interlocked.Increment(ref _executions);
+            context.Ledger.Add(new LedgerEntry { Id = $"{id}-{Guid.NewGuid():N}", Amount = 100 });
+            await context.SaveChangesAsync();
+            return Results.Text($"payment {execution}", statusCode: StatusCodes.Status201Created);
+        }).RequireIdempotency("tx-cached");
         _app.MapPost("/fail/{id}", async (string id, TestDbContext context) =>
         {
             context.Ledger.Add(new LedgerEntry { Id = $"{id}-{Guid.NewGuid():N}", Amount = 100 });
@@ -120,6 +134,28 @@ public abstract class TransactionalMiddlewareTests(StoreDatabase database) : IAs
         Assert.Equal(await first.Content.ReadAsStringAsync(), await retry.Content.ReadAsStringAsync());
         Assert.Equal("true", retry.Headers.GetValues("Idempotent-Replayed").Single());
         Assert.Equal(1, await RowsAsync(id));
+    }
+
+    [Fact]
+    public async Task With_the_local_replay_cache_only_the_first_retry_opens_a_transaction()
+    {
+        using var storeCalls = new MetricCollector<double>(_app.Services.GetRequiredService<IMeterFactory>(), "Idempotency", "idempotency.store.operation.duration");
+        var id = Guid.NewGuid().ToString("N");
+        var first = await _client.SendAsync(Post($"/pay-cached/{id}", id));
+        var fromStore = await _client.SendAsync(Post($"/pay-cached/{id}", id));
+        var expected = await fromStore.Content.ReadAsStringAsync();
+
+        for (var i = 0; i < 5; i++)
+        {
+            var cached = await _client.SendAsync(Post($"/pay-cached/{id}", id));
+            Assert.Equal(HttpStatusCode.Created, cached.StatusCode);
+            Assert.Equal("true", cached.Headers.GetValues("Idempotent-Replayed").Single());
+            Assert.Equal(expected, await cached.Content.ReadAsStringAsync());
+        }
+
+        Assert.Equal(await first.Content.ReadAsStringAsync(), expected);
+        Assert.Equal(1, await RowsAsync(id));
+        Assert.Equal(2, storeCalls.GetMeasurementSnapshot().Count(m => (string?)m.Tags["idempotency.store.operation"] == "begin_transaction"));
     }
 
     [Fact]

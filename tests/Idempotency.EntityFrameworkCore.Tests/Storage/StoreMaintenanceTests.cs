@@ -276,15 +276,15 @@ public sealed class PostgreSqlStoreMaintenanceTests(PostgreSqlDatabase database)
         }
 
         var sql = StoreSql.For(PostgreSqlDialect.Instance);
-        var racing = sql.LockStream.Replace(
+        var racing = sql.BeginStream.Replace(
             "DO NOTHING;",
             $"DO NOTHING;\nDELETE FROM {Schema.Streams.Table} WHERE {Schema.Streams.Key} = {StoreSql.Key} AND nextval('{once}') <= {deletions};",
             StringComparison.Ordinal);
-        Assert.NotEqual(sql.LockStream, racing);
+        Assert.NotEqual(sql.BeginStream, racing);
 
         await using var transaction = await connection.BeginTransactionAsync();
         var begin = await EntityFrameworkCoreIdempotencyStore.BeginStreamAsync(
-            connection, transaction, sql, racing, stream, 0, 1, s_fingerprint, Long, 42, protector: null, CancellationToken.None);
+            connection, transaction, sql, racing, stream, 0, 1, s_fingerprint, Long, 42, responseOptions: new IdempotencyOptions(), CancellationToken.None);
         Assert.Equal(expected, begin.Status);
     }
 }

@@ -236,6 +236,69 @@ public abstract class StoreTransactionTests(StoreDatabase database) : IAsyncLife
         Assert.Equal("one", Encoding.UTF8.GetString(replay.Response!.Body.Span));
         Assert.Equal(SequenceBeginStatus.Acquired, (await Store.TryBeginSequenceAsync(stream, 0, 2, s_fingerprint, Lease, CancellationToken.None)).Status);
     }
+
+    [Fact]
+    public async Task A_concurrent_begin_of_the_number_a_transaction_applies_waits_for_the_commit_and_then_replays()
+    {
+        var stream = NewKey();
+        await using var first = NewRequest();
+        await using var transaction = await BeginAsync(first);
+        var token = await AcquireSequenceAsync(transaction, stream, 0, 1);
+
+        var duplicate = BeginSequenceConcurrentlyAsync(stream, 0, 1, LongLockTimeout);
+        await Task.Delay(300);
+        Assert.False(duplicate.IsCompleted, "The duplicate's begin must wait while the first transaction holds the stream.");
+
+        Assert.True(await transaction.CompleteSequenceAsync(stream, token, Response("one"), 16, Retention, CancellationToken.None));
+        await transaction.CommitAsync(CancellationToken.None);
+
+        var replay = await duplicate.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(SequenceBeginStatus.Completed, replay.Status);
+        Assert.Equal("one", Encoding.UTF8.GetString(replay.Response!.Body.Span));
+    }
+
+    [Fact]
+    public async Task A_concurrent_begin_of_the_next_number_waits_for_the_commit_and_then_acquires()
+    {
+        var stream = NewKey();
+        await using var first = NewRequest();
+        await using var transaction = await BeginAsync(first);
+        var token = await AcquireSequenceAsync(transaction, stream, 0, 1);
+
+        var next = BeginSequenceConcurrentlyAsync(stream, 0, 2, LongLockTimeout);
+        await Task.Delay(300);
+        Assert.False(next.IsCompleted, "The next number's begin must wait while the first transaction holds the stream.");
+
+        Assert.True(await transaction.CompleteSequenceAsync(stream, token, Response("one"), 16, Retention, CancellationToken.None));
+        await transaction.CommitAsync(CancellationToken.None);
+
+        Assert.Equal(SequenceBeginStatus.Acquired, (await next.WaitAsync(TimeSpan.FromSeconds(30))).Status);
+    }
+
+    /// <summary>Applies <paramref name="sequence"/> of <paramref name="stream"/> in a committed transaction, answering <paramref name="body"/>.</summary>
+    protected async Task ApplyAsync(string stream, long epoch, long sequence, string body)
+    {
+        await using var request = NewRequest();
+        await using var transaction = await BeginAsync(request);
+        var token = await AcquireSequenceAsync(transaction, stream, epoch, sequence);
+        Assert.True(await transaction.CompleteSequenceAsync(stream, token, Response(body), 16, Retention, CancellationToken.None));
+        await transaction.CommitAsync(CancellationToken.None);
+    }
+
+    protected static async Task<long> AcquireSequenceAsync(IIdempotencyStoreTransaction transaction, string stream, long epoch, long sequence)
+    {
+        var begin = await transaction.TryBeginSequenceAsync(stream, epoch, sequence, s_fingerprint, Lease, CancellationToken.None);
+        Assert.Equal(SequenceBeginStatus.Acquired, begin.Status);
+        return begin.FencingToken;
+    }
+
+    /// <summary>Another request's stream begin, on a thread of its own (see <see cref="BeginConcurrentlyAsync"/>).</summary>
+    private Task<SequenceBeginResult> BeginSequenceConcurrentlyAsync(string stream, long epoch, long sequence, TimeSpan lockTimeout) => Task.Run(async () =>
+    {
+        await using var request = NewRequest();
+        await using var transaction = await BeginAsync(request, lockTimeout);
+        return await transaction.TryBeginSequenceAsync(stream, epoch, sequence, s_fingerprint, Lease, CancellationToken.None);
+    });
 }
 
 [Collection(SqliteCollection.Name)]
@@ -277,6 +340,84 @@ public sealed class PostgreSqlStoreTransactionTests(PostgreSqlDatabase database)
         Assert.Equal(IdempotencyBeginStatus.Completed, begin.Status);
         Assert.Equal("paid", Encoding.UTF8.GetString(begin.Response!.Body.Span));
     }
+
+    /// <summary>
+    /// Duplicates of an applied sequence number must all replay, however many arrive at once: a stream begin that finds
+    /// its number applied may not lock the stream (SELECT ... FOR UPDATE), or that lock lasts until the duplicate's
+    /// request transaction ends, and every other duplicate, and the stream's next number, waits out its lock timeout and
+    /// is told 409 in flight (the same starvation as a replaying key begin that locked its record).
+    /// </summary>
+    [Fact]
+    public async Task A_begin_that_replays_an_applied_number_does_not_lock_the_stream_against_other_duplicates()
+    {
+        var stream = NewKey();
+        await ApplyAsync(stream, 0, 1, "one");
+
+        // One duplicate's transaction has read the applied number and has not ended yet (its process is starved).
+        await using var first = NewRequest();
+        await using var replaying = await BeginAsync(first, TimeSpan.Zero);
+        Assert.Equal(SequenceBeginStatus.Completed, (await replaying.TryBeginSequenceAsync(stream, 0, 1, "fingerprint-of-the-request"u8.ToArray(), Lease, CancellationToken.None)).Status);
+
+        // Another duplicate, with the shortest lock timeout, must replay too.
+        await using var second = NewRequest();
+        await using var duplicate = await BeginAsync(second, TimeSpan.Zero);
+        var begin = await duplicate.TryBeginSequenceAsync(stream, 0, 1, "fingerprint-of-the-request"u8.ToArray(), Lease, CancellationToken.None);
+        Assert.Equal(SequenceBeginStatus.Completed, begin.Status);
+        Assert.Equal("one", Encoding.UTF8.GetString(begin.Response!.Body.Span));
+    }
+
+    [Fact]
+    public async Task A_begin_that_replays_an_applied_number_does_not_hold_up_the_next_number()
+    {
+        var stream = NewKey();
+        await ApplyAsync(stream, 0, 1, "one");
+
+        await using var first = NewRequest();
+        await using var replaying = await BeginAsync(first, TimeSpan.Zero);
+        Assert.Equal(SequenceBeginStatus.Completed, (await replaying.TryBeginSequenceAsync(stream, 0, 1, "fingerprint-of-the-request"u8.ToArray(), Lease, CancellationToken.None)).Status);
+
+        await using var second = NewRequest();
+        await using var next = await BeginAsync(second, TimeSpan.Zero);
+        Assert.Equal(SequenceBeginStatus.Acquired, (await next.TryBeginSequenceAsync(stream, 0, 2, "fingerprint-of-the-request"u8.ToArray(), Lease, CancellationToken.None)).Status);
+    }
+
+    /// <summary>
+    /// While the next number runs in its request transaction (which holds the stream's row until it commits), a
+    /// duplicate of a number already applied has nothing to wait for: what it replays was committed before.
+    /// </summary>
+    [Fact]
+    public async Task A_duplicate_of_an_applied_number_replays_while_the_next_number_runs_in_a_transaction()
+    {
+        var stream = NewKey();
+        await ApplyAsync(stream, 0, 1, "one");
+
+        await using var first = NewRequest();
+        await using var running = await BeginAsync(first, TimeSpan.Zero);
+        Assert.Equal(SequenceBeginStatus.Acquired, (await running.TryBeginSequenceAsync(stream, 0, 2, "fingerprint-of-the-request"u8.ToArray(), Lease, CancellationToken.None)).Status);
+
+        await using var second = NewRequest();
+        await using var duplicate = await BeginAsync(second, TimeSpan.Zero);
+        var begin = await duplicate.TryBeginSequenceAsync(stream, 0, 1, "fingerprint-of-the-request"u8.ToArray(), Lease, CancellationToken.None);
+        Assert.Equal(SequenceBeginStatus.Completed, begin.Status);
+        Assert.Equal("one", Encoding.UTF8.GetString(begin.Response!.Body.Span));
+    }
+
+    [Fact]
+    public async Task An_older_epoch_is_fenced_without_waiting_for_the_transaction_that_holds_the_stream()
+    {
+        var stream = NewKey();
+        await ApplyAsync(stream, 1, 1, "one");
+
+        await using var first = NewRequest();
+        await using var running = await BeginAsync(first, TimeSpan.Zero);
+        Assert.Equal(SequenceBeginStatus.Acquired, (await running.TryBeginSequenceAsync(stream, 1, 2, "fingerprint-of-the-request"u8.ToArray(), Lease, CancellationToken.None)).Status);
+
+        await using var second = NewRequest();
+        await using var stale = await BeginAsync(second, TimeSpan.Zero);
+        var begin = await stale.TryBeginSequenceAsync(stream, 0, 5, "fingerprint-of-the-request"u8.ToArray(), Lease, CancellationToken.None);
+        Assert.Equal(SequenceBeginStatus.EpochFenced, begin.Status);
+    }
+
     [Fact]
     public async Task A_begin_that_waits_longer_than_the_lock_timeout_reports_in_flight()
     {

@@ -58,6 +58,7 @@ public sealed class RedisTestApp : IAsyncDisposable
     /// <param name="configure">Further idempotency options.</param>
     /// <param name="connectionFactory">Supplies the connection instead of the store making its own.</param>
     /// <param name="applicationName">The host's <c>ApplicationName</c>; <see langword="null"/> leaves the host's default.</param>
+    /// <param name="time">The middleware's clock; <see langword="null"/> leaves the system clock (Redis keeps its own).</param>
     public static async Task<RedisTestApp> StartAsync(
         string redisConfiguration,
         string? keyPrefix,
@@ -65,12 +66,17 @@ public sealed class RedisTestApp : IAsyncDisposable
         string name = "A",
         Action<IdempotencyOptions>? configure = null,
         Func<Task<IConnectionMultiplexer>>? connectionFactory = null,
-        string? applicationName = null)
+        string? applicationName = null,
+        TimeProvider? time = null)
     {
         endpoints ??= new TestEndpoints();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = applicationName });
         builder.WebHost.UseTestServer();
         builder.Logging.ClearProviders();
+        if (time is not null)
+        {
+            builder.Services.AddSingleton(time);
+        }
 
         var idempotency = builder.Services.AddIdempotency(options =>
             {

@@ -69,6 +69,62 @@ public sealed class RedisFailoverTests(ITestOutputHelper output) : IDisposable
         Assert.Empty(shortfalls.GetMeasurementSnapshot());
     }
 
+    /// <summary>
+    /// A completion whose <c>WAIT</c> is under way when the primary dies gets no answer: the replica may not have the
+    /// record, and a failover then loses it. The store must not report such a completion as written (its retry would
+    /// count as a duplicate of a stored response): it fails, as any completion whose reply was lost, which the contract
+    /// answers with one more run once the lease has ended. Under load this is the whole replication window: the
+    /// completions written since the last acknowledged <c>WAIT</c> on each connection (the chaos failover scenario).
+    /// </summary>
+    [Fact]
+    public async Task A_completion_whose_replica_acknowledgement_gets_no_answer_because_the_primary_died_is_reported_failed_and_is_lost()
+    {
+        await using var pair = await RedisReplicationPair.StartAsync(TimeSpan.Zero);
+
+        // Once synchronized (the handshake's round trips would each wait it out): the replica falls 5 s behind.
+        pair.Link.Delay = TimeSpan.FromSeconds(5);
+        var prefix = TestStores.UniquePrefix("unanswered");
+        var logger = new FakeLogger<RedisIdempotencyStore>();
+        await using (var store = CreateStore(pair.PrimaryConnectionString, prefix, replicas: 1, TimeSpan.FromSeconds(20), logger))
+        {
+            var begun = await store.Store.TryBeginAsync("key", Fingerprint, Lease, CancellationToken.None);
+            var completion = store.Store.CompleteAsync("key", begun.FencingToken, Response, Retention, CancellationToken.None).AsTask();
+
+            // The script has run and its WAIT waits for the replica, which the link keeps 5 s behind.
+            var waiting = Stopwatch.StartNew();
+            while (!completion.IsCompleted && await BlockedClientsAsync(pair.Primary.Port) == 0 && waiting.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                await Task.Delay(20);
+            }
+
+            Assert.False(completion.IsCompleted, "The completion returned before its WAIT could be under way.");
+            await pair.KillPrimaryAsync();
+
+            await Assert.ThrowsAsync<IdempotencyStoreUnavailableException>(() => completion.WaitAsync(TimeSpan.FromSeconds(30)));
+            Assert.Contains(logger.Collector.GetSnapshot(), record => record.Id.Id == RedisStoreLog.ReplicaAcknowledgementFailedId);
+        }
+
+        // And it was lost: the promoted replica never got the record, so the retry runs again.
+        await pair.PromoteReplicaAsync();
+        await using var promoted = CreateStore(pair.ReplicaConnectionString, prefix, replicas: 0, TimeSpan.FromSeconds(1));
+        Assert.Equal(IdempotencyBeginStatus.Acquired, (await promoted.Store.TryBeginAsync("key", Fingerprint, Lease, CancellationToken.None)).Status);
+    }
+
+    /// <summary>Clients the server holds blocked (a <c>WAIT</c> waiting for its replicas is one).</summary>
+    private static async Task<int> BlockedClientsAsync(int port)
+    {
+        var info = await Resp.ExecuteStringAsync(port, "INFO", "clients");
+        foreach (var line in info.Split('\n', StringSplitOptions.TrimEntries))
+        {
+            if (line.StartsWith("blocked_clients:", StringComparison.Ordinal))
+            {
+                return int.Parse(line["blocked_clients:".Length..], System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        return 0;
+    }
+
     [Fact]
     public async Task A_completion_fewer_replicas_acknowledge_than_required_stands_and_is_logged_and_counted()
     {

@@ -18,7 +18,7 @@ public sealed class RedisStoreServerErrorTests(RedisStoreFixture server) : IClas
 
     // Version byte 3, which this version of the store does not read: a record written by a later version during a
     // rolling upgrade. (Version 2 is a protected snapshot, read with a protector.)
-    private const string FutureSnapshot = "\u0003\u00c9\u0000\u0000\u0000";
+    private const string FutureSnapshot = "\u0004\u00c9\u0000\u0000\u0000";
 
     private readonly string _keyPrefix = TestStores.UniquePrefix("server-errors");
 
@@ -33,7 +33,7 @@ public sealed class RedisStoreServerErrorTests(RedisStoreFixture server) : IClas
         var error = await Record.ExceptionAsync(() => store.TryBeginAsync("future", Fingerprint, Lease, CancellationToken.None).AsTask());
 
         Assert.IsType<InvalidDataException>(error);
-        Assert.Contains("format version 3", error.Message, StringComparison.Ordinal);
+        Assert.Contains("format version 4", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -151,10 +151,10 @@ public sealed class StoredResponseSerializerTests
     public void An_unknown_version_is_rejected()
     {
         var bytes = StoredResponseSerializer.Serialize(new StoredResponse(200, [], ReadOnlyMemory<byte>.Empty));
-        bytes[0] = 3;
+        bytes[0] = 4;
 
         var error = Assert.Throws<InvalidDataException>(() => Read(bytes));
-        Assert.Contains("version 3", error.Message, StringComparison.Ordinal);
+        Assert.Contains("version 4", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

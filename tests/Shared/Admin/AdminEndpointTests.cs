@@ -125,6 +125,32 @@ public abstract class AdminEndpointTests
     }
 
     [Fact]
+    public async Task Deleting_a_record_evicts_it_from_this_instances_local_replay_cache()
+    {
+        await using var app = await AdminTestApp.StartAsync(idempotency =>
+        {
+            UseStore(idempotency);
+            idempotency.Services.Configure<IdempotencyOptions>(options => options.DefaultPolicy.UseLocalReplayCache = true);
+        });
+        var key = NewKey();
+        Assert.Equal(HttpStatusCode.Created, (await app.Client.SendAsync(AdminTestApp.Order("alice", key))).StatusCode);
+
+        // The first replay comes from the store and fills the cache, the next ones from the cache.
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.True((await app.Client.SendAsync(AdminTestApp.Order("alice", key))).Headers.Contains("Idempotent-Replayed"));
+        }
+
+        var deleted = await app.Client.SendAsync(AdminTestApp.Admin(HttpMethod.Delete, $"/records?scope=sub:alice&key={key}"));
+
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        var again = await app.Client.SendAsync(AdminTestApp.Order("alice", key));
+        Assert.Equal(HttpStatusCode.Created, again.StatusCode);
+        Assert.False(again.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal(2, app.OrderExecutions);
+    }
+
+    [Fact]
     public async Task A_stream_shows_its_epoch_last_number_and_window_and_a_reset_starts_it_over()
     {
         await using var app = await StartAsync();
