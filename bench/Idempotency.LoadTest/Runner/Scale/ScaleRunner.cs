@@ -36,7 +36,8 @@ public static class ScaleRunner
         using var directory = new RunDirectory(settings.WorkDirectory);
         var luaScript = Path.Combine(AppContext.BaseDirectory, "lua", "scale.lua");
         var wrk = new Wrk(luaScript, settings.Threads, settings.Connections, directory);
-        var warmUpWrk = new Wrk(luaScript, threads: 1, connections: 2, directory);
+        // Two connections: the warm-up, and the fill's last second before a checkpoint (wrk runs whole seconds).
+        var slowWrk = new Wrk(luaScript, threads: 1, connections: 2, directory);
         var body = OrderHandlers.CreateRequestBody(settings.Size);
         var bodyFile = Path.Combine(directory.Path, $"body-{settings.Size}.json");
         await File.WriteAllBytesAsync(bodyFile, body, cancellationToken);
@@ -59,17 +60,17 @@ public static class ScaleRunner
                 Log($"redis-server pid {redis.ProcessId} on {redis.Configuration}");
                 await using var app = await BenchAppProcess.StartAsync("scale-redis", [BenchMode.Redis], redis.Configuration, _ => null, maxSeconds, directory, cancellationToken);
                 Log($"app pid {app.ProcessId}: redis on {app.Hosts[0].BaseAddress}");
-                var context = new PhaseContext(settings, wrk, warmUpWrk, app.Hosts[0], redis, bodyFile, body, directory, wall, phase);
+                var context = new PhaseContext(settings, wrk, slowWrk, app.Hosts[0], redis, bodyFile, body, directory, wall, phase);
                 await context.RunAsync(settings.Checkpoints, untilLimit: false, cancellationToken);
             }
 
             if (settings.Memory)
             {
-                var phase = await RunMemoryPhaseAsync(settings, wrk, warmUpWrk, bodyFile, body, directory, wall, evict: false, maxSeconds, phases, cancellationToken);
+                var phase = await RunMemoryPhaseAsync(settings, wrk, slowWrk, bodyFile, body, directory, wall, evict: false, maxSeconds, phases, cancellationToken);
                 if (settings.MemoryEvict && phase.RecordsAtLimit is { } atLimit)
                 {
                     // Past the limit by a fifth: every first execution there evicts the oldest completed record.
-                    await RunMemoryPhaseAsync(settings, wrk, warmUpWrk, bodyFile, body, directory, wall, evict: true, maxSeconds, phases, cancellationToken, atLimit + (atLimit / 5), atLimit);
+                    await RunMemoryPhaseAsync(settings, wrk, slowWrk, bodyFile, body, directory, wall, evict: true, maxSeconds, phases, cancellationToken, atLimit + (atLimit / 5), atLimit);
                 }
             }
 
@@ -110,7 +111,7 @@ public static class ScaleRunner
     }
 
     private static async Task<ScalePhase> RunMemoryPhaseAsync(
-        ScaleSettings settings, Wrk wrk, Wrk warmUpWrk, string bodyFile, byte[] body, RunDirectory directory, Stopwatch wall, bool evict, int maxSeconds, List<ScalePhase> phases,
+        ScaleSettings settings, Wrk wrk, Wrk slowWrk, string bodyFile, byte[] body, RunDirectory directory, Stopwatch wall, bool evict, int maxSeconds, List<ScalePhase> phases,
         CancellationToken cancellationToken, long? pastLimit = null, long? heldAtLimit = null)
     {
         var limit = settings.EffectiveMemoryLimitBytes;
@@ -119,7 +120,7 @@ public static class ScaleRunner
         string[] options = ["--memory-limit-bytes", limit.ToString(CultureInfo.InvariantCulture), "--memory-evict", evict ? "true" : "false"];
         await using var app = await BenchAppProcess.StartAsync("scale-" + phase.Name.Replace('_', '-'), [BenchMode.Memory], redis: null, _ => null, maxSeconds, directory, cancellationToken, options);
         Log($"app pid {app.ProcessId}: memory on {app.Hosts[0].BaseAddress}, SizeLimitBytes {limit}, EvictLiveRecordsWhenFull {evict}");
-        var context = new PhaseContext(settings, wrk, warmUpWrk, app.Hosts[0], redis: null, bodyFile, body, directory, wall, phase);
+        var context = new PhaseContext(settings, wrk, slowWrk, app.Hosts[0], redis: null, bodyFile, body, directory, wall, phase);
         if (pastLimit is { } target)
         {
             phase.RecordsHeldAtLimit = heldAtLimit;
@@ -140,7 +141,7 @@ public static class ScaleRunner
 
     /// <summary>One phase's app, store and fill.</summary>
     private sealed class PhaseContext(
-        ScaleSettings settings, Wrk wrk, Wrk warmUpWrk, BenchAppHost app, RedisServer? redis, string bodyFile, byte[] body, RunDirectory directory, Stopwatch wall, ScalePhase phase)
+        ScaleSettings settings, Wrk wrk, Wrk slowWrk, BenchAppHost app, RedisServer? redis, string bodyFile, byte[] body, RunDirectory directory, Stopwatch wall, ScalePhase phase)
     {
         private readonly string _path = BenchHandlers.Path(settings.Handler, "/orders/unique");
         private int _windows;
@@ -155,8 +156,8 @@ public static class ScaleRunner
         {
             await WarmUpAsync(cancellationToken);
             var records = await CountRecordsAsync(cancellationToken);
-            // The warm-up's rate (two connections) says little about the fill's: the first window is a short probe.
-            double? rate = null;
+            // The fill's rate, first guessed from the warm-up's (two connections reach about half of it), then measured.
+            var rate = 2 * phase.Windows[^1].Wrk.RequestsPerSecond;
             var allTargets = untilLimit ? [.. targets, long.MaxValue] : targets;
             for (var i = 0; i < allTargets.Count; i++)
             {
@@ -177,14 +178,15 @@ public static class ScaleRunner
                         return;
                     }
 
-                    // Windows sized to land near the target (at half again the last rate, which varies on a shared machine:
-                    // the last ones are short), as long as --window-seconds at most: records are sampled between them.
-                    var seconds = rate is { } known
-                        ? (int)Math.Clamp((target - records) / Math.Max(known * 1.5, 1), 1, settings.MaxWindow.TotalSeconds)
-                        : 2;
-                    var window = await RunWrkAsync("fill", KeyKind.Unique, $"{phase.Name}-f{_windows++}", TimeSpan.FromSeconds(seconds), cancellationToken);
+                    // Windows sized to land near the target (at half again the last rate, which varies on a shared machine),
+                    // as long as --window-seconds at most: records are sampled between them. wrk runs whole seconds, so
+                    // less than a second's fill from the target, a second at two connections lands closer.
+                    var remaining = target - records;
+                    var slow = remaining < rate;
+                    var seconds = slow ? 1 : (int)Math.Clamp(remaining / (rate * 1.5), 1, settings.MaxWindow.TotalSeconds);
+                    var window = await RunWrkAsync("fill", KeyKind.Unique, $"{phase.Name}-f{_windows++}", TimeSpan.FromSeconds(seconds), cancellationToken, fewConnections: slow);
                     phase.Windows.Add(window);
-                    rate = window.Wrk.RequestsPerSecond;
+                    rate = slow ? rate : Math.Max(window.Wrk.RequestsPerSecond, 1);
                     records = window.RecordsAfter;
                     LogWindow(window);
                     if (untilLimit && window.Wrk.StatusErrors > 0)
@@ -198,7 +200,7 @@ public static class ScaleRunner
                 var label = atLimit ? "limit" : lastLabel is not null && i == allTargets.Count - 1 ? lastLabel : target.ToString(CultureInfo.InvariantCulture);
                 var first = await CheckpointAsync(label, cancellationToken);
                 records = await CountRecordsAsync(cancellationToken);
-                rate = first.Wrk.RequestsPerSecond;
+                rate = Math.Max(first.Wrk.RequestsPerSecond, 1);
                 if (atLimit)
                 {
                     return;
@@ -242,7 +244,7 @@ public static class ScaleRunner
 
             // Two connections for a second: enough requests to compile and tier up both paths, few enough records to
             // leave the first checkpoint (10 k in the default run) ahead.
-            var warm = await RunWrkAsync("fill", KeyKind.Unique, $"{phase.Name}-warm", TimeSpan.FromSeconds(1), cancellationToken, warmUp: true);
+            var warm = await RunWrkAsync("fill", KeyKind.Unique, $"{phase.Name}-warm", TimeSpan.FromSeconds(1), cancellationToken, fewConnections: true);
             phase.Windows.Add(warm);
             LogWindow(warm);
             var replay = await ReplayAsync(TimeSpan.FromSeconds(1), cancellationToken)
@@ -344,13 +346,13 @@ public static class ScaleRunner
         }
 
         private async Task<ScaleMeasurement> RunWrkAsync(
-            string kind, KeyKind keys, string keySource, TimeSpan duration, CancellationToken cancellationToken, int replayKeys = 0, bool warmUp = false)
+            string kind, KeyKind keys, string keySource, TimeSpan duration, CancellationToken cancellationToken, int replayKeys = 0, bool fewConnections = false)
         {
             var scenario = new Scenario("scale_" + kind, app.Mode, settings.Size, "POST", _path, keys, Baseline: string.Empty, settings.Handler);
             var recordsBefore = await CountRecordsAsync(cancellationToken);
             var before = await app.ReadStatsAsync(cancellationToken);
             var cpuBefore = CpuUse.Read(app.ProcessId, redis is null ? null : CpuTicks.OfProcess(redis.ProcessId));
-            var result = await (warmUp ? warmUpWrk : wrk).RunAsync(app.BaseAddress, scenario, bodyFile, keySource, duration, cancellationToken);
+            var result = await (fewConnections ? slowWrk : wrk).RunAsync(app.BaseAddress, scenario, bodyFile, keySource, duration, cancellationToken);
             var cpu = CpuUse.Read(app.ProcessId, redis is null ? null : CpuTicks.OfProcess(redis.ProcessId)).Since(cpuBefore);
 
             // Requests wrk left in flight finish within a moment; then the counters are stable.
