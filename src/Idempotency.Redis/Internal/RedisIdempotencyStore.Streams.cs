@@ -39,7 +39,13 @@ internal sealed partial class RedisIdempotencyStore
                 };
 
             default:
-                return (long)result switch
+                var status = (long)result;
+                if (status == RedisStreamScripts.Acquired && _acknowledgement is not null)
+                {
+                    await AcknowledgeLeaseAsync(redisKey, RedisStreamScripts.Release, token, "begin_sequence", cancellationToken).ConfigureAwait(false);
+                }
+
+                return status switch
                 {
                     RedisStreamScripts.Acquired => SequenceBeginResult.Acquired(token),
                     RedisStreamScripts.InFlight => SequenceBeginResult.InFlight(),

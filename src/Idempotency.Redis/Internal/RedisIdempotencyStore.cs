@@ -69,7 +69,13 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
             return IdempotencyBeginResult.Completed(StoredResponseSerializer.Deserialize(new ReadOnlySequence<byte>(snapshot), _responseProtector));
         }
 
-        return (long)result switch
+        var status = (long)result;
+        if (status == RedisScripts.Acquired && _acknowledgement is not null)
+        {
+            await AcknowledgeLeaseAsync(recordKey, RedisScripts.Release, token, "begin", cancellationToken).ConfigureAwait(false);
+        }
+
+        return status switch
         {
             RedisScripts.Acquired => IdempotencyBeginResult.Acquired(token),
             RedisScripts.InFlight => IdempotencyBeginResult.InFlight(),
