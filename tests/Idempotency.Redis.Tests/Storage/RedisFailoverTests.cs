@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using Idempotency.Redis.Internal;
 using Idempotency.Redis.Tests.Infrastructure;
 using Idempotency.Storage;
+using Idempotency.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging;
@@ -80,14 +81,15 @@ public sealed class RedisFailoverTests(ITestOutputHelper output) : IDisposable
     public async Task A_completion_whose_replica_acknowledgement_gets_no_answer_because_the_primary_died_is_reported_failed_and_is_lost()
     {
         await using var pair = await RedisReplicationPair.StartAsync(TimeSpan.Zero);
-
-        // Once synchronized (the handshake's round trips would each wait it out): the replica falls 5 s behind.
-        pair.Link.Delay = TimeSpan.FromSeconds(5);
         var prefix = TestStores.UniquePrefix("unanswered");
         var logger = new FakeLogger<RedisIdempotencyStore>();
         await using (var store = CreateStore(pair.PrimaryConnectionString, prefix, replicas: 1, TimeSpan.FromSeconds(20), logger))
         {
             var begun = await store.Store.TryBeginAsync("key", Fingerprint, Lease, CancellationToken.None);
+
+            // Once synchronized and begun (the handshake's round trips and the begin's WAIT would each wait it out):
+            // the replica falls 5 s behind.
+            pair.Link.Delay = TimeSpan.FromSeconds(5);
             var completion = store.Store.CompleteAsync("key", begun.FencingToken, Response, Retention, CancellationToken.None).AsTask();
 
             // The script has run and its WAIT waits for the replica, which the link keeps 5 s behind.
@@ -108,6 +110,125 @@ public sealed class RedisFailoverTests(ITestOutputHelper output) : IDisposable
         await pair.PromoteReplicaAsync();
         await using var promoted = CreateStore(pair.ReplicaConnectionString, prefix, replicas: 0, TimeSpan.FromSeconds(1));
         Assert.Equal(IdempotencyBeginStatus.Acquired, (await promoted.Store.TryBeginAsync("key", Fingerprint, Lease, CancellationToken.None)).Status);
+    }
+
+    [Fact]
+    public async Task With_replicas_to_acknowledge_a_begin_that_acquires_a_lease_sends_one_WAIT_and_a_begin_that_writes_nothing_sends_none()
+    {
+        await using var pair = await RedisReplicationPair.StartAsync(TimeSpan.Zero);
+        using var shortfalls = new MetricCollector<long>(_metrics.GetRequiredService<IMeterFactory>(), "Idempotency", "idempotency.redis.replica_ack_shortfall");
+        await using var store = CreateStore(pair.PrimaryConnectionString, TestStores.UniquePrefix("begin-wait"), replicas: 1, TimeSpan.FromSeconds(2));
+
+        // Warm-up: the connection, the eviction check and the scripts' first load.
+        var warm = await store.Store.TryBeginAsync("warm-up", Fingerprint, Lease, CancellationToken.None);
+        Assert.True(await store.Store.CompleteAsync("warm-up", warm.FencingToken, Response, Retention, CancellationToken.None));
+
+        // A new lease: the handler may run only once the replica holds it.
+        Assert.Equal(1, await WaitsDuringAsync(pair, async () => Assert.Equal(IdempotencyBeginStatus.Acquired, (await store.Store.TryBeginAsync("key", Fingerprint, Lease, CancellationToken.None)).Status)));
+
+        // In flight (409) and fingerprint mismatch (422) write nothing, so they wait for nothing.
+        Assert.Equal(0, await WaitsDuringAsync(pair, async () => Assert.Equal(IdempotencyBeginStatus.InFlight, (await store.Store.TryBeginAsync("key", Fingerprint, Lease, CancellationToken.None)).Status)));
+        Assert.Equal(0, await WaitsDuringAsync(pair, async () => Assert.Equal(IdempotencyBeginStatus.FingerprintMismatch, (await store.Store.TryBeginAsync("key", "other"u8.ToArray(), Lease, CancellationToken.None)).Status)));
+
+        // A replay is a read: no WAIT.
+        var begun = await store.Store.TryBeginAsync("replayed", Fingerprint, Lease, CancellationToken.None);
+        Assert.True(await store.Store.CompleteAsync("replayed", begun.FencingToken, Response, Retention, CancellationToken.None));
+        Assert.Equal(0, await WaitsDuringAsync(pair, async () => Assert.Equal(IdempotencyBeginStatus.Completed, (await store.Store.TryBeginAsync("replayed", Fingerprint, Lease, CancellationToken.None)).Status)));
+
+        // A takeover of an expired lease writes a new one: it waits, as a new lease does.
+        var expiring = await store.Store.TryBeginAsync("expiring", Fingerprint, TimeSpan.FromMilliseconds(100), CancellationToken.None);
+        Assert.Equal(IdempotencyBeginStatus.Acquired, expiring.Status);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Equal(1, await WaitsDuringAsync(pair, async () =>
+        {
+            var takeover = await store.Store.TryBeginAsync("expiring", Fingerprint, Lease, CancellationToken.None);
+            Assert.Equal(IdempotencyBeginStatus.Acquired, takeover.Status);
+            Assert.NotEqual(expiring.FencingToken, takeover.FencingToken);
+        }));
+
+        // Sequence mode: the same rule for a stream's lease.
+        Assert.Equal(1, await WaitsDuringAsync(pair, async () => Assert.Equal(SequenceBeginStatus.Acquired, (await store.Store.TryBeginSequenceAsync("stream", 0, 1, Fingerprint, Lease, CancellationToken.None)).Status)));
+        Assert.Equal(0, await WaitsDuringAsync(pair, async () => Assert.Equal(SequenceBeginStatus.InFlight, (await store.Store.TryBeginSequenceAsync("stream", 0, 1, Fingerprint, Lease, CancellationToken.None)).Status)));
+        Assert.Equal(0, await WaitsDuringAsync(pair, async () => Assert.Equal(SequenceBeginStatus.Gap, (await store.Store.TryBeginSequenceAsync("stream", 0, 3, Fingerprint, Lease, CancellationToken.None)).Status)));
+
+        Assert.Empty(shortfalls.GetMeasurementSnapshot());
+    }
+
+    /// <summary>How many <c>WAIT</c>s the primary served while <paramref name="action"/> ran.</summary>
+    private static async Task<long> WaitsDuringAsync(RedisReplicationPair pair, Func<Task> action)
+    {
+        await CommandStats.ResetAsync(pair.Primary.Port);
+        await action();
+        return (await CommandStats.ReadAsync(pair.Primary.Port)).GetValueOrDefault("wait");
+    }
+
+    /// <summary>
+    /// A begin whose <c>WAIT</c> is under way when the primary dies: the replica may not hold the lease, so after a
+    /// failover a retry could take it while the handler runs. The begin fails as unavailable (503 with Retry-After)
+    /// and the handler never runs.
+    /// </summary>
+    [Fact]
+    public async Task A_begin_whose_replica_acknowledgement_gets_no_answer_because_the_primary_died_is_answered_503_and_its_handler_never_runs()
+    {
+        await using var pair = await RedisReplicationPair.StartAsync(TimeSpan.Zero);
+        pair.Link.Delay = TimeSpan.FromSeconds(10);
+        await using var app = await RedisTestApp.StartAsync(
+            pair.PrimaryConnectionString,
+            TestStores.UniquePrefix("begin-unanswered"),
+            configure: options => options.StoreTimeout = TimeSpan.FromSeconds(20),
+            configureStore: options =>
+            {
+                options.ReplicasToAcknowledge = 1;
+                options.ReplicaAcknowledgeTimeout = TimeSpan.FromSeconds(5);
+            });
+
+        var response = app.Client.SendAsync(RedisTestApp.Post("/items", RedisTestApp.NewKey()));
+
+        // The begin script has run and its WAIT waits for the replica, which the link keeps 10 s behind.
+        var waiting = Stopwatch.StartNew();
+        while (!response.IsCompleted && await BlockedClientsAsync(pair.Primary.Port) == 0 && waiting.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.False(response.IsCompleted, "The request was answered before its begin's WAIT could be under way.");
+        Assert.Equal(0, app.Handlers.Executions("items"));
+        await pair.KillPrimaryAsync();
+
+        using var down = await response.WaitAsync(TimeSpan.FromSeconds(30));
+        await ProblemAssert.IsProblemAsync(down, System.Net.HttpStatusCode.ServiceUnavailable, "idempotency-store-unavailable");
+        Assert.NotNull(down.Headers.RetryAfter);
+        Assert.Equal(0, app.Handlers.Executions("items"));
+    }
+
+    [Fact]
+    public async Task The_lease_an_acknowledged_begin_wrote_survives_a_failover_and_a_retry_on_the_promoted_replica_finds_it_in_flight()
+    {
+        const int Keys = 8;
+        await using var pair = await RedisReplicationPair.StartAsync(LossLinkDelay);
+        var prefix = TestStores.UniquePrefix("begin-failover");
+        await using (var store = CreateStore(pair.PrimaryConnectionString, prefix, replicas: 1, TimeSpan.FromSeconds(2)))
+        {
+            var begins = new Task<IdempotencyBeginResult>[Keys];
+            for (var i = 0; i < Keys; i++)
+            {
+                begins[i] = store.Store.TryBeginAsync($"key-{i}", Fingerprint, Lease, CancellationToken.None).AsTask();
+            }
+
+            Assert.All(await Task.WhenAll(begins), begun => Assert.Equal(IdempotencyBeginStatus.Acquired, begun.Status));
+
+            // Right after the leases were reported acquired, well within the link's delay: without WAIT, none has
+            // reached the replica yet.
+            await pair.KillPrimaryAsync();
+        }
+
+        await pair.PromoteReplicaAsync();
+        await using var promoted = CreateStore(pair.ReplicaConnectionString, prefix, replicas: 0, TimeSpan.FromSeconds(1));
+        for (var i = 0; i < Keys; i++)
+        {
+            // The first execution still holds its lease: the retry waits (409) instead of running beside it.
+            Assert.Equal(IdempotencyBeginStatus.InFlight, (await promoted.Store.TryBeginAsync($"key-{i}", Fingerprint, Lease, CancellationToken.None)).Status);
+        }
     }
 
     /// <summary>Clients the server holds blocked (a <c>WAIT</c> waiting for its replicas is one).</summary>
@@ -149,13 +270,16 @@ public sealed class RedisFailoverTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(IdempotencyBeginStatus.Completed, replay.Status);
         Assert.True(elapsed.Elapsed >= timeout - TimeSpan.FromMilliseconds(20), $"The completion returned after {elapsed.Elapsed}, before WAIT's {timeout} ran out.");
 
+        // The begins that acquired fell short as well, and stand by the same rule: the lease is the caller's.
+        Assert.Equal(IdempotencyBeginStatus.Acquired, begun.Status);
+        Assert.Equal(SequenceBeginStatus.Acquired, sequenceBegun.Status);
         var measurements = shortfalls.GetMeasurementSnapshot();
-        Assert.Equal(2, measurements.Count);
+        Assert.Equal(4, measurements.Count);
         Assert.All(measurements, measurement => Assert.Equal(nameof(RedisIdempotencyStore), measurement.Tags["idempotency.store"]));
-        Assert.Equal(["complete", "complete_sequence"], measurements.Select(measurement => (string)measurement.Tags["idempotency.store.operation"]!).Order());
+        Assert.Equal(["begin", "begin_sequence", "complete", "complete_sequence"], measurements.Select(measurement => (string)measurement.Tags["idempotency.store.operation"]!).Order());
 
         var warnings = logger.Collector.GetSnapshot().Where(record => record.Id.Id == RedisStoreLog.ReplicaAcknowledgementShortfallId).ToList();
-        Assert.Equal(2, warnings.Count);
+        Assert.Equal(4, warnings.Count);
         Assert.All(warnings, warning => Assert.Equal(LogLevel.Warning, warning.Level));
         Assert.Contains("acknowledged by 1 of the 2 replicas", warnings[0].Message, StringComparison.Ordinal);
     }
@@ -171,7 +295,8 @@ public sealed class RedisFailoverTests(ITestOutputHelper output) : IDisposable
         var prefix = TestStores.UniquePrefix("latency-wait");
         var with = await MeasureCompletionsAsync(pair, prefix, replicas: 1, Completions);
 
-        output.WriteLine($"complete, {Completions} sequential calls through a loopback link: p50 {Percentile(without, 0.5):F3} ms, p99 {Percentile(without, 0.99):F3} ms without WAIT; p50 {Percentile(with, 0.5):F3} ms, p99 {Percentile(with, 0.99):F3} ms with ReplicasToAcknowledge = 1.");
+        output.WriteLine($"begin (a new lease), {Completions} sequential calls through a loopback link: p50 {Percentile(without.Begins, 0.5):F3} ms, p99 {Percentile(without.Begins, 0.99):F3} ms without WAIT; p50 {Percentile(with.Begins, 0.5):F3} ms, p99 {Percentile(with.Begins, 0.99):F3} ms with ReplicasToAcknowledge = 1.");
+        output.WriteLine($"complete, {Completions} sequential calls through a loopback link: p50 {Percentile(without.Completions, 0.5):F3} ms, p99 {Percentile(without.Completions, 0.99):F3} ms without WAIT; p50 {Percentile(with.Completions, 0.5):F3} ms, p99 {Percentile(with.Completions, 0.99):F3} ms with ReplicasToAcknowledge = 1.");
 
         // WAIT holds the connection: concurrent completions on one connection take turns.
         var throughputWithout = await CountCompletionsAsync(pair, TestStores.UniquePrefix("throughput"), replicas: 0);
@@ -257,9 +382,10 @@ public sealed class RedisFailoverTests(ITestOutputHelper output) : IDisposable
         return runAtOnce + runAfterTheLease;
     }
 
-    private async Task<double[]> MeasureCompletionsAsync(RedisReplicationPair pair, string prefix, int replicas, int completions)
+    private async Task<(double[] Begins, double[] Completions)> MeasureCompletionsAsync(RedisReplicationPair pair, string prefix, int replicas, int completions)
     {
         await using var store = CreateStore(pair.PrimaryConnectionString, prefix, replicas, TimeSpan.FromSeconds(1));
+        var begins = new double[completions];
         var durations = new double[completions];
 
         // Warm-up: the connection, the eviction check and the scripts' first load are not part of a completion's cost.
@@ -270,14 +396,17 @@ public sealed class RedisFailoverTests(ITestOutputHelper output) : IDisposable
         for (var i = 0; i < completions; i++)
         {
             var key = $"key-{i}";
-            var begun = await store.Store.TryBeginAsync(key, Fingerprint, Lease, CancellationToken.None);
             var started = Stopwatch.GetTimestamp();
+            var begun = await store.Store.TryBeginAsync(key, Fingerprint, Lease, CancellationToken.None);
+            begins[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            started = Stopwatch.GetTimestamp();
             Assert.True(await store.Store.CompleteAsync(key, begun.FencingToken, Response, Retention, CancellationToken.None));
             durations[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         }
 
+        Array.Sort(begins);
         Array.Sort(durations);
-        return durations;
+        return (begins, durations);
     }
 
     private static readonly TimeSpan ThroughputWindow = TimeSpan.FromSeconds(1);
