@@ -106,10 +106,11 @@ public sealed class RedisFailoverTests(ITestOutputHelper output) : IDisposable
             Assert.Contains(logger.Collector.GetSnapshot(), record => record.Id.Id == RedisStoreLog.ReplicaAcknowledgementFailedId);
         }
 
-        // And it was lost: the promoted replica never got the record, so the retry runs again.
+        // And it was lost: the promoted replica never got the completion. It holds the lease the acknowledged begin
+        // wrote, so the retry runs again only once that lease has ended, as after any failed completion.
         await pair.PromoteReplicaAsync();
         await using var promoted = CreateStore(pair.ReplicaConnectionString, prefix, replicas: 0, TimeSpan.FromSeconds(1));
-        Assert.Equal(IdempotencyBeginStatus.Acquired, (await promoted.Store.TryBeginAsync("key", Fingerprint, Lease, CancellationToken.None)).Status);
+        Assert.Equal(IdempotencyBeginStatus.InFlight, (await promoted.Store.TryBeginAsync("key", Fingerprint, Lease, CancellationToken.None)).Status);
     }
 
     [Fact]
