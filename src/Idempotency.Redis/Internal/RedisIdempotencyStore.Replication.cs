@@ -10,6 +10,15 @@ namespace Idempotency.Redis.Internal;
 internal sealed partial class RedisIdempotencyStore
 {
     /// <summary>
+    /// What a begin adds to the lease it writes: the <c>WAIT</c> that follows may take up to its timeout before the
+    /// caller hears "acquired" and its handler starts, and the lease is the handler's, so it counts from then. Without
+    /// it a slow acknowledgement would eat into the lease before the first renewal (a third of the lease after the
+    /// begin returned), and a replica promoted meanwhile would let a retry take over a handler that just started.
+    /// Renewals are not waited for and renew the plain lease.
+    /// </summary>
+    private long LeaseAcknowledgementMilliseconds => _acknowledgement?.TimeoutMilliseconds ?? 0;
+
+    /// <summary>
     /// Waits, as a completion does, for the replicas to hold the lease a begin just wrote under <paramref name="fencingToken"/>.
     /// A shortfall stands (the lease is on the primary; logged and counted by <see cref="RedisReplicaAcknowledgement"/>).
     /// A <c>WAIT</c> with no answer fails the begin as unavailable, and a caller that stopped waiting gets its

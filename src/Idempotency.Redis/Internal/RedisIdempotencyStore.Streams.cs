@@ -14,7 +14,7 @@ internal sealed partial class RedisIdempotencyStore
         var redisKey = StreamKey(streamKey);
         ArgumentOutOfRangeException.ThrowIfNegative(epoch);
         ArgumentOutOfRangeException.ThrowIfLessThan(sequenceNumber, 1);
-        var leaseMilliseconds = ToMilliseconds(lease, nameof(lease));
+        var leaseMilliseconds = ToMilliseconds(lease, nameof(lease)) + LeaseAcknowledgementMilliseconds;
 
         // Numbers go out as RedisValue longs, which StackExchange.Redis writes as canonical decimal strings: the form the
         // scripts compare and store.

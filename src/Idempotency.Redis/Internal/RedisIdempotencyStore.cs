@@ -58,7 +58,7 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
     public async ValueTask<IdempotencyBeginResult> TryBeginAsync(string key, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, CancellationToken cancellationToken)
     {
         var recordKey = RecordKey(key);
-        var leaseMilliseconds = ToMilliseconds(lease, nameof(lease));
+        var leaseMilliseconds = ToMilliseconds(lease, nameof(lease)) + LeaseAcknowledgementMilliseconds;
 
         var token = FencingTokens.Next();
         var result = await EvaluateAsync(RedisScripts.Begin, recordKey, [fingerprint, token, leaseMilliseconds], cancellationToken).ConfigureAwait(false);
