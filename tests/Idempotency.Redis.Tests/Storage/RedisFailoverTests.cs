@@ -118,7 +118,7 @@ public sealed class RedisFailoverTests(ITestOutputHelper output) : IDisposable
     {
         await using var pair = await RedisReplicationPair.StartAsync(TimeSpan.Zero);
         using var shortfalls = new MetricCollector<long>(_metrics.GetRequiredService<IMeterFactory>(), "Idempotency", "idempotency.redis.replica_ack_shortfall");
-        await using var store = CreateStore(pair.PrimaryConnectionString, TestStores.UniquePrefix("begin-wait"), replicas: 1, TimeSpan.FromSeconds(2));
+        await using var store = CreateStore(pair.PrimaryConnectionString, TestStores.UniquePrefix("begin-wait"), replicas: 1, TimeSpan.FromMilliseconds(300));
 
         // Warm-up: the connection, the eviction check and the scripts' first load.
         var warm = await store.Store.TryBeginAsync("warm-up", Fingerprint, Lease, CancellationToken.None);
@@ -136,10 +136,11 @@ public sealed class RedisFailoverTests(ITestOutputHelper output) : IDisposable
         Assert.True(await store.Store.CompleteAsync("replayed", begun.FencingToken, Response, Retention, CancellationToken.None));
         Assert.Equal(0, await WaitsDuringAsync(pair, async () => Assert.Equal(IdempotencyBeginStatus.Completed, (await store.Store.TryBeginAsync("replayed", Fingerprint, Lease, CancellationToken.None)).Status)));
 
-        // A takeover of an expired lease writes a new one: it waits, as a new lease does.
+        // A takeover of an expired lease (100 ms, plus the 300 ms acknowledgement timeout) writes a new one: it waits,
+        // as a new lease does.
         var expiring = await store.Store.TryBeginAsync("expiring", Fingerprint, TimeSpan.FromMilliseconds(100), CancellationToken.None);
         Assert.Equal(IdempotencyBeginStatus.Acquired, expiring.Status);
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
         Assert.Equal(1, await WaitsDuringAsync(pair, async () =>
         {
             var takeover = await store.Store.TryBeginAsync("expiring", Fingerprint, Lease, CancellationToken.None);
@@ -153,6 +154,31 @@ public sealed class RedisFailoverTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(0, await WaitsDuringAsync(pair, async () => Assert.Equal(SequenceBeginStatus.Gap, (await store.Store.TryBeginSequenceAsync("stream", 0, 3, Fingerprint, Lease, CancellationToken.None)).Status)));
 
         Assert.Empty(shortfalls.GetMeasurementSnapshot());
+    }
+
+    /// <summary>
+    /// The handler starts only once the begin's <c>WAIT</c> returned, up to <c>ReplicaAcknowledgeTimeout</c> after the
+    /// lease was written: the lease written covers that wait, so the handler keeps its whole lease until the first
+    /// renewal (a third of the lease after the begin returned), on the primary and on a replica promoted meanwhile.
+    /// </summary>
+    [Fact]
+    public async Task With_replicas_to_acknowledge_a_begin_writes_its_lease_plus_the_acknowledgement_timeout()
+    {
+        await using var pair = await RedisReplicationPair.StartAsync(TimeSpan.Zero);
+        var prefix = TestStores.UniquePrefix("begin-lease");
+        var lease = TimeSpan.FromSeconds(10);
+        var timeout = TimeSpan.FromSeconds(4);
+        await using var store = CreateStore(pair.PrimaryConnectionString, prefix, replicas: 1, timeout);
+
+        Assert.Equal(IdempotencyBeginStatus.Acquired, (await store.Store.TryBeginAsync("key", Fingerprint, lease, CancellationToken.None)).Status);
+        Assert.Equal(SequenceBeginStatus.Acquired, (await store.Store.TryBeginSequenceAsync("stream", 0, 1, Fingerprint, lease, CancellationToken.None)).Status);
+
+        // A record's lease is its key's expiry; a stream's is its slot deadline (sd), which also bounds the key's expiry.
+        var recordTtl = (long)(await Resp.ExecuteAsync(pair.Replica.Port, "PTTL", $"{prefix}{{key}}"))!;
+        var streamTtl = (long)(await Resp.ExecuteAsync(pair.Replica.Port, "PTTL", $"{prefix}{{stream}}:s"))!;
+        var floor = (lease + timeout - TimeSpan.FromSeconds(2)).TotalMilliseconds;
+        Assert.True(recordTtl > floor, $"The record's lease has {recordTtl} ms left on the replica; the begin asked for {lease} and may wait {timeout}.");
+        Assert.True(streamTtl > floor, $"The stream's lease has {streamTtl} ms left on the replica; the begin asked for {lease} and may wait {timeout}.");
     }
 
     /// <summary>How many <c>WAIT</c>s the primary served while <paramref name="action"/> ran.</summary>
