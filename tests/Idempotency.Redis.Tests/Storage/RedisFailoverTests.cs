@@ -228,6 +228,34 @@ public sealed class RedisFailoverTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(0, app.Handlers.Executions("items"));
     }
 
+    /// <summary>
+    /// A caller that stops waiting for a begin's <c>WAIT</c> (the middleware's <c>StoreTimeout</c>) answers 503 and runs
+    /// nothing: the lease it left would only make every retry wait for it to expire, so the store releases it.
+    /// </summary>
+    [Fact]
+    public async Task A_begin_cancelled_while_its_replica_acknowledgement_waits_is_cancelled_and_its_lease_released()
+    {
+        await using var pair = await RedisReplicationPair.StartAsync(TimeSpan.Zero);
+        var prefix = TestStores.UniquePrefix("begin-cancelled");
+        await using var store = CreateStore(pair.PrimaryConnectionString, prefix, replicas: 1, TimeSpan.FromSeconds(5));
+        var warm = await store.Store.TryBeginAsync("warm-up", Fingerprint, Lease, CancellationToken.None);
+        Assert.True(await store.Store.CompleteAsync("warm-up", warm.FencingToken, Response, Retention, CancellationToken.None));
+
+        // The replica falls 10 s behind: the begin's WAIT outlasts the caller's patience.
+        pair.Link.Delay = TimeSpan.FromSeconds(10);
+        using var patience = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.Store.TryBeginAsync("key", Fingerprint, Lease, patience.Token).AsTask());
+
+        // The release waits behind the WAIT on the connection (up to its 5 s timeout), then frees the key for the retry.
+        var waiting = Stopwatch.StartNew();
+        while ((long)(await Resp.ExecuteAsync(pair.Primary.Port, "EXISTS", $"{prefix}{{key}}"))! == 1 && waiting.Elapsed < TimeSpan.FromSeconds(15))
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(0L, (long)(await Resp.ExecuteAsync(pair.Primary.Port, "EXISTS", $"{prefix}{{key}}"))!);
+    }
+
     [Fact]
     public async Task The_lease_an_acknowledged_begin_wrote_survives_a_failover_and_a_retry_on_the_promoted_replica_finds_it_in_flight()
     {
