@@ -4,17 +4,17 @@ using StackExchange.Redis;
 namespace Idempotency.Redis.Internal;
 
 /// <summary>
-/// Begins under <see cref="RedisIdempotencyStoreOptions.ReplicasToAcknowledge"/>: a lease is reported acquired only once
-/// the replicas were asked to hold it, so that a failover cannot hand the same operation to a retry while it runs.
+/// Leases under <see cref="RedisIdempotencyStoreOptions.ReplicasToAcknowledge"/>: a lease is reported acquired (or
+/// renewed) only once the replicas were asked to hold it, so that a failover cannot hand the same operation to a retry
+/// while it runs, nor end its lease earlier than its owner was told.
 /// </summary>
 internal sealed partial class RedisIdempotencyStore
 {
     /// <summary>
-    /// What a begin adds to the lease it writes: the <c>WAIT</c> that follows may take up to its timeout before the
-    /// caller hears "acquired" and its handler starts, and the lease is the handler's, so it counts from then. Without
-    /// it a slow acknowledgement would eat into the lease before the first renewal (a third of the lease after the
-    /// begin returned), and a replica promoted meanwhile would let a retry take over a handler that just started.
-    /// Renewals are not waited for and renew the plain lease.
+    /// What a begin or a renewal adds to the lease it writes: the <c>WAIT</c> that follows may take up to its timeout
+    /// before the caller hears "acquired" (or "renewed"), and the lease is counted by its owner from then. Without it
+    /// a slow acknowledgement would eat into the lease before the next renewal (a third of the lease after this one
+    /// returned), and a replica promoted meanwhile would let a retry take over a handler that still runs.
     /// </summary>
     private long LeaseAcknowledgementMilliseconds => _acknowledgement?.TimeoutMilliseconds ?? 0;
 

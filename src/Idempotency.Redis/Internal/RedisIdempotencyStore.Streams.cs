@@ -58,9 +58,15 @@ internal sealed partial class RedisIdempotencyStore
     public async ValueTask<bool> RenewSequenceLeaseAsync(string streamKey, long fencingToken, TimeSpan lease, CancellationToken cancellationToken)
     {
         var redisKey = StreamKey(streamKey);
-        var leaseMilliseconds = ToMilliseconds(lease, nameof(lease));
+        var leaseMilliseconds = ToMilliseconds(lease, nameof(lease)) + LeaseAcknowledgementMilliseconds;
         var result = await EvaluateAsync(RedisStreamScripts.Renew, redisKey, [fencingToken, leaseMilliseconds], cancellationToken).ConfigureAwait(false);
-        return (long)result == 1;
+        var renewed = (long)result == 1;
+        if (renewed && _acknowledgement is not null)
+        {
+            await _acknowledgement.WaitAsync(_connections, redisKey, "renew_sequence", cancellationToken).ConfigureAwait(false);
+        }
+
+        return renewed;
     }
 
     public async ValueTask<bool> CompleteSequenceAsync(string streamKey, long fencingToken, StoredResponse response, int window, TimeSpan retention, CancellationToken cancellationToken)

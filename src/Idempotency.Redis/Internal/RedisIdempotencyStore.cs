@@ -87,9 +87,15 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
     public async ValueTask<bool> RenewLeaseAsync(string key, long fencingToken, TimeSpan lease, CancellationToken cancellationToken)
     {
         var recordKey = RecordKey(key);
-        var leaseMilliseconds = ToMilliseconds(lease, nameof(lease));
+        var leaseMilliseconds = ToMilliseconds(lease, nameof(lease)) + LeaseAcknowledgementMilliseconds;
         var result = await EvaluateAsync(RedisScripts.Renew, recordKey, [fencingToken, leaseMilliseconds], cancellationToken).ConfigureAwait(false);
-        return (long)result == 1;
+        var renewed = (long)result == 1;
+        if (renewed && _acknowledgement is not null)
+        {
+            await _acknowledgement.WaitAsync(_connections, recordKey, "renew", cancellationToken).ConfigureAwait(false);
+        }
+
+        return renewed;
     }
 
     public async ValueTask<bool> CompleteAsync(string key, long fencingToken, StoredResponse response, TimeSpan retention, CancellationToken cancellationToken)
