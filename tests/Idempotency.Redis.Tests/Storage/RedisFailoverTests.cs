@@ -114,7 +114,7 @@ public sealed class RedisFailoverTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public async Task With_replicas_to_acknowledge_a_begin_that_acquires_a_lease_sends_one_WAIT_and_a_begin_that_writes_nothing_sends_none()
+    public async Task With_replicas_to_acknowledge_a_begin_that_acquires_a_lease_or_a_renewal_sends_one_WAIT_and_a_begin_that_writes_nothing_sends_none()
     {
         await using var pair = await RedisReplicationPair.StartAsync(TimeSpan.Zero);
         using var shortfalls = new MetricCollector<long>(_metrics.GetRequiredService<IMeterFactory>(), "Idempotency", "idempotency.redis.replica_ack_shortfall");
@@ -125,7 +125,15 @@ public sealed class RedisFailoverTests(ITestOutputHelper output) : IDisposable
         Assert.True(await store.Store.CompleteAsync("warm-up", warm.FencingToken, Response, Retention, CancellationToken.None));
 
         // A new lease: the handler may run only once the replica holds it.
-        Assert.Equal(1, await WaitsDuringAsync(pair, async () => Assert.Equal(IdempotencyBeginStatus.Acquired, (await store.Store.TryBeginAsync("key", Fingerprint, Lease, CancellationToken.None)).Status)));
+        var lease = default(IdempotencyBeginResult);
+        Assert.Equal(1, await WaitsDuringAsync(pair, async () =>
+        {
+            lease = await store.Store.TryBeginAsync("key", Fingerprint, Lease, CancellationToken.None);
+            Assert.Equal(IdempotencyBeginStatus.Acquired, lease.Status);
+        }));
+
+        // A renewal extends the lease its owner counts on: a failover must not shorten it, so it waits too.
+        Assert.Equal(1, await WaitsDuringAsync(pair, async () => Assert.True(await store.Store.RenewLeaseAsync("key", lease.FencingToken, Lease, CancellationToken.None))));
 
         // In flight (409) and fingerprint mismatch (422) write nothing, so they wait for nothing.
         Assert.Equal(0, await WaitsDuringAsync(pair, async () => Assert.Equal(IdempotencyBeginStatus.InFlight, (await store.Store.TryBeginAsync("key", Fingerprint, Lease, CancellationToken.None)).Status)));
@@ -149,7 +157,13 @@ public sealed class RedisFailoverTests(ITestOutputHelper output) : IDisposable
         }));
 
         // Sequence mode: the same rule for a stream's lease.
-        Assert.Equal(1, await WaitsDuringAsync(pair, async () => Assert.Equal(SequenceBeginStatus.Acquired, (await store.Store.TryBeginSequenceAsync("stream", 0, 1, Fingerprint, Lease, CancellationToken.None)).Status)));
+        var streamLease = default(SequenceBeginResult);
+        Assert.Equal(1, await WaitsDuringAsync(pair, async () =>
+        {
+            streamLease = await store.Store.TryBeginSequenceAsync("stream", 0, 1, Fingerprint, Lease, CancellationToken.None);
+            Assert.Equal(SequenceBeginStatus.Acquired, streamLease.Status);
+        }));
+        Assert.Equal(1, await WaitsDuringAsync(pair, async () => Assert.True(await store.Store.RenewSequenceLeaseAsync("stream", streamLease.FencingToken, Lease, CancellationToken.None))));
         Assert.Equal(0, await WaitsDuringAsync(pair, async () => Assert.Equal(SequenceBeginStatus.InFlight, (await store.Store.TryBeginSequenceAsync("stream", 0, 1, Fingerprint, Lease, CancellationToken.None)).Status)));
         Assert.Equal(0, await WaitsDuringAsync(pair, async () => Assert.Equal(SequenceBeginStatus.Gap, (await store.Store.TryBeginSequenceAsync("stream", 0, 3, Fingerprint, Lease, CancellationToken.None)).Status)));
 
@@ -162,7 +176,7 @@ public sealed class RedisFailoverTests(ITestOutputHelper output) : IDisposable
     /// renewal (a third of the lease after the begin returned), on the primary and on a replica promoted meanwhile.
     /// </summary>
     [Fact]
-    public async Task With_replicas_to_acknowledge_a_begin_writes_its_lease_plus_the_acknowledgement_timeout()
+    public async Task With_replicas_to_acknowledge_a_begin_or_a_renewal_writes_its_lease_plus_the_acknowledgement_timeout()
     {
         await using var pair = await RedisReplicationPair.StartAsync(TimeSpan.Zero);
         var prefix = TestStores.UniquePrefix("begin-lease");
@@ -170,7 +184,11 @@ public sealed class RedisFailoverTests(ITestOutputHelper output) : IDisposable
         var timeout = TimeSpan.FromSeconds(4);
         await using var store = CreateStore(pair.PrimaryConnectionString, prefix, replicas: 1, timeout);
 
-        Assert.Equal(IdempotencyBeginStatus.Acquired, (await store.Store.TryBeginAsync("key", Fingerprint, lease, CancellationToken.None)).Status);
+        // Begun with a short lease, renewed with the long one: what is left is the renewal's.
+        var begun = await store.Store.TryBeginAsync("key", Fingerprint, TimeSpan.FromSeconds(1), CancellationToken.None);
+        var begunTtl = (long)(await Resp.ExecuteAsync(pair.Replica.Port, "PTTL", $"{prefix}{{key}}"))!;
+        Assert.True(begunTtl > (TimeSpan.FromSeconds(1) + timeout - TimeSpan.FromSeconds(2)).TotalMilliseconds, $"The begun lease has {begunTtl} ms left on the replica; the begin asked for 1 s and may wait {timeout}.");
+        Assert.True(await store.Store.RenewLeaseAsync("key", begun.FencingToken, lease, CancellationToken.None));
         Assert.Equal(SequenceBeginStatus.Acquired, (await store.Store.TryBeginSequenceAsync("stream", 0, 1, Fingerprint, lease, CancellationToken.None)).Status);
 
         // A record's lease is its key's expiry; a stream's is its slot deadline (sd), which also bounds the key's expiry.
