@@ -69,13 +69,13 @@ public sealed class RedisIdempotencyStoreOptions
     /// </summary>
     /// <remarks>
     /// <para>
-    /// When set, every completion that was written (records and streams) and every begin that acquired a lease (a new
-    /// one or a takeover; a replay, an in-flight or mismatch answer writes nothing and does not wait) is followed by
-    /// <c>WAIT ReplicasToAcknowledge ReplicaAcknowledgeTimeout</c> on the same connection to the same primary, once the
-    /// write has been answered; the handler runs only after it. A begin writes its lease for the policy's lease plus
-    /// <see cref="ReplicaAcknowledgeTimeout"/>, so that the wait does not eat into the handler's lease (and a crashed
-    /// instance's record blocks retries that much longer). Renewals and releases are not waited for: losing one
-    /// delays a retry, it never runs an operation twice.
+    /// When set, every completion that was written (records and streams), every begin that acquired a lease (a new
+    /// one or a takeover; a replay, an in-flight or mismatch answer writes nothing and does not wait) and every
+    /// renewal that extended one is followed by <c>WAIT ReplicasToAcknowledge ReplicaAcknowledgeTimeout</c> on the
+    /// same connection to the same primary, once the write has been answered; the handler runs only after the
+    /// begin's. Begins and renewals write the policy's lease plus <see cref="ReplicaAcknowledgeTimeout"/>, so that the
+    /// wait does not eat into the lease its owner counts on (and a crashed instance's record blocks retries that much
+    /// longer). Releases are not waited for: losing one delays a retry, it never runs an operation twice.
     /// </para>
     /// <para>
     /// Redis serves one connection's commands in order, and <c>WAIT</c> holds the connection until the replicas
@@ -84,21 +84,22 @@ public sealed class RedisIdempotencyStoreOptions
     /// <see cref="ReplicaAcknowledgeTimeout"/>, the write stands (the completion is on the primary and its response has
     /// been sent; the lease is on the primary and its handler runs), a warning is logged and
     /// <c>idempotency.redis.replica_ack_shortfall</c> is counted; with a replica down, every first request waits for
-    /// the whole timeout twice. Set Redis's <c>min-replicas-to-write</c> to refuse writes (503) instead in that case.
+    /// the whole timeout twice (and each renewal once). Set Redis's <c>min-replicas-to-write</c> to refuse writes (503) instead in that case.
     /// A <c>WAIT</c> that gets no answer (the connection broke or timed out: the primary may have died with the write
-    /// unreplicated) fails the operation as unavailable; a begin's lease is then released, and its handler never runs.
+    /// unreplicated) fails the operation as unavailable; a begin's lease is then released, and its handler never runs
+    /// (a renewal that fails so is retried at the next tick, as any failed renewal).
     /// </para>
     /// </remarks>
     /// <value>Defaults to 0. At least 0.</value>
     public int ReplicasToAcknowledge { get; set; }
 
     /// <summary>
-    /// How long a completion or an acquiring begin waits for <see cref="ReplicasToAcknowledge"/> replicas before it is
-    /// reported without their acknowledgement (logged and counted as a shortfall). Used only when
+    /// How long a completion, an acquiring begin or a renewal waits for <see cref="ReplicasToAcknowledge"/> replicas
+    /// before it is reported without their acknowledgement (logged and counted as a shortfall). Used only when
     /// <see cref="ReplicasToAcknowledge"/> is above 0.
     /// </summary>
     /// <remarks>
-    /// Sent to Redis in whole milliseconds (rounded up), and added to the lease a begin writes. Set it comfortably
+    /// Sent to Redis in whole milliseconds (rounded up), and added to the lease a begin or a renewal writes. Set it comfortably
     /// above the replication lag the replicas may have (a shortfall is a write a failover can still lose), and well
     /// below the connection's <c>asyncTimeout</c> (5 s by default), the middleware's <c>StoreTimeout</c> (a begin that
     /// outlasts it is answered 503 and its lease released) and the policies' leases: commands queued behind a waiting
