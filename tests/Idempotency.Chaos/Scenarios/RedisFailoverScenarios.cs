@@ -22,15 +22,12 @@ namespace Idempotency.Chaos.Scenarios;
 /// contract documents that loss (docs/redis-store.md); it does not make the second run a permitted one: the first
 /// response was stored and sent, so the checker counts every such run as a duplicate, and the scenario proves that each
 /// one is the failover's (the first execution's store answer came within the lost window) rather than the store's.
-/// With <c>ReplicasToAcknowledge = 1</c> a completion is reported written only once the replica has it; one whose
-/// <c>WAIT</c> got no answer because the primary died fails. So no completion reported written may be lost: a rerun
-/// after a stored response is then the store's fault, with one documented exception, a completion the primary
-/// answered with too few replicas in time (it stands, logged and counted as <c>idempotency.redis.replica_ack_shortfall</c>:
-/// "a failover could still lose" it). Begins are not waited for (docs/redis-store.md, "Begins are not waited for"): a
-/// begin lost in the failover lets a retry run before the first lease can be proven over, which the checker counts as
-/// a duplicate too; the scenario proves each such one is a begin granted within the lost window, and says how many.
-/// Every other rerun must carry the checker's proof (a completion that failed at the kill, which the new primary
-/// provably does not hold, and whose lease had provably ended).
+/// With <c>ReplicasToAcknowledge = 1</c> a completion is reported written, and a lease acquired or renewed, only once
+/// the replica has it; one whose <c>WAIT</c> got no answer because the primary died fails (a begin so is a 503 and runs
+/// nothing). So no write the store reported may be lost, and the checker must find no duplicate at all: every rerun
+/// must carry its proof (a completion that failed at the kill, which the new primary provably does not hold, and whose
+/// lease had provably ended). The breakdown printed with a failure says which rule broke: a rerun after a completion
+/// reported written (with too few replicas, or not), after a begin granted within the lost window, or otherwise.
 /// </para>
 /// </summary>
 public sealed class RedisFailoverScenarios(ITestOutputHelper output)
