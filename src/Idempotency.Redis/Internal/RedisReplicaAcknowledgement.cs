@@ -6,7 +6,7 @@ using StackExchange.Redis;
 namespace Idempotency.Redis.Internal;
 
 /// <summary>
-/// Waits, after a completion or an acquired lease was written, until <see cref="RedisIdempotencyStoreOptions.ReplicasToAcknowledge"/>
+/// Waits, after a completion or a lease (acquired or renewed) was written, until <see cref="RedisIdempotencyStoreOptions.ReplicasToAcknowledge"/>
 /// replicas of the record's primary have it (<c>WAIT</c>), and reports when fewer did.
 /// </summary>
 /// <remarks>
@@ -24,8 +24,8 @@ namespace Idempotency.Redis.Internal;
 /// <c>WAIT</c> that gets no answer at all (the connection broke, or timed out) is different: the primary may have died
 /// with the write unreplicated, and a failover then loses the record. Such a completion is reported as failed
 /// (<see cref="IdempotencyStoreUnavailableException"/>), as one whose own reply was lost: nothing about it is known.
-/// A begin follows the same rules (its lease stands on a shortfall; no answer fails it), and the store releases the
-/// lease of a begin that failed or whose caller stopped waiting, since no handler runs under it.
+/// Begins and renewals follow the same rules (a lease stands on a shortfall; no answer fails the operation), and the
+/// store releases the lease of a begin that failed or whose caller stopped waiting, since no handler runs under it.
 /// </para>
 /// </remarks>
 internal sealed class RedisReplicaAcknowledgement
