@@ -62,38 +62,48 @@ public sealed class RedisIdempotencyStoreOptions
     public RedisEvictionPolicyCheck EvictionPolicyCheck { get; set; } = RedisEvictionPolicyCheck.Warn;
 
     /// <summary>
-    /// How many replicas must acknowledge a completion before the store reports it, through <c>WAIT</c>; 0 (the
-    /// default) does not wait. Redis replicates asynchronously: a primary that dies right after a completion and is
-    /// replaced by a replica that had not received it loses the completed record, and the retry runs again.
+    /// How many replicas must acknowledge a completion, or a lease a begin acquired, before the store reports it,
+    /// through <c>WAIT</c>; 0 (the default) does not wait. Redis replicates asynchronously: a primary that dies right
+    /// after a write and is replaced by a replica that had not received it loses it. A lost completion lets the retry
+    /// run the operation again; a lost lease lets a retry run it while the first execution still runs.
     /// </summary>
     /// <remarks>
     /// <para>
-    /// When set, every completion that was written (records and streams) is followed by
-    /// <c>WAIT ReplicasToAcknowledge ReplicaAcknowledgeTimeout</c> on the same connection to the same primary, once the
-    /// write has been answered. Begins, renewals and releases are not waited for: a lost begin or release lets no
-    /// completed operation run again.
+    /// When set, every completion that was written (records and streams), every begin that acquired a lease (a new
+    /// one or a takeover; a replay, an in-flight or mismatch answer writes nothing and does not wait) and every
+    /// renewal that extended one is followed by <c>WAIT ReplicasToAcknowledge ReplicaAcknowledgeTimeout</c> on the
+    /// same connection to the same primary, once the write has been answered; the handler runs only after the
+    /// begin's. Begins and renewals write the policy's lease plus <see cref="ReplicaAcknowledgeTimeout"/>, so that the
+    /// wait does not eat into the lease its owner counts on (and a crashed instance's record blocks retries that much
+    /// longer). Releases are not waited for: losing one delays a retry, it never runs an operation twice.
     /// </para>
     /// <para>
     /// Redis serves one connection's commands in order, and <c>WAIT</c> holds the connection until the replicas
     /// acknowledge: every other command the application sends on that connection (all of the store's, when it shares
     /// one) waits behind it, typically for one replica round trip. When fewer replicas acknowledge within
-    /// <see cref="ReplicaAcknowledgeTimeout"/>, the completion stands (it is on the primary and the response has been
-    /// sent), a warning is logged and <c>idempotency.redis.replica_ack_shortfall</c> is counted; with a replica down,
-    /// every completion waits for the whole timeout. Set Redis's <c>min-replicas-to-write</c> to refuse writes
-    /// (503) instead in that case.
+    /// <see cref="ReplicaAcknowledgeTimeout"/>, the write stands (the completion is on the primary and its response has
+    /// been sent; the lease is on the primary and its handler runs), a warning is logged and
+    /// <c>idempotency.redis.replica_ack_shortfall</c> is counted; with a replica down, every first request waits for
+    /// the whole timeout twice (and each renewal once). Set Redis's <c>min-replicas-to-write</c> to refuse writes (503) instead in that case.
+    /// A <c>WAIT</c> that gets no answer (the connection broke or timed out: the primary may have died with the write
+    /// unreplicated) fails the operation as unavailable; a begin's lease is then released, and its handler never runs
+    /// (a renewal that fails so is retried at the next tick, as any failed renewal).
     /// </para>
     /// </remarks>
     /// <value>Defaults to 0. At least 0.</value>
     public int ReplicasToAcknowledge { get; set; }
 
     /// <summary>
-    /// How long a completion waits for <see cref="ReplicasToAcknowledge"/> replicas before it is reported without
-    /// their acknowledgement (logged and counted as a shortfall). Used only when <see cref="ReplicasToAcknowledge"/> is above 0.
+    /// How long a completion, an acquiring begin or a renewal waits for <see cref="ReplicasToAcknowledge"/> replicas
+    /// before it is reported without their acknowledgement (logged and counted as a shortfall). Used only when
+    /// <see cref="ReplicasToAcknowledge"/> is above 0.
     /// </summary>
     /// <remarks>
-    /// Sent to Redis in whole milliseconds (rounded up). Keep it well below the connection's <c>asyncTimeout</c>
-    /// (5 s by default) and the middleware's <c>StoreTimeout</c>: commands queued behind a waiting <c>WAIT</c> count
-    /// their time from when they were sent.
+    /// Sent to Redis in whole milliseconds (rounded up), and added to the lease a begin or a renewal writes. Set it comfortably
+    /// above the replication lag the replicas may have (a shortfall is a write a failover can still lose), and well
+    /// below the connection's <c>asyncTimeout</c> (5 s by default), the middleware's <c>StoreTimeout</c> (a begin that
+    /// outlasts it is answered 503 and its lease released) and the policies' leases: commands queued behind a waiting
+    /// <c>WAIT</c> count their time from when they were sent.
     /// </remarks>
     /// <value>Defaults to 1 second. Positive, at most 5 seconds.</value>
     public TimeSpan ReplicaAcknowledgeTimeout { get; set; } = DefaultReplicaAcknowledgeTimeout;

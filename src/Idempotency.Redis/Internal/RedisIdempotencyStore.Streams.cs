@@ -14,7 +14,7 @@ internal sealed partial class RedisIdempotencyStore
         var redisKey = StreamKey(streamKey);
         ArgumentOutOfRangeException.ThrowIfNegative(epoch);
         ArgumentOutOfRangeException.ThrowIfLessThan(sequenceNumber, 1);
-        var leaseMilliseconds = ToMilliseconds(lease, nameof(lease));
+        var leaseMilliseconds = ToMilliseconds(lease, nameof(lease)) + LeaseAcknowledgementMilliseconds;
 
         // Numbers go out as RedisValue longs, which StackExchange.Redis writes as canonical decimal strings: the form the
         // scripts compare and store.
@@ -39,7 +39,13 @@ internal sealed partial class RedisIdempotencyStore
                 };
 
             default:
-                return (long)result switch
+                var status = (long)result;
+                if (status == RedisStreamScripts.Acquired && _acknowledgement is not null)
+                {
+                    await AcknowledgeLeaseAsync(redisKey, RedisStreamScripts.Release, token, "begin_sequence", cancellationToken).ConfigureAwait(false);
+                }
+
+                return status switch
                 {
                     RedisStreamScripts.Acquired => SequenceBeginResult.Acquired(token),
                     RedisStreamScripts.InFlight => SequenceBeginResult.InFlight(),
@@ -52,9 +58,15 @@ internal sealed partial class RedisIdempotencyStore
     public async ValueTask<bool> RenewSequenceLeaseAsync(string streamKey, long fencingToken, TimeSpan lease, CancellationToken cancellationToken)
     {
         var redisKey = StreamKey(streamKey);
-        var leaseMilliseconds = ToMilliseconds(lease, nameof(lease));
+        var leaseMilliseconds = ToMilliseconds(lease, nameof(lease)) + LeaseAcknowledgementMilliseconds;
         var result = await EvaluateAsync(RedisStreamScripts.Renew, redisKey, [fencingToken, leaseMilliseconds], cancellationToken).ConfigureAwait(false);
-        return (long)result == 1;
+        var renewed = (long)result == 1;
+        if (renewed && _acknowledgement is not null)
+        {
+            await _acknowledgement.WaitAsync(_connections, redisKey, "renew_sequence", cancellationToken).ConfigureAwait(false);
+        }
+
+        return renewed;
     }
 
     public async ValueTask<bool> CompleteSequenceAsync(string streamKey, long fencingToken, StoredResponse response, int window, TimeSpan retention, CancellationToken cancellationToken)

@@ -56,7 +56,7 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
     public async ValueTask<IdempotencyBeginResult> TryBeginAsync(string key, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, CancellationToken cancellationToken)
     {
         var recordKey = RecordKey(key);
-        var leaseMilliseconds = ToMilliseconds(lease, nameof(lease));
+        var leaseMilliseconds = ToMilliseconds(lease, nameof(lease)) + LeaseAcknowledgementMilliseconds;
 
         var token = FencingTokens.Next();
         var result = await EvaluateAsync(RedisScripts.Begin, recordKey, [fingerprint, token, leaseMilliseconds], cancellationToken).ConfigureAwait(false);
@@ -67,7 +67,13 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
             return IdempotencyBeginResult.Completed(StoredResponseSerializer.Deserialize(new ReadOnlySequence<byte>(snapshot), _responseOptions));
         }
 
-        return (long)result switch
+        var status = (long)result;
+        if (status == RedisScripts.Acquired && _acknowledgement is not null)
+        {
+            await AcknowledgeLeaseAsync(recordKey, RedisScripts.Release, token, "begin", cancellationToken).ConfigureAwait(false);
+        }
+
+        return status switch
         {
             RedisScripts.Acquired => IdempotencyBeginResult.Acquired(token),
             RedisScripts.InFlight => IdempotencyBeginResult.InFlight(),
@@ -79,9 +85,15 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
     public async ValueTask<bool> RenewLeaseAsync(string key, long fencingToken, TimeSpan lease, CancellationToken cancellationToken)
     {
         var recordKey = RecordKey(key);
-        var leaseMilliseconds = ToMilliseconds(lease, nameof(lease));
+        var leaseMilliseconds = ToMilliseconds(lease, nameof(lease)) + LeaseAcknowledgementMilliseconds;
         var result = await EvaluateAsync(RedisScripts.Renew, recordKey, [fencingToken, leaseMilliseconds], cancellationToken).ConfigureAwait(false);
-        return (long)result == 1;
+        var renewed = (long)result == 1;
+        if (renewed && _acknowledgement is not null)
+        {
+            await _acknowledgement.WaitAsync(_connections, recordKey, "renew", cancellationToken).ConfigureAwait(false);
+        }
+
+        return renewed;
     }
 
     public async ValueTask<bool> CompleteAsync(string key, long fencingToken, StoredResponse response, TimeSpan retention, CancellationToken cancellationToken)

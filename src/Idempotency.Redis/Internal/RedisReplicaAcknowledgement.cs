@@ -6,12 +6,12 @@ using StackExchange.Redis;
 namespace Idempotency.Redis.Internal;
 
 /// <summary>
-/// Waits, after a completion was written, until <see cref="RedisIdempotencyStoreOptions.ReplicasToAcknowledge"/>
+/// Waits, after a completion or a lease (acquired or renewed) was written, until <see cref="RedisIdempotencyStoreOptions.ReplicasToAcknowledge"/>
 /// replicas of the record's primary have it (<c>WAIT</c>), and reports when fewer did.
 /// </summary>
 /// <remarks>
 /// <para>
-/// <c>WAIT</c> covers every write its connection made before it. It is sent once the completion's reply has arrived,
+/// <c>WAIT</c> covers every write its connection made before it. It is sent once the script's reply has arrived,
 /// not pipelined with it: <c>ScriptEvaluateAsync</c> re-issues a script after a <c>NOSCRIPT</c> reply (a restarted or
 /// promoted server, the very case this guards), and a re-issued script would land after a pipelined <c>WAIT</c>,
 /// unwaited. The extra round trip is the price of never reporting an unreplicated completion as acknowledged.
@@ -24,6 +24,8 @@ namespace Idempotency.Redis.Internal;
 /// <c>WAIT</c> that gets no answer at all (the connection broke, or timed out) is different: the primary may have died
 /// with the write unreplicated, and a failover then loses the record. Such a completion is reported as failed
 /// (<see cref="IdempotencyStoreUnavailableException"/>), as one whose own reply was lost: nothing about it is known.
+/// Begins and renewals follow the same rules (a lease stands on a shortfall; no answer fails the operation), and the
+/// store releases the lease of a begin that failed or whose caller stopped waiting, since no handler runs under it.
 /// </para>
 /// </remarks>
 internal sealed class RedisReplicaAcknowledgement
@@ -52,8 +54,8 @@ internal sealed class RedisReplicaAcknowledgement
 
         // A factory's meter is the factory's to dispose; a store built without one (by hand) counts nothing and logs only.
         _shortfalls = meterFactory?.Create(MeterName).CreateCounter<long>(
-            "idempotency.redis.replica_ack_shortfall", "{completion}",
-            "Completions that fewer replicas than RedisIdempotencyStoreOptions.ReplicasToAcknowledge acknowledged within ReplicaAcknowledgeTimeout (or whose WAIT failed): on the primary, but a failover now could lose them.");
+            "idempotency.redis.replica_ack_shortfall", "{write}",
+            "Completions and acquired leases that fewer replicas than RedisIdempotencyStoreOptions.ReplicasToAcknowledge acknowledged within ReplicaAcknowledgeTimeout (or whose WAIT failed): on the primary, but a failover now could lose them.");
     }
 
     /// <summary>The timeout sent with <c>WAIT</c>, in whole milliseconds.</summary>
@@ -63,16 +65,16 @@ internal sealed class RedisReplicaAcknowledgement
     /// Waits for the replicas of the primary that holds <paramref name="key"/>. Throws
     /// <see cref="IdempotencyStoreUnavailableException"/> only when the primary never answered the <c>WAIT</c>.
     /// </summary>
-    /// <param name="connections">The store's connection, which carried the completion.</param>
-    /// <param name="key">The record or stream just completed: names the primary to ask.</param>
+    /// <param name="connections">The store's connection, which carried the write.</param>
+    /// <param name="key">The record or stream just written: names the primary to ask.</param>
     /// <param name="operation">The store operation, as <c>idempotency.store.operation</c> names it.</param>
-    /// <param name="cancellationToken">Stops the waiting (reported as a failure to acknowledge), never the completion.</param>
+    /// <param name="cancellationToken">Stops the waiting (reported as a failure to acknowledge), never the write.</param>
     public async ValueTask WaitAsync(RedisConnectionProvider connections, RedisKey key, string operation, CancellationToken cancellationToken)
     {
         string endpoint = "(unknown)";
         try
         {
-            // Synchronous: the completion just went over this connection (unless the store is being disposed meanwhile).
+            // Synchronous: the write just went over this connection (unless the store is being disposed meanwhile).
             var database = await connections.GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
             var server = database.Multiplexer.GetServer(key, flags: CommandFlags.DemandMaster);
             endpoint = EndPointCollection.ToString(server.EndPoint);
@@ -92,7 +94,7 @@ internal sealed class RedisReplicaAcknowledgement
             // failed, the contract's answer is one more run after the lease, and only if the record is really gone.
             RedisStoreLog.ReplicaAcknowledgementFailed(_logger, operation, endpoint, _replicas, ex.Message);
             CountShortfall(operation);
-            throw new IdempotencyStoreUnavailableException($"Redis at {endpoint} never answered the WAIT after a completion; it may not survive a failover: {ex.Message}", ex);
+            throw new IdempotencyStoreUnavailableException($"Redis at {endpoint} never answered the WAIT after a {operation}; it may not survive a failover: {ex.Message}", ex);
         }
         catch (Exception ex) when (ex is RedisException or RedisCommandException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
         {

@@ -32,12 +32,12 @@ internal static partial class RedisStoreLog
     // The key is left out of both: the endpoint and the operation are enough to find a lagging replica, and a key
     // (even hashed) in a warning logged per completion would only grow the log.
     [LoggerMessage(ReplicaAcknowledgementShortfallId, LogLevel.Warning,
-        "A {Operation} on Redis at {Endpoint} was acknowledged by {Acknowledged} of the {Required} replicas RedisIdempotencyStoreOptions.ReplicasToAcknowledge asks for within {TimeoutMilliseconds} ms. The completion stands, but a failover before the replicas catch up loses it and its retry runs again.",
+        "A {Operation} on Redis at {Endpoint} was acknowledged by {Acknowledged} of the {Required} replicas RedisIdempotencyStoreOptions.ReplicasToAcknowledge asks for within {TimeoutMilliseconds} ms. It stands, but a failover before the replicas catch up loses it: a lost completion's retry runs again, a lost lease lets a retry run while the first execution still does.",
         EventName = "ReplicaAcknowledgementShortfall")]
     public static partial void ReplicaAcknowledgementShortfall(ILogger logger, string operation, string endpoint, long acknowledged, int required, long timeoutMilliseconds);
 
     [LoggerMessage(ReplicaAcknowledgementFailedId, LogLevel.Warning,
-        "Waiting for {Required} replicas to acknowledge a {Operation} on Redis at {Endpoint} failed ({Reason}). The completion stands, but whether the replicas have it is unknown: a failover may lose it and its retry runs again.",
+        "Waiting for {Required} replicas to acknowledge a {Operation} on Redis at {Endpoint} failed ({Reason}). Whether the replicas have it is unknown: a failover may lose it, and its retry run again.",
         EventName = "ReplicaAcknowledgementFailed")]
     public static partial void ReplicaAcknowledgementFailed(ILogger logger, string operation, string endpoint, int required, string reason);
 }

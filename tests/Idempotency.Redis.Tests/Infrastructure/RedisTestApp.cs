@@ -59,6 +59,7 @@ public sealed class RedisTestApp : IAsyncDisposable
     /// <param name="connectionFactory">Supplies the connection instead of the store making its own.</param>
     /// <param name="applicationName">The host's <c>ApplicationName</c>; <see langword="null"/> leaves the host's default.</param>
     /// <param name="time">The middleware's clock; <see langword="null"/> leaves the system clock (Redis keeps its own).</param>
+    /// <param name="configureStore">Further Redis store options.</param>
     public static async Task<RedisTestApp> StartAsync(
         string redisConfiguration,
         string? keyPrefix,
@@ -67,7 +68,8 @@ public sealed class RedisTestApp : IAsyncDisposable
         Action<IdempotencyOptions>? configure = null,
         Func<Task<IConnectionMultiplexer>>? connectionFactory = null,
         string? applicationName = null,
-        TimeProvider? time = null)
+        TimeProvider? time = null,
+        Action<RedisIdempotencyStoreOptions>? configureStore = null)
     {
         endpoints ??= new TestEndpoints();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = applicationName });
@@ -101,6 +103,8 @@ public sealed class RedisTestApp : IAsyncDisposable
                 {
                     options.KeyPrefix = keyPrefix;
                 }
+
+                configureStore?.Invoke(options);
             });
         DecorateStore(idempotency);
 
