@@ -33,8 +33,8 @@ internal sealed class InMemoryRecord : InMemoryEntry
     // A header list's item: the name and the StringValues, one reference each.
     private const long HeaderSlotBytes = 16;
 
-    /// <summary>An in-flight record's bytes beyond its key and fingerprint when live records are not evictable.</summary>
-    internal const long FixedOverheadBytes = RecordObjectBytes + SlotBytes + ResponseObjectsBytes;
+    // An in-flight record's bytes beyond its key and fingerprint when live records are not evictable.
+    private const long FixedOverheadBytes = RecordObjectBytes + SlotBytes + ResponseObjectsBytes;
 
     /// <param name="key">The record key.</param>
     /// <param name="fingerprint">The store's own copy of the request fingerprint.</param>
