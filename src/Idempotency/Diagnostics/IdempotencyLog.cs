@@ -76,11 +76,14 @@ internal static partial class IdempotencyLog
     [LoggerMessage(21, LogLevel.Debug, "Request body refused by the server with {StatusCode} while fingerprinting (policy '{Policy}').", EventName = "RequestBodyInvalid")]
     public static partial void RequestBodyInvalid(ILogger logger, string policy, int statusCode);
 
-    [LoggerMessage(22, LogLevel.Warning, "Idempotency store full; answering 503 without running the handler (policy '{Policy}', fail-open or not).", EventName = "StoreFull")]
-    public static partial void StoreFull(ILogger logger, string policy, Exception exception);
+    // Refusals for room are expected answers to the caller's own load, at a rate the caller chooses: like the rate
+    // limiter's rejections they log per request at Debug, with the store's reason and no exception, and the request
+    // and store-rejection metrics count every one.
+    [LoggerMessage(22, LogLevel.Debug, "Idempotency store full; answering 503 without running the handler (policy '{Policy}', fail-open or not): {Reason}", EventName = "StoreFull")]
+    public static partial void StoreFull(ILogger logger, string policy, string reason);
 
-    [LoggerMessage(23, LogLevel.Information, "Request for {Record} refused: its scope holds its quota of the idempotency store; answering 429 (policy '{Policy}').", EventName = "QuotaExceeded")]
-    public static partial void QuotaExceeded(ILogger logger, string record, string policy, Exception exception);
+    [LoggerMessage(23, LogLevel.Debug, "Request for {Record} refused: its scope holds its quota of the idempotency store; answering 429 (policy '{Policy}'): {Reason}", EventName = "QuotaExceeded")]
+    public static partial void QuotaExceeded(ILogger logger, string record, string policy, string reason);
 
     /// <summary>An unreadable record; one whose protected response cannot be unprotected gets an event of its own, as its fix differs.</summary>
     public static void RecordUnreadable(ILogger logger, string record, string policy, Exception exception)

@@ -319,13 +319,13 @@ internal sealed class IdempotencyMiddleware
                 break;
             case BeginDecision.QuotaExceeded:
                 var quota = (IdempotencyStoreCapacityException)begin.Failure!;
-                IdempotencyLog.QuotaExceeded(_logger, target.Key, policy.Name, quota);
+                IdempotencyLog.QuotaExceeded(_logger, target.Key, policy.Name, quota.Message);
                 RecordOutcome(feature, IdempotencyOutcome.QuotaExceeded);
                 await _problems.WriteAsync(context, IdempotencyProblem.QuotaExceeded, IdempotencyProblem.QuotaExceeded.Detail, quota.RetryAfter).ConfigureAwait(false);
                 break;
             case BeginDecision.StoreFull:
                 var full = (IdempotencyStoreCapacityException)begin.Failure!;
-                IdempotencyLog.StoreFull(_logger, policy.Name, full);
+                IdempotencyLog.StoreFull(_logger, policy.Name, full.Message);
                 RecordOutcome(feature, IdempotencyOutcome.StoreFull);
                 await _problems.WriteAsync(context, IdempotencyProblem.StoreFull, IdempotencyProblem.StoreFull.Detail, full.RetryAfter).ConfigureAwait(false);
                 break;

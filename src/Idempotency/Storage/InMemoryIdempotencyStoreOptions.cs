@@ -3,12 +3,14 @@ namespace Idempotency.Storage;
 /// <summary>Options for the in-memory store, the default store for a single application instance.</summary>
 public sealed class InMemoryIdempotencyStoreOptions
 {
-    /// <summary>The least <see cref="SizeLimitBytes"/> and <see cref="MaxBytesPerScope"/> may be: room for a few records.</summary>
+    /// <summary>The least <see cref="SizeLimitBytes"/> and <see cref="MaxBytesPerScope"/> may be: room for a record or two.</summary>
     internal const long MinimumBytes = 1024;
 
     /// <summary>
-    /// The most memory, in bytes, that stored records and sequence streams may take (response bodies and headers plus
-    /// a fixed overhead per record or stream). When a new request needs room, expired records and streams go first;
+    /// The most memory, in bytes, that stored records and sequence streams may take. A record counts what it takes on
+    /// the managed heap of a 64-bit process: its objects, key, fingerprint, body and header strings and its slots in
+    /// the store's tables (about 800 bytes for a small JSON response with two headers), never less, so the limit
+    /// bounds the records' memory. When a new request needs room, expired records and streams go first;
     /// records and streams within their retention are never dropped (unless <see cref="EvictLiveRecordsWhenFull"/> is
     /// set), so when nothing has expired the new request gets <c>503 idempotency-store-full</c> with <c>Retry-After</c>.
     /// A response that does not fit is kept without its body (a retry gets <c>409 idempotency-response-not-replayable</c>

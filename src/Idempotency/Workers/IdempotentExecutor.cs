@@ -141,11 +141,11 @@ internal sealed class IdempotentExecutor : IIdempotentExecutor
                 throw begin.Failure as IdempotencyStoreUnavailableException
                     ?? new IdempotencyStoreUnavailableException(begin.Failure!.Message, begin.Failure);
             case BeginDecision.QuotaExceeded:
-                IdempotencyLog.QuotaExceeded(_logger, recordKey, policy.Name, begin.Failure!);
+                IdempotencyLog.QuotaExceeded(_logger, recordKey, policy.Name, begin.Failure!.Message);
                 _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.QuotaExceeded);
                 break;
             case BeginDecision.StoreFull:
-                IdempotencyLog.StoreFull(_logger, policy.Name, begin.Failure!);
+                IdempotencyLog.StoreFull(_logger, policy.Name, begin.Failure!.Message);
                 _telemetry.RecordOutcome(activity, policy.Name, IdempotencyOutcome.StoreFull);
                 break;
             default:

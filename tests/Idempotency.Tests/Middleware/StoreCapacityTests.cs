@@ -6,6 +6,8 @@ using Idempotency.Tests.Infrastructure;
 using Idempotency.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace Idempotency.Tests.Middleware;
 
@@ -16,7 +18,7 @@ namespace Idempotency.Tests.Middleware;
 /// </summary>
 public sealed class StoreCapacityTests
 {
-    // Small enough that a few dozen requests fill it; each record or stream here takes about 500 bytes.
+    // Small enough that a few dozen requests fill it; each record here takes about 1 KiB, each stream about 500 bytes.
     private const long SizeLimit = 32 * 1024;
 
     // Far more requests than the store can hold, so a loop that never meets a refusal ends and fails instead of hanging.
@@ -124,6 +126,48 @@ public sealed class StoreCapacityTests
         Assert.Contains("store_full", outcomes);
         var reasons = rejections.GetMeasurementSnapshot().Select(m => (string?)m.Tags["idempotency.store.rejection.reason"]).ToHashSet();
         Assert.Equal(["scope_quota", "store_full"], reasons.Order());
+    }
+
+    [Fact]
+    public async Task Refusals_for_room_are_logged_per_request_without_a_stack_trace_and_each_is_counted()
+    {
+        // A caller sending new keys to a full store must not be able to grow the log by a stack trace per request: the
+        // refusal is an expected answer, logged at Debug with its reason, and the request metric counts every one.
+        await using var app = await TestApp.StartAsync(services: services =>
+        {
+            services.Configure<InMemoryIdempotencyStoreOptions>(o => o.SizeLimitBytes = SizeLimit);
+            services.AddFakeLogging();
+            services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Debug));
+        });
+        using var requests = new MetricCollector<long>(app.Services.GetRequiredService<IMeterFactory>(), "Idempotency", "idempotency.requests");
+        await FillWithRecordsAsync(app, "mallory");
+        await FillStoreAsync(app, stream: false);
+        for (var i = 0; i < 3; i++)
+        {
+            var refused = await app.Client.SendAsync(TestApp.Post("/items", Name("newcomer", i), user: "newcomer"));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        }
+
+        var logs = app.Services.GetRequiredService<FakeLogCollector>().GetSnapshot();
+        var outcomes = requests.GetMeasurementSnapshot().Select(m => (string?)m.Tags["idempotency.outcome"]).ToList();
+        var full = logs.Where(r => r.Id.Name == "StoreFull").ToList();
+        Assert.Equal(outcomes.Count(o => o == "store_full"), full.Count);
+        Assert.True(full.Count >= 4);
+        Assert.All(full, r =>
+        {
+            Assert.Null(r.Exception);
+            Assert.Equal(LogLevel.Debug, r.Level);
+            Assert.Contains(nameof(InMemoryIdempotencyStoreOptions.SizeLimitBytes), r.Message, StringComparison.Ordinal);
+        });
+        var quota = logs.Where(r => r.Id.Name == "QuotaExceeded").ToList();
+        Assert.Equal(outcomes.Count(o => o == "quota_exceeded"), quota.Count);
+        Assert.NotEmpty(quota);
+        Assert.All(quota, r =>
+        {
+            Assert.Null(r.Exception);
+            Assert.Equal(LogLevel.Debug, r.Level);
+            Assert.Contains(nameof(InMemoryIdempotencyStoreOptions.MaxBytesPerScope), r.Message, StringComparison.Ordinal);
+        });
     }
 
     private static Task<TestApp> StartAsync()

@@ -144,5 +144,5 @@ public sealed class ExpiryIndexTests
         return entry;
     }
 
-    private InMemoryRecord Record(long expiresAt) => new($"key-{_nextToken}", new byte[32], ++_nextToken, expiresAt);
+    private InMemoryRecord Record(long expiresAt) => new($"key-{_nextToken}", new byte[32], ++_nextToken, expiresAt, sizeBytes: 0);
 }

@@ -12,7 +12,8 @@ namespace Idempotency.Tests.Storage;
 public sealed class InMemoryIdempotencyStoreTests
 {
     // Keys of a fixed length and 32-byte fingerprints make every in-flight record exactly this size.
-    private const long InFlightBytes = InMemoryRecord.FixedOverheadBytes + (32 * 2) + 32;
+    private static readonly long InFlightBytes = InMemoryRecord.MeasureInFlight(Key(0), 32, evictable: false);
+    private static readonly long EvictableInFlightBytes = InMemoryRecord.MeasureInFlight(Key(0), 32, evictable: true);
 
     private static readonly TimeSpan Hour = TimeSpan.FromHours(1);
 
@@ -21,7 +22,8 @@ public sealed class InMemoryIdempotencyStoreTests
     [Fact]
     public async Task With_eviction_opted_in_the_oldest_completed_records_are_evicted_first_when_the_size_limit_is_reached()
     {
-        using var store = CreateStore(sizeLimitBytes: 4096, evictLiveRecords: true);
+        // Room for three records of 1000-byte bodies, not four.
+        using var store = CreateStore(sizeLimitBytes: (3 * (EvictableInFlightBytes + 1000)) + 100, evictLiveRecords: true);
         await CompleteAsync(store, Key(1), bodyBytes: 1000, Hour);
         await CompleteAsync(store, Key(2), bodyBytes: 1000, Hour);
         await CompleteAsync(store, Key(3), bodyBytes: 1000, Hour);
@@ -29,7 +31,7 @@ public sealed class InMemoryIdempotencyStoreTests
         await CompleteAsync(store, Key(4), bodyBytes: 1000, Hour);
 
         Assert.Equal(3, store.Count);
-        Assert.True(store.SizeBytes <= 4096);
+        Assert.True(store.SizeBytes <= (3 * (EvictableInFlightBytes + 1000)) + 100);
         Assert.Equal(IdempotencyBeginStatus.Completed, await BeginStatusAsync(store, Key(2)));
         Assert.Equal(IdempotencyBeginStatus.Completed, await BeginStatusAsync(store, Key(3)));
         Assert.Equal(IdempotencyBeginStatus.Completed, await BeginStatusAsync(store, Key(4)));
@@ -71,7 +73,7 @@ public sealed class InMemoryIdempotencyStoreTests
     [Fact]
     public async Task Begin_throws_when_in_flight_records_fill_the_store()
     {
-        using var store = CreateStore(sizeLimitBytes: 1024);
+        using var store = CreateStore(sizeLimitBytes: (4 * InFlightBytes) + 100);
         var tokens = new long[4];
         for (var i = 0; i < tokens.Length; i++)
         {
@@ -89,7 +91,7 @@ public sealed class InMemoryIdempotencyStoreTests
     [Fact]
     public async Task With_eviction_opted_in_a_begin_that_cannot_fit_does_not_evict_completed_records_in_vain()
     {
-        using var store = CreateStore(sizeLimitBytes: 1024, evictLiveRecords: true);
+        using var store = CreateStore(sizeLimitBytes: (4 * EvictableInFlightBytes) + 100, evictLiveRecords: true);
         await CompleteAsync(store, Key(0), bodyBytes: 0, Hour);
         for (var i = 1; i <= 3; i++)
         {
@@ -106,7 +108,7 @@ public sealed class InMemoryIdempotencyStoreTests
     [Fact]
     public async Task Expired_in_flight_records_make_room_for_new_ones()
     {
-        using var store = CreateStore(sizeLimitBytes: 1024);
+        using var store = CreateStore(sizeLimitBytes: (4 * InFlightBytes) + 100);
         var stale = new long[4];
         for (var i = 0; i < stale.Length; i++)
         {

@@ -19,7 +19,7 @@ public sealed class InMemorySequenceStoreTests
     // Keys of a fixed length and 32-byte fingerprints give every stream and record these exact sizes.
     private static readonly long EmptyStreamBytes = InMemoryStream.MeasureEmpty(Key(0));
     private static readonly long SlotBytes = InMemoryStream.MeasureSlot(32);
-    private static readonly long InFlightRecordBytes = InMemoryRecord.MeasureInFlight(Key(0), 32);
+    private static readonly long InFlightRecordBytes = InMemoryRecord.MeasureInFlight(Key(0), 32, evictable: false);
 
     private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z", CultureInfo.InvariantCulture));
 
@@ -275,7 +275,11 @@ public sealed class InMemorySequenceStoreTests
     [Fact]
     public async Task With_eviction_opted_in_streams_count_against_a_record_begin_and_completed_records_make_room_for_streams()
     {
-        using var store = CreateStore(sizeLimitBytes: 2048, evictLiveRecords: true);
+        // Room for the completed record and three and a half streams, or for six streams.
+        var streamBytes = EmptyStreamBytes + SlotBytes;
+        using var store = CreateStore(
+            sizeLimitBytes: InMemoryRecord.MeasureInFlight(Key(0), 32, evictable: true) + 600 + (3 * streamBytes) + (streamBytes / 2),
+            evictLiveRecords: true);
         await CompleteRecordAsync(store, Key(0), bodyBytes: 600);
 
         for (var i = 1; i <= 3; i++)

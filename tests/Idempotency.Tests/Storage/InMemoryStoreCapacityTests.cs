@@ -18,7 +18,7 @@ namespace Idempotency.Tests.Storage;
 public sealed class InMemoryStoreCapacityTests : IDisposable
 {
     // Keys of 64 characters and 32-byte fingerprints: every in-flight record is exactly this size.
-    private const long RecordBytes = InMemoryRecord.FixedOverheadBytes + (64 * 2) + 32;
+    private static readonly long RecordBytes = InMemoryRecord.MeasureInFlight(Key('A', 0), 32, evictable: false);
     private const long StreamBytes = InMemoryStream.FixedOverheadBytes + (64 * 2) + InMemoryStream.EntryOverheadBytes + 32;
 
     private static readonly TimeSpan Hour = TimeSpan.FromHours(1);

@@ -136,7 +136,7 @@ internal sealed partial class InMemoryIdempotencyStore : IIdempotencySequenceSto
         cancellationToken.ThrowIfCancellationRequested();
 
         var fingerprintSpan = fingerprint.Span;
-        var size = InMemoryRecord.MeasureInFlight(key, fingerprintSpan.Length);
+        var size = InMemoryRecord.MeasureInFlight(key, fingerprintSpan.Length, _evictLiveRecords);
         lock (_lock)
         {
             var now = _timeProvider.GetTimestamp();
@@ -164,7 +164,7 @@ internal sealed partial class InMemoryIdempotencyStore : IIdempotencySequenceSto
             }
 
             // Copied because the caller's buffer may be pooled and reused as soon as this call returns.
-            var record = new InMemoryRecord(key, fingerprintSpan.ToArray(), ++_lastFencingToken, Deadline(now, lease));
+            var record = new InMemoryRecord(key, fingerprintSpan.ToArray(), ++_lastFencingToken, Deadline(now, lease), size);
             _records.Add(key, record);
             _byExpiry.Set(record);
             Attach(record);
