@@ -326,7 +326,9 @@ public sealed class RedisFailoverTests(ITestOutputHelper output) : IDisposable
         var prefix = TestStores.UniquePrefix("shortfall");
         using var shortfalls = new MetricCollector<long>(_metrics.GetRequiredService<IMeterFactory>(), "Idempotency", "idempotency.redis.replica_ack_shortfall");
         var logger = new FakeLogger<RedisIdempotencyStore>();
-        var timeout = TimeSpan.FromMilliseconds(200);
+        // Long enough that the one replica acknowledges within it on a starved machine (with 200 ms it sometimes had
+        // not, and WAIT answered 0 of 2): the count the log names is then always 1.
+        var timeout = TimeSpan.FromMilliseconds(1500);
 
         // Two replicas asked for, one exists: WAIT answers 1 when its timeout ends.
         await using var store = CreateStore(pair.PrimaryConnectionString, prefix, replicas: 2, timeout, logger);
