@@ -320,16 +320,9 @@ public static class StoredResponseSerializer
 
     private static StoredResponse Deserialize(ReadOnlySequence<byte> data, IDataProtector? protector, int maxDecompressedLength)
     {
-        var version = data.IsEmpty ? (byte)0 : FirstByte(data);
-        if (version == CompressedFormatVersion)
+        if (data.IsEmpty || FirstByte(data) != ProtectedFormatVersion)
         {
-            var decompressed = Decompress(data.IsSingleSegment ? data.FirstSpan : data.ToArray(), maxDecompressedLength);
-            return Read(decompressed, decompressed);
-        }
-
-        if (version != ProtectedFormatVersion)
-        {
-            return Deserialize(data);
+            return ReadPlainOrCompressed(data.IsSingleSegment ? data.First : data.ToArray(), maxDecompressedLength);
         }
 
         if (protector is null)
@@ -351,12 +344,7 @@ public static class StoredResponseSerializer
         }
 
         // Only version 1 or 3 is valid inside: a protected payload holding another protected one is corruption.
-        if (plaintext.Length > 0 && plaintext[0] == CompressedFormatVersion)
-        {
-            plaintext = Decompress(plaintext, maxDecompressedLength);
-        }
-
-        return Read(plaintext, plaintext);
+        return ReadPlainOrCompressed(plaintext, maxDecompressedLength);
     }
 
     /// <summary>Reads a serialized response, copying its body out of <paramref name="data"/>.</summary>
@@ -383,12 +371,18 @@ public static class StoredResponseSerializer
     /// <returns>The response.</returns>
     /// <exception cref="InvalidDataException">The bytes are corrupt, truncated, longer than one response, or of a format version this one does not read.</exception>
     public static StoredResponse Deserialize(ReadOnlySequence<byte> data)
-    {
         // Several segments are copied into one array first: no larger than the input, which the caller already holds.
-        var memory = data.IsSingleSegment ? data.First : data.ToArray();
+        => ReadPlainOrCompressed(data.IsSingleSegment ? data.First : data.ToArray(), MaxDecompressedLength);
+
+    /// <summary>
+    /// Reads an unprotected response: version 1, whose body refers to <paramref name="memory"/>, or version 3,
+    /// decompressed up to <paramref name="maxDecompressedLength"/> into an array of its own.
+    /// </summary>
+    private static StoredResponse ReadPlainOrCompressed(ReadOnlyMemory<byte> memory, int maxDecompressedLength)
+    {
         if (!memory.IsEmpty && memory.Span[0] == CompressedFormatVersion)
         {
-            var decompressed = Decompress(memory.Span, MaxDecompressedLength);
+            var decompressed = Decompress(memory.Span, maxDecompressedLength);
             return Read(decompressed, decompressed);
         }
 
