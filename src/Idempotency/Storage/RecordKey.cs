@@ -77,9 +77,13 @@ internal static class RecordKey
             Span<char> hex = stackalloc char[Length];
 
             // The scope's own hash: the kind byte 'P' keeps it apart from any record or stream hash.
-            buffer[0] = ScopeKind;
-            SHA256.HashData(buffer[..(5 + scopeBytes)], hash);
-            WriteHex(hash[..(ScopePartitionLength / 2)], hex);
+            if (!ScopePartitionCache.TryCopy(scope, hex))
+            {
+                buffer[0] = ScopeKind;
+                SHA256.HashData(buffer[..(5 + scopeBytes)], hash);
+                WriteHex(hash[..(ScopePartitionLength / 2)], hex);
+                ScopePartitionCache.Add(scope, hex[..ScopePartitionLength]);
+            }
 
             buffer[0] = kind;
             SHA256.HashData(buffer[..length], hash);

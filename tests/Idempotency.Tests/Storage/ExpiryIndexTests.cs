@@ -1,3 +1,4 @@
+using Idempotency.Storage;
 using Idempotency.Storage.InMemory;
 
 namespace Idempotency.Tests.Storage;
@@ -118,6 +119,75 @@ public sealed class ExpiryIndexTests
     }
 
     [Fact]
+    public void Completed_and_in_flight_records_and_streams_are_found_earliest_first_across_both_kinds()
+    {
+        // In-flight records (lease ends) and completed records and streams (retention ends) are filed apart; the
+        // earliest of all must come first whichever kind it is, and a completion must move a record, not copy it.
+        var random = new Random(20261203);
+        var index = new ExpiryIndex();
+        var live = new List<InMemoryEntry>();
+        var response = new StoredResponse(201, [], new byte[1]);
+        for (var step = 0; step < 20_000; step++)
+        {
+            var action = random.Next(12);
+            if (live.Count == 0 || action < 4)
+            {
+                InMemoryEntry entry = random.Next(5) == 0 ? Stream(expiresAt: random.Next(1_000)) : Record(expiresAt: random.Next(1_000));
+                index.Set(entry);
+                live.Add(entry);
+            }
+            else if (action < 6)
+            {
+                if (live[random.Next(live.Count)] is InMemoryRecord { IsCompleted: false } record)
+                {
+                    // Retentions are usually later than leases, but not always (a short retention, a long lease).
+                    record.Complete(response, 0, random.Next(2_000));
+                    index.Set(record);
+                }
+            }
+            else if (action < 8)
+            {
+                if (live[random.Next(live.Count)] is InMemoryRecord { IsCompleted: false } record)
+                {
+                    record.ExtendLease(random.Next(1_000));
+                    index.Set(record);
+                }
+            }
+            else
+            {
+                var position = random.Next(live.Count);
+                index.Remove(live[position]);
+                index.Remove(live[position]);
+                live.RemoveAt(position);
+            }
+
+            Assert.Equal(live.Count, index.Count);
+            if (live.Count == 0)
+            {
+                Assert.False(index.TryPeekEarliest(out _));
+            }
+            else
+            {
+                Assert.Equal(live.Min(entry => entry.ExpiresAt), Earliest(index).ExpiresAt);
+            }
+        }
+
+        var previous = long.MinValue;
+        var drained = 0;
+        while (index.TryPeekEarliest(out var earliest))
+        {
+            Assert.True(earliest.ExpiresAt >= previous);
+            Assert.Contains(earliest, live);
+            previous = earliest.ExpiresAt;
+            index.Remove(earliest);
+            Assert.Equal(-1, earliest.HeapIndex);
+            drained++;
+        }
+
+        Assert.Equal(live.Count, drained);
+    }
+
+    [Fact]
     public void The_index_gives_its_array_back_as_it_empties()
     {
         var index = new ExpiryIndex();
@@ -145,4 +215,12 @@ public sealed class ExpiryIndexTests
     }
 
     private InMemoryRecord Record(long expiresAt) => new($"key-{_nextToken}", new byte[32], ++_nextToken, expiresAt, sizeBytes: 0);
+
+    private InMemoryStream Stream(long expiresAt)
+    {
+        // A stream whose slot is held expires with the slot's lease; it is filed with the retained entries all the same.
+        var stream = new InMemoryStream($"stream-{++_nextToken}");
+        stream.TakeSlot(epoch: 0, number: 1, new byte[32], ++_nextToken, leaseEnd: expiresAt);
+        return stream;
+    }
 }

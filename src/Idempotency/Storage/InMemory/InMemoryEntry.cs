@@ -16,8 +16,17 @@ internal abstract class InMemoryEntry
     /// <remarks>The store's <see cref="ExpiryIndex"/> files the entry under it: re-file the entry after changing it.</remarks>
     public long ExpiresAt { get; protected set; }
 
-    /// <summary>The entry's position in the store's <see cref="ExpiryIndex"/>, -1 when not in it; maintained by the index.</summary>
+    /// <summary>
+    /// The entry's position in one of the store's <see cref="ExpiryHeap"/>s (encoded by the heap), -1 when in neither;
+    /// maintained by the heaps.
+    /// </summary>
     public int HeapIndex { get; set; } = -1;
+
+    /// <summary>
+    /// Whether the entry expires at the end of a lease (an in-flight record), which soon moves or goes, rather than at the
+    /// end of a retention. The <see cref="ExpiryIndex"/> keeps the two kinds apart: re-file the entry after it changes.
+    /// </summary>
+    public abstract bool IsLeased { get; }
 
     public long SizeBytes { get; protected set; }
 

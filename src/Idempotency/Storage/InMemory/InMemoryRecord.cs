@@ -65,6 +65,8 @@ internal sealed class InMemoryRecord : InMemoryEntry
 
     public bool IsCompleted => Response is not null;
 
+    public override bool IsLeased => Response is null;
+
     /// <summary>Moves the lease end; only while the record is out of the store's expiry index.</summary>
     public void ExtendLease(long expiresAt) => ExpiresAt = expiresAt;
 

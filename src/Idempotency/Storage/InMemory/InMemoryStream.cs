@@ -64,6 +64,9 @@ internal sealed class InMemoryStream : InMemoryEntry
 
     public bool IsSlotLive(long now) => SlotToken != 0 && now < SlotLeaseEnd;
 
+    // A stream is kept for its retention (its expiry moves with every applied number), whether or not a slot is held.
+    public override bool IsLeased => false;
+
     public bool TryGetApplied(long number, [NotNullWhen(true)] out byte[]? fingerprint, [NotNullWhen(true)] out StoredResponse? response)
     {
         var offset = number - (Last - _count + 1);
