@@ -103,7 +103,12 @@ internal sealed class StoreCalls
     // answer that retry with 409 until the lease ran out.
     private ValueTask<BeginResult> BeginAsync(in StoreTarget target, ResolvedPolicy policy)
     {
-        var timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _timeProvider);
+        // Armed only if the store does not answer at once (WaitForBeginAsync). A source made with a time provider
+        // allocates its timer even for an infinite delay; on the system clock, CancelAfter makes the same timer when
+        // it is needed, so a begin the in-memory store answers at once costs none.
+        var timeout = _timeProvider == TimeProvider.System
+            ? new CancellationTokenSource()
+            : new CancellationTokenSource(Timeout.InfiniteTimeSpan, _timeProvider);
         try
         {
             return BeginAsync(target, policy, timeout);

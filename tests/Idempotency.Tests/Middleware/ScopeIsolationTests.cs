@@ -4,6 +4,7 @@ using Idempotency.Policies;
 using Idempotency.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features.Authentication;
 
 namespace Idempotency.Tests.Middleware;
 
@@ -160,6 +161,16 @@ public sealed class ScopeIsolationTests
         var context = new DefaultHttpContext { User = new ClaimsPrincipal(new ClaimsIdentity([new Claim("sub", "alice")])) };
 
         Assert.Equal(PrincipalScope.Anonymous, PrincipalScope.Resolve(context));
+    }
+
+    [Fact]
+    public void A_request_nobody_authenticated_is_anonymous_without_an_empty_principal_being_made_for_it()
+    {
+        // HttpContext.User would make one (and an identity, and their lists) on every anonymous request.
+        var context = new DefaultHttpContext();
+
+        Assert.Equal(PrincipalScope.Anonymous, PrincipalScope.Resolve(context));
+        Assert.Null(context.Features.Get<IHttpAuthenticationFeature>()?.User);
     }
 
     [Fact]
