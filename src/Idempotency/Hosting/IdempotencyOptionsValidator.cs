@@ -61,6 +61,11 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
             Fail($"{nameof(IdempotencyOptions.ProtectStoredResponses)} is set but {nameof(IdempotencyOptions.StoredResponseProtector)} is null: call ProtectStoredResponses() on the idempotency builder with Data Protection registered, or set a protector.");
         }
 
+        if (options.RequestBodyBufferThreshold is < 1 or > MaxStoredBytes)
+        {
+            Fail($"{nameof(IdempotencyOptions.RequestBodyBufferThreshold)} must be between 1 and {MaxStoredBytes} (64 MiB); it is {options.RequestBodyBufferThreshold}.");
+        }
+
         if (options.StoredResponseCompressionThreshold is < 0 or > MaxStoredBytes)
         {
             Fail($"{nameof(IdempotencyOptions.StoredResponseCompressionThreshold)} must be between 0 and {MaxStoredBytes} (64 MiB); it is {options.StoredResponseCompressionThreshold}.");

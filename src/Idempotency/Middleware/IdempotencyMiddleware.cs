@@ -121,6 +121,7 @@ internal sealed class IdempotencyMiddleware
             return;
         }
 
+        BufferBody(context.Request, policy);
         if (await ReadKeyAsync(context, policy, feature).ConfigureAwait(false) is not { } keyRead)
         {
             return;
@@ -198,6 +199,7 @@ internal sealed class IdempotencyMiddleware
 
         // With a sequence number the key no longer identifies the operation, but a retry must still carry the same
         // key, so it joins the fingerprint.
+        BufferBody(context.Request, policy);
         if (await ReadKeyAsync(context, policy, feature).ConfigureAwait(false) is not { } keyRead)
         {
             return;
@@ -223,6 +225,16 @@ internal sealed class IdempotencyMiddleware
         }
 
         await BeginAndDispatchAsync(context, policy, feature, StoreTarget.Stream(streamKey, epoch, number, fingerprint)).ConfigureAwait(false);
+    }
+
+    // One place decides how a body read before the handler is kept for it, whoever reads it first (a key resolver, the
+    // fingerprint; their own EnableBuffering calls then find it buffered): in pooled memory up to the threshold.
+    private void BufferBody(HttpRequest request, ResolvedPolicy policy)
+    {
+        if (policy.BuffersBody && RequestFingerprinter.MayHaveBody(request))
+        {
+            request.EnableBuffering(_options.RequestBodyBufferThreshold);
+        }
     }
 
     /// <summary>The request's fingerprint, or <see langword="null"/> once a body the server refused to read has been answered.</summary>

@@ -45,6 +45,8 @@ public sealed class ConfigurationTests
         { "StoreUnavailableRetryAfter", o => o.StoreUnavailableRetryAfter = TimeSpan.FromSeconds(-1) },
         { "StoreTimeout", o => o.StoreTimeout = TimeSpan.Zero },
         { "ScopeResolver", o => o.ScopeResolver = null! },
+        { "RequestBodyBufferThreshold", o => o.RequestBodyBufferThreshold = 0 },
+        { "RequestBodyBufferThreshold", o => o.RequestBodyBufferThreshold = 64 * 1024 * 1024 + 1 },
         { "StoredResponseCompressionThreshold", o => o.StoredResponseCompressionThreshold = -1 },
         { "StoredResponseCompressionThreshold", o => o.StoredResponseCompressionThreshold = 64 * 1024 * 1024 + 1 },
         { "StoredResponseCompressionLevel", o => o.StoredResponseCompressionLevel = (System.IO.Compression.CompressionLevel)42 },

@@ -30,6 +30,38 @@ public sealed class RequestBodyFingerprintTests
         Assert.Equal(1, app.Handlers.Executions("canonical"));
     }
 
+    [Theory]
+    [InlineData(40_000, null, true)]
+    [InlineData(20_000, 16 * 1024, false)]
+    public async Task A_body_read_before_the_handler_stays_in_memory_up_to_the_buffer_threshold_and_reaches_the_handler_whole(int size, int? threshold, bool inMemory)
+    {
+        // 40 000 bytes is over ASP.NET Core's own buffering default (30 KiB), which wrote such bodies to a temporary file
+        // on every request, replays included.
+        await using var app = await TestApp.StartAsync(
+            options =>
+            {
+                if (threshold is { } bytes)
+                {
+                    options.RequestBodyBufferThreshold = bytes;
+                }
+            },
+            map: static app => app.MapPost("/buffered", static async (HttpContext context, TestApp.Endpoints e) =>
+            {
+                var body = await new StreamReader(context.Request.Body).ReadToEndAsync();
+                var memory = context.Request.Body is Microsoft.AspNetCore.WebUtilities.FileBufferingReadStream { InMemory: true };
+                return Results.Text($"{e.Count("buffered")} {body.GetHashCode()} {body.Length} {memory}", statusCode: 201);
+            }).RequireIdempotency());
+        var payload = "{\"pad\":\"" + new string('x', size - 10) + "\"}";
+
+        var first = await app.Client.SendAsync(TestApp.Post("/buffered", "key-1", payload));
+        var replay = await app.Client.SendAsync(TestApp.Post("/buffered", "key-1", payload));
+
+        Assert.Equal($"1 {payload.GetHashCode()} {payload.Length} {inMemory}", await first.Content.ReadAsStringAsync());
+        Assert.Equal(await first.Content.ReadAsStringAsync(), await replay.Content.ReadAsStringAsync());
+        Assert.True(replay.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal(1, app.Handlers.Executions("buffered"));
+    }
+
     [Fact]
     public async Task Body_an_outer_middleware_read_to_its_end_is_fingerprinted_whole_and_reaches_the_handler()
     {
