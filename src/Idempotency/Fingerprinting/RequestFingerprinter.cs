@@ -10,8 +10,9 @@ namespace Idempotency.Fingerprinting;
 
 /// <summary>
 /// SHA-256 over the parts of a request a retry must repeat exactly. The body is read from its start and streamed
-/// through the hash from a buffered request stream (which spills to a file past IdempotencyOptions.RequestBodyBufferThreshold), so large bodies are never held
-/// whole in memory, and is rewound for the handler. Canonical JSON holds at most the policy's bound in memory.
+/// through the hash from a buffered request stream (which goes to a file past
+/// <see cref="IdempotencyOptions.RequestBodyBufferThreshold"/>), so large bodies are never held whole in memory, and is
+/// rewound for the handler. Canonical JSON holds at most the policy's bound in memory.
 /// </summary>
 internal static class RequestFingerprinter
 {
