@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 using Idempotency.Execution;
 
 namespace Idempotency.Diagnostics;
@@ -154,6 +155,7 @@ internal sealed class IdempotencyTelemetry : IDisposable
         return activity;
     }
 
+[AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<T> AwaitStoreCall<T>(ValueTask<T> call, string operation, long startTimestamp)
     {
         try

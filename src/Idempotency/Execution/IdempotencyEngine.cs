@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Idempotency.Diagnostics;
 using Idempotency.Hooks;
 using Idempotency.Policies;
@@ -67,10 +68,17 @@ internal sealed class IdempotencyEngine
             first = ValueTask.FromException<BeginResult>(ex);
         }
 
-        // The in-memory store answers at once: no state machine unless the answer is a failure or means holding.
-        if (first.IsCompletedSuccessfully && !ShouldHold(first.Result.Decision, policy, waitForConcurrent))
+        // The in-memory store answers at once: no state machine unless the answer is a failure or means holding. A
+        // completed ValueTask is consumed once, here: it may be a pooled source that its first result recycles.
+        if (first.IsCompletedSuccessfully)
         {
-            return first;
+            var begin = first.Result;
+            if (!ShouldHold(begin.Decision, policy, waitForConcurrent))
+            {
+                return new ValueTask<BeginResult>(begin);
+            }
+
+            first = new ValueTask<BeginResult>(begin);
         }
 
         return HoldAsync(first, target, policy, waitForConcurrent, services, cancellationToken);
@@ -83,6 +91,7 @@ internal sealed class IdempotencyEngine
     /// release never listen to the caller's cancellation: the operation may have taken effect whatever the caller does
     /// now. <see cref="IdempotencyOptions.OnLeaseLost"/> is raised once the work has finished, never alongside it.
     /// </summary>
+[AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<ExecutionEnd> ExecuteAsync<TWork>(Ownership ownership, ResolvedPolicy policy, TWork work)
         where TWork : IOwnedWork
     {
@@ -161,6 +170,7 @@ internal sealed class IdempotencyEngine
     // renew, and a process that dies here leaves nothing behind. The record and the work's writes share one fate: a
     // response worth keeping commits both; anything else rolls both back (disposing the transaction), so a retry runs
     // against a database in which the operation never happened.
+[AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ExecutionEnd> ExecuteInTransactionAsync<TWork>(IIdempotencyStoreTransaction transaction, Ownership ownership, ResolvedPolicy policy, TWork work, Activity? activity)
         where TWork : IOwnedWork
     {
@@ -215,6 +225,7 @@ internal sealed class IdempotencyEngine
 
     // The operation has run: releasing the record would let a retry run it again, and leaving it in flight would do the
     // same once the lease ran out. Recorded without a body, every retry is told it ran (not replayable).
+[AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<StoredResponse?> CreateResponseAsync<TWork>(TWork work, Ownership ownership)
         where TWork : IOwnedWork
     {
@@ -239,6 +250,7 @@ internal sealed class IdempotencyEngine
         => (decision == BeginDecision.InFlight && waitForConcurrent)
             || (decision == BeginDecision.Gap && policy.ReorderWait > TimeSpan.Zero);
 
+[AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<BeginResult> HoldAsync(
         ValueTask<BeginResult> first, StoreTarget target, ResolvedPolicy policy, bool waitForConcurrent, IServiceProvider? services, CancellationToken cancellationToken)
     {
@@ -278,6 +290,7 @@ internal sealed class IdempotencyEngine
         }
     }
 
+[AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask ReleaseAsync(Ownership ownership, ResolvedPolicy policy, Activity? activity, string reason)
     {
         try

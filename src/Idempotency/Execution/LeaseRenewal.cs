@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Idempotency.Diagnostics;
 using Idempotency.Policies;
 using Microsoft.Extensions.Logging;
@@ -35,6 +36,7 @@ internal sealed class LeaseRenewal : IAsyncDisposable
     /// <summary>Whether the store refused a renewal: the record is no longer this request's.</summary>
     public bool Lost { get; private set; }
 
+[AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask DisposeAsync()
     {
         await _timer.DisposeAsync().ConfigureAwait(false);

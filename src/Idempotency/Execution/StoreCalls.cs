@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Idempotency.Diagnostics;
 using Idempotency.LocalReplay;
 using Idempotency.Policies;
@@ -77,10 +78,13 @@ internal sealed class StoreCalls
             return RememberAsync(begin, ticket, target.Key, target.Fingerprint, policy.Retention);
         }
 
-        Remember(begin.Result, ticket, target.Key, target.Fingerprint, policy.Retention);
-        return begin;
+        // Consumed once: a completed ValueTask may be a pooled source that its first result recycles.
+        var result = begin.Result;
+        Remember(result, ticket, target.Key, target.Fingerprint, policy.Retention);
+        return new ValueTask<BeginResult>(result);
     }
 
+[AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<BeginResult> RememberAsync(ValueTask<BeginResult> begin, LocalReplayTicket ticket, string key, byte[] fingerprint, TimeSpan retention)
     {
         var result = await begin.ConfigureAwait(false);
@@ -249,6 +253,7 @@ internal sealed class StoreCalls
     // engine disposes (rolls back) the transaction next, and a transaction is never used by two threads at once, so the
     // operation must have ended first. Once cancelled, the store gets a StoreTimeout more to stop (an answer it still
     // gives counts, a success included); one that ignores its token is abandoned then.
+[AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> InTransactionAsync(ValueTask<bool> operation, CancellationTokenSource timeout)
     {
         using (timeout)
@@ -278,9 +283,11 @@ internal sealed class StoreCalls
         }
     }
 
+[AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<BeginResult> AwaitRecordBeginAsync(ValueTask<IdempotencyBeginResult> operation, CancellationTokenSource timeout, long startedTimestamp)
         => BeginResult.From(await WaitForBeginAsync(operation, timeout, startedTimestamp).ConfigureAwait(false));
 
+[AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<BeginResult> AwaitSequenceBeginAsync(ValueTask<SequenceBeginResult> operation, CancellationTokenSource timeout, long startedTimestamp)
         => BeginResult.From(await WaitForBeginAsync(operation, timeout, startedTimestamp).ConfigureAwait(false));
 
@@ -289,7 +296,8 @@ internal sealed class StoreCalls
     // The wait uses the store's own token, so the engine never gives up before the store's token is cancelled (a
     // second timer could fire first, and disposing an uncancelled source would leave the store's token live); the wait
     // also bounds stores that ignore the token.
-    private async Task<T> WaitForBeginAsync<T>(ValueTask<T> operation, CancellationTokenSource timeout, long startedTimestamp)
+[AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<T> WaitForBeginAsync<T>(ValueTask<T> operation, CancellationTokenSource timeout, long startedTimestamp)
     {
         using (timeout)
         {

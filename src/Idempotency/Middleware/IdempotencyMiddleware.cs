@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Idempotency.Capture;
 using Idempotency.Diagnostics;
 using Idempotency.Execution;
@@ -121,7 +122,12 @@ internal sealed class IdempotencyMiddleware
             return;
         }
 
-        BufferBody(context.Request, policy);
+        if (policy.Key.HeaderName is null)
+        {
+            // A resolver may read the body (the JSON member one does).
+            BufferBody(context.Request);
+        }
+
         if (await ReadKeyAsync(context, policy, feature).ConfigureAwait(false) is not { } keyRead)
         {
             return;
@@ -199,7 +205,12 @@ internal sealed class IdempotencyMiddleware
 
         // With a sequence number the key no longer identifies the operation, but a retry must still carry the same
         // key, so it joins the fingerprint.
-        BufferBody(context.Request, policy);
+        if (policy.Key.HeaderName is null)
+        {
+            // A resolver may read the body (the JSON member one does).
+            BufferBody(context.Request);
+        }
+
         if (await ReadKeyAsync(context, policy, feature).ConfigureAwait(false) is not { } keyRead)
         {
             return;
@@ -228,18 +239,25 @@ internal sealed class IdempotencyMiddleware
     }
 
     // One place decides how a body read before the handler is kept for it, whoever reads it first (a key resolver, the
-    // fingerprint; their own EnableBuffering calls then find it buffered): in pooled memory up to the threshold.
-    private void BufferBody(HttpRequest request, ResolvedPolicy policy)
+    // fingerprint; their own EnableBuffering calls then find it buffered): in pooled memory up to the threshold. Only
+    // once someone is about to read it: a request that passes through for want of a key is left as it came.
+    private void BufferBody(HttpRequest request)
     {
-        if (policy.BuffersBody && RequestFingerprinter.MayHaveBody(request))
+        if (RequestFingerprinter.MayHaveBody(request))
         {
             request.EnableBuffering(_options.RequestBodyBufferThreshold);
         }
     }
 
     /// <summary>The request's fingerprint, or <see langword="null"/> once a body the server refused to read has been answered.</summary>
+[AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<byte[]?> FingerprintAsync(HttpContext context, ResolvedPolicy policy, IdempotencyFeature feature, string? extra)
     {
+        if ((policy.FingerprintComponents & FingerprintComponents.Body) != 0)
+        {
+            BufferBody(context.Request);
+        }
+
         try
         {
             return await RequestFingerprinter.ComputeAsync(
@@ -253,6 +271,7 @@ internal sealed class IdempotencyMiddleware
     }
 
     /// <summary>The request's key (or why it has none), or <see langword="null"/> once a body the server refused to read has been answered.</summary>
+[AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<KeyRead?> ReadKeyAsync(HttpContext context, ResolvedPolicy policy, IdempotencyFeature feature)
     {
         try
@@ -281,7 +300,8 @@ internal sealed class IdempotencyMiddleware
 
     // The keyed and sequenced paths meet here: the engine begins (holding as the policy says) and classifies store
     // failures; this turns its decision into the HTTP answer.
-    private async Task BeginAndDispatchAsync(HttpContext context, ResolvedPolicy policy, IdempotencyFeature feature, StoreTarget target)
+[AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask BeginAndDispatchAsync(HttpContext context, ResolvedPolicy policy, IdempotencyFeature feature, StoreTarget target)
     {
         var begin = await _engine.BeginAsync(target, policy, policy.WaitForConcurrent, context.RequestServices, context.RequestAborted).ConfigureAwait(false);
         switch (begin.Decision)
@@ -349,7 +369,8 @@ internal sealed class IdempotencyMiddleware
         }
     }
 
-    private async Task ExecuteAsync(HttpContext context, ResolvedPolicy policy, Ownership ownership)
+[AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask ExecuteAsync(HttpContext context, ResolvedPolicy policy, Ownership ownership)
     {
         var originalBody = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
         using var snapshot = new SnapshotBuffer(policy.MaxSnapshotBytes);
@@ -360,7 +381,8 @@ internal sealed class IdempotencyMiddleware
 
     // Transactional: the handler's response is held (nothing reaches the client, not even its status) until the
     // transaction's outcome is known, so no answer claims a success that did not commit.
-    private async Task ExecuteInTransactionAsync(HttpContext context, ResolvedPolicy policy, IdempotencyFeature feature, Ownership ownership)
+[AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask ExecuteInTransactionAsync(HttpContext context, ResolvedPolicy policy, IdempotencyFeature feature, Ownership ownership)
     {
         var originalBody = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
         using var snapshot = new SnapshotBuffer(policy.MaxSnapshotBytes);
@@ -435,6 +457,7 @@ internal sealed class IdempotencyMiddleware
     }
 
     /// <summary>Runs the handler with its response captured; the engine renews the lease meanwhile.</summary>
+[AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     internal async ValueTask RunHandlerAsync(HttpContext context, ResolvedPolicy policy, IHttpResponseBodyFeature originalBody, CaptureResponseBodyFeature captureBody)
     {
         var features = context.Features;
@@ -472,6 +495,7 @@ internal sealed class IdempotencyMiddleware
     /// The snapshot of the handler's response, or <see langword="null"/> when its status is not storable or, under a
     /// transactional policy, when the response is an exception handler's answer to the handler's failure.
     /// </summary>
+[AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     internal async ValueTask<StoredResponse?> CaptureResponseAsync(
         HttpContext context, ResolvedPolicy policy, string storeKey, ResponseCaptureStream captureStream, SnapshotBuffer snapshot, IExceptionHandlerFeature? exceptionHandledBefore)
     {

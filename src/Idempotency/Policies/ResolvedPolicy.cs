@@ -44,13 +44,7 @@ internal sealed class ResolvedPolicy
         StreamRetention = policy.StreamRetention;
         Transactional = policy.Transactional;
         UseLocalReplayCache = policy.UseLocalReplayCache;
-
-        // Any resolver may read the body (the JSON member one does); a header key never does.
-        BuffersBody = (policy.FingerprintComponents & FingerprintComponents.Body) != 0 || Key.HeaderName is null;
     }
-
-    /// <summary>Whether a request's body is read before its handler runs (by the fingerprint or a key resolver), so must be buffered.</summary>
-    public bool BuffersBody { get; }
 
     /// <summary>Whether key-mode records of this policy go through the local replay cache (<see cref="IdempotencyPolicy.UseLocalReplayCache"/>).</summary>
     public bool UseLocalReplayCache { get; }

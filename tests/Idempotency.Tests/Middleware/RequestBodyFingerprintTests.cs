@@ -63,6 +63,19 @@ public sealed class RequestBodyFingerprintTests
     }
 
     [Fact]
+    public async Task A_request_that_passes_through_without_a_key_reaches_the_handler_with_its_body_unbuffered()
+    {
+        // Buffering is for a body read before the handler; one nobody reads costs nothing.
+        await using var app = await TestApp.StartAsync(map: static app => app.MapPost("/passing", static (HttpContext context) =>
+            Results.Text(context.Request.Body is Microsoft.AspNetCore.WebUtilities.FileBufferingReadStream ? "buffered" : "as it came"))
+            .RequireIdempotency("optional"));
+
+        var response = await app.Client.SendAsync(TestApp.Post("/passing", key: null, "{\"amount\":100}"));
+
+        Assert.Equal("as it came", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task Body_an_outer_middleware_read_to_its_end_is_fingerprinted_whole_and_reaches_the_handler()
     {
         await using var app = await TestApp.StartAsync(beforeIdempotency: static app => app.Use(static async (context, next) =>
