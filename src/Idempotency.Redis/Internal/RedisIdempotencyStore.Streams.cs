@@ -19,7 +19,7 @@ internal sealed partial class RedisIdempotencyStore
         // Numbers go out as RedisValue longs, which StackExchange.Redis writes as canonical decimal strings: the form the
         // scripts compare and store.
         var token = FencingTokens.Next();
-        var result = await EvaluateAsync(RedisStreamScripts.Begin, redisKey, [epoch, sequenceNumber, fingerprint, token, leaseMilliseconds], cancellationToken).ConfigureAwait(false);
+        var result = await EvaluateAsync(RedisStreamScripts.Begin, redisKey, RedisScriptArguments.Values(epoch, sequenceNumber, fingerprint, token, leaseMilliseconds), cancellationToken).ConfigureAwait(false);
 
         switch (result.Resp2Type)
         {
@@ -59,7 +59,7 @@ internal sealed partial class RedisIdempotencyStore
     {
         var redisKey = StreamKey(streamKey);
         var leaseMilliseconds = ToMilliseconds(lease, nameof(lease)) + LeaseAcknowledgementMilliseconds;
-        var result = await EvaluateAsync(RedisStreamScripts.Renew, redisKey, [fencingToken, leaseMilliseconds], cancellationToken).ConfigureAwait(false);
+        var result = await EvaluateAsync(RedisStreamScripts.Renew, redisKey, RedisScriptArguments.Values(fencingToken, leaseMilliseconds), cancellationToken).ConfigureAwait(false);
         var renewed = (long)result == 1;
         if (renewed && _acknowledgement is not null)
         {
@@ -78,7 +78,7 @@ internal sealed partial class RedisIdempotencyStore
         var retentionMilliseconds = ToMilliseconds(retention, nameof(retention));
 
         var snapshot = SerializeSnapshot(response, out var rented);
-        var result = await EvaluateAsync(RedisStreamScripts.Complete, redisKey, [fencingToken, snapshot, window, retentionMilliseconds], cancellationToken).ConfigureAwait(false);
+        var result = await EvaluateAsync(RedisStreamScripts.Complete, redisKey, RedisScriptArguments.Values(fencingToken, snapshot, window, retentionMilliseconds), cancellationToken).ConfigureAwait(false);
 
         // As in CompleteAsync: back to the pool only once Redis answered; after a failure the command may still be
         // queued with a reference to the array, so it is left to the GC.
@@ -95,7 +95,7 @@ internal sealed partial class RedisIdempotencyStore
     public async ValueTask<bool> ReleaseSequenceAsync(string streamKey, long fencingToken, CancellationToken cancellationToken)
     {
         var redisKey = StreamKey(streamKey);
-        var result = await EvaluateAsync(RedisStreamScripts.Release, redisKey, [fencingToken], cancellationToken).ConfigureAwait(false);
+        var result = await EvaluateAsync(RedisStreamScripts.Release, redisKey, RedisScriptArguments.Values(fencingToken), cancellationToken).ConfigureAwait(false);
         return (long)result == 1;
     }
 

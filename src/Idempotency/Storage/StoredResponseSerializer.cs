@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
 
 namespace Idempotency.Storage;
 
@@ -88,6 +89,18 @@ public static class StoredResponseSerializer
 
     // Brotli's default window (4 MiB), as BrotliStream's.
     private const int BrotliWindow = 22;
+
+    // Header names and values most responses carry: a reader returns these instances instead of decoding a new string
+    // for each, so a replay allocates only what is particular to its response (a Location, say). Matched byte for
+    // byte, so every header comes back exactly as it was written.
+    private static readonly (byte[] Utf8, string Value)[] CommonHeaderStrings = Utf8Pairs(
+    [
+        HeaderNames.ContentType, HeaderNames.Location, HeaderNames.CacheControl, HeaderNames.ETag, HeaderNames.Vary,
+        HeaderNames.LastModified, HeaderNames.ContentEncoding, HeaderNames.ContentLanguage, HeaderNames.ContentDisposition,
+        HeaderNames.ContentLocation, HeaderNames.Expires, HeaderNames.Link, HeaderNames.RetryAfter, HeaderNames.Pragma,
+        "application/json; charset=utf-8", "application/problem+json", "application/problem+json; charset=utf-8",
+        "text/plain; charset=utf-8", "text/html; charset=utf-8", "no-cache", "no-store", "private", "Accept-Encoding", "br", "gzip",
+    ]);
 
     /// <summary>The exact number of bytes <paramref name="response"/> takes serialized.</summary>
     /// <param name="response">The response.</param>
@@ -526,6 +539,17 @@ public static class StoredResponseSerializer
         return new StoredResponse(statusCode, headers, body, isBodyStored);
     }
 
+    private static (byte[] Utf8, string Value)[] Utf8Pairs(string[] values)
+    {
+        var pairs = new (byte[] Utf8, string Value)[values.Length];
+        for (var i = 0; i < values.Length; i++)
+        {
+            pairs[i] = (Encoding.UTF8.GetBytes(values[i]), values[i]);
+        }
+
+        return pairs;
+    }
+
     private static long StringSize(string? value)
     {
         var length = value is null ? 0 : Encoding.UTF8.GetByteCount(value);
@@ -661,9 +685,17 @@ public static class StoredResponseSerializer
                 return string.Empty;
             }
 
-            var value = Encoding.UTF8.GetString(_buffer.Slice(_position, length));
+            var bytes = _buffer.Slice(_position, length);
             _position += length;
-            return value;
+            foreach (var (utf8, common) in CommonHeaderStrings)
+            {
+                if (bytes.SequenceEqual(utf8))
+                {
+                    return common;
+                }
+            }
+
+            return Encoding.UTF8.GetString(bytes);
         }
 
         public int Skip(int length)
