@@ -92,13 +92,14 @@ public static class StoredResponseSerializer
 
     // Header names and values most responses carry: a reader returns these instances instead of decoding a new string
     // for each, so a replay allocates only what is particular to its response (a Location, say). Matched byte for
-    // byte, so every header comes back exactly as it was written.
-    private static readonly (byte[] Utf8, string Value)[] CommonHeaderStrings = Utf8Pairs(
+    // byte, so every header comes back exactly as it was written. Grouped by UTF-8 length, so any other string costs
+    // one array lookup before it is decoded.
+    private static readonly (byte[] Utf8, string Value)[][] CommonHeaderStringsByLength = GroupByUtf8Length(
     [
         HeaderNames.ContentType, HeaderNames.Location, HeaderNames.CacheControl, HeaderNames.ETag, HeaderNames.Vary,
         HeaderNames.LastModified, HeaderNames.ContentEncoding, HeaderNames.ContentLanguage, HeaderNames.ContentDisposition,
         HeaderNames.ContentLocation, HeaderNames.Expires, HeaderNames.Link, HeaderNames.RetryAfter, HeaderNames.Pragma,
-        "application/json; charset=utf-8", "application/problem+json", "application/problem+json; charset=utf-8",
+        "application/json", "application/json; charset=utf-8", "application/problem+json", "application/problem+json; charset=utf-8",
         "text/plain; charset=utf-8", "text/html; charset=utf-8", "no-cache", "no-store", "private", "Accept-Encoding", "br", "gzip",
     ]);
 
@@ -539,15 +540,23 @@ public static class StoredResponseSerializer
         return new StoredResponse(statusCode, headers, body, isBodyStored);
     }
 
-    private static (byte[] Utf8, string Value)[] Utf8Pairs(string[] values)
+    private static (byte[] Utf8, string Value)[][] GroupByUtf8Length(string[] values)
     {
-        var pairs = new (byte[] Utf8, string Value)[values.Length];
-        for (var i = 0; i < values.Length; i++)
+        var maxLength = 0;
+        foreach (var value in values)
         {
-            pairs[i] = (Encoding.UTF8.GetBytes(values[i]), values[i]);
+            maxLength = Math.Max(maxLength, Encoding.UTF8.GetByteCount(value));
         }
 
-        return pairs;
+        var groups = new (byte[] Utf8, string Value)[maxLength + 1][];
+        Array.Fill(groups, []);
+        foreach (var value in values)
+        {
+            var utf8 = Encoding.UTF8.GetBytes(value);
+            groups[utf8.Length] = [.. groups[utf8.Length], (utf8, value)];
+        }
+
+        return groups;
     }
 
     private static long StringSize(string? value)
@@ -687,11 +696,14 @@ public static class StoredResponseSerializer
 
             var bytes = _buffer.Slice(_position, length);
             _position += length;
-            foreach (var (utf8, common) in CommonHeaderStrings)
+            if (length < CommonHeaderStringsByLength.Length)
             {
-                if (bytes.SequenceEqual(utf8))
+                foreach (var (utf8, common) in CommonHeaderStringsByLength[length])
                 {
-                    return common;
+                    if (bytes.SequenceEqual(utf8))
+                    {
+                        return common;
+                    }
                 }
             }
 
