@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Idempotency.Storage;
 using StackExchange.Redis;
@@ -9,6 +10,7 @@ namespace Idempotency.Redis.Internal;
 /// <summary>The stream operations (sequence mode): one hash per stream, each operation one <see cref="RedisStreamScripts"/> call.</summary>
 internal sealed partial class RedisIdempotencyStore
 {
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<SequenceBeginResult> TryBeginSequenceAsync(string streamKey, long epoch, long sequenceNumber, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, CancellationToken cancellationToken)
     {
         var redisKey = StreamKey(streamKey);
@@ -55,6 +57,7 @@ internal sealed partial class RedisIdempotencyStore
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> RenewSequenceLeaseAsync(string streamKey, long fencingToken, TimeSpan lease, CancellationToken cancellationToken)
     {
         var redisKey = StreamKey(streamKey);
@@ -69,6 +72,7 @@ internal sealed partial class RedisIdempotencyStore
         return renewed;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> CompleteSequenceAsync(string streamKey, long fencingToken, StoredResponse response, int window, TimeSpan retention, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(response);
@@ -92,6 +96,7 @@ internal sealed partial class RedisIdempotencyStore
         return completed;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> ReleaseSequenceAsync(string streamKey, long fencingToken, CancellationToken cancellationToken)
     {
         var redisKey = StreamKey(streamKey);

@@ -19,6 +19,11 @@ namespace Idempotency.Redis.Internal;
 /// failover, loading, ...) surfaces as <see cref="IdempotencyStoreUnavailableException"/>, which the middleware answers
 /// with <c>503 idempotency-store-unavailable</c>; see <see cref="RedisFailures"/>. An unreadable record is an
 /// <see cref="InvalidDataException"/>. Every script may write, so every call demands the primary.
+/// <para>
+/// A Redis call never completes synchronously, so each operation's async state machine would be allocated on every
+/// call: the operations use <see cref="PoolingAsyncValueTaskMethodBuilder{TResult}"/>, whose results may be awaited
+/// once only (as any <see cref="ValueTask{TResult}"/>'s).
+/// </para>
 /// </remarks>
 internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
 {
