@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Idempotency.Storage;
 using StackExchange.Redis;
@@ -9,6 +10,7 @@ namespace Idempotency.Redis.Internal;
 /// <summary>The stream operations (sequence mode): one hash per stream, each operation one <see cref="RedisStreamScripts"/> call.</summary>
 internal sealed partial class RedisIdempotencyStore
 {
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<SequenceBeginResult> TryBeginSequenceAsync(string streamKey, long epoch, long sequenceNumber, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, CancellationToken cancellationToken)
     {
         var redisKey = StreamKey(streamKey);
@@ -19,7 +21,7 @@ internal sealed partial class RedisIdempotencyStore
         // Numbers go out as RedisValue longs, which StackExchange.Redis writes as canonical decimal strings: the form the
         // scripts compare and store.
         var token = FencingTokens.Next();
-        var result = await EvaluateAsync(RedisStreamScripts.Begin, redisKey, [epoch, sequenceNumber, fingerprint, token, leaseMilliseconds], cancellationToken).ConfigureAwait(false);
+        var result = await EvaluateAsync(RedisStreamScripts.Begin, redisKey, RedisScriptArguments.Values(epoch, sequenceNumber, fingerprint, token, leaseMilliseconds), cancellationToken).ConfigureAwait(false);
 
         switch (result.Resp2Type)
         {
@@ -55,11 +57,12 @@ internal sealed partial class RedisIdempotencyStore
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> RenewSequenceLeaseAsync(string streamKey, long fencingToken, TimeSpan lease, CancellationToken cancellationToken)
     {
         var redisKey = StreamKey(streamKey);
         var leaseMilliseconds = ToMilliseconds(lease, nameof(lease)) + LeaseAcknowledgementMilliseconds;
-        var result = await EvaluateAsync(RedisStreamScripts.Renew, redisKey, [fencingToken, leaseMilliseconds], cancellationToken).ConfigureAwait(false);
+        var result = await EvaluateAsync(RedisStreamScripts.Renew, redisKey, RedisScriptArguments.Values(fencingToken, leaseMilliseconds), cancellationToken).ConfigureAwait(false);
         var renewed = (long)result == 1;
         if (renewed && _acknowledgement is not null)
         {
@@ -69,6 +72,7 @@ internal sealed partial class RedisIdempotencyStore
         return renewed;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> CompleteSequenceAsync(string streamKey, long fencingToken, StoredResponse response, int window, TimeSpan retention, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(response);
@@ -78,7 +82,7 @@ internal sealed partial class RedisIdempotencyStore
         var retentionMilliseconds = ToMilliseconds(retention, nameof(retention));
 
         var snapshot = SerializeSnapshot(response, out var rented);
-        var result = await EvaluateAsync(RedisStreamScripts.Complete, redisKey, [fencingToken, snapshot, window, retentionMilliseconds], cancellationToken).ConfigureAwait(false);
+        var result = await EvaluateAsync(RedisStreamScripts.Complete, redisKey, RedisScriptArguments.Values(fencingToken, snapshot, window, retentionMilliseconds), cancellationToken).ConfigureAwait(false);
 
         // As in CompleteAsync: back to the pool only once Redis answered; after a failure the command may still be
         // queued with a reference to the array, so it is left to the GC.
@@ -92,10 +96,11 @@ internal sealed partial class RedisIdempotencyStore
         return completed;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> ReleaseSequenceAsync(string streamKey, long fencingToken, CancellationToken cancellationToken)
     {
         var redisKey = StreamKey(streamKey);
-        var result = await EvaluateAsync(RedisStreamScripts.Release, redisKey, [fencingToken], cancellationToken).ConfigureAwait(false);
+        var result = await EvaluateAsync(RedisStreamScripts.Release, redisKey, RedisScriptArguments.Values(fencingToken), cancellationToken).ConfigureAwait(false);
         return (long)result == 1;
     }
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Idempotency.Storage;
 using Microsoft.Extensions.Logging;
@@ -18,6 +19,11 @@ namespace Idempotency.Redis.Internal;
 /// failover, loading, ...) surfaces as <see cref="IdempotencyStoreUnavailableException"/>, which the middleware answers
 /// with <c>503 idempotency-store-unavailable</c>; see <see cref="RedisFailures"/>. An unreadable record is an
 /// <see cref="InvalidDataException"/>. Every script may write, so every call demands the primary.
+/// <para>
+/// A Redis call never completes synchronously, so each operation's async state machine would be allocated on every
+/// call: the operations use <see cref="PoolingAsyncValueTaskMethodBuilder{TResult}"/>, whose results may be awaited
+/// once only (as any <see cref="ValueTask{TResult}"/>'s).
+/// </para>
 /// </remarks>
 internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
 {
@@ -53,13 +59,14 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
             ?? throw new InvalidOperationException($"{nameof(RedisIdempotencyStoreOptions)}.{nameof(RedisIdempotencyStoreOptions.KeyPrefix)} was not resolved; register the store with AddRedisStore()."));
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<IdempotencyBeginResult> TryBeginAsync(string key, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, CancellationToken cancellationToken)
     {
         var recordKey = RecordKey(key);
         var leaseMilliseconds = ToMilliseconds(lease, nameof(lease)) + LeaseAcknowledgementMilliseconds;
 
         var token = FencingTokens.Next();
-        var result = await EvaluateAsync(RedisScripts.Begin, recordKey, [fingerprint, token, leaseMilliseconds], cancellationToken).ConfigureAwait(false);
+        var result = await EvaluateAsync(RedisScripts.Begin, recordKey, RedisScriptArguments.Values(fingerprint, token, leaseMilliseconds), cancellationToken).ConfigureAwait(false);
 
         if (result.Resp2Type == ResultType.BulkString)
         {
@@ -82,11 +89,12 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
         };
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> RenewLeaseAsync(string key, long fencingToken, TimeSpan lease, CancellationToken cancellationToken)
     {
         var recordKey = RecordKey(key);
         var leaseMilliseconds = ToMilliseconds(lease, nameof(lease)) + LeaseAcknowledgementMilliseconds;
-        var result = await EvaluateAsync(RedisScripts.Renew, recordKey, [fencingToken, leaseMilliseconds], cancellationToken).ConfigureAwait(false);
+        var result = await EvaluateAsync(RedisScripts.Renew, recordKey, RedisScriptArguments.Values(fencingToken, leaseMilliseconds), cancellationToken).ConfigureAwait(false);
         var renewed = (long)result == 1;
         if (renewed && _acknowledgement is not null)
         {
@@ -96,6 +104,7 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
         return renewed;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> CompleteAsync(string key, long fencingToken, StoredResponse response, TimeSpan retention, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(response);
@@ -103,7 +112,7 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
         var retentionMilliseconds = ToMilliseconds(retention, nameof(retention));
 
         var snapshot = SerializeSnapshot(response, out var rented);
-        var result = await EvaluateAsync(RedisScripts.Complete, recordKey, [fencingToken, snapshot, retentionMilliseconds], cancellationToken).ConfigureAwait(false);
+        var result = await EvaluateAsync(RedisScripts.Complete, recordKey, RedisScriptArguments.Values(fencingToken, snapshot, retentionMilliseconds), cancellationToken).ConfigureAwait(false);
 
         // Returned only once Redis has answered, which proves the command was written. After a failure or a
         // cancellation the command may still sit in the connection's write queue referring to this array; handing it
@@ -118,10 +127,11 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
         return completed;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> ReleaseAsync(string key, long fencingToken, CancellationToken cancellationToken)
     {
         var recordKey = RecordKey(key);
-        var result = await EvaluateAsync(RedisScripts.Release, recordKey, [fencingToken], cancellationToken).ConfigureAwait(false);
+        var result = await EvaluateAsync(RedisScripts.Release, recordKey, RedisScriptArguments.Values(fencingToken), cancellationToken).ConfigureAwait(false);
         return (long)result == 1;
     }
 
@@ -171,7 +181,12 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
     /// Anything else (an unreadable record, a script error, a configuration the store refuses) propagates unchanged as
     /// a server error, which the middleware never answers by running the handler again.
     /// </summary>
-    private async Task<RedisResult> EvaluateAsync(string script, RedisKey key, RedisValue[] arguments, CancellationToken cancellationToken)
+    /// <param name="script">The script.</param>
+    /// <param name="key">The record's or stream's key.</param>
+    /// <param name="arguments">From <see cref="RedisScriptArguments"/> (kept for the next command once Redis answered), or empty.</param>
+    /// <param name="cancellationToken">Stops the wait, not the command.</param>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<RedisResult> EvaluateAsync(string script, RedisKey key, RedisValue[] arguments, CancellationToken cancellationToken)
     {
         try
         {
@@ -179,11 +194,14 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
 
             // A caller that gave up while the connection was being made must not have its command sent afterwards.
             cancellationToken.ThrowIfCancellationRequested();
-            var evaluation = database.ScriptEvaluateAsync(script, [key], arguments, Flags);
+            var keys = RedisScriptArguments.Keys(key);
+            var evaluation = database.ScriptEvaluateAsync(script, keys, arguments, Flags);
 
             // StackExchange.Redis takes no cancellation token: a cancelled caller stops waiting, the command runs anyway.
             // That is safe because every script either creates a record the lease will expire or is fenced by the token.
-            return await (cancellationToken.CanBeCanceled ? evaluation.WaitAsync(cancellationToken) : evaluation).ConfigureAwait(false);
+            var result = await (cancellationToken.CanBeCanceled ? evaluation.WaitAsync(cancellationToken) : evaluation).ConfigureAwait(false);
+            RedisScriptArguments.Return(keys, arguments);
+            return result;
         }
         catch (Exception ex) when (RedisFailures.IsUnavailable(ex))
         {

@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
 
 namespace Idempotency.Storage;
 
@@ -88,6 +89,19 @@ public static class StoredResponseSerializer
 
     // Brotli's default window (4 MiB), as BrotliStream's.
     private const int BrotliWindow = 22;
+
+    // Header names and values most responses carry: a reader returns these instances instead of decoding a new string
+    // for each, so a replay allocates only what is particular to its response (a Location, say). Matched byte for
+    // byte, so every header comes back exactly as it was written. Grouped by UTF-8 length, so any other string costs
+    // one array lookup before it is decoded.
+    private static readonly (byte[] Utf8, string Value)[][] CommonHeaderStringsByLength = GroupByUtf8Length(
+    [
+        HeaderNames.ContentType, HeaderNames.Location, HeaderNames.CacheControl, HeaderNames.ETag, HeaderNames.Vary,
+        HeaderNames.LastModified, HeaderNames.ContentEncoding, HeaderNames.ContentLanguage, HeaderNames.ContentDisposition,
+        HeaderNames.ContentLocation, HeaderNames.Expires, HeaderNames.Link, HeaderNames.RetryAfter, HeaderNames.Pragma,
+        "application/json", "application/json; charset=utf-8", "application/problem+json", "application/problem+json; charset=utf-8",
+        "text/plain; charset=utf-8", "text/html; charset=utf-8", "no-cache", "no-store", "private", "Accept-Encoding", "br", "gzip",
+    ]);
 
     /// <summary>The exact number of bytes <paramref name="response"/> takes serialized.</summary>
     /// <param name="response">The response.</param>
@@ -526,6 +540,25 @@ public static class StoredResponseSerializer
         return new StoredResponse(statusCode, headers, body, isBodyStored);
     }
 
+    private static (byte[] Utf8, string Value)[][] GroupByUtf8Length(string[] values)
+    {
+        var maxLength = 0;
+        foreach (var value in values)
+        {
+            maxLength = Math.Max(maxLength, Encoding.UTF8.GetByteCount(value));
+        }
+
+        var groups = new (byte[] Utf8, string Value)[maxLength + 1][];
+        Array.Fill(groups, []);
+        foreach (var value in values)
+        {
+            var utf8 = Encoding.UTF8.GetBytes(value);
+            groups[utf8.Length] = [.. groups[utf8.Length], (utf8, value)];
+        }
+
+        return groups;
+    }
+
     private static long StringSize(string? value)
     {
         var length = value is null ? 0 : Encoding.UTF8.GetByteCount(value);
@@ -661,9 +694,20 @@ public static class StoredResponseSerializer
                 return string.Empty;
             }
 
-            var value = Encoding.UTF8.GetString(_buffer.Slice(_position, length));
+            var bytes = _buffer.Slice(_position, length);
             _position += length;
-            return value;
+            if (length < CommonHeaderStringsByLength.Length)
+            {
+                foreach (var (utf8, common) in CommonHeaderStringsByLength[length])
+                {
+                    if (bytes.SequenceEqual(utf8))
+                    {
+                        return common;
+                    }
+                }
+            }
+
+            return Encoding.UTF8.GetString(bytes);
         }
 
         public int Skip(int length)

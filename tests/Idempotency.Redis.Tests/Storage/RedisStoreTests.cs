@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using Idempotency.Redis.Tests.Infrastructure;
 using Idempotency.Storage;
 using Microsoft.Extensions.Primitives;
@@ -206,6 +207,34 @@ public sealed class RedisStoreTests(RedisStoreFixture server) : IClassFixture<Re
         var begun = await store.TryBeginAsync("tiny", Fingerprint, TimeSpan.FromTicks(1), CancellationToken.None);
 
         Assert.Equal(IdempotencyBeginStatus.Acquired, begun.Status);
+    }
+
+    [Fact]
+    public async Task Concurrent_operations_on_many_records_each_store_and_replay_their_own_response()
+    {
+        // The store reuses its key and argument arrays from one command to the next (RedisScriptArguments): commands in
+        // flight together, started and finished on whichever threads, must never share one.
+        var store = await CreateStoreAsync();
+        const int Count = 200;
+        static byte[] FingerprintOf(int i) => BitConverter.GetBytes(i);
+
+        await Task.WhenAll(Enumerable.Range(0, Count).Select(async i =>
+        {
+            var begun = await store.TryBeginAsync($"concurrent-{i}", FingerprintOf(i), Lease, CancellationToken.None);
+            Assert.Equal(IdempotencyBeginStatus.Acquired, begun.Status);
+            var response = new StoredResponse(201, [new("Location", $"/items/{i}")], Encoding.UTF8.GetBytes($"body {i}"));
+            Assert.True(await store.CompleteAsync($"concurrent-{i}", begun.FencingToken, response, Retention, CancellationToken.None));
+        }));
+
+        await Task.WhenAll(Enumerable.Range(0, Count).Select(async i =>
+        {
+            var replay = await store.TryBeginAsync($"concurrent-{i}", FingerprintOf(i), Lease, CancellationToken.None);
+            Assert.Equal(IdempotencyBeginStatus.Completed, replay.Status);
+            Assert.Equal($"body {i}", Encoding.UTF8.GetString(replay.Response!.Body.Span));
+            Assert.Equal($"/items/{i}", replay.Response.Headers[0].Value.ToString());
+            var other = await store.TryBeginAsync($"concurrent-{i}", FingerprintOf(i + Count), Lease, CancellationToken.None);
+            Assert.Equal(IdempotencyBeginStatus.FingerprintMismatch, other.Status);
+        }));
     }
 
     [Fact]

@@ -137,6 +137,33 @@ public sealed class StoredResponseSerializerTests
     }
 
     [Fact]
+    public void Common_header_names_and_values_are_read_as_shared_strings_without_allocating()
+    {
+        var bytes = StoredResponseSerializer.Serialize(new StoredResponse(
+            201, [new("Content-Type", "application/json; charset=utf-8"), new("Location", "/orders/1")], "{}"u8.ToArray()));
+
+        var headers = Read(bytes).Headers;
+
+        Assert.Same(Microsoft.Net.Http.Headers.HeaderNames.ContentType, headers[0].Key);
+        Assert.Same("application/json; charset=utf-8", headers[0].Value.ToString());
+        Assert.Same(Microsoft.Net.Http.Headers.HeaderNames.Location, headers[1].Key);
+        Assert.Equal("/orders/1", headers[1].Value.ToString());
+    }
+
+    [Fact]
+    public void A_header_that_differs_from_a_common_one_only_in_case_keeps_its_spelling()
+    {
+        var response = new StoredResponse(
+            200, [new("content-type", "Application/JSON; charset=utf-8"), new("LOCATION", "No-Cache")], ReadOnlyMemory<byte>.Empty);
+
+        var read = RoundTrip(response);
+
+        AssertSame(response, read);
+        Assert.Equal("content-type", read.Headers[0].Key);
+        Assert.Equal("No-Cache", read.Headers[1].Value.ToString());
+    }
+
+    [Fact]
     public void The_body_of_a_single_segment_sequence_is_read_without_copying()
     {
         var bytes = StoredResponseSerializer.Serialize(new StoredResponse(200, [], new byte[] { 7, 8, 9 }));
