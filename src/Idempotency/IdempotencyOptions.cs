@@ -42,7 +42,8 @@ public sealed class IdempotencyOptions
     /// <value>
     /// Defaults to 65,536 (64 KiB), ASP.NET Core's default for buffering form bodies; ASP.NET Core's own default for
     /// request buffering, 30 KiB, made a 64 KiB request about twenty times costlier than a 16 KiB one. Between 1 and
-    /// 64 MiB. It bounds the memory one request holds: each concurrent request with a body may hold this much.
+    /// 64 MiB. It bounds the memory one request holds: each concurrent request with a body holds this much, or its
+    /// <c>Content-Length</c> when that is less.
     /// </value>
     public int RequestBodyBufferThreshold { get; set; } = 64 * 1024;
 

@@ -126,6 +126,14 @@ internal static class RequestFingerprinter
         parts.Flush();
     }
 
+    /// <summary>
+    /// The memory threshold to buffer a body with: the configured one, or the body's declared length when that is less.
+    /// ASP.NET Core's buffering stream rents its whole memory threshold as soon as it is made, so a 10-byte body would
+    /// otherwise hold the configured 64 KiB for the life of its request; a body is never longer than its Content-Length.
+    /// </summary>
+    internal static int MemoryBufferThreshold(long? contentLength, int configured)
+        => contentLength is > 0 and var length && length < configured ? (int)length : configured;
+
     /// <summary>A SHA-256 hash from the pool; give it back with <see cref="ReturnHash"/>.</summary>
     internal static IncrementalHash RentHash() => HashPool.Get();
 
@@ -147,14 +155,15 @@ internal static class RequestFingerprinter
     // in one read): bytes wait in the buffer until a full read's worth has gathered.
     private static async ValueTask AppendBodyAsync(IncrementalHash hash, Stream body, CancellationToken cancellationToken)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent((2 * ReadBufferSize) + sizeof(long));
+        // Twice a read, so a full read always fits after what is pending; the pool's 32 KiB arrays, not its 64 KiB ones.
+        var buffer = ArrayPool<byte>.Shared.Rent(2 * ReadBufferSize);
         buffer[0] = BodyTag;
         var pending = 1;
         long total = 0;
         try
         {
             int read;
-            while ((read = await body.ReadAsync(buffer.AsMemory(pending, ReadBufferSize), cancellationToken).ConfigureAwait(false)) > 0)
+            while ((read = await body.ReadAsync(buffer.AsMemory(pending, Math.Min(ReadBufferSize, buffer.Length - pending - sizeof(long))), cancellationToken).ConfigureAwait(false)) > 0)
             {
                 total += read;
                 pending += read;

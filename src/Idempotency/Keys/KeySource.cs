@@ -54,6 +54,12 @@ internal sealed class KeySource
     /// <summary>The header the key is read from, or <see langword="null"/> when a resolver finds it elsewhere.</summary>
     public string? HeaderName { get; }
 
+    /// <summary>
+    /// Whether reading the key reads the request body: the built-in JSON member resolver does. A route value never does,
+    /// and an application's own resolver that reads the body buffers it itself (see <see cref="KeyResolverArguments.MaxBodyBytes"/>).
+    /// </summary>
+    public bool ReadsBody => _resolver?.Target is JsonMemberKeyResolver;
+
     private const string ResolvedKeyMissingDetail =
         "This endpoint requires an idempotency key, which it takes from {0}; send one there and reuse it when retrying.";
 

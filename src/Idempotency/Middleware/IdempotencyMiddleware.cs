@@ -122,9 +122,8 @@ internal sealed class IdempotencyMiddleware
             return;
         }
 
-        if (policy.Key.HeaderName is null)
+        if (policy.Key.ReadsBody)
         {
-            // A resolver may read the body (the JSON member one does).
             BufferBody(context.Request);
         }
 
@@ -205,9 +204,8 @@ internal sealed class IdempotencyMiddleware
 
         // With a sequence number the key no longer identifies the operation, but a retry must still carry the same
         // key, so it joins the fingerprint.
-        if (policy.Key.HeaderName is null)
+        if (policy.Key.ReadsBody)
         {
-            // A resolver may read the body (the JSON member one does).
             BufferBody(context.Request);
         }
 
@@ -245,7 +243,7 @@ internal sealed class IdempotencyMiddleware
     {
         if (RequestFingerprinter.MayHaveBody(request))
         {
-            request.EnableBuffering(_options.RequestBodyBufferThreshold);
+            request.EnableBuffering(RequestFingerprinter.MemoryBufferThreshold(request.ContentLength, _options.RequestBodyBufferThreshold));
         }
     }
 

@@ -44,9 +44,11 @@ internal static class PrincipalScope
         Claim? name = null;
         string? authenticationType = null;
         var authenticated = false;
-        // HttpContext.User makes (and keeps) an empty principal for a request nobody authenticated, which costs a
-        // principal, an identity and their lists on every such request just to find no authenticated identity in it.
-        if (context.Features.Get<IHttpAuthenticationFeature>()?.User is not { } user)
+        // DefaultHttpContext.User makes (and keeps) an empty principal for a request nobody authenticated, which costs a
+        // principal, an identity and their lists on every such request just to find no authenticated identity in it; its
+        // User is the authentication feature's. Any other HttpContext's User is its own, so it is asked.
+        var user = context is DefaultHttpContext ? context.Features.Get<IHttpAuthenticationFeature>()?.User : context.User;
+        if (user is null)
         {
             return Anonymous;
         }

@@ -1,4 +1,5 @@
 using System.Net;
+using Idempotency.Keys;
 using Idempotency.Storage;
 using Idempotency.Storage.InMemory;
 using Idempotency.Tests.Infrastructure;
@@ -60,6 +61,59 @@ public sealed class RequestBodyFingerprintTests
         Assert.Equal(await first.Content.ReadAsStringAsync(), await replay.Content.ReadAsStringAsync());
         Assert.True(replay.Headers.Contains("Idempotent-Replayed"));
         Assert.Equal(1, app.Handlers.Executions("buffered"));
+    }
+
+    [Fact]
+    public async Task A_route_keyed_upload_whose_body_nobody_reads_before_the_handler_reaches_it_unbuffered()
+    {
+        // The key comes from the route and the fingerprint leaves the body out (an upload endpoint): nothing reads the
+        // body before the handler, so buffering it would only copy it (past the threshold, to a temporary file).
+        await using var app = await TestApp.StartAsync(
+            options => options.AddPolicy("upload", p =>
+            {
+                p.KeyResolver = IdempotencyKeyResolvers.FromRouteValue("id");
+                p.FingerprintComponents = FingerprintComponents.Method | FingerprintComponents.Path;
+            }),
+            map: static app => app.MapPost("/uploads/{id}", static async (HttpContext context) =>
+            {
+                await context.Request.Body.CopyToAsync(Stream.Null);
+                return Results.Text(context.Request.Body is Microsoft.AspNetCore.WebUtilities.FileBufferingReadStream ? "buffered" : "as it came", statusCode: 201);
+            }).RequireIdempotency("upload"));
+
+        var content = new ByteArrayContent(new byte[200_000]);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+        var response = await app.Client.PostAsync("/uploads/u-1", content);
+
+        Assert.Equal("as it came", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_body_a_json_member_key_is_read_from_stays_in_memory_up_to_the_buffer_threshold()
+    {
+        await using var app = await TestApp.StartAsync(
+            options => options.AddPolicy("by-member", p => p.KeyResolver = IdempotencyKeyResolvers.FromJsonMember("/orderId")),
+            map: static app => app.MapPost("/by-member", static async (HttpContext context) =>
+            {
+                var body = await new StreamReader(context.Request.Body).ReadToEndAsync();
+                var memory = context.Request.Body is Microsoft.AspNetCore.WebUtilities.FileBufferingReadStream { InMemory: true };
+                return Results.Text($"{body.Length} {memory}", statusCode: 201);
+            }).RequireIdempotency("by-member"));
+        var payload = "{\"orderId\":\"o-1\",\"pad\":\"" + new string('x', 40_000) + "\"}";
+
+        var response = await app.Client.SendAsync(TestApp.Post("/by-member", key: null, payload));
+
+        Assert.Equal($"{payload.Length} True", await response.Content.ReadAsStringAsync());
+    }
+
+    [Theory]
+    [InlineData(10L, 65_536, 10)]
+    [InlineData(65_536L, 65_536, 65_536)]
+    [InlineData(200_000L, 65_536, 65_536)]
+    [InlineData(null, 65_536, 65_536)]
+    public void A_body_is_buffered_with_no_more_memory_than_its_declared_length(long? contentLength, int configured, int expected)
+    {
+        // ASP.NET Core's buffering stream rents its whole memory threshold up front: a 10-byte body must not hold 64 KiB.
+        Assert.Equal(expected, Idempotency.Fingerprinting.RequestFingerprinter.MemoryBufferThreshold(contentLength, configured));
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using Idempotency.Policies;
 using Idempotency.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.Features.Authentication;
 
 namespace Idempotency.Tests.Middleware;
@@ -174,6 +175,16 @@ public sealed class ScopeIsolationTests
     }
 
     [Fact]
+    public void A_principal_on_an_http_context_of_another_kind_is_its_own_scope()
+    {
+        // Only DefaultHttpContext keeps User in the authentication feature; another HttpContext's User is asked.
+        var context = new UserFieldHttpContext { User = new ClaimsPrincipal(new ClaimsIdentity([new Claim("sub", "42")], "custom")) };
+
+        Assert.NotEqual(PrincipalScope.Anonymous, PrincipalScope.Resolve(context));
+        Assert.Equal(PrincipalScope.Resolve(new DefaultHttpContext { User = context.User }), PrincipalScope.Resolve(context));
+    }
+
+    [Fact]
     public void An_issuer_and_a_value_cannot_be_split_two_ways()
     {
         static string Scope(string issuer, string value)
@@ -183,5 +194,36 @@ public sealed class ScopeIsolationTests
             });
 
         Assert.NotEqual(Scope("a:b", "c"), Scope("a", "b:c"));
+    }
+
+    private sealed class UserFieldHttpContext : HttpContext
+    {
+        private readonly DefaultHttpContext _inner = new();
+
+        public override IFeatureCollection Features => _inner.Features;
+
+        public override HttpRequest Request => _inner.Request;
+
+        public override HttpResponse Response => _inner.Response;
+
+        public override ConnectionInfo Connection => _inner.Connection;
+
+        public override WebSocketManager WebSockets => _inner.WebSockets;
+
+        public override ClaimsPrincipal User { get; set; } = new();
+
+        public override IDictionary<object, object?> Items { get; set; } = new Dictionary<object, object?>();
+
+        public override IServiceProvider RequestServices { get; set; } = null!;
+
+        public override CancellationToken RequestAborted { get; set; }
+
+        public override string TraceIdentifier { get; set; } = "t";
+
+        public override ISession Session { get; set; } = null!;
+
+        public override void Abort()
+        {
+        }
     }
 }
