@@ -95,15 +95,7 @@ public sealed class ExpiryIndexTests
                 live.RemoveAt(position);
             }
 
-            Assert.Equal(live.Count, index.Count);
-            if (live.Count == 0)
-            {
-                Assert.False(index.TryPeekEarliest(out _));
-            }
-            else
-            {
-                Assert.Equal(live.Min(record => record.ExpiresAt), Earliest(index).ExpiresAt);
-            }
+            AssertEarliestIsTheEarliestOf(index, live);
         }
 
         // Draining in order proves the whole heap, not just its root, is consistent.
@@ -161,15 +153,7 @@ public sealed class ExpiryIndexTests
                 live.RemoveAt(position);
             }
 
-            Assert.Equal(live.Count, index.Count);
-            if (live.Count == 0)
-            {
-                Assert.False(index.TryPeekEarliest(out _));
-            }
-            else
-            {
-                Assert.Equal(live.Min(entry => entry.ExpiresAt), Earliest(index).ExpiresAt);
-            }
+            AssertEarliestIsTheEarliestOf(index, live);
         }
 
         var previous = long.MinValue;
@@ -206,6 +190,20 @@ public sealed class ExpiryIndexTests
 
         Assert.True(grown >= records.Length);
         Assert.True(index.Capacity <= 16, $"capacity {index.Capacity} after emptying");
+    }
+
+    private static void AssertEarliestIsTheEarliestOf<TEntry>(ExpiryIndex index, List<TEntry> live)
+        where TEntry : InMemoryEntry
+    {
+        Assert.Equal(live.Count, index.Count);
+        if (live.Count == 0)
+        {
+            Assert.False(index.TryPeekEarliest(out _));
+        }
+        else
+        {
+            Assert.Equal(live.Min(entry => entry.ExpiresAt), Earliest(index).ExpiresAt);
+        }
     }
 
     private static InMemoryEntry Earliest(ExpiryIndex index)
