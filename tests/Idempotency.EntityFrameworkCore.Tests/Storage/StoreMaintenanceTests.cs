@@ -210,7 +210,12 @@ public sealed class PostgreSqlStoreMaintenanceTests(PostgreSqlDatabase database)
         await using var services = database.CreateServices();
         var store = database.CreateStore(services);
         var stream = Guid.NewGuid().ToString("N");
-        await CompleteAsync(store, stream, 1, Short);
+
+        // Long enough for the transaction below to begin while the stream is live on a loaded machine (opening it
+        // once took longer than 500 ms in CI, and the begin then found the stream gone).
+        var retention = TimeSpan.FromSeconds(3);
+        await CompleteAsync(store, stream, 1, retention);
+        var completed = System.Diagnostics.Stopwatch.GetTimestamp();
 
         // A request transaction takes the stream's next number while the stream is live, and its handler outlives
         // the stream's retention: the committed row says expired, but the transaction holds it.
@@ -218,7 +223,11 @@ public sealed class PostgreSqlStoreMaintenanceTests(PostgreSqlDatabase database)
         await using var transaction = await store.BeginTransactionAsync(request.ServiceProvider, TimeSpan.FromSeconds(5), CancellationToken.None);
         var begin = await transaction.TryBeginSequenceAsync(stream, 0, 2, s_fingerprint, Long, CancellationToken.None);
         Assert.Equal(SequenceBeginStatus.Acquired, begin.Status);
-        await RealTime.WaitAsync(Short * 2);
+        var expired = retention + Short - System.Diagnostics.Stopwatch.GetElapsedTime(completed);
+        if (expired > TimeSpan.Zero)
+        {
+            await RealTime.WaitAsync(expired);
+        }
 
         var purge = Purge(services).PurgeAsync(CancellationToken.None);
         await Task.Delay(300);
