@@ -154,6 +154,11 @@ public sealed class ExpiryIndexTests
             }
 
             AssertEarliestIsTheEarliestOf(index, live);
+            if (step % 100 == 0)
+            {
+                var held = live.ToHashSet();
+                Assert.Null(index.FindError(held.Contains));
+            }
         }
 
         var previous = long.MinValue;
@@ -169,6 +174,24 @@ public sealed class ExpiryIndexTests
         }
 
         Assert.Equal(live.Count, drained);
+    }
+
+    [Fact]
+    public void The_consistency_check_finds_an_entry_moved_without_refiling_and_one_the_store_no_longer_holds()
+    {
+        var index = new ExpiryIndex();
+        var moved = Record(expiresAt: 10);
+        var gone = Record(expiresAt: 20);
+        index.Set(moved);
+        index.Set(gone);
+        Assert.Null(index.FindError(static _ => true));
+
+        moved.ExtendLease(30);
+        Assert.Contains("expires at 30", index.FindError(static _ => true));
+        index.Set(moved);
+        Assert.Null(index.FindError(static _ => true));
+
+        Assert.Contains("not in the store", index.FindError(entry => !ReferenceEquals(entry, gone)));
     }
 
     [Fact]

@@ -92,6 +92,42 @@ internal sealed class ExpiryHeap
         return true;
     }
 
+    /// <summary>
+    /// Describes the first item out of place: an entry whose position or copied expiry is not its own, one of the other
+    /// heap's kind, one <paramref name="isLive"/> says the store no longer holds, or one that expires before its
+    /// parent; <see langword="null"/> when there is none. For tests.
+    /// </summary>
+    internal string? FindError(Func<InMemoryEntry, bool> isLive)
+    {
+        for (var index = 0; index < _count; index++)
+        {
+            var (entry, expiresAt) = _heap[index];
+            if (!Contains(entry) || Position(entry) != index)
+            {
+                return $"the entry at {index} of the {Kind} heap records position {entry.HeapIndex}";
+            }
+
+            if (expiresAt != entry.ExpiresAt || entry.IsLeased == _negative)
+            {
+                return $"the entry at {index} of the {Kind} heap is filed under {expiresAt}, expires at {entry.ExpiresAt} and is {(entry.IsLeased ? "leased" : "retained")}";
+            }
+
+            if (!isLive(entry))
+            {
+                return $"the entry at {index} of the {Kind} heap is not in the store";
+            }
+
+            if (index > 0 && _heap[(index - 1) >> 1].ExpiresAt > expiresAt)
+            {
+                return $"the entry at {index} of the {Kind} heap expires before its parent";
+            }
+        }
+
+        return null;
+    }
+
+    private string Kind => _negative ? "retention" : "lease";
+
     private int Position(InMemoryEntry entry) => _negative ? -entry.HeapIndex - 2 : entry.HeapIndex;
 
     /// <summary>Moves the item at <paramref name="index"/> towards the root while it expires before its parent.</summary>

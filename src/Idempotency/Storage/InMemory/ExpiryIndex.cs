@@ -57,6 +57,9 @@ internal sealed class ExpiryIndex
         }
     }
 
+    /// <summary>The first inconsistency of either heap (see <see cref="ExpiryHeap.FindError"/>); for tests.</summary>
+    internal string? FindError(Func<InMemoryEntry, bool> isLive) => _leased.FindError(isLive) ?? _retained.FindError(isLive);
+
     /// <summary>The entry that expires first.</summary>
     public bool TryPeekEarliest([NotNullWhen(true)] out InMemoryEntry? entry)
     {

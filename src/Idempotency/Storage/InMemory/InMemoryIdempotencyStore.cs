@@ -499,6 +499,12 @@ internal sealed partial class InMemoryIdempotencyStore : IIdempotencySequenceSto
                 return $"the expiry index holds {_byExpiry.Count} entries, the store {_records.Count + _streams.Count}";
             }
 
+            // With the counts equal, every held entry filed exactly once at its own position means none is missing.
+            if (_byExpiry.FindError(IsHeld) is { } misfiled)
+            {
+                return misfiled;
+            }
+
             if (_completionOrder.Count != (_evictLiveRecords ? evictable : 0))
             {
                 return $"the eviction order holds {_completionOrder.Count} records, {evictable} are completed";
@@ -522,6 +528,11 @@ internal sealed partial class InMemoryIdempotencyStore : IIdempotencySequenceSto
             return null;
         }
     }
+
+    private bool IsHeld(InMemoryEntry entry)
+        => entry is InMemoryStream stream
+            ? _streams.TryGetValue(stream.Key, out var held) && ReferenceEquals(held, stream)
+            : _records.TryGetValue(entry.Key, out var record) && ReferenceEquals(record, entry);
 
     private string? Recount(Dictionary<ScopeUsage, (int Entries, long Bytes, long CompletedBytes, int Evictable)> scopes, InMemoryEntry entry)
     {
