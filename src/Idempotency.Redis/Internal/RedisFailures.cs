@@ -41,6 +41,21 @@ internal static class RedisFailures
         _ => false,
     };
 
+    /// <summary>
+    /// Whether <paramref name="exception"/>, thrown by a command sent for a caller holding <paramref name="callerToken"/>,
+    /// means that Redis cannot be reached or cannot serve now: <see cref="IsUnavailable(Exception)"/>, or a command the
+    /// client abandoned itself.
+    /// </summary>
+    public static bool IsUnavailable(Exception exception, CancellationToken callerToken)
+        => IsAbandonedByClient(exception, callerToken) || IsUnavailable(exception);
+
+    /// <summary>
+    /// Whether a command was cancelled by StackExchange.Redis rather than by its caller: the client cancels the commands
+    /// it gives up on when their connection fails (seen when a proxy reset the connections), so no answer will come.
+    /// </summary>
+    public static bool IsAbandonedByClient(Exception exception, CancellationToken callerToken)
+        => exception is OperationCanceledException && !callerToken.IsCancellationRequested;
+
     /// <summary>Whether a connection failed because Redis refused the credentials, as opposed to being out of reach.</summary>
     internal static bool IsAuthenticationFailure(RedisConnectionException exception)
     {

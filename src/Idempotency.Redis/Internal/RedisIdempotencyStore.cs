@@ -203,7 +203,7 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
             RedisScriptArguments.Return(keys, arguments);
             return result;
         }
-        catch (Exception ex) when (RedisFailures.IsUnavailable(ex))
+        catch (Exception ex) when (RedisFailures.IsUnavailable(ex, cancellationToken))
         {
             throw new IdempotencyStoreUnavailableException($"Redis cannot serve the idempotency store now: {ex.Message}", ex);
         }

@@ -87,7 +87,8 @@ internal sealed class RedisReplicaAcknowledgement
                 CountShortfall(operation);
             }
         }
-        catch (Exception ex) when (ex is RedisConnectionException or TimeoutException or IOException or System.Net.Sockets.SocketException)
+        catch (Exception ex) when (ex is RedisConnectionException or TimeoutException or IOException or System.Net.Sockets.SocketException
+            || RedisFailures.IsAbandonedByClient(ex, cancellationToken))
         {
             // No answer: the primary may be dead, with this write never sent to a replica. Reported as written, a
             // failover would lose it and every retry would run the operation again after a stored response; reported as

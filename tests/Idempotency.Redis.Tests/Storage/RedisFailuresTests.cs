@@ -86,4 +86,16 @@ public sealed class RedisFailuresTests
         Assert.False(RedisFailures.IsUnavailable(new RedisConnectionException(
             ConnectionFailureType.UnableToConnect, "It was not possible to connect", new RedisServerException("WRONGPASS invalid username-password pair"))));
     }
+
+    [Fact]
+    public void A_command_the_client_abandoned_is_unavailability_but_one_its_caller_stopped_waiting_for_is_not()
+    {
+        // StackExchange.Redis cancels the commands of a connection that failed: a begin that met it once answered 500.
+        Assert.True(RedisFailures.IsUnavailable(new TaskCanceledException(), CancellationToken.None));
+
+        using var stopped = new CancellationTokenSource();
+        stopped.Cancel();
+        Assert.False(RedisFailures.IsUnavailable(new OperationCanceledException(stopped.Token), stopped.Token));
+        Assert.False(RedisFailures.IsUnavailable(new InvalidDataException("unreadable record"), CancellationToken.None));
+    }
 }
