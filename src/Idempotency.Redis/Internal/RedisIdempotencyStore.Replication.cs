@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Idempotency.Storage;
 using StackExchange.Redis;
 
@@ -17,6 +18,28 @@ internal sealed partial class RedisIdempotencyStore
     /// returned), and a replica promoted meanwhile would let a retry take over a handler that still runs.
     /// </summary>
     private long LeaseAcknowledgementMilliseconds => _acknowledgement?.TimeoutMilliseconds ?? 0;
+
+    /// <summary>
+    /// Runs a fenced write whose loss in a failover would matter (a renewal, a completion: the script answers 1 when it
+    /// applied it) and, with <see cref="RedisIdempotencyStoreOptions.ReplicasToAcknowledge"/>, waits for the replicas
+    /// to hold it. <paramref name="rented"/>, the command's pooled snapshot, goes back to the pool only once Redis has
+    /// answered, which proves the command was written: after a failure or a cancellation the command may still sit in
+    /// the connection's write queue referring to it, and handing it to the pool then could let another request's
+    /// snapshot be written under this key, so it is left to the GC.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> EvaluateAcknowledgedAsync(string script, RedisKey key, RedisValue[] arguments, byte[]? rented, string operation, CancellationToken cancellationToken)
+    {
+        var result = await EvaluateAsync(script, key, arguments, cancellationToken).ConfigureAwait(false);
+        ReturnSnapshot(rented);
+        var applied = (long)result == 1;
+        if (applied && _acknowledgement is not null)
+        {
+            await _acknowledgement.WaitAsync(_connections, key, operation, cancellationToken).ConfigureAwait(false);
+        }
+
+        return applied;
+    }
 
     /// <summary>
     /// Waits, as a completion does, for the replicas to hold the lease a begin just wrote under <paramref name="fencingToken"/>.

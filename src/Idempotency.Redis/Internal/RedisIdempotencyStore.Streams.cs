@@ -62,14 +62,7 @@ internal sealed partial class RedisIdempotencyStore
     {
         var redisKey = StreamKey(streamKey);
         var leaseMilliseconds = ToMilliseconds(lease, nameof(lease)) + LeaseAcknowledgementMilliseconds;
-        var result = await EvaluateAsync(RedisStreamScripts.Renew, redisKey, RedisScriptArguments.Values(fencingToken, leaseMilliseconds), cancellationToken).ConfigureAwait(false);
-        var renewed = (long)result == 1;
-        if (renewed && _acknowledgement is not null)
-        {
-            await _acknowledgement.WaitAsync(_connections, redisKey, "renew_sequence", cancellationToken).ConfigureAwait(false);
-        }
-
-        return renewed;
+        return await EvaluateAcknowledgedAsync(RedisStreamScripts.Renew, redisKey, RedisScriptArguments.Values(fencingToken, leaseMilliseconds), rented: null, "renew_sequence", cancellationToken).ConfigureAwait(false);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -82,18 +75,7 @@ internal sealed partial class RedisIdempotencyStore
         var retentionMilliseconds = ToMilliseconds(retention, nameof(retention));
 
         var snapshot = SerializeSnapshot(response, out var rented);
-        var result = await EvaluateAsync(RedisStreamScripts.Complete, redisKey, RedisScriptArguments.Values(fencingToken, snapshot, window, retentionMilliseconds), cancellationToken).ConfigureAwait(false);
-
-        // As in CompleteAsync: back to the pool only once Redis answered; after a failure the command may still be
-        // queued with a reference to the array, so it is left to the GC.
-        ReturnSnapshot(rented);
-        var completed = (long)result == 1;
-        if (completed && _acknowledgement is not null)
-        {
-            await _acknowledgement.WaitAsync(_connections, redisKey, "complete_sequence", cancellationToken).ConfigureAwait(false);
-        }
-
-        return completed;
+        return await EvaluateAcknowledgedAsync(RedisStreamScripts.Complete, redisKey, RedisScriptArguments.Values(fencingToken, snapshot, window, retentionMilliseconds), rented, "complete_sequence", cancellationToken).ConfigureAwait(false);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]

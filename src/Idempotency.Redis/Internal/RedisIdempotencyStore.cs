@@ -94,14 +94,7 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
     {
         var recordKey = RecordKey(key);
         var leaseMilliseconds = ToMilliseconds(lease, nameof(lease)) + LeaseAcknowledgementMilliseconds;
-        var result = await EvaluateAsync(RedisScripts.Renew, recordKey, RedisScriptArguments.Values(fencingToken, leaseMilliseconds), cancellationToken).ConfigureAwait(false);
-        var renewed = (long)result == 1;
-        if (renewed && _acknowledgement is not null)
-        {
-            await _acknowledgement.WaitAsync(_connections, recordKey, "renew", cancellationToken).ConfigureAwait(false);
-        }
-
-        return renewed;
+        return await EvaluateAcknowledgedAsync(RedisScripts.Renew, recordKey, RedisScriptArguments.Values(fencingToken, leaseMilliseconds), rented: null, "renew", cancellationToken).ConfigureAwait(false);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -112,19 +105,7 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencySequenceStore
         var retentionMilliseconds = ToMilliseconds(retention, nameof(retention));
 
         var snapshot = SerializeSnapshot(response, out var rented);
-        var result = await EvaluateAsync(RedisScripts.Complete, recordKey, RedisScriptArguments.Values(fencingToken, snapshot, retentionMilliseconds), cancellationToken).ConfigureAwait(false);
-
-        // Returned only once Redis has answered, which proves the command was written. After a failure or a
-        // cancellation the command may still sit in the connection's write queue referring to this array; handing it
-        // to the pool then could let another request's snapshot be written under this key, so it is left to the GC.
-        ReturnSnapshot(rented);
-        var completed = (long)result == 1;
-        if (completed && _acknowledgement is not null)
-        {
-            await _acknowledgement.WaitAsync(_connections, recordKey, "complete", cancellationToken).ConfigureAwait(false);
-        }
-
-        return completed;
+        return await EvaluateAcknowledgedAsync(RedisScripts.Complete, recordKey, RedisScriptArguments.Values(fencingToken, snapshot, retentionMilliseconds), rented, "complete", cancellationToken).ConfigureAwait(false);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]

@@ -186,26 +186,9 @@ internal static class RequestFingerprinter
     /// <summary>Appends <paramref name="tag"/>, the UTF-8 length of <paramref name="value"/> and its UTF-8 bytes, encoded in small chunks.</summary>
     internal static void AppendText(IncrementalHash hash, byte tag, ReadOnlySpan<char> value)
     {
-        Span<byte> header = stackalloc byte[5];
-        header[0] = tag;
-        BinaryPrimitives.WriteInt32LittleEndian(header[1..], Encoding.UTF8.GetByteCount(value));
-        hash.AppendData(header);
-
-        Span<byte> buffer = stackalloc byte[TextChunkChars * 3];
-        while (!value.IsEmpty)
-        {
-            var take = Math.Min(value.Length, TextChunkChars);
-
-            // A surrogate pair split between chunks would encode as two replacement characters.
-            if (take < value.Length && char.IsHighSurrogate(value[take - 1]))
-            {
-                take--;
-            }
-
-            var written = Encoding.UTF8.GetBytes(value[..take], buffer);
-            hash.AppendData(buffer[..written]);
-            value = value[take..];
-        }
+        var part = new PartWriter(hash, stackalloc byte[PartsBufferSize]);
+        part.Write(tag, value);
+        part.Flush();
     }
 
     internal static bool MayHaveBody(HttpRequest request)

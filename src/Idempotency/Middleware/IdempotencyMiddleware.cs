@@ -122,11 +122,6 @@ internal sealed class IdempotencyMiddleware
             return;
         }
 
-        if (policy.Key.ReadsBody)
-        {
-            BufferBody(context.Request);
-        }
-
         if (await ReadKeyAsync(context, policy, feature).ConfigureAwait(false) is not { } keyRead)
         {
             return;
@@ -204,11 +199,6 @@ internal sealed class IdempotencyMiddleware
 
         // With a sequence number the key no longer identifies the operation, but a retry must still carry the same
         // key, so it joins the fingerprint.
-        if (policy.Key.ReadsBody)
-        {
-            BufferBody(context.Request);
-        }
-
         if (await ReadKeyAsync(context, policy, feature).ConfigureAwait(false) is not { } keyRead)
         {
             return;
@@ -272,6 +262,11 @@ internal sealed class IdempotencyMiddleware
 [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<KeyRead?> ReadKeyAsync(HttpContext context, ResolvedPolicy policy, IdempotencyFeature feature)
     {
+        if (policy.Key.ReadsBody)
+        {
+            BufferBody(context.Request);
+        }
+
         try
         {
             return await policy.Key.ReadAsync(context).ConfigureAwait(false);

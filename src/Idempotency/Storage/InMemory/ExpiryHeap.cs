@@ -49,10 +49,7 @@ internal sealed class ExpiryHeap
         }
 
         _heap[index] = (entry, entry.ExpiresAt);
-        if (!SiftUp(index))
-        {
-            SiftDown(index);
-        }
+        Restore(index);
     }
 
     /// <summary>Takes <paramref name="entry"/> out; it must be in this heap.</summary>
@@ -65,10 +62,7 @@ internal sealed class ExpiryHeap
         if (index < _count)
         {
             _heap[index] = last;
-            if (!SiftUp(index))
-            {
-                SiftDown(index);
-            }
+            Restore(index);
         }
 
         // A store that once held many more entries gives the array back as it empties (never below a quarter full, so
@@ -129,6 +123,15 @@ internal sealed class ExpiryHeap
     private string Kind => _negative ? "retention" : "lease";
 
     private int Position(InMemoryEntry entry) => _negative ? -entry.HeapIndex - 2 : entry.HeapIndex;
+
+    /// <summary>Moves the item just written at <paramref name="index"/> to where it belongs, and records its position.</summary>
+    private void Restore(int index)
+    {
+        if (!SiftUp(index))
+        {
+            SiftDown(index);
+        }
+    }
 
     /// <summary>Moves the item at <paramref name="index"/> towards the root while it expires before its parent.</summary>
     /// <returns>Whether it moved.</returns>
